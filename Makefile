@@ -1,0 +1,39 @@
+# Two commands: `make run` brings the whole stack up on embedded defaults,
+# `make test` runs every test layer. Both create .venv from the lock first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SERVICES := inventory_svc payment_svc order_svc
+
+.PHONY: run test test-services test-workflow test-e2e venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/sagactl up --seed
+
+test: venv test-services test-workflow test-e2e
+
+# Each service is its own Django project, so each gets its own pytest run.
+test-services: venv
+	@for svc in $(SERVICES); do \
+		echo "== $$svc"; \
+		(cd $$svc && ../$(BIN)/pytest -q) || exit 1; \
+	done
+
+test-workflow: venv
+	$(BIN)/pytest -q tests/workflow
+
+test-e2e: venv
+	$(BIN)/pytest -q tests/e2e
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,112 @@
+"""Domain errors and the one error shape every service answers with.
+
+A domain error knows its HTTP status and machine code, the way DRF's exceptions
+do; `exception_handler` turns every error, ours or DRF's, into
+`{"code", "message", "details"}`. Nothing here decides business rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError
+from django.http import JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework import status
+from rest_framework.response import Response
+
+logger = logging.getLogger("chassis.errors")
+
+
+class DomainError(Exception):
+    """A business rule said no. Subclasses set `status_code` and `code`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "domain_error"
+    message = "The request breaks a business rule."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.message
+        self.details = details
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    message = "The request conflicts with the current state."
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def error_response(status_code: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
+    """The error shape for code that runs outside DRF (middleware, URL handlers)."""
+    return JsonResponse(error_body(code, message, details), status=status_code)
+
+
+# DRF exception class -> our machine code. Order matters: first match wins.
+_DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
+    (drf.ValidationError, "validation_error"),
+    (drf.ParseError, "malformed_json"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "not_acceptable"),
+    (drf.NotFound, "not_found"),
+    (drf.NotAuthenticated, "not_authenticated"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.PermissionDenied, "permission_denied"),
+    (drf.Throttled, "throttled"),
+)
+
+
+def _drf_error(exc: drf.APIException) -> Response:
+    code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "bad_request")
+    if isinstance(exc, drf.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        message = "The request body is not valid."
+    else:
+        details, message = {}, str(exc.detail)
+    return Response(error_body(code, message, details), status=exc.status_code)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF's EXCEPTION_HANDLER: every failure leaves in the one error shape."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, drf.APIException):
+        return _drf_error(exc)
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+        return Response(
+            error_body("service_unavailable", "The database is not reachable right now."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    logger.exception("unhandled error")
+    return Response(
+        error_body("internal_error", "Something went wrong on our side."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def not_found_view(request, exception=None) -> JsonResponse:
+    """handler404: unknown URLs answer with the error shape, not an HTML page."""
+    return error_response(404, "not_found", f"No such resource: {request.path}")
+
+
+def server_error_view(request) -> JsonResponse:
+    """handler500: the last line of defence keeps the error shape too."""
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def bad_request_view(request, exception=None) -> JsonResponse:
+    """handler400: Django-level rejections (bad Host, oversized form data)."""
+    return error_response(400, "bad_request", "The request could not be understood.")

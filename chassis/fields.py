@@ -1,0 +1,47 @@
+"""Strict serializer fields: JSON types are checked, never coerced.
+
+DRF's IntegerField takes "5" and 5.0 and CharField takes 123; at the edge of a
+money-and-stock system a wrong type is a client bug and gets a clear 400.
+"""
+
+from rest_framework import serializers
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"type": "Must be a JSON integer."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class CurrencyField(serializers.RegexField):
+    """ISO-4217 code, three upper-case letters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default", "USD")
+        super().__init__(r"^[A-Z]{3}$", **kwargs)
+
+
+def sku_field(**kwargs) -> serializers.RegexField:
+    """A SKU: 1–64 letters, digits, dots, dashes or underscores."""
+    return serializers.RegexField(r"^[A-Za-z0-9._-]{1,64}$", max_length=64, **kwargs)
+
+
+def unique_skus(items: list[dict]) -> list[dict]:
+    """For `validate_items` of a serializer: each SKU at most once."""
+    skus = [item["sku"] for item in items]
+    duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if duplicates:
+        raise serializers.ValidationError(f"Each SKU may appear once; repeated: {', '.join(duplicates)}.")
+    return items

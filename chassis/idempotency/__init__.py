@@ -1,0 +1,1 @@
+"""Idempotency-Key handling for mutating POSTs, stored with the effect it guards."""

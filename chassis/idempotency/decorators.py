@@ -1,0 +1,92 @@
+"""`idempotent`: wraps a view so a POST with the same Idempotency-Key never repeats its effect.
+
+Missing or malformed key → 400; same key and body → the stored answer byte for
+byte; same key, other body → 422; same key still running → 409. A 5xx is never
+stored. The answer is stored in the same transaction as the view's effect.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import wraps
+
+from django.db import transaction
+from django.http import HttpResponse
+
+from chassis.errors import error_response
+from chassis.idempotency.services import (
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+    request_fingerprint,
+)
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
+class _DoNotStore(Exception):
+    """Raised inside the transaction to roll back a 5xx answer together with its effect."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+
+
+def _replay(record) -> HttpResponse:
+    response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type)
+    response[REPLAY_HEADER] = "true"
+    return response
+
+
+def idempotent(view):
+    """Decorate a Django view (e.g. `SomeApi.as_view()`) whose POST must be idempotent."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        key = request.headers.get(HEADER)
+        if key is None:
+            return error_response(400, "idempotency_key_missing", f"The {HEADER} header is required.")
+        if not _VALID_KEY.match(key):
+            return error_response(
+                400, "idempotency_key_invalid", f"{HEADER} must be 1-255 printable ASCII characters."
+            )
+
+        claim = idempotency_claim(
+            scope=f"POST {request.path}", key=key, fingerprint=request_fingerprint(request.body)
+        )
+        if claim.replay is not None:
+            return _replay(claim.replay)
+        if claim.conflict == "body_mismatch":
+            return error_response(
+                422, "idempotency_key_reused", f"This {HEADER} was used with a different request body."
+            )
+        if claim.conflict == "in_flight":
+            return error_response(
+                409, "idempotency_in_flight", f"A request with this {HEADER} is still being processed."
+            )
+
+        try:
+            with transaction.atomic():
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render"):
+                    response.render()
+                if response.status_code >= 500:
+                    raise _DoNotStore(response)
+                idempotency_complete(
+                    record=claim.record,
+                    status_code=response.status_code,
+                    content_type=response.get("Content-Type", "application/json"),
+                    body=response.content,
+                )
+        except _DoNotStore as failed:
+            idempotency_release(record=claim.record)
+            return failed.response
+        except BaseException:
+            idempotency_release(record=claim.record)
+            raise
+        return response
+
+    return wrapped

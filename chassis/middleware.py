@@ -1,0 +1,63 @@
+"""Request middleware shared by the services: log context, access log, body limit.
+
+It reads headers only; it never touches the database or the body's meaning.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+
+from chassis.errors import error_response
+from chassis.logging import log_context
+
+logger = logging.getLogger("chassis.request")
+
+
+class RequestContextMiddleware:
+    """Binds X-Order-Id / X-Workflow-Id to the logs and writes one access line."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        with log_context(
+            order_id=request.headers.get("X-Order-Id"),
+            workflow_id=request.headers.get("X-Workflow-Id"),
+        ):
+            response = self.get_response(request)
+            if not request.path.startswith(("/healthz", "/readyz")):
+                logger.info(
+                    "%s %s %s",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    extra={"fields": {
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    }},
+                )
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 in the error shape."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "bad_request", "Content-Length is not a number.")
+        if limit is not None and length > limit:
+            return error_response(
+                413, "payload_too_large", f"The body is larger than {limit} bytes.",
+                {"max_bytes": limit},
+            )
+        return self.get_response(request)

@@ -1,0 +1,109 @@
+"""The inventory's REST API: one class per operation, input and output serializers beside it.
+
+Views validate, call one service or selector, and serialize. No business logic here.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chassis.fields import CurrencyField, StrictCharField, StrictIntegerField, sku_field, unique_skus
+from chassis.logging import bind
+from inventory import selectors, services
+from inventory.models import Product, Reservation
+
+MAX_LINES = 50
+MAX_QUANTITY = 1_000_000
+MAX_CENTS = 1_000_000_000
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    available = serializers.IntegerField()
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "price_cents", "currency", "on_hand", "reserved", "available"]
+
+
+class ProductCollectionApi(APIView):
+    """POST creates a product; GET lists the catalog."""
+
+    class InputSerializer(serializers.Serializer):
+        sku = sku_field()
+        name = StrictCharField(max_length=200)
+        price_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
+        on_hand = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY * 1000)
+        currency = CurrencyField()
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(**serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    def get(self, request: Request) -> Response:
+        return Response({"results": ProductOutputSerializer(selectors.product_list(), many=True).data})
+
+
+class ProductDetailApi(APIView):
+    def get(self, request: Request, sku: str) -> Response:
+        return Response(ProductOutputSerializer(selectors.product_get(sku=sku)).data)
+
+
+class ReservationOutputSerializer(serializers.ModelSerializer):
+    class LineSerializer(serializers.Serializer):
+        sku = serializers.CharField(source="product_id")
+        quantity = serializers.IntegerField()
+        unit_price_cents = serializers.IntegerField()
+
+    lines = LineSerializer(many=True)
+
+    class Meta:
+        model = Reservation
+        fields = ["order_id", "status", "lines", "total_cents", "currency"]
+
+
+class ReservationCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        class ItemSerializer(serializers.Serializer):
+            sku = sku_field()
+            quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+        order_id = serializers.UUIDField()
+        items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+        def validate_items(self, items):
+            return unique_skus(items)
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        bind(order_id=str(data["order_id"]))
+        reservation, created = services.reservation_create(
+            order_id=data["order_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]]
+        )
+        return Response(
+            ReservationOutputSerializer(reservation).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ReservationDetailApi(APIView):
+    def get(self, request: Request, order_id) -> Response:
+        return Response(ReservationOutputSerializer(selectors.reservation_get(order_id=order_id)).data)
+
+
+class ReservationReleaseApi(APIView):
+    def post(self, request: Request, order_id) -> Response:
+        bind(order_id=str(order_id))
+        return Response(ReservationOutputSerializer(services.reservation_release(order_id=order_id)).data)
+
+
+class ReservationCommitApi(APIView):
+    def post(self, request: Request, order_id) -> Response:
+        bind(order_id=str(order_id))
+        return Response(ReservationOutputSerializer(services.reservation_commit(order_id=order_id)).data)

@@ -1,0 +1,131 @@
+"""State changes of the inventory: products and the reservation state machine.
+
+Every function runs in one transaction, locks the product rows it changes (in
+SKU order, so two reservations cannot deadlock or oversell) and is safe to call
+twice for the same order.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from inventory.errors import (
+    OutOfStock,
+    ProductExists,
+    ReservationCommitted,
+    ReservationConflict,
+    ReservationNotFound,
+    ReservationReleased,
+    UnknownSku,
+)
+from inventory.models import Product, Reservation, ReservationLine
+
+
+def product_create(*, sku: str, name: str, price_cents: int, on_hand: int, currency: str = "USD") -> Product:
+    try:
+        with transaction.atomic():
+            return Product.objects.create(
+                sku=sku, name=name, price_cents=price_cents, on_hand=on_hand, currency=currency
+            )
+    except IntegrityError:
+        raise ProductExists(sku=sku) from None
+
+
+def _lock_products(skus: list[str]) -> dict[str, Product]:
+    return {p.sku: p for p in Product.objects.select_for_update().filter(sku__in=sorted(skus)).order_by("sku")}
+
+
+def _locked_reservation(order_id: UUID) -> Reservation | None:
+    return Reservation.objects.select_for_update().filter(order_id=order_id).first()
+
+
+def reservation_create(*, order_id: UUID, items: list[tuple[str, int]]) -> tuple[Reservation, bool]:
+    """Reserve every line or none, snapshotting unit prices. Returns (reservation, created)."""
+    wanted = dict(items)
+    with transaction.atomic():
+        products = _lock_products(list(wanted))
+        existing = _locked_reservation(order_id)
+        if existing is not None:
+            if existing.status == Reservation.Status.RELEASED:
+                raise ReservationReleased(order_id=str(order_id))
+            held = {line.product_id: line.quantity for line in existing.lines.all()}
+            if held != wanted:
+                raise ReservationConflict(order_id=str(order_id))
+            return existing, False
+
+        unknown = sorted(set(wanted) - set(products))
+        if unknown:
+            raise UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
+        short = [
+            {"sku": sku, "requested": qty, "available": products[sku].available}
+            for sku, qty in sorted(wanted.items())
+            if products[sku].available < qty
+        ]
+        if short:
+            raise OutOfStock(lines=short)
+        currencies = {products[sku].currency for sku in wanted}
+        if len(currencies) != 1:
+            raise ReservationConflict("Lines are priced in different currencies.", currencies=sorted(currencies))
+
+        reservation = Reservation.objects.create(
+            order_id=order_id,
+            status=Reservation.Status.RESERVED,
+            total_cents=sum(products[sku].price_cents * qty for sku, qty in wanted.items()),
+            currency=currencies.pop(),
+        )
+        for sku, qty in sorted(wanted.items()):
+            product = products[sku]
+            product.reserved += qty
+            product.save(update_fields=["reserved", "updated_at"])
+            ReservationLine.objects.create(
+                reservation=reservation, product=product, quantity=qty, unit_price_cents=product.price_cents
+            )
+        return reservation, True
+
+
+def reservation_release(*, order_id: UUID) -> Reservation:
+    """Compensation: give the stock back. With nothing reserved, leave a RELEASED tombstone."""
+    with transaction.atomic():
+        reservation = _locked_reservation(order_id)
+        if reservation is None:
+            reservation, _ = Reservation.objects.get_or_create(
+                order_id=order_id, defaults={"status": Reservation.Status.RELEASED}
+            )
+            return reservation
+        if reservation.status == Reservation.Status.RELEASED:
+            return reservation
+        if reservation.status == Reservation.Status.COMMITTED:
+            raise ReservationCommitted(order_id=str(order_id))
+        lines = list(reservation.lines.all())
+        products = _lock_products([line.product_id for line in lines])
+        for line in lines:
+            product = products[line.product_id]
+            product.reserved -= line.quantity
+            product.save(update_fields=["reserved", "updated_at"])
+        reservation.status = Reservation.Status.RELEASED
+        reservation.save(update_fields=["status", "updated_at"])
+        return reservation
+
+
+def reservation_commit(*, order_id: UUID) -> Reservation:
+    """Reserved stock becomes sold: on_hand and reserved both fall by the reserved quantities."""
+    with transaction.atomic():
+        reservation = _locked_reservation(order_id)
+        if reservation is None:
+            raise ReservationNotFound(order_id=str(order_id))
+        if reservation.status == Reservation.Status.COMMITTED:
+            return reservation
+        if reservation.status == Reservation.Status.RELEASED:
+            raise ReservationReleased(order_id=str(order_id))
+        lines = list(reservation.lines.all())
+        products = _lock_products([line.product_id for line in lines])
+        for line in lines:
+            product = products[line.product_id]
+            product.reserved -= line.quantity
+            product.on_hand -= line.quantity
+            product.save(update_fields=["reserved", "on_hand", "updated_at"])
+        reservation.status = Reservation.Status.COMMITTED
+        reservation.save(update_fields=["status", "updated_at"])
+        return reservation

@@ -1,0 +1,55 @@
+"""Concurrent reservations never oversell. Needs PostgreSQL: real row locks, real parallel transactions."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from inventory import services
+from inventory.errors import OutOfStock
+from inventory.models import Product
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL (set DATABASE_URL=postgres://...); SQLite serialises writers anyway",
+    ),
+]
+
+
+def _reserve(sku: str, quantity: int) -> bool:
+    try:
+        services.reservation_create(order_id=uuid.uuid4(), items=[(sku, quantity)])
+        return True
+    except OutOfStock:
+        return False
+    finally:
+        connections.close_all()
+
+
+def test_twenty_concurrent_reservations_for_five_units_sell_exactly_five():
+    Product.objects.create(sku="HOT", name="Hot item", price_cents=100, on_hand=5)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(lambda _: _reserve("HOT", 1), range(20)))
+    product = Product.objects.get(sku="HOT")
+    assert outcomes.count(True) == 5
+    assert (product.on_hand, product.reserved) == (5, 5)
+
+
+def test_concurrent_multi_line_reservations_in_opposite_order_do_not_deadlock():
+    Product.objects.create(sku="X", name="X", price_cents=1, on_hand=50)
+    Product.objects.create(sku="Y", name="Y", price_cents=1, on_hand=50)
+
+    def reserve_pair(i: int) -> bool:
+        items = [("X", 1), ("Y", 1)] if i % 2 else [("Y", 1), ("X", 1)]
+        try:
+            services.reservation_create(order_id=uuid.uuid4(), items=items)
+            return True
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(reserve_pair, range(40)))
+    assert sorted(Product.objects.values_list("reserved", flat=True)) == [40, 40]
