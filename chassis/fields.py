@@ -25,7 +25,16 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class CurrencyField(serializers.RegexField):
+class StrictRegexField(serializers.RegexField):
+    default_error_messages = {"type": "Must be a JSON string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
+class CurrencyField(StrictRegexField):
     """ISO-4217 code, three upper-case letters."""
 
     def __init__(self, **kwargs):
@@ -33,9 +42,14 @@ class CurrencyField(serializers.RegexField):
         super().__init__(r"^[A-Z]{3}$", **kwargs)
 
 
-def sku_field(**kwargs) -> serializers.RegexField:
+def sku_field(**kwargs) -> StrictRegexField:
     """A SKU: 1–64 letters, digits, dots, dashes or underscores."""
-    return serializers.RegexField(r"^[A-Za-z0-9._-]{1,64}$", max_length=64, **kwargs)
+    return StrictRegexField(r"^[A-Za-z0-9._-]{1,64}$", max_length=64, **kwargs)
+
+
+def customer_id_field(**kwargs) -> StrictRegexField:
+    """A customer id: 1–64 letters, digits or . _ @ -."""
+    return StrictRegexField(r"^[A-Za-z0-9._@-]{1,64}$", max_length=64, **kwargs)
 
 
 def unique_skus(items: list[dict]) -> list[dict]:

@@ -90,10 +90,12 @@ def reservation_release(*, order_id: UUID) -> Reservation:
     with transaction.atomic():
         reservation = _locked_reservation(order_id)
         if reservation is None:
-            reservation, _ = Reservation.objects.get_or_create(
-                order_id=order_id, defaults={"status": Reservation.Status.RELEASED}
-            )
-            return reservation
+            try:
+                with transaction.atomic():
+                    return Reservation.objects.create(order_id=order_id, status=Reservation.Status.RELEASED)
+            except IntegrityError:
+                # A slow reserve for this order committed just now: release what it took.
+                reservation = _locked_reservation(order_id)
         if reservation.status == Reservation.Status.RELEASED:
             return reservation
         if reservation.status == Reservation.Status.COMMITTED:

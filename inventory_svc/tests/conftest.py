@@ -1,30 +1,12 @@
-import uuid
-
 import pytest
-from rest_framework.test import APIClient
 
+from chassis.testing import ApiClient
 from inventory.models import Product
 
 
 @pytest.fixture
 def api():
     return ApiClient()
-
-
-class ApiClient:
-    """A thin wrapper over DRF's test client that adds an Idempotency-Key to POSTs."""
-
-    def __init__(self) -> None:
-        self.client = APIClient()
-
-    def post(self, path, body=None, *, key: str | None = None, raw: bytes | None = None):
-        headers = {"HTTP_IDEMPOTENCY_KEY": key or str(uuid.uuid4())} if key != "" else {}
-        if raw is not None:
-            return self.client.generic("POST", path, raw, content_type="application/json", **headers)
-        return self.client.post(path, body if body is not None else {}, format="json", **headers)
-
-    def get(self, path):
-        return self.client.get(path)
 
 
 @pytest.fixture

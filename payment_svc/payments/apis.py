@@ -1,0 +1,110 @@
+"""The payment service's REST API: one class per operation, serializers beside it.
+
+Views validate, call one service or selector, and serialize. No business logic here.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field
+from chassis.logging import bind
+from payments import selectors, services
+from payments.models import Account, MerchantAccount, Payment
+
+MAX_CENTS = 10**12
+
+class AccountOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["customer_id", "balance_cents", "held_cents", "currency"]
+
+
+class PaymentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["id", "order_id", "customer_id", "amount_cents", "currency", "status"]
+
+
+class AccountCollectionApi(APIView):
+    """POST opens an account with a deposit; GET lists accounts."""
+
+    class InputSerializer(serializers.Serializer):
+        customer_id = customer_id_field()
+        balance_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
+        currency = CurrencyField()
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_create(**serializer.validated_data)
+        return Response(AccountOutputSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    def get(self, request: Request) -> Response:
+        return Response({"results": AccountOutputSerializer(selectors.account_list(), many=True).data})
+
+
+class AccountDetailApi(APIView):
+    def get(self, request: Request, customer_id: str) -> Response:
+        return Response(AccountOutputSerializer(selectors.account_get(customer_id=customer_id)).data)
+
+
+class MerchantApi(APIView):
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = MerchantAccount
+            fields = ["balance_cents", "currency"]
+
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(selectors.merchant_get()).data)
+
+
+class PaymentListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.UUIDField(required=False)
+
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        payments = selectors.payment_list(**filters.validated_data)
+        return Response({"results": PaymentOutputSerializer(payments, many=True).data})
+
+
+class OrderRefSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField()
+
+
+class PaymentAuthorizeApi(APIView):
+    class InputSerializer(OrderRefSerializer):
+        customer_id = customer_id_field()
+        amount_cents = StrictIntegerField(min_value=1, max_value=MAX_CENTS)
+        currency = CurrencyField()
+
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        bind(order_id=str(serializer.validated_data["order_id"]))
+        payment, created = services.payment_authorize(**serializer.validated_data)
+        return Response(
+            PaymentOutputSerializer(payment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PaymentVoidApi(APIView):
+    def post(self, request: Request) -> Response:
+        serializer = OrderRefSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        bind(order_id=str(serializer.validated_data["order_id"]))
+        return Response(PaymentOutputSerializer(services.payment_void(**serializer.validated_data)).data)
+
+
+class PaymentCaptureApi(APIView):
+    def post(self, request: Request) -> Response:
+        serializer = OrderRefSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        bind(order_id=str(serializer.validated_data["order_id"]))
+        return Response(PaymentOutputSerializer(services.payment_capture(**serializer.validated_data)).data)

@@ -1,0 +1,30 @@
+"""Reads of accounts and payments. Nothing here changes state."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from payments.errors import AccountNotFound
+from payments.models import Account, MerchantAccount, Payment
+
+
+def account_get(*, customer_id: str) -> Account:
+    try:
+        return Account.objects.get(customer_id=customer_id)
+    except Account.DoesNotExist:
+        raise AccountNotFound(customer_id=customer_id) from None
+
+
+def account_list() -> QuerySet[Account]:
+    return Account.objects.all()
+
+
+def merchant_get() -> MerchantAccount:
+    return MerchantAccount.objects.get(pk=MerchantAccount.SINGLETON_ID)
+
+
+def payment_list(*, order_id: UUID | None = None) -> QuerySet[Payment]:
+    payments = Payment.objects.all()
+    return payments.filter(order_id=order_id) if order_id else payments

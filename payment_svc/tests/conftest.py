@@ -1,0 +1,17 @@
+import pytest
+
+from chassis.testing import ApiClient
+from payments.models import Account
+
+
+@pytest.fixture
+def api():
+    return ApiClient()
+
+
+@pytest.fixture
+def make_account(db):
+    def make(customer_id="alice", balance_cents=10_000, **extra):
+        return Account.objects.create(customer_id=customer_id, balance_cents=balance_cents, **extra)
+
+    return make

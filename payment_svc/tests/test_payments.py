@@ -1,0 +1,162 @@
+"""The payment state machine and the money invariant, through services and the REST API."""
+
+import uuid
+
+import pytest
+
+from payments import services
+from payments.errors import PaymentCaptured, PaymentVoided
+from payments.models import Account, MerchantAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def money(customer_id="alice"):
+    account = Account.objects.get(customer_id=customer_id)
+    return account.balance_cents, account.held_cents, MerchantAccount.objects.get().balance_cents
+
+
+def authorize(api, order_id, amount=2500, customer="alice", **extra):
+    body = {"order_id": str(order_id), "customer_id": customer, "amount_cents": amount, "currency": "USD", **extra}
+    return api.post("/api/v1/payments/authorize", body)
+
+
+def test_account_create_and_read(api):
+    assert api.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 500}).status_code == 201
+    assert api.get("/api/v1/accounts/bob").json() == {
+        "customer_id": "bob", "balance_cents": 500, "held_cents": 0, "currency": "USD",
+    }
+    dup = api.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 1})
+    assert dup.status_code == 409 and dup.json()["code"] == "account_exists"
+    assert api.get("/api/v1/accounts/nobody").json()["code"] == "account_not_found"
+
+
+def test_authorize_holds_then_capture_moves_to_merchant(api, make_account):
+    make_account(balance_cents=10_000)
+    order_id = uuid.uuid4()
+
+    r = authorize(api, order_id)
+    assert r.status_code == 201
+    assert r.json()["status"] == "AUTHORIZED" and r.json()["amount_cents"] == 2500
+    assert money() == (7500, 2500, 0)
+
+    captured = api.post("/api/v1/payments/capture", {"order_id": str(order_id)})
+    assert captured.status_code == 200 and captured.json()["status"] == "CAPTURED"
+    assert money() == (7500, 0, 2500)
+
+    again = api.post("/api/v1/payments/capture", {"order_id": str(order_id)})
+    assert again.status_code == 200 and money() == (7500, 0, 2500)
+    listed = api.get("/api/v1/payments", {"order_id": str(order_id)}).json()["results"]
+    assert [(p["status"], p["amount_cents"]) for p in listed] == [("CAPTURED", 2500)]
+
+
+def test_void_returns_the_hold_and_is_repeatable(api, make_account):
+    make_account(balance_cents=10_000)
+    order_id = uuid.uuid4()
+    authorize(api, order_id)
+    for _ in range(2):
+        r = api.post("/api/v1/payments/void", {"order_id": str(order_id)})
+        assert r.status_code == 200 and r.json()["status"] == "VOIDED"
+    assert money() == (10_000, 0, 0)
+
+
+def test_void_without_payment_leaves_tombstone_that_refuses_late_authorize(api, make_account):
+    make_account(balance_cents=10_000)
+    order_id = uuid.uuid4()
+    r = api.post("/api/v1/payments/void", {"order_id": str(order_id)})
+    assert r.status_code == 200 and r.json()["status"] == "VOIDED" and r.json()["amount_cents"] == 0
+
+    late = authorize(api, order_id)
+    assert late.status_code == 409 and late.json()["code"] == "payment_voided"
+    assert money() == (10_000, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "customer, amount, currency, reason",
+    [
+        ("alice", 10_001, "USD", "insufficient_funds"),
+        ("nobody", 100, "USD", "unknown_account"),
+        ("alice", 100, "EUR", "currency_mismatch"),
+    ],
+)
+def test_declines_are_402_and_hold_nothing(api, make_account, customer, amount, currency, reason):
+    make_account(balance_cents=10_000)
+    r = authorize(api, uuid.uuid4(), amount=amount, customer=customer, currency=currency)
+    assert r.status_code == 402
+    assert r.json()["code"] == "payment_declined" and r.json()["details"]["reason"] == reason
+    assert money() == (10_000, 0, 0)
+
+
+def test_authorize_twice_for_same_order_holds_once(make_account):
+    make_account(balance_cents=10_000)
+    order_id = uuid.uuid4()
+    first, created = services.payment_authorize(order_id=order_id, customer_id="alice", amount_cents=300, currency="USD")
+    again, created_again = services.payment_authorize(order_id=order_id, customer_id="alice", amount_cents=300, currency="USD")
+    assert (created, created_again, again.pk) == (True, False, first.pk)
+    assert money() == (9700, 300, 0)
+
+
+def test_captured_cannot_be_voided_and_voided_cannot_be_captured(make_account):
+    make_account(balance_cents=10_000)
+    captured, voided = uuid.uuid4(), uuid.uuid4()
+    for order_id in (captured, voided):
+        services.payment_authorize(order_id=order_id, customer_id="alice", amount_cents=100, currency="USD")
+    services.payment_capture(order_id=captured)
+    services.payment_void(order_id=voided)
+    with pytest.raises(PaymentCaptured):
+        services.payment_void(order_id=captured)
+    with pytest.raises(PaymentVoided):
+        services.payment_capture(order_id=voided)
+    assert money() == (9900, 0, 100)
+
+
+def test_capture_unknown_order_is_404(api):
+    r = api.post("/api/v1/payments/capture", {"order_id": str(uuid.uuid4())})
+    assert r.status_code == 404 and r.json()["code"] == "payment_not_found"
+
+
+def test_merchant_balance_is_readable(api):
+    assert api.get("/api/v1/merchant").json() == {"balance_cents": 0, "currency": "USD"}
+
+
+ORDER = str(uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/payments/authorize", {"customer_id": "alice", "amount_cents": 1}, "order_id"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": "alice", "amount_cents": 0}, "amount_cents"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": "alice", "amount_cents": -5}, "amount_cents"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": "alice", "amount_cents": 1.5}, "amount_cents"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": "alice", "amount_cents": "1"}, "amount_cents"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": 7, "amount_cents": 1}, "customer_id"),
+        ("/api/v1/payments/authorize", {"order_id": ORDER, "customer_id": "alice", "amount_cents": 1, "currency": "dollars"}, "currency"),
+        ("/api/v1/payments/void", {"order_id": "nope"}, "order_id"),
+        ("/api/v1/payments/capture", {}, "order_id"),
+        ("/api/v1/accounts", {"customer_id": "x y", "balance_cents": 1}, "customer_id"),
+        ("/api/v1/accounts", {"customer_id": "x", "balance_cents": -1}, "balance_cents"),
+    ],
+)
+def test_invalid_bodies_are_400_and_move_no_money(api, make_account, path, body, field):
+    make_account(balance_cents=10_000)
+    r = api.post(path, body)
+    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+    assert field in r.json()["details"]
+    assert money() == (10_000, 0, 0)
+    assert Account.objects.count() == 1
+
+
+def test_bad_order_id_filter_is_400(api):
+    r = api.get("/api/v1/payments", {"order_id": "nope"})
+    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+
+
+def test_idempotency_key_is_required_and_replays(api, make_account):
+    make_account(balance_cents=10_000)
+    body = {"order_id": str(uuid.uuid4()), "customer_id": "alice", "amount_cents": 100, "currency": "USD"}
+    assert api.post("/api/v1/payments/authorize", body, key="").json()["code"] == "idempotency_key_missing"
+    first = api.post("/api/v1/payments/authorize", body, key="wf:authorize")
+    again = api.post("/api/v1/payments/authorize", body, key="wf:authorize")
+    assert first.status_code == again.status_code == 201 and again.content == first.content
+    assert money() == (9900, 100, 0)
