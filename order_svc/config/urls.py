@@ -1,0 +1,17 @@
+"""URL map of order_svc: health, admin, the public v1 API and the saga's internal endpoints."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from orders.urls import internal_urlpatterns
+
+urlpatterns = [
+    path("", include("chassis.health")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("orders.urls")),
+    path("internal/v1/", include(internal_urlpatterns)),
+]
+
+handler400 = "chassis.errors.bad_request_view"
+handler404 = "chassis.errors.not_found_view"
+handler500 = "chassis.errors.server_error_view"

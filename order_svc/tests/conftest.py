@@ -1,0 +1,18 @@
+import pytest
+
+from chassis.testing import ApiClient
+from orders.saga import saga_starter
+
+
+@pytest.fixture
+def api():
+    return ApiClient()
+
+
+@pytest.fixture(autouse=True)
+def saga(settings):
+    """Every test gets a fresh recording starter in place of Temporal."""
+    settings.ORDER_SAGA_STARTER = "tests.fakes.RecordingSagaStarter"
+    saga_starter.cache_clear()
+    yield saga_starter()
+    saga_starter.cache_clear()

@@ -1,0 +1,85 @@
+"""Bad input to order_svc gets the error shape with a 4xx, never a 500, and stores nothing."""
+
+import uuid
+
+import pytest
+
+from orders.models import Order, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+
+def lines(n):
+    return [{"sku": f"S{i}", "quantity": 1} for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"items": lines(1)}, "customer_id"),
+        ({"customer_id": "", "items": lines(1)}, "customer_id"),
+        ({"customer_id": 42, "items": lines(1)}, "customer_id"),
+        ({"customer_id": "x" * 65, "items": lines(1)}, "customer_id"),
+        ({"customer_id": "alice"}, "items"),
+        ({"customer_id": "alice", "items": []}, "items"),
+        ({"customer_id": "alice", "items": lines(51)}, "items"),
+        ({"customer_id": "alice", "items": {"sku": "A"}}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": 0}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": -1}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": "1"}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": 2.0}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": None}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": 7, "quantity": 1}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A/../B", "quantity": 1}]}, "items"),
+        ({"customer_id": "alice", "items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 1}]}, "items"),
+    ],
+)
+def test_invalid_orders_are_400_and_store_nothing(api, saga, body, field):
+    r = api.post("/api/v1/orders", body)
+    assert r.status_code == 400, r.content
+    assert r.json()["code"] == "validation_error" and field in r.json()["details"]
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    assert saga.started == []
+
+
+def test_fifty_lines_is_fine(api):
+    assert api.post("/api/v1/orders", {"customer_id": "alice", "items": lines(50)}).status_code == 202
+
+
+@pytest.mark.parametrize("raw, code", [(b"{", "malformed_json"), (b"null", "validation_error"), (b'"x"', "validation_error")])
+def test_malformed_bodies(api, raw, code):
+    r = api.post("/api/v1/orders", raw=raw)
+    assert r.status_code == 400 and r.json()["code"] == code
+    assert not Order.objects.exists()
+
+
+def test_oversized_body_is_413(api):
+    r = api.post("/api/v1/orders", raw=b'{"customer_id": "' + b"a" * 100_000 + b'"}')
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+
+
+def test_missing_idempotency_key_is_400(api):
+    r = api.post("/api/v1/orders", {"customer_id": "alice", "items": lines(1)}, key="")
+    assert r.status_code == 400 and r.json()["code"] == "idempotency_key_missing"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"reason": "bored"},
+        {},
+        {"reason": "timed_out", "lines": [{"sku": "A", "quantity": 1, "unit_price_cents": 5}]},
+        {"reason": "timed_out", "total_cents": 5},
+    ],
+)
+def test_invalid_cancel_reports_are_400(api, body):
+    order_id = api.post("/api/v1/orders", {"customer_id": "alice", "items": lines(1)}).json()["id"]
+    r = api.post(f"/internal/v1/orders/{order_id}/cancel", body)
+    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+    assert Order.objects.get(id=order_id).status == "PENDING"
+
+
+def test_confirm_without_lines_is_400(api):
+    r = api.post(f"/internal/v1/orders/{uuid.uuid4()}/confirm", {"total_cents": 5})
+    assert r.status_code == 400 and set(r.json()["details"]) == {"lines"}
