@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-workflow test-e2e venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e venv clean
 
 venv: $(STAMP)
 
@@ -29,11 +29,21 @@ test-services: venv
 		(cd $$svc && ../$(BIN)/pytest -q) || exit 1; \
 	done
 
-test-workflow: venv
-	$(BIN)/pytest -q tests/workflow
+# The same suites on PostgreSQL: one database per service, like production.
+PG_URL ?= postgres://postgres@127.0.0.1:5432
+test-services-postgres: venv
+	@for svc in $(SERVICES); do \
+		echo "== $$svc on PostgreSQL"; \
+		(cd $$svc && DATABASE_URL=$(PG_URL)/$${svc%_svc} ../$(BIN)/pytest -q) || exit 1; \
+	done
 
+# The orchestrator's units and the workflow on the time-skipping test server.
+test-workflow: venv
+	$(BIN)/pytest -q tests/unit tests/workflow
+
+# Real processes: the Temporal dev server, three gunicorn services and the worker.
 test-e2e: venv
-	$(BIN)/pytest -q tests/e2e
+	$(BIN)/pytest -q tests/infra tests/e2e
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,144 @@
+"""Temporal activities of the order saga: each is one service call through a ServiceClient.
+
+An activity turns the answer into a result, or into an ApplicationError the workflow's retry
+policies understand. It holds no saga logic: ordering, compensation and deadlines belong to the
+workflow.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import quote
+
+from temporalio import activity
+from temporalio.converter import value_to_type
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.clients import BusinessError, ServiceClient, TransientServiceError
+from orchestrator.contracts import (
+    BAD_RESPONSE,
+    AuthorizePaymentInput,
+    CancelOrderInput,
+    ConfirmOrderInput,
+    OrderRef,
+    Reservation,
+    ReserveStockInput,
+)
+
+
+class SagaActivities:
+    """The saga's calls to inventory_svc, payment_svc and order_svc, one client per service.
+
+    Every call carries the idempotency key ``<workflow id>:<activity name>``: the same on every
+    attempt of a step, so a repeated activity never repeats an effect.
+    """
+
+    def __init__(
+        self, *, inventory: ServiceClient, payment: ServiceClient, orders: ServiceClient
+    ) -> None:
+        self._inventory = inventory
+        self._payment = payment
+        self._orders = orders
+
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every activity, bound to these clients, ready for a Worker."""
+        return [
+            self.reserve_stock,
+            self.release_stock,
+            self.commit_stock,
+            self.authorize_payment,
+            self.void_payment,
+            self.capture_payment,
+            self.confirm_order,
+            self.cancel_order,
+        ]
+
+    @activity.defn(name="reserve_stock")
+    async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
+        body = await self._post(
+            self._inventory, "/api/v1/reservations", asdict(request), request.order_id
+        )
+        try:
+            return value_to_type(Reservation, body)
+        except TypeError as error:
+            raise ApplicationError(
+                f"inventory_svc answered with an unreadable reservation: {error}",
+                type=BAD_RESPONSE,
+                non_retryable=True,
+            ) from error
+
+    @activity.defn(name="release_stock")
+    async def release_stock(self, order: OrderRef) -> None:
+        path = f"/api/v1/reservations/{_segment(order.order_id)}/release"
+        await self._post(self._inventory, path, {}, order.order_id)
+
+    @activity.defn(name="commit_stock")
+    async def commit_stock(self, order: OrderRef) -> None:
+        path = f"/api/v1/reservations/{_segment(order.order_id)}/commit"
+        await self._post(self._inventory, path, {}, order.order_id)
+
+    @activity.defn(name="authorize_payment")
+    async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
+        await self._post(
+            self._payment, "/api/v1/payments/authorize", asdict(request), request.order_id
+        )
+
+    @activity.defn(name="void_payment")
+    async def void_payment(self, order: OrderRef) -> None:
+        await self._post(self._payment, "/api/v1/payments/void", asdict(order), order.order_id)
+
+    @activity.defn(name="capture_payment")
+    async def capture_payment(self, order: OrderRef) -> None:
+        await self._post(self._payment, "/api/v1/payments/capture", asdict(order), order.order_id)
+
+    @activity.defn(name="confirm_order")
+    async def confirm_order(self, request: ConfirmOrderInput) -> None:
+        path = f"/internal/v1/orders/{_segment(request.order_id)}/confirm"
+        body = {key: value for key, value in asdict(request).items() if key != "order_id"}
+        await self._post(self._orders, path, body, request.order_id)
+
+    @activity.defn(name="cancel_order")
+    async def cancel_order(self, request: CancelOrderInput) -> None:
+        path = f"/internal/v1/orders/{_segment(request.order_id)}/cancel"
+        body = {
+            key: value
+            for key, value in asdict(request).items()
+            if key != "order_id" and value is not None
+        }
+        await self._post(self._orders, path, body, request.order_id)
+
+    async def _post(
+        self, client: ServiceClient, path: str, body: dict[str, Any], order_id: str
+    ) -> dict[str, Any]:
+        info = activity.info()
+        workflow_id = info.workflow_id
+        if workflow_id is None:
+            raise ApplicationError("saga activities run only inside a workflow", non_retryable=True)
+        activity.logger.info(
+            "calling %s %s", client.service, path, extra={"order_id": order_id}
+        )
+        try:
+            return await client.post(
+                path,
+                body,
+                idempotency_key=f"{workflow_id}:{info.activity_type}",
+                order_id=order_id,
+                workflow_id=workflow_id,
+            )
+        except BusinessError as error:
+            activity.logger.warning(
+                "business failure: %s", error, extra={"order_id": order_id}
+            )
+            raise ApplicationError(
+                error.message, error.details, type=error.code, non_retryable=True
+            ) from error
+        except TransientServiceError as error:
+            activity.logger.warning(
+                "transient failure: %s", error, extra={"order_id": order_id}
+            )
+            raise ApplicationError(str(error), type=type(error).__name__) from error
+
+
+def _segment(order_id: str) -> str:
+    """The order id as one URL path segment."""
+    return quote(order_id, safe="")

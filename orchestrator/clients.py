@@ -1,0 +1,188 @@
+"""The one HTTP client layer through which the saga's activities call the services.
+
+It sends a request, turns the answer into a parsed body or a classified error and retries only
+briefly; it knows nothing of Temporal and never decides a saga step's fate.
+
+Error taxonomy::
+
+    ServiceError                  a call that did not succeed
+     ├── TransientServiceError    trying again later may succeed
+     │    ├── ServiceUnreachable  no answer: connect error, timeout, broken connection
+     │    └── ServiceUnavailable  an answer meaning "not now": 5xx, 429,
+     │                            409 idempotency_in_flight
+     └── BusinessError            a definite answer: a 4xx carrying a domain code
+                                  ("out_of_stock", ...), or code "bad_response" when
+                                  the answer breaks the contract (no error body, no JSON)
+
+Who retries what:
+
+- here, inside the activity (tenacity, a few seconds at most): ServiceUnreachable, and
+  ServiceUnavailable for 502/503/504 or idempotency_in_flight;
+- Temporal, by the activity's retry policy: every TransientServiceError, which the activity
+  raises as a retryable ``ApplicationError(type=<class name>)``;
+- never: BusinessError, raised as ``ApplicationError(type=<code>, non_retryable=True)``.
+
+Every attempt of one call carries the same Idempotency-Key, so retrying never repeats an effect.
+"""
+
+import logging
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from orchestrator.contracts import BAD_RESPONSE
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+
+INNER_ATTEMPTS = 3
+"""Attempts of one call inside one activity attempt; Temporal's retry policy is the outer loop."""
+
+_INNER_BUDGET_SECONDS = 3.0
+_RETRY_NOW_STATUSES = frozenset({502, 503, 504})
+
+# Worst case of one call: attempts start within the 3 s inner budget and the last may take
+# pool + connect + write + read = 14 s, so under 18 s: inside the activities' 30 s start-to-close.
+_TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
+_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+
+class ServiceError(Exception):
+    def __init__(self, service: str, description: str) -> None:
+        super().__init__(f"{service}: {description}")
+        self.service = service
+
+
+class TransientServiceError(ServiceError):
+    pass
+
+
+class ServiceUnreachable(TransientServiceError):
+    pass
+
+
+class ServiceUnavailable(TransientServiceError):
+    def __init__(self, service: str, status_code: int, code: str | None) -> None:
+        super().__init__(service, f"HTTP {status_code}" + (f" {code}" if code else ""))
+        self.status_code = status_code
+        self.code = code
+
+
+class BusinessError(ServiceError):
+    def __init__(
+        self, service: str, status_code: int, code: str, message: str, details: dict[str, Any]
+    ) -> None:
+        super().__init__(service, f"HTTP {status_code} {code}: {message}")
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def _worth_retrying_now(error: BaseException) -> bool:
+    if isinstance(error, ServiceUnreachable):
+        return True
+    return isinstance(error, ServiceUnavailable) and (
+        error.status_code in _RETRY_NOW_STATUSES or error.code == IDEMPOTENCY_IN_FLIGHT
+    )
+
+
+class ServiceClient:
+    """Calls one service over a pooled keep-alive connection; one instance per service."""
+
+    def __init__(
+        self, service: str, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.service = service
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=_TIMEOUT, limits=_LIMITS, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def post(
+        self,
+        path: str,
+        json: dict[str, Any],
+        *,
+        idempotency_key: str,
+        order_id: str,
+        workflow_id: str,
+    ) -> dict[str, Any]:
+        """POST and return the answer's JSON body, or raise a ServiceError."""
+        headers = {
+            "Idempotency-Key": idempotency_key,
+            "X-Order-Id": order_id,
+            "X-Workflow-Id": workflow_id,
+        }
+
+        def log_retry(state: RetryCallState) -> None:
+            logger.warning(
+                "retrying %s %s after attempt %d: %s",
+                self.service,
+                path,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else None,
+                extra={"order_id": order_id, "workflow_id": workflow_id},
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(INNER_ATTEMPTS) | stop_after_delay(_INNER_BUDGET_SECONDS),
+            wait=wait_random_exponential(multiplier=0.25, max=1.0),
+            retry=retry_if_exception(_worth_retrying_now),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        return await retrying(self._send_once, path, json, headers)
+
+    async def _send_once(
+        self, path: str, json: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """One request, one classified outcome: the single place a circuit breaker wraps."""
+        try:
+            response = await self._http.post(path, json=json, headers=headers)
+        except httpx.TransportError as error:
+            raise ServiceUnreachable(self.service, f"{type(error).__name__}: {error}") from error
+        return self._read(response)
+
+    def _read(self, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        body = _json_object(response)
+        if response.is_success:
+            if body is None:
+                raise BusinessError(self.service, status, BAD_RESPONSE, "not a JSON object", {})
+            return body
+        error = _error_shape(body)
+        code = error[0] if error else None
+        if status >= 500 or status == 429 or (status == 409 and code == IDEMPOTENCY_IN_FLIGHT):
+            raise ServiceUnavailable(self.service, status, code)
+        if error is None:
+            raise BusinessError(self.service, status, BAD_RESPONSE, "no error body", {})
+        code, message, details = error
+        raise BusinessError(self.service, status, code, message, details)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_shape(body: dict[str, Any] | None) -> tuple[str, str, dict[str, Any]] | None:
+    """(code, message, details) of a body in the services' error shape, else None."""
+    if body is None or not isinstance(body.get("code"), str):
+        return None
+    details = body.get("details")
+    return body["code"], str(body.get("message", "")), details if isinstance(details, dict) else {}

@@ -1,0 +1,156 @@
+"""Entry point of the orchestrator worker: ``python -m orchestrator.worker``.
+
+Connects to Temporal, serves the OrderSaga workflow and its activities on the task queue until
+SIGINT/SIGTERM, and logs JSON lines. Nothing runs at import; the process leaves through os._exit.
+"""
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    stop_when_event_set,
+    wait_fixed,
+)
+
+from orchestrator.activities import SagaActivities
+from orchestrator.clients import ServiceClient
+from orchestrator.config import OrchestratorSettings, load_settings
+from orchestrator.workflows import OrderSaga
+
+logger = logging.getLogger("orchestrator.worker")
+
+_CONNECT_PATIENCE_SECONDS = 30
+_GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record, carrying order_id and workflow_id wherever they are known."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        temporal: dict[str, Any] = (
+            getattr(record, "temporal_activity", None)
+            or getattr(record, "temporal_workflow", None)
+            or {}
+        )
+        line = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "order_id": getattr(record, "order_id", None),
+            "workflow_id": getattr(record, "workflow_id", None) or temporal.get("workflow_id"),
+        }
+        if "activity_type" in temporal:
+            line["activity"] = temporal["activity_type"]
+            line["attempt"] = temporal.get("attempt")
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLineFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # activities log their calls with ids
+    # The JSON line carries the Temporal context as fields, not appended to the message.
+    activity.logger.activity_info_on_message = False
+    workflow.logger.workflow_info_on_message = False
+
+
+async def _connect(settings: OrchestratorSettings, stop: asyncio.Event) -> Client:
+    """Connect to Temporal, waiting up to half a minute for a server that is still starting."""
+
+    def log_wait(_: object) -> None:
+        logger.warning(
+            "Temporal at %s not reachable yet, retrying (up to %d s)",
+            settings.temporal_address,
+            _CONNECT_PATIENCE_SECONDS,
+        )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_delay(_CONNECT_PATIENCE_SECONDS) | stop_when_event_set(stop),
+        wait=wait_fixed(1),
+        retry=retry_if_exception_type(RuntimeError),
+        before_sleep=log_wait,
+        reraise=True,
+    )
+    return await retrying(
+        Client.connect, settings.temporal_address, namespace=settings.temporal_namespace
+    )
+
+
+async def _serve(settings: OrchestratorSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    try:
+        client = await _connect(settings, stop)
+    except RuntimeError as error:
+        if stop.is_set():
+            logger.info("stop signal received before Temporal was reachable")
+            return 0
+        logger.error("cannot connect to Temporal at %s: %s", settings.temporal_address, error)
+        return 1
+
+    services = [
+        ServiceClient("inventory_svc", settings.inventory_svc_url),
+        ServiceClient("payment_svc", settings.payment_svc_url),
+        ServiceClient("order_svc", settings.order_svc_url),
+    ]
+    inventory, payment, orders = services
+    activities = SagaActivities(inventory=inventory, payment=payment, orders=orders)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[OrderSaga],
+        activities=activities.all(),
+        graceful_shutdown_timeout=_GRACEFUL_SHUTDOWN,
+    )
+    try:
+        async with worker:
+            logger.info(
+                "worker serving task queue %r on %s (namespace %r)",
+                settings.task_queue,
+                settings.temporal_address,
+                settings.temporal_namespace,
+            )
+            await stop.wait()
+            logger.info("stop signal received, shutting down")
+    finally:
+        for service in services:
+            await service.aclose()
+    logger.info("worker stopped")
+    return 0
+
+
+def main() -> None:
+    _configure_logging()
+    try:
+        code = asyncio.run(_serve(load_settings()))
+    except Exception:
+        logger.exception("worker crashed")
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # temporalio can crash at interpreter exit (PyGILState_Release); leave before it runs.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

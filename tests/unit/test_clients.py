@@ -1,0 +1,153 @@
+"""The client layer alone, over httpx.MockTransport: how answers are classified, what is retried."""
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from orchestrator.clients import (
+    INNER_ATTEMPTS,
+    BusinessError,
+    ServiceClient,
+    ServiceUnavailable,
+    ServiceUnreachable,
+    TransientServiceError,
+)
+
+pytestmark = pytest.mark.asyncio
+
+KEY = "order-42:authorize_payment"
+
+
+class Script:
+    """Answers requests in turn from a list of answers (a Response, or an exception to raise)."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self._answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self._answers[min(len(self.requests), len(self._answers)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def post(script: Callable[[httpx.Request], httpx.Response]) -> dict:
+    client = ServiceClient("payment_svc", "http://payment", transport=httpx.MockTransport(script))
+    try:
+        return await client.post(
+            "/api/v1/payments/authorize",
+            {"order_id": "42", "amount_cents": 900},
+            idempotency_key=KEY,
+            order_id="42",
+            workflow_id="order-42",
+        )
+    finally:
+        await client.aclose()
+
+
+def error_body(code: str) -> dict:
+    return {"code": code, "message": f"{code} happened", "details": {"why": code}}
+
+
+async def test_success_returns_the_body_and_sends_the_saga_headers() -> None:
+    script = Script(httpx.Response(201, json={"status": "AUTHORIZED"}))
+
+    assert await post(script) == {"status": "AUTHORIZED"}
+    (request,) = script.requests
+    assert request.headers["Idempotency-Key"] == KEY
+    assert request.headers["X-Order-Id"] == "42"
+    assert request.headers["X-Workflow-Id"] == "order-42"
+
+
+async def test_503_is_retried_with_the_same_idempotency_key() -> None:
+    script = Script(
+        httpx.Response(503, json=error_body("unavailable")),
+        httpx.Response(201, json={"status": "AUTHORIZED"}),
+    )
+
+    assert await post(script) == {"status": "AUTHORIZED"}
+    assert [request.headers["Idempotency-Key"] for request in script.requests] == [KEY, KEY]
+
+
+async def test_idempotency_in_flight_is_retried() -> None:
+    script = Script(
+        httpx.Response(409, json=error_body("idempotency_in_flight")),
+        httpx.Response(200, json={"status": "AUTHORIZED"}),
+    )
+
+    assert await post(script) == {"status": "AUTHORIZED"}
+    assert len(script.requests) == 2
+
+
+async def test_business_error_is_raised_at_once_with_its_code() -> None:
+    script = Script(httpx.Response(402, json=error_body("payment_declined")))
+
+    with pytest.raises(BusinessError) as raised:
+        await post(script)
+
+    assert len(script.requests) == 1
+    assert (raised.value.status_code, raised.value.code) == (402, "payment_declined")
+    assert raised.value.message == "payment_declined happened"
+    assert raised.value.details == {"why": "payment_declined"}
+
+
+async def test_other_conflict_is_a_business_error_not_retried() -> None:
+    script = Script(httpx.Response(409, json=error_body("payment_voided")))
+
+    with pytest.raises(BusinessError) as raised:
+        await post(script)
+
+    assert len(script.requests) == 1
+    assert raised.value.code == "payment_voided"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(404, text="<html>Not Found</html>"),
+        httpx.Response(400, json={"detail": "no code here"}),
+        httpx.Response(200, text="not json"),
+    ],
+)
+async def test_answer_outside_the_contract_is_bad_response(answer: httpx.Response) -> None:
+    script = Script(answer)
+
+    with pytest.raises(BusinessError) as raised:
+        await post(script)
+
+    assert len(script.requests) == 1
+    assert raised.value.code == "bad_response"
+
+
+async def test_connect_error_is_retried_then_raised_as_unreachable() -> None:
+    script = Script(httpx.ConnectError("connection refused"))
+
+    with pytest.raises(ServiceUnreachable) as raised:
+        await post(script)
+
+    assert isinstance(raised.value, TransientServiceError)
+    assert len(script.requests) == INNER_ATTEMPTS
+
+
+async def test_inner_retries_stop_after_a_bounded_number_of_attempts() -> None:
+    script = Script(httpx.Response(503, json=error_body("unavailable")))
+
+    with pytest.raises(ServiceUnavailable) as raised:
+        await post(script)
+
+    assert INNER_ATTEMPTS == 3
+    assert len(script.requests) == 3
+    assert raised.value.status_code == 503
+
+
+@pytest.mark.parametrize("status", [500, 429])
+async def test_other_unavailable_answers_are_left_to_temporal(status: int) -> None:
+    script = Script(httpx.Response(status, json=error_body("busy")))
+
+    with pytest.raises(ServiceUnavailable):
+        await post(script)
+
+    assert len(script.requests) == 1
