@@ -1,0 +1,222 @@
+"""`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C, `seed`
+loads the demo data, `order place` sends an order and can follow it to its end. It reaches the
+services only over their public REST API. Exit codes: 0 done, 1 failed, 2 bad input or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+
+from rich.console import Console
+from rich.table import Table
+
+from infra import demo_data
+from infra.rest import (
+    FINAL_ORDER_STATUSES,
+    RestClient,
+    ServiceCallError,
+    ServiceUnavailable,
+    wait_for_final_order,
+)
+from infra.stack import (
+    DATABASE_URL_VARIABLES,
+    NAMESPACE,
+    TASK_QUEUE,
+    ConfigError,
+    Stack,
+    StackConfig,
+    StackError,
+    StartCancelled,
+)
+
+log = logging.getLogger("sagactl")
+console = Console(highlight=False, soft_wrap=True)
+
+_ITEM = re.compile(r"(?P<sku>[^\s:]+):(?P<quantity>[0-9]+)")
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on one line, exit code 2."""
+
+
+class CommandFailed(Exception):
+    """The command ran but did not get what it wanted: reported on one line, exit code 1."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, ConfigError) as error:
+        _report(error)
+        return 2
+    except ServiceUnavailable as error:
+        _report(f"{error}; is `sagactl up` running?")
+        return 1
+    except (CommandFailed, StackError, ServiceCallError) as error:
+        _report(error)
+        return 1
+
+
+def _report(error: object) -> None:
+    print(f"sagactl: {error}", file=sys.stderr, flush=True)
+
+
+def parse_item(text: str) -> tuple[str, int]:
+    """'SKU:QTY' as (sku, quantity); UsageError unless QTY is a whole number of at least 1."""
+    match = _ITEM.fullmatch(text)
+    if match is None or int(match["quantity"]) < 1:
+        raise UsageError(
+            f"bad --item {text!r}: expected SKU:QTY with QTY a whole number >= 1, e.g. MUG-CERAMIC:2"
+        )
+    return match["sku"], int(match["quantity"])
+
+
+def _parser() -> argparse.ArgumentParser:
+    variables = [
+        (variable, f"{owner} port (default {port})") for owner, variable, port in StackConfig().ports()
+    ]
+    variables += [
+        (variable, f"{service} database (default: SQLite in the var dir)")
+        for service, variable in DATABASE_URL_VARIABLES.items()
+    ]
+    variables.append(("SAGA_VAR_DIR", "logs, SQLite files and Temporal state (default: <repo>/var)"))
+    parser = argparse.ArgumentParser(
+        prog="sagactl",
+        description="Run the saga order-processing stack locally and talk to it.",
+        epilog="environment:\n" + "\n".join(f"  {name:<24} {meaning}" for name, meaning in variables),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="start Temporal, the services and the worker; stop on Ctrl-C")
+    up.add_argument("--seed", action="store_true", help="load the demo data once everything is ready")
+    up.add_argument("--chaos", action="store_true", help="start the services with fault injection on")
+    up.set_defaults(run=_up)
+
+    seed = commands.add_parser("seed", help="load the demo catalog and customer accounts (idempotent)")
+    seed.set_defaults(run=_seed)
+
+    order = commands.add_parser("order", help="place orders")
+    actions = order.add_subparsers(required=True, metavar="ACTION")
+    place = actions.add_parser("place", help="place one order and print its id, status and workflow link")
+    place.add_argument("--customer", required=True, help="customer id, e.g. alice")
+    place.add_argument(
+        "--item", action="append", required=True, metavar="SKU:QTY", help="an order line; repeatable"
+    )
+    place.add_argument("--wait", action="store_true", help="follow the order until CONFIRMED or CANCELLED")
+    place.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="seconds --wait waits (default 60)"
+    )
+    place.set_defaults(run=_place_order)
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")
+    for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
+        logging.getLogger(name).setLevel(logging.INFO)
+    config = StackConfig.from_env(chaos=args.chaos)
+    stop_requested = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    stack = Stack(config)
+    try:
+        stack.start(cancel=stop_requested)
+    except StartCancelled:
+        log.info("stopped before the stack was ready")
+        return 0
+    try:
+        if args.seed:
+            _load_demo_data(config)
+        _print_endpoints(config)
+        _watch(stack, stop_requested)
+        log.info("stopping")
+    finally:
+        stack.stop()
+    log.info("stopped")
+    return 0
+
+
+def _watch(stack: Stack, stop_requested: threading.Event) -> None:
+    """Until a stop is requested, report each child that dies (restarting them is not done yet)."""
+    reported: set[str] = set()
+    while not stop_requested.wait(0.5):
+        for process in stack.exited():
+            if process.name not in reported:
+                reported.add(process.name)
+                log.warning("%s %s; see %s", process.name, process.exit_description(), process.log_path)
+
+
+def _print_endpoints(config: StackConfig) -> None:
+    table = Table.grid(padding=(0, 2))
+    for service in ("order_svc", "payment_svc", "inventory_svc"):
+        table.add_row(service, f"{config.service_url(service)}/api/v1/")
+    table.add_row(
+        "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
+    )
+    table.add_row("Temporal Web UI", config.ui_url)
+    table.add_row("logs", str(config.log_dir))
+    console.print(table)
+    console.print("[bold]Stack is up.[/] Press Ctrl-C to stop.")
+
+
+def _seed(args: argparse.Namespace) -> int:
+    _load_demo_data(StackConfig.from_env())
+    return 0
+
+
+def _load_demo_data(config: StackConfig) -> None:
+    with (
+        RestClient("inventory_svc", config.inventory_url) as inventory,
+        RestClient("payment_svc", config.payment_url) as payment,
+    ):
+        outcomes = demo_data.seed(inventory=inventory, payment=payment)
+    products = Table("product", "name", "price", "on hand", "seed", box=None, padding=(0, 1))
+    accounts = Table("account", "balance", "seed", box=None, padding=(0, 1))
+    for item, outcome in outcomes:
+        if isinstance(item, demo_data.DemoProduct):
+            products.add_row(item.sku, item.name, _money(item.price_cents), str(item.on_hand), outcome)
+        else:
+            accounts.add_row(item.customer_id, _money(item.balance_cents), outcome)
+    console.print(products)
+    console.print(accounts)
+    console.print("Try:")
+    for shows, arguments in demo_data.DEMO_ORDERS:
+        console.print(f"  sagactl order place {arguments}    [dim]# {shows}[/]")
+
+
+def _place_order(args: argparse.Namespace) -> int:
+    items = [parse_item(text) for text in args.item]
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    config = StackConfig.from_env()
+    body = {"customer_id": args.customer, "items": [{"sku": sku, "quantity": qty} for sku, qty in items]}
+    with RestClient("order_svc", config.order_url) as orders:
+        order = orders.check(orders.post("/api/v1/orders", body))
+        workflow_id = order.get("workflow_id") or f"order-{order['id']}"
+        console.print(f"order {order['id']}  {order['status']}")
+        console.print(f"workflow  {config.workflow_url(workflow_id)}")
+        if not args.wait:
+            return 0
+        order = wait_for_final_order(orders, order["id"], timeout=args.timeout)
+    if order["status"] not in FINAL_ORDER_STATUSES:
+        raise CommandFailed(f"order {order['id']} is still {order['status']} after {args.timeout:g} s")
+    style = "green" if order["status"] == "CONFIRMED" else "yellow"
+    cents = order.get("total_cents")
+    total = "-" if cents is None else _money(cents, order.get("currency", "USD"))
+    console.print(
+        f"order {order['id']}  [{style}]{order['status']}[/]  "
+        f"reason {order.get('cancellation_reason') or '-'}  total {total}"
+    )
+    return 0
+
+
+def _money(cents: int, currency: str = "USD") -> str:
+    whole, fraction = divmod(cents, 100)
+    return f"{whole}.{fraction:02d} {currency}"

@@ -1,0 +1,603 @@
+"""Local stack runner: the Temporal dev server, the three Django services and the orchestrator worker,
+each in its own process group on 127.0.0.1, started in order, probed until ready and stopped whole.
+It launches and watches processes; it knows nothing of orders, stock or money.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN_DIR = Path(sys.executable).parent
+HOST = "127.0.0.1"
+NAMESPACE = "default"
+TASK_QUEUE = "orders"
+SERVICES = ("inventory_svc", "payment_svc", "order_svc")
+
+# StackConfig field -> (what listens on it, the environment variable that moves it)
+PORT_SETTINGS = {
+    "temporal_port": ("temporal", "TEMPORAL_PORT"),
+    "temporal_ui_port": ("temporal web ui", "TEMPORAL_UI_PORT"),
+    "order_port": ("order_svc", "ORDER_SVC_PORT"),
+    "payment_port": ("payment_svc", "PAYMENT_SVC_PORT"),
+    "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
+}
+DATABASE_URL_VARIABLES = {
+    "order_svc": "ORDER_DATABASE_URL",
+    "payment_svc": "PAYMENT_DATABASE_URL",
+    "inventory_svc": "INVENTORY_DATABASE_URL",
+}
+# Set by the stack itself for the children that need them, never inherited from the caller.
+_STACK_VARIABLES = frozenset(
+    {
+        "DATABASE_URL",
+        "SAGA_CHAOS",
+        "SAGA_VAR_DIR",
+        "DJANGO_SETTINGS_MODULE",
+        "ORDER_SVC_URL",
+        "PAYMENT_SVC_URL",
+        "INVENTORY_SVC_URL",
+    }
+)
+
+
+class StackError(Exception):
+    """The stack could not start or run as asked; the message is written for a person."""
+
+
+class ConfigError(StackError):
+    """The settings are unusable (a port taken, a malformed variable); nothing was started."""
+
+
+class StartCancelled(StackError):
+    """A stop was requested while the stack was starting; what had started is stopped again."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where every process listens and keeps its files; `from_env` reads the documented variables."""
+
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    order_port: int = 8001
+    payment_port: int = 8002
+    inventory_port: int = 8003
+    var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    chaos: bool = False
+    database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
+    root: Path = field(default_factory=lambda: REPO_ROOT)
+    startup_timeout: float = 60.0  # seconds allowed to each startup step
+
+    def __post_init__(self) -> None:
+        # Children run in other working directories: every path they get must be absolute.
+        object.__setattr__(self, "var_dir", Path(self.var_dir).absolute())
+        object.__setattr__(self, "root", Path(self.root).absolute())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> StackConfig:
+        """Ports, SAGA_VAR_DIR and the per-service database URLs from `environ` (default os.environ);
+        `overrides` win over the environment, and an overridden variable is not even read."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            name: _parse_port(variable, environ[variable])
+            for name, (_, variable) in PORT_SETTINGS.items()
+            if environ.get(variable) and name not in overrides
+        }
+        if environ.get("SAGA_VAR_DIR"):
+            values["var_dir"] = Path(environ["SAGA_VAR_DIR"])
+        values["database_urls"] = {
+            service: environ[variable]
+            for service, variable in DATABASE_URL_VARIABLES.items()
+            if environ.get(variable)
+        }
+        return cls(**(values | overrides))
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "logs"
+
+    @property
+    def order_url(self) -> str:
+        return self.service_url("order_svc")
+
+    @property
+    def payment_url(self) -> str:
+        return self.service_url("payment_svc")
+
+    @property
+    def inventory_url(self) -> str:
+        return self.service_url("inventory_svc")
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{HOST}:{self.temporal_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.temporal_ui_port}"
+
+    def service_url(self, service: str) -> str:
+        port = {
+            "order_svc": self.order_port,
+            "payment_svc": self.payment_port,
+            "inventory_svc": self.inventory_port,
+        }[service]
+        return f"http://{HOST}:{port}"
+
+    def workflow_url(self, workflow_id: str) -> str:
+        """The Temporal Web UI page of one workflow."""
+        return f"{self.ui_url}/namespaces/{NAMESPACE}/workflows/{workflow_id}"
+
+    def ports(self) -> list[tuple[str, str, int]]:
+        """(what listens, variable that moves it, port) for every configured port."""
+        return [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
+
+    def check_ports(self) -> None:
+        """Raise ConfigError naming the variable to change if two settings share a port or one is taken."""
+        claimed: dict[int, str] = {}
+        for owner, variable, port in self.ports():
+            if port in claimed:
+                raise ConfigError(
+                    f"port {port} is set for both {claimed[port]} and {owner}; set {variable} to another port"
+                )
+            claimed[port] = owner
+            if not port_is_free(port):
+                raise ConfigError(f"port {port} ({owner}) is already in use; set {variable} to another port")
+
+
+def _parse_port(variable: str, text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{variable} must be a port number from 1 to 65535, not {text!r}")
+    return port
+
+
+def port_is_free(port: int) -> bool:
+    """True when a server could listen on 127.0.0.1:`port` now (TIME_WAIT leftovers do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int, *, avoid: set[int]) -> list[int]:
+    """Ports the OS calls free right now, none of them in `avoid` and no two alike."""
+    found: list[int] = []
+    while len(found) < count:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((HOST, 0))
+            port = probe.getsockname()[1]
+        if port not in avoid and port not in found:
+            found.append(port)
+    return found
+
+
+class ManagedProcess:
+    """One child process, leader of its own process group, its output appended to a log file.
+
+    `start` launches it, `wait_ready` polls its readiness probe (none: ready once running), `stop` ends
+    the whole group (SIGTERM, then SIGKILL) and waits until no member is left. It may be started again
+    after it has exited: the seam for supervision.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        log_path: Path,
+        ready: Callable[[], bool] | None = None,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.cwd = cwd
+        self.env = dict(env)
+        self.log_path = log_path
+        self.stop_timeout = stop_timeout
+        self._ready = ready
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the last started process, which is also its process group id."""
+        return None if self._popen is None else self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running or never started; negative for death by a signal."""
+        return None if self._popen is None else self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self) -> None:
+        if self.is_alive():
+            raise RuntimeError(f"{self.name} is already running")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self._log_offset = log_file.tell()
+            stamp = datetime.now().isoformat(timespec="seconds")
+            log_file.write(f"=== {stamp} starting {self.name}: {shlex.join(self.argv)}\n".encode())
+            log_file.flush()
+            try:
+                self._popen = subprocess.Popen(
+                    self.argv,
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise StackError(f"cannot start {self.name} ({shlex.join(self.argv)}): {error}") from error
+
+    def wait_ready(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
+        """Return once the readiness probe passes; StackError if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            _raise_if_cancelled(cancel)
+            if not self.is_alive():
+                raise self.failure(f"{self.exit_description()} while starting")
+            if self._ready is None or self._ready():
+                return
+            if time.monotonic() >= deadline:
+                raise self.failure(f"was not ready after {timeout:g} s")
+            _pause(0.2, cancel)
+
+    def wait_exit(self, timeout: float, *, cancel: threading.Event | None = None) -> int:
+        """The exit code of a one-shot process; StackError (after stopping it) if it runs too long."""
+        deadline = time.monotonic() + timeout
+        while (code := self.returncode) is None:
+            _raise_if_cancelled(cancel)
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise self.failure(f"did not finish within {timeout:g} s")
+            _pause(0.1, cancel)
+        return code
+
+    def stop(self) -> None:
+        """End every process of the group, gently first; a no-op for a group that is already gone."""
+        if self._popen is None or self._group_gone():
+            return
+        group = self._popen.pid
+        log.info("stopping %s", self.name)
+        _signal_group(group, signal.SIGTERM)
+        if self._wait_group_gone(self.stop_timeout):
+            return
+        log.warning("%s still running %.0f s after SIGTERM; sending SIGKILL", self.name, self.stop_timeout)
+        _signal_group(group, signal.SIGKILL)
+        if not self._wait_group_gone(5.0):
+            log.error("process group %d of %s survived SIGKILL", group, self.name)
+
+    def exit_description(self) -> str:
+        """How the process ended, for a person: 'exited with code 1', 'was killed by SIGKILL'."""
+        code = self.returncode
+        if code is None:
+            return "is running"
+        if code >= 0:
+            return f"exited with code {code}"
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last `lines` lines this process (since its last start) wrote to its log."""
+        try:
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(self._log_offset)
+                text = log_file.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+    def failure(self, what: str) -> StackError:
+        """A StackError saying `what` happened to this process, with the tail of its log."""
+        tail = self.log_tail() or "(nothing)"
+        return StackError(f"{self.name} {what}; last lines of {self.log_path}:\n{tail}")
+
+    def _group_gone(self) -> bool:
+        # The leader must be reaped, not merely a zombie: a multithreaded leader shows as a zombie while
+        # its other threads are still exiting (and may still hold its ports).
+        assert self._popen is not None
+        return self._popen.poll() is not None and not group_alive(self._popen.pid)
+
+    def _wait_group_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._group_gone():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of group `pgid` runs; zombies waiting for their reaper do not count."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs (macOS): ask the kernel, which also counts zombies
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for stat_file in proc.glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        # Fields after "(comm)": state, ppid, pgrp, ...; comm itself may hold spaces and parentheses.
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _raise_if_cancelled(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise StartCancelled("stop requested while starting")
+
+
+def _pause(seconds: float, cancel: threading.Event | None) -> None:
+    if cancel is None:
+        time.sleep(seconds)
+    else:
+        cancel.wait(seconds)
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    """The caller's environment minus what the stack sets itself (and any TEMPORAL_*), plus `extra`."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _STACK_VARIABLES and not name.startswith("TEMPORAL_")
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def _temporal_env(config: StackConfig) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": config.temporal_address,
+        "TEMPORAL_NAMESPACE": NAMESPACE,
+        "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
+    }
+
+
+def _temporal_cli(config: StackConfig, *args: str) -> str | None:
+    """Stdout of one `temporal` CLI command against the stack's server, or None if it failed."""
+    argv = [str(BIN_DIR / "temporal"), *args, "--address", config.temporal_address, "--namespace", NAMESPACE]
+    try:
+        done = subprocess.run(argv, env=_child_env(), capture_output=True, timeout=5, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout.decode() if done.returncode == 0 else None
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def temporal_server(config: StackConfig) -> ManagedProcess:
+    """The Temporal dev server, persisting to <var>/temporal.sqlite; ready once it knows the namespace."""
+    http_port, metrics_port = _free_ports(2, avoid={port for _, _, port in config.ports()})
+    argv = [
+        str(BIN_DIR / "temporal"), "server", "start-dev",
+        "--ip", HOST,
+        "--port", str(config.temporal_port),
+        "--ui-port", str(config.temporal_ui_port),
+        "--http-port", str(http_port),
+        "--metrics-port", str(metrics_port),
+        "--db-filename", str(config.var_dir / "temporal.sqlite"),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--sqlite-pragma", "synchronous=normal",
+        "--log-level", "warn",
+    ]  # fmt: skip
+    return ManagedProcess(
+        "temporal",
+        argv,
+        cwd=config.root,
+        env=_child_env(),
+        log_path=config.log_dir / "temporal.log",
+        ready=lambda: _temporal_cli(config, "operator", "namespace", "describe") is not None,
+    )
+
+
+def _service_env(config: StackConfig, service: str) -> dict[str, str]:
+    extra = {"DJANGO_SETTINGS_MODULE": "config.settings", "SAGA_VAR_DIR": str(config.var_dir)}
+    if service in config.database_urls:
+        extra["DATABASE_URL"] = config.database_urls[service]
+    if config.chaos:
+        extra["SAGA_CHAOS"] = "1"
+    if service == "order_svc":
+        extra |= _temporal_env(config)
+    return _child_env(**extra)
+
+
+def service_migration(config: StackConfig, service: str) -> ManagedProcess:
+    """`manage.py migrate` of one service, a one-shot process logging to the service's log."""
+    return ManagedProcess(
+        f"{service} migrate",
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=config.root / service,
+        env=_service_env(config, service),
+        log_path=config.log_dir / f"{service}.log",
+    )
+
+
+def django_service(config: StackConfig, service: str) -> ManagedProcess:
+    """One Django service under gunicorn; ready once GET /readyz answers 200."""
+    url = config.service_url(service)
+    argv = [
+        str(BIN_DIR / "gunicorn"), "config.wsgi:application",
+        "--bind", url.removeprefix("http://"),
+        "--workers", "2",
+        "--threads", "4",
+        "--graceful-timeout", "5",
+        "--access-logfile", "-",
+    ]  # fmt: skip
+    return ManagedProcess(
+        service,
+        argv,
+        cwd=config.root / service,
+        env=_service_env(config, service),
+        log_path=config.log_dir / f"{service}.log",
+        ready=lambda: _answers_200(f"{url}/readyz"),
+    )
+
+
+def _has_pollers(config: StackConfig) -> bool:
+    described = _temporal_cli(
+        config, "task-queue", "describe", "--task-queue", TASK_QUEUE, "--output", "json"
+    )
+    try:
+        return described is not None and bool(json.loads(described).get("pollers"))
+    except ValueError:
+        return False
+
+
+def orchestrator_worker(config: StackConfig) -> ManagedProcess:
+    """The orchestrator worker; ready once a worker polls the task queue."""
+    env = _child_env(
+        **_temporal_env(config),
+        ORDER_SVC_URL=config.order_url,
+        PAYMENT_SVC_URL=config.payment_url,
+        INVENTORY_SVC_URL=config.inventory_url,
+    )
+    return ManagedProcess(
+        "worker",
+        [sys.executable, "-m", "orchestrator.worker"],
+        cwd=config.root,
+        env=env,
+        log_path=config.log_dir / "worker.log",
+        ready=lambda: _has_pollers(config),
+        stop_timeout=15.0,  # the worker drains running activities for up to 10 s
+    )
+
+
+class Stack:
+    """The whole local system: Temporal, then migrations and the three services, then the worker;
+    stopped in reverse. Use it as a context manager, or call `start` and `stop`."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes: dict[str, ManagedProcess] = {"temporal": temporal_server(config)}
+        for service in SERVICES:
+            self.processes[service] = django_service(config, service)
+        self.processes["worker"] = orchestrator_worker(config)
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def order_url(self) -> str:
+        return self.config.order_url
+
+    @property
+    def payment_url(self) -> str:
+        return self.config.payment_url
+
+    @property
+    def inventory_url(self) -> str:
+        return self.config.inventory_url
+
+    @property
+    def temporal_address(self) -> str:
+        return self.config.temporal_address
+
+    @property
+    def ui_port(self) -> int:
+        return self.config.temporal_ui_port
+
+    @property
+    def ui_url(self) -> str:
+        return self.config.ui_url
+
+    def start(self, *, cancel: threading.Event | None = None) -> None:
+        """Start everything and wait until each part is ready. On any failure, or once `cancel` is
+        set, what was started is stopped again before the error propagates."""
+        self.config.check_ports()
+        began = time.monotonic()
+        try:
+            self._bring_up(["temporal"], cancel)
+            self._migrate(cancel)
+            self._bring_up(list(SERVICES), cancel)
+            self._bring_up(["worker"], cancel)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("stack ready in %.1f s; logs in %s", time.monotonic() - began, self.config.log_dir)
+
+    def stop(self) -> None:
+        """Stop every process group, newest first; safe to call more than once."""
+        for process in reversed(self.processes.values()):
+            process.stop()
+
+    def exited(self) -> list[ManagedProcess]:
+        """The started processes that are no longer running."""
+        return [process for process in self.processes.values() if process.returncode is not None]
+
+    def _bring_up(self, names: list[str], cancel: threading.Event | None) -> None:
+        began = time.monotonic()
+        for name in names:
+            self.processes[name].start()
+        for name in names:
+            self.processes[name].wait_ready(self.config.startup_timeout, cancel=cancel)
+            log.info("%s ready (%.1f s)", name, time.monotonic() - began)
+
+    def _migrate(self, cancel: threading.Event | None) -> None:
+        began = time.monotonic()
+        migrations = [service_migration(self.config, service) for service in SERVICES]
+        try:
+            for migration in migrations:
+                migration.start()
+            for migration in migrations:
+                if migration.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
+                    raise migration.failure(migration.exit_description())
+        finally:
+            for migration in migrations:
+                migration.stop()
+        log.info("migrations applied (%.1f s)", time.monotonic() - began)

@@ -1,0 +1,98 @@
+"""A fake repository root for the stack-runner tests: Django-project stand-ins that gunicorn serves
+and a Temporal worker stand-in, all quick to start and each reporting the environment it was given.
+"""
+
+from pathlib import Path
+from textwrap import dedent
+
+REPORTED_VARIABLES = (
+    "DJANGO_SETTINGS_MODULE",
+    "SAGA_VAR_DIR",
+    "DATABASE_URL",
+    "SAGA_CHAOS",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_TASK_QUEUE",
+    "ORDER_SVC_URL",
+    "PAYMENT_SVC_URL",
+    "INVENTORY_SVC_URL",
+)
+
+FAKE_MANAGE = """
+    import os, sys
+    from pathlib import Path
+
+    assert sys.argv[1:] == ["migrate", "--noinput"], sys.argv
+    Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".migrated").write_text("ok")
+    print("Applying fake.0001_initial... OK")
+"""
+
+FAILING_MANAGE = """
+    import sys
+
+    print("django.db.utils.OperationalError: unable to open database file")
+    sys.exit(1)
+"""
+
+FAKE_WSGI = """
+    import json, os
+    from pathlib import Path
+
+    REPORTED = {reported!r}
+
+    def application(environ, start_response):
+        var_dir = Path(os.environ["SAGA_VAR_DIR"])
+        if environ["PATH_INFO"] == "/readyz":  # ready only once migrated: proves the order of steps
+            ok = (var_dir / (Path.cwd().name + ".migrated")).exists()
+            status, body = ("200 OK" if ok else "503 Service Unavailable"), {{"ready": ok}}
+        elif environ["PATH_INFO"] == "/env":
+            status = "200 OK"
+            reported = {{name: os.environ.get(name) for name in REPORTED}}
+            body = {{"cwd": os.getcwd(), "master_pid": os.getppid(), "env": reported}}
+        else:
+            status, body = "404 Not Found", {{}}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+"""
+
+FAKE_WORKER = """
+    import asyncio, json, os
+    from pathlib import Path
+
+    from temporalio import activity
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    REPORTED = {reported!r}
+
+    @activity.defn
+    async def ping() -> str:
+        return "pong"
+
+    async def main() -> None:
+        Path("worker-env.json").write_text(json.dumps({{n: os.environ.get(n) for n in REPORTED}}))
+        address, namespace = os.environ["TEMPORAL_ADDRESS"], os.environ["TEMPORAL_NAMESPACE"]
+        client = await Client.connect(address, namespace=namespace)
+        await Worker(client, task_queue=os.environ["TEMPORAL_TASK_QUEUE"], activities=[ping]).run()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+"""
+
+
+def _write(path: Path, source: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dedent(source).lstrip())
+
+
+def write_fake_root(root: Path, *, failing_migration: str | None = None) -> Path:
+    """A repository root with fake services and worker; `failing_migration` names a service whose
+    migrate step fails."""
+    for service in ("order_svc", "payment_svc", "inventory_svc"):
+        _write(root / service / "manage.py", FAILING_MANAGE if service == failing_migration else FAKE_MANAGE)
+        _write(root / service / "config" / "__init__.py", "")
+        _write(root / service / "config" / "wsgi.py", FAKE_WSGI.format(reported=REPORTED_VARIABLES))
+    _write(root / "orchestrator" / "__init__.py", "")
+    _write(root / "orchestrator" / "worker.py", FAKE_WORKER.format(reported=REPORTED_VARIABLES))
+    return root

@@ -1,0 +1,121 @@
+"""ManagedProcess with small Python children: startup failures carry the log tail, and stop leaves no
+member of the process group behind, grandchildren and SIGTERM-deaf processes included.
+"""
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from infra.stack import ManagedProcess, StackError, group_alive
+from tests.support.processes import marked_processes
+
+
+def python_process(tmp_path: Path, code: str, **options) -> ManagedProcess:
+    return ManagedProcess(
+        "probe",
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=os.environ,
+        log_path=tmp_path / "logs" / "probe.log",
+        **options,
+    )
+
+
+def test_a_process_that_dies_while_starting_is_reported_with_its_exit_code_and_log_tail(tmp_path, marker):
+    process = python_process(
+        tmp_path, "print('settings module not found'); raise SystemExit(3)", ready=lambda: False
+    )
+    process.start()
+
+    with pytest.raises(StackError) as error:
+        process.wait_ready(10)
+
+    message = str(error.value)
+    assert message.startswith("probe exited with code 3 while starting; last lines of ")
+    assert "settings module not found" in message
+    assert str(tmp_path / "logs" / "probe.log") in message
+
+
+def test_a_process_never_ready_times_out_and_stop_ends_it(tmp_path, marker):
+    process = python_process(
+        tmp_path, "import time; print('booting', flush=True); time.sleep(60)", ready=lambda: False
+    )
+    process.start()
+
+    with pytest.raises(StackError, match=r"probe was not ready after 0.5 s; (.|\n)*booting"):
+        process.wait_ready(0.5)
+    process.stop()
+
+    assert not group_alive(process.pid)
+    assert process.exit_description() == "was killed by SIGTERM"
+
+
+def test_stop_kills_a_group_that_ignores_sigterm_including_grandchildren(tmp_path, marker):
+    code = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'])\n"
+        "print('up' * 2, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = python_process(tmp_path, code, ready=lambda: "upup" in process.log_tail(), stop_timeout=0.5)
+    process.start()
+    process.wait_ready(10)
+    assert len(marked_processes(marker)) == 2
+
+    began = time.monotonic()
+    process.stop()
+
+    assert time.monotonic() - began < 3
+    assert not group_alive(process.pid)
+    assert marked_processes(marker) == []
+    assert process.exit_description() == "was killed by SIGKILL"
+
+
+def test_stop_sweeps_the_group_after_its_leader_died(tmp_path, marker):
+    code = "import subprocess; subprocess.Popen(['sleep', '60'])"
+    process = python_process(tmp_path, code)
+    process.start()
+    while process.is_alive():
+        time.sleep(0.05)
+    assert len(marked_processes(marker)) == 1  # the orphaned `sleep`, still in the group
+
+    process.stop()
+
+    assert marked_processes(marker) == []
+
+
+def test_a_process_can_be_started_again_and_its_log_tail_covers_the_latest_run(tmp_path, marker):
+    process = python_process(
+        tmp_path,
+        "import sys; print(sys.argv); raise SystemExit(0)",
+        ready=lambda: "second run" in process.log_tail(),
+    )
+    process.start()
+    assert process.wait_exit(10) == 0
+    process.argv = [sys.executable, "-c", "import time; print('second', 'run', flush=True); time.sleep(60)"]
+    process.start()
+    process.wait_ready(10)
+    os.kill(process.pid, signal.SIGKILL)
+    while process.is_alive():
+        time.sleep(0.05)
+
+    assert process.exit_description() == "was killed by SIGKILL"
+    assert "second run" in process.log_tail()
+    assert "['-c']" not in process.log_tail()
+    assert "['-c']" in (tmp_path / "logs" / "probe.log").read_text()  # the log keeps every run
+
+
+def test_wait_exit_stops_a_one_shot_process_that_runs_too_long(tmp_path, marker):
+    process = python_process(tmp_path, "import time; time.sleep(60)")
+    process.start()
+
+    with pytest.raises(StackError, match=r"probe did not finish within 0\.3 s"):
+        process.wait_exit(0.3)
+
+    assert not group_alive(process.pid)

@@ -1,0 +1,165 @@
+"""`sagactl seed` and `sagactl order place` against a small fake of the three services' REST API:
+the requests they send (bodies, Idempotency-Keys), what they print, and their exit codes.
+"""
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from infra import demo_data
+from infra.sagactl import main
+
+
+@dataclass
+class FakeServices:
+    """Products, accounts and orders in memory; every order confirms on its second read."""
+
+    port: int = 0
+    requests: list[tuple[str, str, dict, dict]] = field(default_factory=list)  # method, path, headers, body
+    products: dict = field(default_factory=dict)
+    accounts: dict = field(default_factory=dict)
+    orders: dict = field(default_factory=dict)
+    reject_orders_with: tuple[int, dict] | None = None
+
+    def answer(self, method: str, path: str, headers: dict, body: dict) -> tuple[int, dict]:
+        self.requests.append((method, path, headers, body))
+        if method == "POST" and path == "/api/v1/products":
+            return self._create(self.products, body["sku"], body, "product_exists")
+        if method == "POST" and path == "/api/v1/accounts":
+            return self._create(self.accounts, body["customer_id"], body, "account_exists")
+        if method == "POST" and path == "/api/v1/orders":
+            if self.reject_orders_with:
+                return self.reject_orders_with
+            order = {"id": str(uuid.uuid4()), "status": "PENDING", "cancellation_reason": None, "reads": 0}
+            order |= {"total_cents": None, "currency": "USD", "customer_id": body["customer_id"]}
+            order["workflow_id"] = f"order-{order['id']}"
+            self.orders[order["id"]] = order
+            return 202, order
+        if method == "GET" and (match := re.fullmatch(r"/api/v1/orders/([-0-9a-f]+)", path)):
+            order = self.orders[match[1]]
+            order["reads"] += 1
+            if order["reads"] >= 2:
+                order |= {"status": "CONFIRMED", "total_cents": 6180}
+            return 200, order
+        return 404, {"code": "not_found", "message": "no such path", "details": {}}
+
+    @staticmethod
+    def _create(store: dict, key: str, body: dict, exists_code: str) -> tuple[int, dict]:
+        if key in store:
+            return 409, {"code": exists_code, "message": f"{key} exists", "details": {}}
+        store[key] = body
+        return 201, body
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
+    """The fake on one free port, which all three service port variables point at."""
+    fake = FakeServices()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _respond(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else {}
+            status, answer = fake.answer(self.command, self.path, dict(self.headers), body)
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _respond
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.port = server.server_address[1]
+    for variable in ("ORDER_SVC_PORT", "PAYMENT_SVC_PORT", "INVENTORY_SVC_PORT"):
+        monkeypatch.setenv(variable, str(fake.port))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+def test_seed_creates_the_demo_data_then_finds_it_present(services, capsys):
+    assert main(["seed"]) == 0
+    first = capsys.readouterr().out
+    assert main(["seed"]) == 0
+    second = capsys.readouterr().out
+
+    assert set(services.products) == {product.sku for product in demo_data.PRODUCTS}
+    assert set(services.accounts) == {customer.customer_id for customer in demo_data.CUSTOMERS}
+    assert any(product.on_hand == 0 for product in demo_data.PRODUCTS)
+    assert first.count(demo_data.CREATED) == len(demo_data.PRODUCTS) + len(demo_data.CUSTOMERS)
+    assert second.count(demo_data.ALREADY_PRESENT) == len(demo_data.PRODUCTS) + len(demo_data.CUSTOMERS)
+    assert "sagactl order place --customer carol" in first
+    keys = [headers["Idempotency-Key"] for _, _, headers, _ in services.requests]
+    half = len(keys) // 2
+    assert keys[:half] == keys[half:]  # deterministic: a rerun sends the same keys
+    assert keys[0].startswith("seed-product-BEANS-1KG-")
+
+
+def test_order_place_prints_id_status_and_workflow_link(services, monkeypatch, capsys):
+    monkeypatch.delenv("TEMPORAL_UI_PORT", raising=False)
+
+    code = main(["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2", "--item", "MUG-CERAMIC:1"])
+
+    out = capsys.readouterr().out
+    (order_id,) = services.orders
+    _, path, headers, body = services.requests[0]
+    assert code == 0
+    assert path == "/api/v1/orders"
+    assert body == {
+        "customer_id": "alice",
+        "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
+    }
+    uuid.UUID(headers["Idempotency-Key"])
+    assert f"order {order_id}  PENDING" in out
+    assert f"http://127.0.0.1:8233/namespaces/default/workflows/order-{order_id}" in out
+    assert len(services.requests) == 1
+
+
+def test_order_place_wait_follows_the_order_to_its_final_status(services, capsys):
+    code = main(
+        ["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2", "--wait", "--timeout", "5"]
+    )
+
+    out = capsys.readouterr().out
+    (order_id,) = services.orders
+    assert code == 0
+    assert f"order {order_id}  CONFIRMED  reason -  total 61.80 USD" in out
+
+
+def test_a_service_error_prints_its_code_and_message_with_exit_code_1(services, capsys):
+    services.reject_orders_with = (
+        400,
+        {"code": "validation_error", "message": "items: too many lines", "details": {}},
+    )
+
+    code = main(["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2"])
+
+    assert code == 1
+    assert (
+        capsys.readouterr().err == "sagactl: order_svc answered 400 validation_error: items: too many lines\n"
+    )
+
+
+def test_an_unreachable_service_is_one_line_and_exit_code_1(services, monkeypatch, capsys):
+    monkeypatch.setenv("ORDER_SVC_PORT", "1")
+
+    code = main(["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("sagactl: order_svc at http://127.0.0.1:1 did not answer (ConnectError")
+    assert err.endswith("is `sagactl up` running?\n")
+    assert err.count("\n") == 1
