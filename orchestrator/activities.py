@@ -7,6 +7,7 @@ workflow.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,8 @@ from temporalio import activity
 from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.clients import BusinessError, ServiceClient, TransientServiceError
+from orchestrator.clients import ServiceClient
+from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
 from orchestrator.contracts import (
     BAD_RESPONSE,
     AuthorizePaymentInput,
@@ -131,6 +133,14 @@ class SagaActivities:
             )
             raise ApplicationError(
                 error.message, error.details, type=error.code, non_retryable=True
+            ) from error
+        except CircuitOpen as error:
+            # Fail fast, and let Temporal's next attempt wait until the breaker allows a trial
+            # call: an outage pauses the saga instead of burning its attempts.
+            raise ApplicationError(
+                str(error),
+                type=type(error).__name__,
+                next_retry_delay=timedelta(seconds=max(error.retry_after, 0.5)),
             ) from error
         except TransientServiceError as error:
             activity.logger.warning(

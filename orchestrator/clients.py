@@ -1,34 +1,15 @@
 """The one HTTP client layer through which the saga's activities call the services.
 
-It sends a request, turns the answer into a parsed body or a classified error and retries only
+It sends a request through the service's circuit breaker, turns the answer into a parsed body or
+a classified error (the taxonomy and retry policy are drawn in errors.py) and retries only
 briefly; it knows nothing of Temporal and never decides a saga step's fate.
-
-Error taxonomy::
-
-    ServiceError                  a call that did not succeed
-     ├── TransientServiceError    trying again later may succeed
-     │    ├── ServiceUnreachable  no answer: connect error, timeout, broken connection
-     │    └── ServiceUnavailable  an answer meaning "not now": 5xx, 429,
-     │                            409 idempotency_in_flight
-     └── BusinessError            a definite answer: a 4xx carrying a domain code
-                                  ("out_of_stock", ...), or code "bad_response" when
-                                  the answer breaks the contract (no error body, no JSON)
-
-Who retries what:
-
-- here, inside the activity (tenacity, a few seconds at most): ServiceUnreachable, and
-  ServiceUnavailable for 502/503/504 or idempotency_in_flight;
-- Temporal, by the activity's retry policy: every TransientServiceError, which the activity
-  raises as a retryable ``ApplicationError(type=<class name>)``;
-- never: BusinessError, raised as ``ApplicationError(type=<code>, non_retryable=True)``.
-
-Every attempt of one call carries the same Idempotency-Key, so retrying never repeats an effect.
 """
 
 import logging
 from typing import Any
 
 import httpx
+import pybreaker
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -38,7 +19,14 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.contracts import BAD_RESPONSE
+from orchestrator.errors import (
+    BusinessError,
+    CircuitOpen,
+    ServiceUnavailable,
+    ServiceUnreachable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,38 +44,6 @@ _TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 _LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)
 
 
-class ServiceError(Exception):
-    def __init__(self, service: str, description: str) -> None:
-        super().__init__(f"{service}: {description}")
-        self.service = service
-
-
-class TransientServiceError(ServiceError):
-    pass
-
-
-class ServiceUnreachable(TransientServiceError):
-    pass
-
-
-class ServiceUnavailable(TransientServiceError):
-    def __init__(self, service: str, status_code: int, code: str | None) -> None:
-        super().__init__(service, f"HTTP {status_code}" + (f" {code}" if code else ""))
-        self.status_code = status_code
-        self.code = code
-
-
-class BusinessError(ServiceError):
-    def __init__(
-        self, service: str, status_code: int, code: str, message: str, details: dict[str, Any]
-    ) -> None:
-        super().__init__(service, f"HTTP {status_code} {code}: {message}")
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.details = details
-
-
 def _worth_retrying_now(error: BaseException) -> bool:
     if isinstance(error, ServiceUnreachable):
         return True
@@ -100,9 +56,15 @@ class ServiceClient:
     """Calls one service over a pooled keep-alive connection; one instance per service."""
 
     def __init__(
-        self, service: str, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        service: str,
+        base_url: str,
+        *,
+        breaker: ServiceBreaker | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.service = service
+        self.breaker = breaker or ServiceBreaker(service, BreakerSettings())
         self._http = httpx.AsyncClient(
             base_url=base_url, timeout=_TIMEOUT, limits=_LIMITS, transport=transport
         )
@@ -148,12 +110,22 @@ class ServiceClient:
     async def _send_once(
         self, path: str, json: dict[str, Any], headers: dict[str, str]
     ) -> dict[str, Any]:
-        """One request, one classified outcome: the single place a circuit breaker wraps."""
+        """One request, one classified outcome, through the service's circuit breaker.
+
+        pybreaker's decorator does nothing on ``async def``; its ``calling()`` context manager
+        wraps the awaited request instead. An open breaker fails here at once, without I/O.
+        """
         try:
-            response = await self._http.post(path, json=json, headers=headers)
-        except httpx.TransportError as error:
-            raise ServiceUnreachable(self.service, f"{type(error).__name__}: {error}") from error
-        return self._read(response)
+            with self.breaker.breaker.calling():
+                try:
+                    response = await self._http.post(path, json=json, headers=headers)
+                except httpx.TransportError as error:
+                    raise ServiceUnreachable(
+                        self.service, f"{type(error).__name__}: {error}"
+                    ) from error
+                return self._read(response)
+        except pybreaker.CircuitBreakerError as error:
+            raise CircuitOpen(self.service, self.breaker.seconds_until_trial()) from error
 
     def _read(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code

@@ -8,6 +8,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from orchestrator.breakers import BreakerSettings
+
 
 @dataclass(frozen=True)
 class OrchestratorSettings:
@@ -17,6 +19,7 @@ class OrchestratorSettings:
     order_svc_url: str
     payment_svc_url: str
     inventory_svc_url: str
+    breakers: BreakerSettings
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
@@ -27,4 +30,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),
         payment_svc_url=environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
         inventory_svc_url=environ.get("INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
+        breakers=BreakerSettings(
+            fail_max=int(environ.get("BREAKER_FAIL_MAX", "5")),
+            reset_seconds=float(environ.get("BREAKER_RESET_SECONDS", "10")),
+            redis_url=environ.get("BREAKER_REDIS_URL") or None,
+        ),
     )

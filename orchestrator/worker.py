@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from orchestrator.activities import SagaActivities
+from orchestrator.breakers import ServiceBreaker
 from orchestrator.clients import ServiceClient
 from orchestrator.config import OrchestratorSettings, load_settings
 from orchestrator.workflows import OrderSaga
@@ -107,10 +108,14 @@ async def _serve(settings: OrchestratorSettings) -> int:
         logger.error("cannot connect to Temporal at %s: %s", settings.temporal_address, error)
         return 1
 
+    # One client and one breaker per downstream service, for the life of the process.
     services = [
-        ServiceClient("inventory_svc", settings.inventory_svc_url),
-        ServiceClient("payment_svc", settings.payment_svc_url),
-        ServiceClient("order_svc", settings.order_svc_url),
+        ServiceClient(name, url, breaker=ServiceBreaker(name, settings.breakers))
+        for name, url in (
+            ("inventory_svc", settings.inventory_svc_url),
+            ("payment_svc", settings.payment_svc_url),
+            ("order_svc", settings.order_svc_url),
+        )
     ]
     inventory, payment, orders = services
     activities = SagaActivities(inventory=inventory, payment=payment, orders=orders)

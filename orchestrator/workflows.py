@@ -10,13 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.activities import SagaActivities
     from orchestrator.contracts import (
-        BUSINESS_ERROR_TYPES,
         CANCELLATION_REASONS,
         TIMED_OUT,
         AuthorizePaymentInput,
@@ -31,33 +29,13 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         StepStatus,
     )
+    from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, UNTIL_SUCCESS
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
 
 STEPS = ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order")
-
-# One attempt of any activity; the client's own short retries stay well inside it.
-_ATTEMPT_TIMEOUT = timedelta(seconds=30)
-
-# Before the pivot: retried until the saga deadline (the schedule-to-close timeout) runs out.
-_BEFORE_PIVOT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=0,
-    non_retryable_error_types=list(BUSINESS_ERROR_TYPES),
-)
-
-# Compensations, the steps after the pivot and the final cancel: retried until they succeed.
-_UNTIL_SUCCESS_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=60),
-    maximum_attempts=0,
-    non_retryable_error_types=list(BUSINESS_ERROR_TYPES),
-)
 
 
 @dataclass
@@ -176,9 +154,9 @@ class OrderSaga:
             result = await workflow.execute_activity_method(
                 activity,
                 arg,
-                start_to_close_timeout=_ATTEMPT_TIMEOUT,
+                start_to_close_timeout=ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=remaining,
-                retry_policy=_BEFORE_PIVOT_RETRY,
+                retry_policy=BEFORE_PIVOT,
             )
         except ActivityError as error:
             self._steps[step].status = StepStatus.FAILED
@@ -226,8 +204,8 @@ async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str)
         await workflow.execute_activity_method(
             activity,
             arg,
-            start_to_close_timeout=_ATTEMPT_TIMEOUT,
-            retry_policy=_UNTIL_SUCCESS_RETRY,
+            start_to_close_timeout=ATTEMPT_TIMEOUT,
+            retry_policy=UNTIL_SUCCESS,
         )
     except ActivityError as error:
         raise ApplicationError(

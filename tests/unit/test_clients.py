@@ -5,10 +5,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from orchestrator.clients import (
-    INNER_ATTEMPTS,
+from orchestrator.clients import INNER_ATTEMPTS, ServiceClient
+from orchestrator.errors import (
     BusinessError,
-    ServiceClient,
     ServiceUnavailable,
     ServiceUnreachable,
     TransientServiceError,

@@ -1,0 +1,54 @@
+"""Temporal retry policies of the saga's steps, and the arithmetic of their worst case.
+
+Inner retries (clients.py, a few seconds) run inside one activity attempt; these policies are the
+durable outer loop. `worst_case_http_calls` bounds what the two multiply into, so the README's
+figures are computed, not guessed. Pure data and arithmetic: safe inside the workflow sandbox.
+"""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+from orchestrator.clients import INNER_ATTEMPTS
+from orchestrator.contracts import BUSINESS_ERROR_TYPES
+
+ATTEMPT_TIMEOUT = timedelta(seconds=30)
+"""Start-to-close timeout of one attempt of any activity; the inner retries stay well inside it."""
+
+BEFORE_PIVOT = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=0,  # bounded by the saga deadline (schedule-to-close) instead
+    non_retryable_error_types=list(BUSINESS_ERROR_TYPES),
+)
+"""Reserve and authorize: retried until the saga deadline, then compensated as `timed_out`."""
+
+UNTIL_SUCCESS = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=0,
+    non_retryable_error_types=list(BUSINESS_ERROR_TYPES),
+)
+"""Compensations, capture (the pivot), commit, confirm and the final cancel: until they succeed."""
+
+
+def attempts_within(policy: RetryPolicy, window: timedelta) -> int:
+    """The most attempts Temporal can start within `window`, if every attempt failed at once."""
+    interval = policy.initial_interval
+    maximum = policy.maximum_interval or interval * 100
+    elapsed, attempts = timedelta(0), 0
+    while elapsed <= window:
+        attempts += 1
+        elapsed += interval
+        interval = min(interval * policy.backoff_coefficient, maximum)
+    return attempts
+
+
+def worst_case_http_calls(policy: RetryPolicy, window: timedelta) -> int:
+    """Upper bound on HTTP calls one step sends within `window`: Temporal attempts × inner attempts.
+
+    An open circuit breaker only lowers it: while open, an attempt sends nothing.
+    """
+    return attempts_within(policy, window) * INNER_ATTEMPTS
