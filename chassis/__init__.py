@@ -1,5 +1,5 @@
 """The microservice chassis: what every Django service of the system shares.
 
-Error shape, idempotency, health endpoints, structured logging and settings live
-here once. Nothing in this package knows about orders, stock or payments.
+Error shape, idempotency, health endpoints, fault injection, structured logging
+and settings live here once. Nothing in this package knows about orders, stock or payments.
 """

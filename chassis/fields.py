@@ -16,6 +16,17 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictNumberField(serializers.FloatField):
+    """A JSON number, integer or fraction (FloatField already refuses NaN, infinity and overflow)."""
+
+    default_error_messages = {"type": "Must be a JSON number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("type")
+        return super().to_internal_value(data)
+
+
 class StrictCharField(serializers.CharField):
     default_error_messages = {"type": "Must be a JSON string."}
 

@@ -36,6 +36,8 @@ class RequestContextMiddleware:
                     request.path,
                     response.status_code,
                     extra={"fields": {
+                        "method": request.method,
+                        "path": request.path,
                         "status": response.status_code,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     }},

@@ -21,13 +21,12 @@ DEV_SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _database(name: str, environ: os._Environ | dict) -> dict:
+def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     url = environ.get("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         db.setdefault("TEST", {})["NAME"] = f"test_{name}_svc"
         return db
-    var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -42,10 +41,21 @@ def _database(name: str, environ: os._Environ | dict) -> dict:
     }
 
 
+def _chaos_enabled(environ: os._Environ | dict, production: bool) -> bool:
+    """SAGA_CHAOS=1 switches fault injection on; production refuses it outright."""
+    value = environ.get("SAGA_CHAOS", "0") or "0"
+    if value not in ("0", "1"):
+        raise ImproperlyConfigured(f"SAGA_CHAOS must be 0 or 1, not {value!r}")
+    if value == "1" and production:
+        raise ImproperlyConfigured("SAGA_CHAOS=1 (fault injection) is refused in production")
+    return value == "1"
+
+
 def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None) -> dict:
     """The Django settings of service `name` (e.g. "inventory") as a dict."""
     environ = os.environ if environ is None else environ
     production = environ.get("DJANGO_ENV", "development") == "production"
+    var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
     secret_key = environ.get("SECRET_KEY", "" if production else DEV_SECRET_KEY)
     if production:
         missing = [var for var in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if not environ.get(var)]
@@ -59,6 +69,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
         "BASE_DIR": base_dir,
         "SERVICE_NAME": name,
         "PRODUCTION": production,
+        "VAR_DIR": var_dir,
+        "CHAOS_ENABLED": _chaos_enabled(environ, production),
         "SECRET_KEY": secret_key,
         "DEBUG": not production and environ.get("DJANGO_DEBUG") == "1",
         "ALLOWED_HOSTS": [h.strip() for h in hosts.split(",") if h.strip()],
@@ -76,6 +88,9 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
         "MIDDLEWARE": [
             "chassis.middleware.RequestContextMiddleware",
             "chassis.middleware.BodySizeLimitMiddleware",
+            # Inside the log context (its lines carry the order's ids) and around the whole view,
+            # idempotency transaction included, so a lost ack drops the reply of a committed effect.
+            "chassis.faults.FaultInjectionMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
@@ -94,7 +109,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
                 "django.contrib.messages.context_processors.messages",
             ]},
         }],
-        "DATABASES": {"default": _database(name, environ)},
+        "DATABASES": {"default": _database(name, environ, var_dir)},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
         "TIME_ZONE": "UTC",

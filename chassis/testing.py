@@ -24,3 +24,9 @@ class ApiClient:
 
     def get(self, path: str, params: dict | None = None):
         return self.client.get(path, params or {})
+
+    def put(self, path: str, body=None):
+        return self.client.put(path, body if body is not None else {}, format="json")
+
+    def delete(self, path: str):
+        return self.client.delete(path)

@@ -1,4 +1,4 @@
-"""URL map of order_svc: health, admin, the public v1 API and the saga's internal endpoints."""
+"""URL map of order_svc: health, fault injection, admin, the public v1 API and the saga's internal endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +7,7 @@ from orders.urls import internal_urlpatterns
 
 urlpatterns = [
     path("", include("chassis.health")),
+    path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
     path("admin/", admin.site.urls),
     path("api/v1/", include("orders.urls")),
     path("internal/v1/", include(internal_urlpatterns)),
