@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-resilience bench venv clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed
 
-test: venv test-services test-workflow test-e2e
+test: venv test-services test-workflow test-e2e test-resilience
 
 # Each service is its own Django project, so each gets its own pytest run.
 test-services: venv
@@ -44,6 +44,14 @@ test-workflow: venv
 # Real processes: the Temporal dev server, three gunicorn services and the worker.
 test-e2e: venv
 	$(BIN)/pytest -q tests/infra tests/e2e
+
+# Faults injected into a chaos-enabled stack: 503 bursts, an outage, lost replies, slow answers.
+test-resilience: venv
+	$(BIN)/pytest -q tests/resilience
+
+# Figures, not assertions: how fast a call fails while its breaker is open.
+bench: venv
+	$(BIN)/python benchmarks/breaker_fail_fast.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

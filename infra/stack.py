@@ -85,6 +85,8 @@ class StackConfig:
     database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
     root: Path = field(default_factory=lambda: REPO_ROOT)
     startup_timeout: float = 60.0  # seconds allowed to each startup step
+    tuning: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for the services and the worker (saga deadline, breaker settings, ...)."""
 
     def __post_init__(self) -> None:
         # Children run in other working directories: every path they get must be absolute.
@@ -450,7 +452,7 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
         extra["SAGA_CHAOS"] = "1"
     if service == "order_svc":
         extra |= _temporal_env(config)
-    return _child_env(**extra)
+    return _child_env(**config.tuning, **extra)
 
 
 def service_migration(config: StackConfig, service: str) -> ManagedProcess:
@@ -473,8 +475,7 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
         "--workers", "2",
         "--threads", "4",
         "--graceful-timeout", "5",
-        "--access-logfile", "-",
-    ]  # fmt: skip
+    ]  # fmt: skip (each request is logged as a JSON line by the chassis, not by gunicorn)
     return ManagedProcess(
         service,
         argv,
@@ -498,6 +499,7 @@ def _has_pollers(config: StackConfig) -> bool:
 def orchestrator_worker(config: StackConfig) -> ManagedProcess:
     """The orchestrator worker; ready once a worker polls the task queue."""
     env = _child_env(
+        **config.tuning,
         **_temporal_env(config),
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
