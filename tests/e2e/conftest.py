@@ -7,24 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.stack import Stack, StackConfig
+from infra.stack import Stack
 from tests.support.api import Api
-from tests.support.ports import free_ports
+from tests.support.ports import stack_config_on_free_ports
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running stack: order_url, payment_url, inventory_url, temporal_address, ui_port, ui_url,
     config (var_dir, log_dir) and processes (name -> ManagedProcess). Stopped after the session."""
-    temporal, ui, order, payment, inventory = free_ports(5)
-    config = StackConfig.from_env(  # *_DATABASE_URL from the environment still apply
-        temporal_port=temporal,
-        temporal_ui_port=ui,
-        order_port=order,
-        payment_port=payment,
-        inventory_port=inventory,
-        var_dir=tmp_path_factory.mktemp("stack"),
-    )
+    config = stack_config_on_free_ports(tmp_path_factory.mktemp("stack"))
     with Stack(config) as running:
         yield running
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.stack import Stack, StackConfig
+from infra.stack import Stack
 from tests.support.api import Api
-from tests.support.ports import free_ports
+from tests.support.ports import stack_config_on_free_ports
 
 SAGA_DEADLINE_SECONDS = 25
 BREAKER_RESET_SECONDS = 3
@@ -24,11 +24,7 @@ TUNING = {
 
 @pytest.fixture(scope="session")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    temporal, ui, order, payment, inventory = free_ports(5)
-    config = StackConfig.from_env(
-        temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
-        inventory_port=inventory, var_dir=tmp_path_factory.mktemp("chaos-stack"), chaos=True, tuning=TUNING,
-    )
+    config = stack_config_on_free_ports(tmp_path_factory.mktemp("chaos-stack"), chaos=True, tuning=TUNING)
     with Stack(config) as running:
         yield running
 
