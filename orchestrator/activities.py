@@ -5,6 +5,7 @@ policies understand. It holds no saga logic: ordering, compensation and deadline
 workflow.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -17,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator.clients import ServiceClient
 from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
+from orchestrator.policies import HEARTBEAT_INTERVAL
 from orchestrator.contracts import (
     BAD_RESPONSE,
     AuthorizePaymentInput,
@@ -119,6 +121,7 @@ class SagaActivities:
         activity.logger.info(
             "calling %s %s", client.service, path, extra={"order_id": order_id}
         )
+        heartbeats = asyncio.create_task(_heartbeat_while_running())
         try:
             return await client.post(
                 path,
@@ -147,6 +150,16 @@ class SagaActivities:
                 "transient failure: %s", error, extra={"order_id": order_id}
             )
             raise ApplicationError(str(error), type=type(error).__name__) from error
+        finally:
+            heartbeats.cancel()
+
+
+async def _heartbeat_while_running() -> None:
+    """Tell Temporal this attempt is alive, so a worker that dies is noticed within the
+    heartbeat timeout instead of the much longer start-to-close timeout."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_INTERVAL.total_seconds())
 
 
 def _segment(order_id: str) -> str:

@@ -15,6 +15,12 @@ from orchestrator.contracts import BUSINESS_ERROR_TYPES
 ATTEMPT_TIMEOUT = timedelta(seconds=30)
 """Start-to-close timeout of one attempt of any activity; the inner retries stay well inside it."""
 
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""An attempt whose worker stops heartbeating (killed, cut off) is retried after this long."""
+
+HEARTBEAT_INTERVAL = timedelta(seconds=1)
+"""How often a running activity heartbeats: well inside HEARTBEAT_TIMEOUT."""
+
 BEFORE_PIVOT = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

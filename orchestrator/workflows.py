@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         StepStatus,
     )
-    from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, UNTIL_SUCCESS
+    from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, HEARTBEAT_TIMEOUT, UNTIL_SUCCESS
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
@@ -155,6 +155,7 @@ class OrderSaga:
                 activity,
                 arg,
                 start_to_close_timeout=ATTEMPT_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=remaining,
                 retry_policy=BEFORE_PIVOT,
             )
@@ -205,6 +206,7 @@ async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str)
             activity,
             arg,
             start_to_close_timeout=ATTEMPT_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=UNTIL_SUCCESS,
         )
     except ActivityError as error:

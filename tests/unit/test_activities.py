@@ -1,5 +1,6 @@
 """The activities alone: how client errors become ApplicationErrors and answers become results."""
 
+import asyncio
 import dataclasses
 import json
 
@@ -112,3 +113,23 @@ async def test_cancel_without_reservation_sends_only_the_reason() -> None:
     assert request.url.path == "/internal/v1/orders/o-1/cancel"
     assert json.loads(request.content) == {"reason": "out_of_stock"}
     assert request.headers["Idempotency-Key"] == "order-o-1:cancel_order"
+
+
+async def test_a_slow_call_keeps_heartbeating_so_a_dead_worker_is_noticed_early() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(2.3)
+        return httpx.Response(200, json={"status": "CAPTURED"})
+
+    transport = httpx.MockTransport(slow)
+    activities = SagaActivities(
+        inventory=ServiceClient("inventory_svc", "http://inventory", transport=transport),
+        payment=ServiceClient("payment_svc", "http://payment", transport=transport),
+        orders=ServiceClient("order_svc", "http://orders", transport=transport),
+    )
+    env = environment("capture_payment")
+    beats: list[tuple] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+
+    await env.run(activities.capture_payment, OrderRef("o-1"))
+
+    assert len(beats) >= 3, "one heartbeat at the start, then one a second while the call runs"
