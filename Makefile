@@ -41,9 +41,10 @@ test-services-postgres: venv
 test-workflow: venv
 	$(BIN)/pytest -q tests/unit tests/workflow
 
-# Real processes: the Temporal dev server, three gunicorn services and the worker.
+# Real processes: the Temporal dev server, three gunicorn services and the worker;
+# the audit of money and stock included.
 test-e2e: venv
-	$(BIN)/pytest -q tests/infra tests/e2e
+	$(BIN)/pytest -q tests/infra tests/e2e tests/audit
 
 # Faults injected into a chaos-enabled stack: 503 bursts, an outage, lost replies, slow answers.
 test-resilience: venv

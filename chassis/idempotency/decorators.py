@@ -39,6 +39,11 @@ def _replay(record) -> HttpResponse:
     return response
 
 
+def request_idempotency_key(request) -> str:
+    """The Idempotency-Key an `idempotent` view is running under, for services that record it."""
+    return request.headers[HEADER]
+
+
 def idempotent(view):
     """Decorate a Django view (e.g. `SomeApi.as_view()`) whose POST must be idempotent."""
 

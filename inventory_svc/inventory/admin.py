@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from inventory.models import Product, Reservation, ReservationLine
+from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("sku", "name", "price_cents", "on_hand", "reserved")
+    list_display = ("sku", "name", "price_cents", "on_hand", "reserved", "received")
     search_fields = ("sku", "name")
 
 
@@ -21,3 +21,21 @@ class ReservationAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("order_id",)
     inlines = [ReservationLineInline]
+
+
+@admin.register(ReservationEvent)
+class ReservationEventAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only."""
+
+    list_display = ("created_at", "order_id", "kind", "idempotency_key")
+    list_filter = ("kind",)
+    search_fields = ("order_id", "idempotency_key")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,9 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chassis.fields import CurrencyField, StrictCharField, StrictIntegerField, sku_field, unique_skus
+from chassis.idempotency.decorators import request_idempotency_key
 from chassis.logging import bind
+from chassis.pagination import paginated_response
 from inventory import selectors, services
-from inventory.models import Product, Reservation
+from inventory.models import Product, Reservation, ReservationEvent
 
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
@@ -25,11 +27,11 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["sku", "name", "price_cents", "currency", "on_hand", "reserved", "available"]
+        fields = ["sku", "name", "price_cents", "currency", "on_hand", "reserved", "available", "received"]
 
 
 class ProductCollectionApi(APIView):
-    """POST creates a product; GET lists the catalog."""
+    """POST creates a product; GET lists the catalog by SKU, paginated."""
 
     class InputSerializer(serializers.Serializer):
         sku = sku_field()
@@ -45,7 +47,9 @@ class ProductCollectionApi(APIView):
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def get(self, request: Request) -> Response:
-        return Response({"results": ProductOutputSerializer(selectors.product_list(), many=True).data})
+        return paginated_response(
+            queryset=selectors.product_list(), serializer_class=ProductOutputSerializer, request=request, view=self
+        )
 
 
 class ProductDetailApi(APIView):
@@ -66,7 +70,9 @@ class ReservationOutputSerializer(serializers.ModelSerializer):
         fields = ["order_id", "status", "lines", "total_cents", "currency"]
 
 
-class ReservationCreateApi(APIView):
+class ReservationCollectionApi(APIView):
+    """POST reserves an order's lines (all or none); GET lists reservations, newest first, paginated."""
+
     class InputSerializer(serializers.Serializer):
         class ItemSerializer(serializers.Serializer):
             sku = sku_field()
@@ -84,11 +90,21 @@ class ReservationCreateApi(APIView):
         data = serializer.validated_data
         bind(order_id=str(data["order_id"]))
         reservation, created = services.reservation_create(
-            order_id=data["order_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]]
+            order_id=data["order_id"],
+            items=[(item["sku"], item["quantity"]) for item in data["items"]],
+            idempotency_key=request_idempotency_key(request),
         )
         return Response(
             ReservationOutputSerializer(reservation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.reservation_list(),
+            serializer_class=ReservationOutputSerializer,
+            request=request,
+            view=self,
         )
 
 
@@ -100,10 +116,34 @@ class ReservationDetailApi(APIView):
 class ReservationReleaseApi(APIView):
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
-        return Response(ReservationOutputSerializer(services.reservation_release(order_id=order_id)).data)
+        reservation = services.reservation_release(order_id=order_id, idempotency_key=request_idempotency_key(request))
+        return Response(ReservationOutputSerializer(reservation).data)
 
 
 class ReservationCommitApi(APIView):
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
-        return Response(ReservationOutputSerializer(services.reservation_commit(order_id=order_id)).data)
+        reservation = services.reservation_commit(order_id=order_id, idempotency_key=request_idempotency_key(request))
+        return Response(ReservationOutputSerializer(reservation).data)
+
+
+class ReservationEventListApi(APIView):
+    """The append-only ledger of reservation transitions, oldest first, paginated; filter `?order_id=`."""
+
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.UUIDField(required=False)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = ReservationEvent
+            fields = ["id", "order_id", "kind", "idempotency_key", "created_at"]
+
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            queryset=selectors.reservation_event_list(**filters.validated_data),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
+        )

@@ -1,4 +1,4 @@
-"""Products and per-order reservations. State changes live in services.py, not here."""
+"""Products, per-order reservations and the ledger of their events. State changes live in services.py."""
 
 from django.db import models
 from django.db.models import F, Q
@@ -11,6 +11,7 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     on_hand = models.PositiveIntegerField()
     reserved = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(help_text="Stock received when the product was created.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,7 +45,7 @@ class Reservation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "order_id"]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.status}"
@@ -61,3 +62,26 @@ class ReservationLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reservation", "product"], name="reservation_line_unique_sku"),
         ]
+
+
+class ReservationEvent(models.Model):
+    """Append-only: one row per real transition of a reservation, written in the transition's transaction.
+
+    An idempotent repeat writes nothing; a tombstone release is a RELEASED event too.
+    """
+
+    class Kind(models.TextChoices):
+        RESERVED = "RESERVED"
+        COMMITTED = "COMMITTED"
+        RELEASED = "RELEASED"
+
+    order_id = models.UUIDField(db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    idempotency_key = models.CharField(max_length=255, blank=True, help_text="Of the request that made it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"

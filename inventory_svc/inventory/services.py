@@ -1,8 +1,9 @@
 """State changes of the inventory: products and the reservation state machine.
 
 Every function runs in one transaction, locks the product rows it changes (in
-SKU order, so two reservations cannot deadlock or oversell) and is safe to call
-twice for the same order.
+SKU order, so two reservations cannot deadlock or oversell), records each real
+transition as a ReservationEvent in that transaction, and is safe to call twice
+for the same order.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from inventory.errors import (
     ReservationReleased,
     UnknownSku,
 )
-from inventory.models import Product, Reservation, ReservationLine
+from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
 
 
 def product_create(*, sku: str, name: str, price_cents: int, on_hand: int, currency: str = "USD") -> Product:
     try:
         with transaction.atomic():
             return Product.objects.create(
-                sku=sku, name=name, price_cents=price_cents, on_hand=on_hand, currency=currency
+                sku=sku, name=name, price_cents=price_cents, on_hand=on_hand, received=on_hand, currency=currency
             )
     except IntegrityError:
         raise ProductExists(sku=sku) from None
@@ -41,7 +42,13 @@ def _locked_reservation(order_id: UUID) -> Reservation | None:
     return Reservation.objects.select_for_update().filter(order_id=order_id).first()
 
 
-def reservation_create(*, order_id: UUID, items: list[tuple[str, int]]) -> tuple[Reservation, bool]:
+def _record(order_id: UUID, kind: str, idempotency_key: str) -> None:
+    ReservationEvent.objects.create(order_id=order_id, kind=kind, idempotency_key=idempotency_key)
+
+
+def reservation_create(
+    *, order_id: UUID, items: list[tuple[str, int]], idempotency_key: str = ""
+) -> tuple[Reservation, bool]:
     """Reserve every line or none, snapshotting unit prices. Returns (reservation, created)."""
     wanted = dict(items)
     with transaction.atomic():
@@ -82,17 +89,20 @@ def reservation_create(*, order_id: UUID, items: list[tuple[str, int]]) -> tuple
             ReservationLine.objects.create(
                 reservation=reservation, product=product, quantity=qty, unit_price_cents=product.price_cents
             )
+        _record(order_id, ReservationEvent.Kind.RESERVED, idempotency_key)
         return reservation, True
 
 
-def reservation_release(*, order_id: UUID) -> Reservation:
+def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Compensation: give the stock back. With nothing reserved, leave a RELEASED tombstone."""
     with transaction.atomic():
         reservation = _locked_reservation(order_id)
         if reservation is None:
             try:
                 with transaction.atomic():
-                    return Reservation.objects.create(order_id=order_id, status=Reservation.Status.RELEASED)
+                    tombstone = Reservation.objects.create(order_id=order_id, status=Reservation.Status.RELEASED)
+                    _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
+                    return tombstone
             except IntegrityError:
                 # A slow reserve for this order committed just now: release what it took.
                 reservation = _locked_reservation(order_id)
@@ -108,10 +118,11 @@ def reservation_release(*, order_id: UUID) -> Reservation:
             product.save(update_fields=["reserved", "updated_at"])
         reservation.status = Reservation.Status.RELEASED
         reservation.save(update_fields=["status", "updated_at"])
+        _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
         return reservation
 
 
-def reservation_commit(*, order_id: UUID) -> Reservation:
+def reservation_commit(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Reserved stock becomes sold: on_hand and reserved both fall by the reserved quantities."""
     with transaction.atomic():
         reservation = _locked_reservation(order_id)
@@ -130,4 +141,5 @@ def reservation_commit(*, order_id: UUID) -> Reservation:
             product.save(update_fields=["reserved", "on_hand", "updated_at"])
         reservation.status = Reservation.Status.COMMITTED
         reservation.save(update_fields=["status", "updated_at"])
+        _record(order_id, ReservationEvent.Kind.COMMITTED, idempotency_key)
         return reservation

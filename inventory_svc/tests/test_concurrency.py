@@ -30,7 +30,7 @@ def _reserve(sku: str, quantity: int) -> bool:
 
 
 def test_twenty_concurrent_reservations_for_five_units_sell_exactly_five():
-    Product.objects.create(sku="HOT", name="Hot item", price_cents=100, on_hand=5)
+    Product.objects.create(sku="HOT", name="Hot item", price_cents=100, on_hand=5, received=5)
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(pool.map(lambda _: _reserve("HOT", 1), range(20)))
     product = Product.objects.get(sku="HOT")
@@ -39,8 +39,8 @@ def test_twenty_concurrent_reservations_for_five_units_sell_exactly_five():
 
 
 def test_concurrent_multi_line_reservations_in_opposite_order_do_not_deadlock():
-    Product.objects.create(sku="X", name="X", price_cents=1, on_hand=50)
-    Product.objects.create(sku="Y", name="Y", price_cents=1, on_hand=50)
+    Product.objects.create(sku="X", name="X", price_cents=1, on_hand=50, received=50)
+    Product.objects.create(sku="Y", name="Y", price_cents=1, on_hand=50, received=50)
 
     def reserve_pair(i: int) -> bool:
         items = [("X", 1), ("Y", 1)] if i % 2 else [("Y", 1), ("X", 1)]

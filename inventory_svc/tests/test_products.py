@@ -10,7 +10,7 @@ def test_create_and_read_product(api):
     assert got.status_code == 200
     assert got.json() == {
         "sku": "MUG-1", "name": "Mug", "price_cents": 1299, "currency": "USD",
-        "on_hand": 7, "reserved": 0, "available": 7,
+        "on_hand": 7, "reserved": 0, "available": 7, "received": 7,
     }
     assert [p["sku"] for p in api.get("/api/v1/products").json()["results"]] == ["MUG-1"]
 

@@ -6,13 +6,13 @@ Views validate, call one service or selector, and serialize. No business logic h
 from __future__ import annotations
 
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field, sku_field, unique_skus
 from chassis.logging import bind
+from chassis.pagination import paginated_response
 from orders import selectors, services
 from orders.models import Order
 
@@ -43,12 +43,6 @@ class ItemInputSerializer(serializers.Serializer):
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
-class OrderPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class OrderCollectionApi(APIView):
     """POST places an order and starts its saga; GET lists orders, newest first."""
 
@@ -75,9 +69,12 @@ class OrderCollectionApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = OrderPagination()
-        page = paginator.paginate_queryset(selectors.order_list(**filters.validated_data), request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginated_response(
+            queryset=selectors.order_list(**filters.validated_data),
+            serializer_class=OrderOutputSerializer,
+            request=request,
+            view=self,
+        )
 
 
 class OrderDetailApi(APIView):

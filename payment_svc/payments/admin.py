@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from payments.models import Account, MerchantAccount, Payment
+from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("customer_id", "balance_cents", "held_cents", "currency")
+    list_display = ("customer_id", "balance_cents", "held_cents", "deposited_cents", "currency")
     search_fields = ("customer_id",)
 
 
@@ -19,3 +19,21 @@ class PaymentAdmin(admin.ModelAdmin):
     list_display = ("order_id", "customer_id", "amount_cents", "currency", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("order_id", "customer_id")
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only."""
+
+    list_display = ("created_at", "order_id", "kind", "amount_cents", "idempotency_key")
+    list_filter = ("kind",)
+    search_fields = ("order_id", "idempotency_key")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,16 +11,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field
+from chassis.idempotency.decorators import request_idempotency_key
 from chassis.logging import bind
+from chassis.pagination import paginated_response
 from payments import selectors, services
-from payments.models import Account, MerchantAccount, Payment
+from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 MAX_CENTS = 10**12
+
 
 class AccountOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Account
-        fields = ["customer_id", "balance_cents", "held_cents", "currency"]
+        fields = ["customer_id", "balance_cents", "held_cents", "deposited_cents", "currency"]
 
 
 class PaymentOutputSerializer(serializers.ModelSerializer):
@@ -30,7 +33,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
 
 
 class AccountCollectionApi(APIView):
-    """POST opens an account with a deposit; GET lists accounts."""
+    """POST opens an account with a deposit; GET lists accounts by customer id, paginated."""
 
     class InputSerializer(serializers.Serializer):
         customer_id = customer_id_field()
@@ -44,7 +47,9 @@ class AccountCollectionApi(APIView):
         return Response(AccountOutputSerializer(account).data, status=status.HTTP_201_CREATED)
 
     def get(self, request: Request) -> Response:
-        return Response({"results": AccountOutputSerializer(selectors.account_list(), many=True).data})
+        return paginated_response(
+            queryset=selectors.account_list(), serializer_class=AccountOutputSerializer, request=request, view=self
+        )
 
 
 class AccountDetailApi(APIView):
@@ -62,15 +67,41 @@ class MerchantApi(APIView):
         return Response(self.OutputSerializer(selectors.merchant_get()).data)
 
 
+class OrderFilterSerializer(serializers.Serializer):
+    order_id = serializers.UUIDField(required=False)
+
+
 class PaymentListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        order_id = serializers.UUIDField(required=False)
+    """Payments, newest first, paginated; filter `?order_id=`."""
 
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = OrderFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        payments = selectors.payment_list(**filters.validated_data)
-        return Response({"results": PaymentOutputSerializer(payments, many=True).data})
+        return paginated_response(
+            queryset=selectors.payment_list(**filters.validated_data),
+            serializer_class=PaymentOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+
+class PaymentEventListApi(APIView):
+    """The append-only ledger of payment transitions, oldest first, paginated; filter `?order_id=`."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = PaymentEvent
+            fields = ["id", "order_id", "kind", "amount_cents", "idempotency_key", "created_at"]
+
+    def get(self, request: Request) -> Response:
+        filters = OrderFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return paginated_response(
+            queryset=selectors.payment_event_list(**filters.validated_data),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
+        )
 
 
 class OrderRefSerializer(serializers.Serializer):
@@ -87,7 +118,9 @@ class PaymentAuthorizeApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bind(order_id=str(serializer.validated_data["order_id"]))
-        payment, created = services.payment_authorize(**serializer.validated_data)
+        payment, created = services.payment_authorize(
+            **serializer.validated_data, idempotency_key=request_idempotency_key(request)
+        )
         return Response(
             PaymentOutputSerializer(payment).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -99,7 +132,10 @@ class PaymentVoidApi(APIView):
         serializer = OrderRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bind(order_id=str(serializer.validated_data["order_id"]))
-        return Response(PaymentOutputSerializer(services.payment_void(**serializer.validated_data)).data)
+        payment = services.payment_void(
+            **serializer.validated_data, idempotency_key=request_idempotency_key(request)
+        )
+        return Response(PaymentOutputSerializer(payment).data)
 
 
 class PaymentCaptureApi(APIView):
@@ -107,4 +143,7 @@ class PaymentCaptureApi(APIView):
         serializer = OrderRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bind(order_id=str(serializer.validated_data["order_id"]))
-        return Response(PaymentOutputSerializer(services.payment_capture(**serializer.validated_data)).data)
+        payment = services.payment_capture(
+            **serializer.validated_data, idempotency_key=request_idempotency_key(request)
+        )
+        return Response(PaymentOutputSerializer(payment).data)

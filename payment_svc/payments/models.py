@@ -1,7 +1,7 @@
-"""Customer accounts, the merchant's account and one payment per order.
+"""Customer accounts, the merchant's account, one payment per order and the ledger of its events.
 
 Money only moves between these rows (balance → held → merchant), so their sum
-never changes. State changes live in services.py.
+always equals what was deposited. State changes live in services.py.
 """
 
 import uuid
@@ -14,6 +14,7 @@ class Account(models.Model):
     customer_id = models.CharField(primary_key=True, max_length=64)
     balance_cents = models.BigIntegerField(help_text="Spendable now.")
     held_cents = models.BigIntegerField(default=0, help_text="Authorized, not yet captured or voided.")
+    deposited_cents = models.BigIntegerField(help_text="Paid in when the account was opened.")
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -61,7 +62,31 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.status}"
+
+
+class PaymentEvent(models.Model):
+    """Append-only: one row per real transition of a payment, written in the transition's transaction.
+
+    An idempotent repeat writes nothing; a tombstone void is a VOIDED event of 0 cents.
+    """
+
+    class Kind(models.TextChoices):
+        AUTHORIZED = "AUTHORIZED"
+        CAPTURED = "CAPTURED"
+        VOIDED = "VOIDED"
+
+    order_id = models.UUIDField(db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount_cents = models.PositiveBigIntegerField()
+    idempotency_key = models.CharField(max_length=255, blank=True, help_text="Of the request that made it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.amount_cents}"

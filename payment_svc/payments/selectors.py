@@ -1,4 +1,4 @@
-"""Reads of accounts and payments. Nothing here changes state."""
+"""Reads of accounts, payments and the payment event ledger. Nothing here changes state."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from payments.errors import AccountNotFound
-from payments.models import Account, MerchantAccount, Payment
+from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 
 def account_get(*, customer_id: str) -> Account:
@@ -28,3 +28,8 @@ def merchant_get() -> MerchantAccount:
 def payment_list(*, order_id: UUID | None = None) -> QuerySet[Payment]:
     payments = Payment.objects.all()
     return payments.filter(order_id=order_id) if order_id else payments
+
+
+def payment_event_list(*, order_id: UUID | None = None) -> QuerySet[PaymentEvent]:
+    events = PaymentEvent.objects.all()
+    return events.filter(order_id=order_id) if order_id else events

@@ -1,8 +1,8 @@
 """State changes of money: accounts and the payment state machine.
 
 Every function runs in one transaction, locks the rows whose money it moves
-(account, then payment, then merchant) and is safe to call twice for the same
-order.
+(account, then payment, then merchant), records each real transition as a
+PaymentEvent in that transaction, and is safe to call twice for the same order.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from payments.errors import (
     PaymentNotFound,
     PaymentVoided,
 )
-from payments.models import Account, MerchantAccount, Payment
+from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 
 def account_create(*, customer_id: str, balance_cents: int, currency: str = "USD") -> Account:
     try:
         with transaction.atomic():
-            return Account.objects.create(customer_id=customer_id, balance_cents=balance_cents, currency=currency)
+            return Account.objects.create(
+                customer_id=customer_id, balance_cents=balance_cents, deposited_cents=balance_cents, currency=currency
+            )
     except IntegrityError:
         raise AccountExists(customer_id=customer_id) from None
 
@@ -38,6 +40,12 @@ def _locked_account(customer_id: str) -> Account | None:
     return Account.objects.select_for_update().filter(customer_id=customer_id).first()
 
 
+def _record(payment: Payment, kind: str, idempotency_key: str) -> None:
+    PaymentEvent.objects.create(
+        order_id=payment.order_id, kind=kind, amount_cents=payment.amount_cents, idempotency_key=idempotency_key
+    )
+
+
 def _lock_order_payment(order_id: UUID) -> tuple[Account | None, Payment | None]:
     """Lock an order's account, then its payment: the same order as authorize, so no deadlock."""
     customer_id = Payment.objects.filter(order_id=order_id).values_list("customer_id", flat=True).first()
@@ -46,7 +54,7 @@ def _lock_order_payment(order_id: UUID) -> tuple[Account | None, Payment | None]
 
 
 def payment_authorize(
-    *, order_id: UUID, customer_id: str, amount_cents: int, currency: str
+    *, order_id: UUID, customer_id: str, amount_cents: int, currency: str, idempotency_key: str = ""
 ) -> tuple[Payment, bool]:
     """Hold `amount_cents` on the customer's account. Returns (payment, created)."""
     with transaction.atomic():
@@ -76,17 +84,20 @@ def payment_authorize(
             order_id=order_id, customer_id=customer_id, amount_cents=amount_cents,
             currency=currency, status=Payment.Status.AUTHORIZED,
         )
+        _record(payment, PaymentEvent.Kind.AUTHORIZED, idempotency_key)
         return payment, True
 
 
-def payment_void(*, order_id: UUID) -> Payment:
+def payment_void(*, order_id: UUID, idempotency_key: str = "") -> Payment:
     """Compensation: release the hold. With nothing held, leave a VOIDED tombstone."""
     with transaction.atomic():
         account, payment = _lock_order_payment(order_id)
         if payment is None:
             try:
                 with transaction.atomic():
-                    return Payment.objects.create(order_id=order_id, status=Payment.Status.VOIDED)
+                    tombstone = Payment.objects.create(order_id=order_id, status=Payment.Status.VOIDED)
+                    _record(tombstone, PaymentEvent.Kind.VOIDED, idempotency_key)
+                    return tombstone
             except IntegrityError:
                 # A slow authorize for this order committed just now: void what it held.
                 account, payment = _lock_order_payment(order_id)
@@ -99,10 +110,11 @@ def payment_void(*, order_id: UUID) -> Payment:
         account.save(update_fields=["balance_cents", "held_cents", "updated_at"])
         payment.status = Payment.Status.VOIDED
         payment.save(update_fields=["status", "updated_at"])
+        _record(payment, PaymentEvent.Kind.VOIDED, idempotency_key)
         return payment
 
 
-def payment_capture(*, order_id: UUID) -> Payment:
+def payment_capture(*, order_id: UUID, idempotency_key: str = "") -> Payment:
     """Move the held amount to the merchant."""
     with transaction.atomic():
         account, payment = _lock_order_payment(order_id)
@@ -119,4 +131,5 @@ def payment_capture(*, order_id: UUID) -> Payment:
         merchant.save(update_fields=["balance_cents", "updated_at"])
         payment.status = Payment.Status.CAPTURED
         payment.save(update_fields=["status", "updated_at"])
+        _record(payment, PaymentEvent.Kind.CAPTURED, idempotency_key)
         return payment

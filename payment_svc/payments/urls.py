@@ -11,4 +11,5 @@ urlpatterns = [
     path("payments/authorize", idempotent(apis.PaymentAuthorizeApi.as_view()), name="payment-authorize"),
     path("payments/void", idempotent(apis.PaymentVoidApi.as_view()), name="payment-void"),
     path("payments/capture", idempotent(apis.PaymentCaptureApi.as_view()), name="payment-capture"),
+    path("payment-events", apis.PaymentEventListApi.as_view(), name="payment-events"),
 ]

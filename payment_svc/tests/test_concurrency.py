@@ -30,7 +30,7 @@ def _authorize(amount: int) -> bool:
 
 
 def test_twenty_concurrent_authorizations_never_overdraw():
-    Account.objects.create(customer_id="carol", balance_cents=1000)
+    Account.objects.create(customer_id="carol", balance_cents=1000, deposited_cents=1000)
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(pool.map(lambda _: _authorize(300), range(20)))
     account = Account.objects.get(customer_id="carol")
@@ -39,7 +39,7 @@ def test_twenty_concurrent_authorizations_never_overdraw():
 
 
 def test_concurrent_authorize_and_void_of_one_order_leave_no_hold_behind():
-    Account.objects.create(customer_id="carol", balance_cents=1000)
+    Account.objects.create(customer_id="carol", balance_cents=1000, deposited_cents=1000)
     order_ids = [uuid.uuid4() for _ in range(20)]
 
     def authorize(order_id):

@@ -24,7 +24,7 @@ def authorize(api, order_id, amount=2500, customer="alice", **extra):
 def test_account_create_and_read(api):
     assert api.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 500}).status_code == 201
     assert api.get("/api/v1/accounts/bob").json() == {
-        "customer_id": "bob", "balance_cents": 500, "held_cents": 0, "currency": "USD",
+        "customer_id": "bob", "balance_cents": 500, "held_cents": 0, "deposited_cents": 500, "currency": "USD",
     }
     dup = api.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 1})
     assert dup.status_code == 409 and dup.json()["code"] == "account_exists"
