@@ -11,11 +11,13 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
 
-from infra import demo_data
+from infra import audit, demo_data
 from infra.rest import (
     FINAL_ORDER_STATUSES,
     RestClient,
@@ -94,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="start Temporal, the services and the worker; stop on Ctrl-C")
+    up = commands.add_parser(
+        "up", help="start Temporal, the services and the worker, restart any that dies; stop on Ctrl-C"
+    )
     up.add_argument("--seed", action="store_true", help="load the demo data once everything is ready")
     up.add_argument("--chaos", action="store_true", help="start the services with fault injection on")
     up.set_defaults(run=_up)
@@ -114,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=60.0, metavar="S", help="seconds --wait waits (default 60)"
     )
     place.set_defaults(run=_place_order)
+
+    audit_cmd = commands.add_parser(
+        "audit", help="check from the services and Temporal that money and stock add up; exit 1 on a violation"
+    )
+    audit_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the full report to FILE as JSON")
+    audit_cmd.add_argument(
+        "--deadline-seconds", type=int, default=audit.DEFAULT_DEADLINE_SECONDS, metavar="S",
+        help=f"the order service's saga deadline (default {audit.DEFAULT_DEADLINE_SECONDS})",
+    )
+    audit_cmd.set_defaults(run=_audit)
     return parser
 
 
@@ -132,25 +146,16 @@ def _up(args: argparse.Namespace) -> int:
         log.info("stopped before the stack was ready")
         return 0
     try:
+        stack.supervise()  # a child that dies is restarted, and its death and return logged
         if args.seed:
             _load_demo_data(config)
         _print_endpoints(config)
-        _watch(stack, stop_requested)
+        stop_requested.wait()
         log.info("stopping")
     finally:
         stack.stop()
     log.info("stopped")
     return 0
-
-
-def _watch(stack: Stack, stop_requested: threading.Event) -> None:
-    """Until a stop is requested, report each child that dies (restarting them is not done yet)."""
-    reported: set[str] = set()
-    while not stop_requested.wait(0.5):
-        for process in stack.exited():
-            if process.name not in reported:
-                reported.add(process.name)
-                log.warning("%s %s; see %s", process.name, process.exit_description(), process.log_path)
 
 
 def _print_endpoints(config: StackConfig) -> None:
@@ -220,3 +225,9 @@ def _place_order(args: argparse.Namespace) -> int:
 def _money(cents: int, currency: str = "USD") -> str:
     whole, fraction = divmod(cents, 100)
     return f"{whole}.{fraction:02d} {currency}"
+
+
+def _audit(args: argparse.Namespace) -> NoReturn:
+    if args.deadline_seconds < 1:
+        raise UsageError(f"--deadline-seconds must be at least 1, not {args.deadline_seconds}")
+    audit.command(StackConfig.from_env(), json_file=args.json, deadline_seconds=args.deadline_seconds)

@@ -1,5 +1,6 @@
 """Local stack runner: the Temporal dev server, the three Django services and the orchestrator worker,
-each in its own process group on 127.0.0.1, started in order, probed until ready and stopped whole.
+each in its own process group on 127.0.0.1, started in order, probed until ready, restarted with
+backoff when one dies (once supervised) and stopped whole.
 It launches and watches processes; it knows nothing of orders, stock or money.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -486,18 +488,27 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
     )
 
 
-def _has_pollers(config: StackConfig) -> bool:
+def worker_polls(config: StackConfig, pid: int | None) -> bool:
+    """True once the worker process `pid` polls the task queue.
+
+    Temporal lists a poller for minutes after it was last seen, so after a restart the dead worker
+    still looks present: only a poller whose identity names this very process counts. temporalio's
+    default identity is `<pid>@<hostname>`, which the worker keeps.
+    """
+    if pid is None:
+        return False
     described = _temporal_cli(
         config, "task-queue", "describe", "--task-queue", TASK_QUEUE, "--output", "json"
     )
     try:
-        return described is not None and bool(json.loads(described).get("pollers"))
+        pollers = [] if described is None else json.loads(described).get("pollers") or []
     except ValueError:
         return False
+    return any(str(poller.get("identity", "")).startswith(f"{pid}@") for poller in pollers)
 
 
 def orchestrator_worker(config: StackConfig) -> ManagedProcess:
-    """The orchestrator worker; ready once a worker polls the task queue."""
+    """The orchestrator worker; ready once this process (not an earlier one) polls the task queue."""
     env = _child_env(
         **config.tuning,
         **_temporal_env(config),
@@ -505,20 +516,151 @@ def orchestrator_worker(config: StackConfig) -> ManagedProcess:
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,
     )
-    return ManagedProcess(
+    worker = ManagedProcess(
         "worker",
         [sys.executable, "-m", "orchestrator.worker"],
         cwd=config.root,
         env=env,
         log_path=config.log_dir / "worker.log",
-        ready=lambda: _has_pollers(config),
+        ready=lambda: worker_polls(config, worker.pid),
         stop_timeout=15.0,  # the worker drains running activities for up to 10 s
     )
+    return worker
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a Supervisor paces restarts: the first after `initial_backoff` seconds, each further one
+    twice as long, never more than `max_backoff`; a process that stayed up `reset_after` seconds
+    starts over at `initial_backoff`. Processes are looked at every `poll_interval` seconds."""
+
+    initial_backoff: float = 0.5
+    max_backoff: float = 10.0
+    reset_after: float = 30.0
+    poll_interval: float = 0.25
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait before the restart that follows `failures` failures in a row (1 or more)."""
+        return min(self.initial_backoff * 2 ** (failures - 1), self.max_backoff)
+
+
+class SupervisionEvent(NamedTuple):
+    """Something the supervisor saw or did: a death, a failed restart, a process back."""
+
+    time: float  # seconds since the epoch
+    name: str  # the process
+    description: str  # e.g. "was killed by SIGKILL; restarting in 0.5 s (restart 1)"
+
+
+class Supervisor:
+    """Restarts any of its processes that dies, as an orchestrator would, one watcher thread each.
+
+    For a dead process it records and logs how it died, ends what is left of its process group (a
+    SIGKILLed gunicorn master leaves workers holding the port), waits the policy's backoff, starts
+    it again with the same argv and environment and waits until it is ready; a restart that dies or
+    is not ready within `ready_timeout` counts as one more failure. `stop` ends supervision only:
+    once it returns nothing is restarted any more, and stopping the processes is the caller's part.
+    """
+
+    def __init__(
+        self, processes: Mapping[str, ManagedProcess], *, policy: RestartPolicy, ready_timeout: float
+    ) -> None:
+        self.processes = dict(processes)
+        self.policy = policy
+        self.ready_timeout = ready_timeout
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._restarts = dict.fromkeys(self.processes, 0)
+        self._events: list[SupervisionEvent] = []
+        self._threads = [
+            threading.Thread(target=self._watch, args=(name, process), name=f"supervise {name}", daemon=True)
+            for name, process in self.processes.items()
+        ]
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        """How many times each process was started again."""
+        with self._lock:
+            return dict(self._restarts)
+
+    @property
+    def events(self) -> list[SupervisionEvent]:
+        """Every death, failed restart and recovery so far, oldest first."""
+        with self._lock:
+            return list(self._events)
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop supervising: a pending restart is dropped, a restart waiting for readiness abandoned."""
+        self._stopping.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join()
+
+    def _watch(self, name: str, process: ManagedProcess) -> None:
+        failures = 0
+        up_since = time.monotonic()
+        while not self._stopping.wait(self.policy.poll_interval):
+            if process.is_alive():
+                continue
+            if time.monotonic() - up_since >= self.policy.reset_after:
+                failures = 0
+            what_happened: str | None = process.exit_description()
+            while what_happened is not None:
+                failures += 1
+                delay = self.policy.backoff(failures)
+                with self._lock:
+                    restart = self._restarts[name] + 1
+                self._record(
+                    logging.WARNING, name, f"{what_happened}; restarting in {delay:.1f} s (restart {restart})"
+                )
+                restart_at = time.monotonic() + delay
+                process.stop()  # whatever is left of its group, so that its ports are free again
+                if self._stopping.wait(max(0.0, restart_at - time.monotonic())):
+                    return
+                try:
+                    what_happened = self._restart(name, process, restart)
+                except StartCancelled:
+                    return
+            up_since = time.monotonic()
+
+    def _restart(self, name: str, process: ManagedProcess, restart: int) -> str | None:
+        """Start `process` again and wait until it is ready: None, or what went wrong."""
+        with self._lock:
+            self._restarts[name] = restart
+        began = time.monotonic()
+        try:
+            process.start()
+        except StackError as error:  # its executable is gone, say
+            return f"could not be started again ({error})"
+        try:
+            process.wait_ready(self.ready_timeout, cancel=self._stopping)
+        except StartCancelled:
+            raise
+        except StackError:
+            if process.is_alive():
+                return f"was not ready {self.ready_timeout:g} s after restart {restart}"
+            return f"{process.exit_description()} while restarting"
+        self._record(
+            logging.INFO,
+            name,
+            f"is back after restart {restart} (pid {process.pid}, ready in {time.monotonic() - began:.1f} s)",
+        )
+        return None
+
+    def _record(self, level: int, name: str, description: str) -> None:
+        with self._lock:
+            self._events.append(SupervisionEvent(time.time(), name, description))
+        log.log(level, "%s %s", name, description)
 
 
 class Stack:
     """The whole local system: Temporal, then migrations and the three services, then the worker;
-    stopped in reverse. Use it as a context manager, or call `start` and `stop`."""
+    stopped in reverse. Use it as a context manager, or call `start` and `stop`; call `supervise`
+    once started to have every process that dies restarted (see Supervisor)."""
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -526,6 +668,7 @@ class Stack:
         for service in SERVICES:
             self.processes[service] = django_service(config, service)
         self.processes["worker"] = orchestrator_worker(config)
+        self._supervisor: Supervisor | None = None
 
     def __enter__(self) -> Stack:
         self.start()
@@ -574,21 +717,58 @@ class Stack:
         log.info("stack ready in %.1f s; logs in %s", time.monotonic() - began, self.config.log_dir)
 
     def stop(self) -> None:
-        """Stop every process group, newest first; safe to call more than once."""
+        """End supervision first, so nothing is restarted behind our back, then stop every process
+        group, newest first; safe to call more than once."""
+        if self._supervisor is not None:
+            self._supervisor.stop()
         for process in reversed(self.processes.values()):
             process.stop()
 
-    def exited(self) -> list[ManagedProcess]:
-        """The started processes that are no longer running."""
-        return [process for process in self.processes.values() if process.returncode is not None]
+    def supervise(self, policy: RestartPolicy | None = None) -> None:
+        """From now until `stop`, restart any process that dies (migrations are one-shot and not
+        among them), with the backoff of `policy` and readiness within the startup timeout."""
+        if self._supervisor is not None:
+            raise StackError("the stack is already supervised")
+        if any(process.pid is None for process in self.processes.values()):
+            raise StackError("start the stack before supervising it")
+        self._supervisor = Supervisor(
+            self.processes, policy=policy or RestartPolicy(), ready_timeout=self.config.startup_timeout
+        )
+        self._supervisor.start()
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        """How many times supervision started each process again."""
+        if self._supervisor is None:
+            return dict.fromkeys(self.processes, 0)
+        return self._supervisor.restarts
+
+    @property
+    def events(self) -> list[SupervisionEvent]:
+        """What supervision saw and did: deaths, failed restarts, recoveries; oldest first."""
+        return [] if self._supervisor is None else self._supervisor.events
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> bool:
+        """Send `signum` to every process of `name`'s group, as `kill -9 -<pgid>` from a shell would.
+        False when it was not running (stopped, or dead and not yet restarted). Supervision carries
+        on, so a supervised process comes back."""
+        process = self.processes[name]
+        if process.pid is None or not process.is_alive():
+            return False
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
 
     def _bring_up(self, names: list[str], cancel: threading.Event | None) -> None:
         began = time.monotonic()
         for name in names:
             self.processes[name].start()
         for name in names:
-            self.processes[name].wait_ready(self.config.startup_timeout, cancel=cancel)
-            log.info("%s ready (%.1f s)", name, time.monotonic() - began)
+            process = self.processes[name]
+            process.wait_ready(self.config.startup_timeout, cancel=cancel)
+            log.info("%s ready (pid %d, %.1f s)", name, process.pid, time.monotonic() - began)
 
     def _migrate(self, cancel: threading.Event | None) -> None:
         began = time.monotonic()

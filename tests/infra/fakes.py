@@ -1,9 +1,14 @@
-"""A fake repository root for the stack-runner tests: Django-project stand-ins that gunicorn serves
-and a Temporal worker stand-in, all quick to start and each reporting the environment it was given.
+"""Stand-ins for the stack-runner tests: small Python child processes, and a fake repository root
+with Django-project stand-ins that gunicorn serves and a Temporal worker stand-in, all quick to start
+and each reporting the environment it was given.
 """
 
+import os
+import sys
 from pathlib import Path
 from textwrap import dedent
+
+from infra.stack import ManagedProcess
 
 REPORTED_VARIABLES = (
     "DJANGO_SETTINGS_MODULE",
@@ -96,3 +101,15 @@ def write_fake_root(root: Path, *, failing_migration: str | None = None) -> Path
     _write(root / "orchestrator" / "__init__.py", "")
     _write(root / "orchestrator" / "worker.py", FAKE_WORKER.format(reported=REPORTED_VARIABLES))
     return root
+
+
+def stand_in(directory: Path, code: str, *, name: str = "probe", **options: object) -> ManagedProcess:
+    """A ManagedProcess running the Python `code`, logging to <directory>/logs/<name>.log."""
+    return ManagedProcess(
+        name,
+        [sys.executable, "-c", code],
+        cwd=directory,
+        env=os.environ,
+        log_path=directory / "logs" / f"{name}.log",
+        **options,
+    )

@@ -6,27 +6,16 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from infra.stack import ManagedProcess, StackError, group_alive
+from infra.stack import StackError, group_alive
+from tests.infra.fakes import stand_in
 from tests.support.processes import marked_processes
 
 
-def python_process(tmp_path: Path, code: str, **options) -> ManagedProcess:
-    return ManagedProcess(
-        "probe",
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=os.environ,
-        log_path=tmp_path / "logs" / "probe.log",
-        **options,
-    )
-
-
 def test_a_process_that_dies_while_starting_is_reported_with_its_exit_code_and_log_tail(tmp_path, marker):
-    process = python_process(
+    process = stand_in(
         tmp_path, "print('settings module not found'); raise SystemExit(3)", ready=lambda: False
     )
     process.start()
@@ -41,7 +30,7 @@ def test_a_process_that_dies_while_starting_is_reported_with_its_exit_code_and_l
 
 
 def test_a_process_never_ready_times_out_and_stop_ends_it(tmp_path, marker):
-    process = python_process(
+    process = stand_in(
         tmp_path, "import time; print('booting', flush=True); time.sleep(60)", ready=lambda: False
     )
     process.start()
@@ -63,7 +52,7 @@ def test_stop_kills_a_group_that_ignores_sigterm_including_grandchildren(tmp_pat
         "print('up' * 2, flush=True)\n"
         "time.sleep(60)\n"
     )
-    process = python_process(tmp_path, code, ready=lambda: "upup" in process.log_tail(), stop_timeout=0.5)
+    process = stand_in(tmp_path, code, ready=lambda: "upup" in process.log_tail(), stop_timeout=0.5)
     process.start()
     process.wait_ready(10)
     assert len(marked_processes(marker)) == 2
@@ -79,7 +68,7 @@ def test_stop_kills_a_group_that_ignores_sigterm_including_grandchildren(tmp_pat
 
 def test_stop_sweeps_the_group_after_its_leader_died(tmp_path, marker):
     code = "import subprocess; subprocess.Popen(['sleep', '60'])"
-    process = python_process(tmp_path, code)
+    process = stand_in(tmp_path, code)
     process.start()
     while process.is_alive():
         time.sleep(0.05)
@@ -91,7 +80,7 @@ def test_stop_sweeps_the_group_after_its_leader_died(tmp_path, marker):
 
 
 def test_a_process_can_be_started_again_and_its_log_tail_covers_the_latest_run(tmp_path, marker):
-    process = python_process(
+    process = stand_in(
         tmp_path,
         "import sys; print(sys.argv); raise SystemExit(0)",
         ready=lambda: "second run" in process.log_tail(),
@@ -112,7 +101,7 @@ def test_a_process_can_be_started_again_and_its_log_tail_covers_the_latest_run(t
 
 
 def test_wait_exit_stops_a_one_shot_process_that_runs_too_long(tmp_path, marker):
-    process = python_process(tmp_path, "import time; time.sleep(60)")
+    process = stand_in(tmp_path, "import time; time.sleep(60)")
     process.start()
 
     with pytest.raises(StackError, match=r"probe did not finish within 0\.3 s"):

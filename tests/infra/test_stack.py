@@ -1,6 +1,7 @@
 """The whole Stack over a fake repository root (real Temporal dev server and gunicorn, fake Django
-projects and worker): what each child is given, the order of the steps, `sagactl up` reporting a dead
-child and stopping on Ctrl-C, and a failed step stopping what had started. No leftovers, ever.
+projects and worker): what each child is given, the order of the steps, `sagactl up` restarting a
+dead child and stopping on Ctrl-C, a supervised stack bringing a killed worker back and stopping
+cleanly with a restart pending, and a failed step stopping what had started. No leftovers, ever.
 """
 
 import json
@@ -13,9 +14,10 @@ import time
 import httpx
 import pytest
 
-from infra.stack import SERVICES, Stack, StackConfig, StackError, port_is_free
+from infra.stack import SERVICES, RestartPolicy, Stack, StackConfig, StackError, port_is_free, worker_polls
 from tests.infra.fakes import write_fake_root
 from tests.support.processes import marked_processes
+from tests.support.waiting import wait_for
 
 # `sagactl up` with the repository root pointed at the fake one; everything else as installed.
 UP_OVER_FAKE_ROOT = (
@@ -24,18 +26,13 @@ UP_OVER_FAKE_ROOT = (
 )
 
 
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def all_ports_free(config: StackConfig) -> bool:
     return all(port_is_free(port) for _, _, port in config.ports())
 
 
-def test_sagactl_up_wires_every_child_reports_a_death_and_stops_cleanly_on_ctrl_c(tmp_path, port_env, marker):
+def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_ctrl_c(
+    tmp_path, port_env, marker
+):
     root = write_fake_root(tmp_path / "root")
     var_dir = tmp_path / "var"
     env = (
@@ -87,10 +84,13 @@ def test_sagactl_up_wires_every_child_reports_a_death_and_stops_cleanly_on_ctrl_
         for name in ("temporal", *SERVICES, "worker"):
             assert (var_dir / "logs" / f"{name}.log").stat().st_size > 0
 
-        os.kill(seen["payment_svc"]["master_pid"], signal.SIGKILL)
-        wait_for(
-            lambda: "payment_svc was killed by SIGKILL" in err.read_text(), 10, "the death to be reported"
-        )
+        os.kill(seen["payment_svc"]["master_pid"], signal.SIGKILL)  # as `kill -9 <pid>` would
+        wait_for(lambda: "payment_svc is back" in err.read_text(), 30, "payment_svc to come back")
+        died = "sagactl: payment_svc was killed by SIGKILL; restarting in 0.5 s (restart 1)\n"
+        assert died in err.read_text()
+        again = httpx.get(f"{config.payment_url}/env").json()
+        assert again["master_pid"] != seen["payment_svc"]["master_pid"]
+        assert again["env"] == seen["payment_svc"]["env"]
 
         up.send_signal(signal.SIGINT)
         assert up.wait(30) == 0, err.read_text()
@@ -100,6 +100,53 @@ def test_sagactl_up_wires_every_child_reports_a_death_and_stops_cleanly_on_ctrl_
     assert marked_processes(marker) == []
     assert all_ports_free(config)
     assert err.read_text().rstrip().endswith("sagactl: stopped")
+
+
+def test_a_supervised_stack_brings_back_a_killed_worker_once_the_new_one_polls(fake_config, marker):
+    with Stack(fake_config) as stack:
+        stack.supervise(RestartPolicy(initial_backoff=0.1, poll_interval=0.05))
+        worker = stack.processes["worker"]
+        first = worker.pid
+        assert stack.kill("worker")
+        wait_for(lambda: len(stack.events) == 2, 30, "the worker to come back")
+
+        died, back = stack.events
+        assert died.name == back.name == "worker"
+        assert died.description == "was killed by SIGKILL; restarting in 0.1 s (restart 1)"
+        assert back.description.startswith(f"is back after restart 1 (pid {worker.pid}, ")
+        assert stack.restarts == dict.fromkeys(stack.processes, 0) | {"worker": 1}
+        assert worker_polls(fake_config, worker.pid)
+        # Temporal still lists the dead worker as a poller: readiness must ask for the new pid.
+        assert worker_polls(fake_config, first)
+
+
+def test_stop_with_a_restart_pending_restarts_nothing_and_frees_every_port(fake_config, marker):
+    stack = Stack(fake_config)
+    stack.start()
+    try:
+        stack.supervise(RestartPolicy(initial_backoff=30.0, max_backoff=30.0))
+        master = stack.processes["payment_svc"].pid
+        os.kill(master, signal.SIGKILL)  # the master only: its workers linger, holding the port
+        wait_for(lambda: stack.events, 10, "the death to be seen")
+        wait_for(lambda: port_is_free(fake_config.payment_port), 10, "the old group to be ended")
+    finally:
+        began = time.monotonic()
+        stack.stop()
+
+    assert time.monotonic() - began < 10
+    assert [event.description for event in stack.events] == [
+        "was killed by SIGKILL; restarting in 30.0 s (restart 1)"
+    ]
+    assert stack.restarts["payment_svc"] == 0
+    assert stack.processes["payment_svc"].pid == master
+    assert marked_processes(marker) == []
+    assert all_ports_free(fake_config)
+    assert not stack.kill("payment_svc")
+
+
+def test_only_a_started_stack_can_be_supervised(fake_config):
+    with pytest.raises(StackError, match="start the stack before supervising it"):
+        Stack(fake_config).supervise()
 
 
 def test_a_failed_migration_stops_what_had_started_and_shows_the_log_tail(tmp_path, port_env, marker):
