@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-resilience bench venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-resilience test-chaos bench venv clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed
 
-test: venv test-services test-workflow test-e2e test-resilience
+test: venv test-services test-workflow test-e2e test-resilience test-chaos
 
 # Each service is its own Django project, so each gets its own pytest run.
 test-services: venv
@@ -49,6 +49,10 @@ test-e2e: venv
 # Faults injected into a chaos-enabled stack: 503 bursts, an outage, lost replies, slow answers.
 test-resilience: venv
 	$(BIN)/pytest -q tests/resilience
+
+# Every chaos scenario in its short form (tens of orders), audited: 0 violations.
+test-chaos: venv
+	$(BIN)/pytest -q tests/chaos
 
 # Figures, not assertions: how fast a call fails while its breaker is open.
 bench: venv

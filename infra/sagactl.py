@@ -17,7 +17,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
-from infra import audit, demo_data
+from infra import audit, chaos, demo_data
 from infra.rest import (
     FINAL_ORDER_STATUSES,
     RestClient,
@@ -128,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the order service's saga deadline (default {audit.DEFAULT_DEADLINE_SECONDS})",
     )
     audit_cmd.set_defaults(run=_audit)
+
+    chaos.add_command(commands)
     return parser
 
 

@@ -114,6 +114,16 @@ class StackConfig:
         }
         return cls(**(values | overrides))
 
+    @classmethod
+    def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
+        """A stack of its own (tests, chaos runs): five free ports and `var_dir`; `settings` win.
+        *_DATABASE_URL from the environment still apply, so the same runs work on PostgreSQL."""
+        temporal, ui, order, payment, inventory = _free_ports(5, avoid=set())
+        return cls.from_env(
+            temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
+            inventory_port=inventory, var_dir=var_dir, **settings,
+        )
+
     @property
     def log_dir(self) -> Path:
         return self.var_dir / "logs"

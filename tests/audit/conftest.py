@@ -13,7 +13,6 @@ import pytest
 
 from infra.stack import Stack, StackConfig
 from tests.support.api import Api, unique
-from tests.support.ports import stack_config_on_free_ports
 
 SAGA_DEADLINE_SECONDS = 5
 TUNING = {"ORDER_SAGA_DEADLINE_SECONDS": str(SAGA_DEADLINE_SECONDS), "BREAKER_FAIL_MAX": "1000"}
@@ -21,7 +20,7 @@ TUNING = {"ORDER_SAGA_DEADLINE_SECONDS": str(SAGA_DEADLINE_SECONDS), "BREAKER_FA
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = stack_config_on_free_ports(tmp_path_factory.mktemp("audit-stack"), chaos=True, tuning=TUNING)
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("audit-stack"), chaos=True, tuning=TUNING)
     with Stack(config) as running:
         yield running
 

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.stack import Stack
+from infra.stack import Stack, StackConfig
 from tests.support.api import Api
-from tests.support.ports import stack_config_on_free_ports
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The running stack: order_url, payment_url, inventory_url, temporal_address, ui_port, ui_url,
     config (var_dir, log_dir) and processes (name -> ManagedProcess). Stopped after the session."""
-    config = stack_config_on_free_ports(tmp_path_factory.mktemp("stack"))
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"))
     with Stack(config) as running:
         yield running
 

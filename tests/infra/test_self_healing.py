@@ -10,9 +10,8 @@ import subprocess
 
 import httpx
 
-from infra.stack import BIN_DIR, Stack
+from infra.stack import BIN_DIR, Stack, StackConfig
 from tests.support.api import Api
-from tests.support.ports import stack_config_on_free_ports
 from tests.support.waiting import wait_for
 
 
@@ -40,7 +39,7 @@ def test_killed_processes_come_back_and_orders_placed_around_the_kills_are_confi
     tmp_path, marker, caplog
 ):
     caplog.set_level(logging.INFO, logger="infra.stack")
-    with Stack(stack_config_on_free_ports(tmp_path / "var")) as stack, Api.for_stack(stack) as api:
+    with Stack(StackConfig.on_free_ports(tmp_path / "var")) as stack, Api.for_stack(stack) as api:
         stack.supervise()
         sku = api.create_product(price_cents=700, on_hand=10)["sku"]
         customer = api.create_account(balance_cents=10_000)["customer_id"]

@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.stack import Stack
+from infra.stack import Stack, StackConfig
 from tests.support.api import Api
-from tests.support.ports import stack_config_on_free_ports
 
 SAGA_DEADLINE_SECONDS = 25
 BREAKER_RESET_SECONDS = 3
@@ -24,7 +23,7 @@ TUNING = {
 
 @pytest.fixture(scope="session")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = stack_config_on_free_ports(tmp_path_factory.mktemp("chaos-stack"), chaos=True, tuning=TUNING)
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("chaos-stack"), chaos=True, tuning=TUNING)
     with Stack(config) as running:
         yield running
 
