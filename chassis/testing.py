@@ -30,3 +30,15 @@ class ApiClient:
 
     def delete(self, path: str):
         return self.client.delete(path)
+
+
+def migrate_to(targets: list[tuple[str, str]]):
+    """Migrate the test database to `targets` and return the historical apps of that state
+    (for tests of data migrations)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps

@@ -1,6 +1,8 @@
-"""`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C, `seed`
-loads the demo data, `order place` sends an order and can follow it to its end. It reaches the
-services only over their public REST API. Exit codes: 0 done, 1 failed, 2 bad input or settings.
+"""`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C (restarting
+any process that dies), `seed` loads the demo data, `order place` sends an order and can follow it
+to its end, `audit` checks that money and stock add up, `chaos` runs a failure scenario against a
+stack of its own. It reaches the services only over their HTTP APIs.
+Exit codes: 0 done, 1 failed, 2 bad input or settings.
 """
 
 from __future__ import annotations

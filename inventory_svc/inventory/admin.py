@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from chassis.admin import ReadOnlyAdmin
 from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
 
 
@@ -24,18 +25,9 @@ class ReservationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReservationEvent)
-class ReservationEventAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is append-only."""
+class ReservationEventAdmin(ReadOnlyAdmin):
+    """The ledger is append-only."""
 
     list_display = ("created_at", "order_id", "kind", "idempotency_key")
     list_filter = ("kind",)
     search_fields = ("order_id", "idempotency_key")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

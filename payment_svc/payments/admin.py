@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from chassis.admin import ReadOnlyAdmin
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 
@@ -22,18 +23,9 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentEvent)
-class PaymentEventAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is append-only."""
+class PaymentEventAdmin(ReadOnlyAdmin):
+    """The ledger is append-only."""
 
     list_display = ("created_at", "order_id", "kind", "amount_cents", "idempotency_key")
     list_filter = ("kind",)
     search_fields = ("order_id", "idempotency_key")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
