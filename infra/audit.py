@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from infra.rest import ApiError, RestClient, ServiceCallError, ServiceUnavailable
+from infra.rest import ApiError, RestClient, ServiceCallError, ServiceUnavailable, all_pages
 from infra.stack import NAMESPACE, StackConfig
 
 MONEY, STOCK, LIVENESS, EXACTLY_ONCE = "money", "stock", "liveness", "exactly_once"
@@ -28,7 +28,6 @@ DEFAULT_DEADLINE_SECONDS = 300
 DEADLINE_GRACE_SECONDS = 30
 """How long past its deadline a saga may still run: the compensations it starts then need a moment."""
 
-PAGE_SIZE = 500
 TEMPORAL_CONCURRENCY = 20
 FINAL = ("CONFIRMED", "CANCELLED")
 
@@ -162,7 +161,7 @@ def run_audit(
     ):
         # Orders first, then their workflows, then the effects: an order that is final when read has
         # made all its effects already, so the later reads cannot catch it half-way.
-        orders = {order["id"]: order for order in _all_pages(orders_api, "/api/v1/orders")}
+        orders = {order["id"]: order for order in all_pages(orders_api, "/api/v1/orders")}
         workflows, listed = asyncio.run(_read_workflows(temporal_address, namespace, list(orders)))
         read_workflows_at = datetime.now(UTC)
         for order_id, workflow in workflows.items():
@@ -172,13 +171,13 @@ def run_audit(
             orders=orders,
             workflows=workflows,
             orphan_workflows=_orphans(orders_api, listed, orders),
-            accounts=_all_pages(payment_api, "/api/v1/accounts"),
+            accounts=all_pages(payment_api, "/api/v1/accounts"),
             merchant_cents=payment_api.check(payment_api.get("/api/v1/merchant"))["balance_cents"],
-            payments=_all_pages(payment_api, "/api/v1/payments"),
-            payment_events=_all_pages(payment_api, "/api/v1/payment-events"),
-            products=_all_pages(inventory_api, "/api/v1/products"),
-            reservations=_all_pages(inventory_api, "/api/v1/reservations"),
-            reservation_events=_all_pages(inventory_api, "/api/v1/reservation-events"),
+            payments=all_pages(payment_api, "/api/v1/payments"),
+            payment_events=all_pages(payment_api, "/api/v1/payment-events"),
+            products=all_pages(inventory_api, "/api/v1/products"),
+            reservations=all_pages(inventory_api, "/api/v1/reservations"),
+            reservation_events=all_pages(inventory_api, "/api/v1/reservation-events"),
             read_workflows_at=read_workflows_at,
         )
     return AuditReport(
@@ -204,16 +203,6 @@ def run_audit(
 
 # Reading
 
-
-def _all_pages(client: RestClient, path: str) -> list[dict]:
-    results: list[dict] = []
-    page = 1
-    while True:
-        body = client.check(client.get(path, params={"page": str(page), "page_size": str(PAGE_SIZE)}))
-        results += body["results"]
-        if body["next"] is None:
-            return results
-        page += 1
 
 
 def _get_order(orders_api: RestClient, order_id: str) -> dict | None:

@@ -29,7 +29,7 @@ from typing import NoReturn
 import httpx
 
 from infra.audit import AuditReport, run_audit
-from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError, all_pages
 from infra.stack import NAMESPACE, SERVICES, Stack, StackConfig
 
 FAULTS_PATH = "/internal/v1/faults"
@@ -108,7 +108,7 @@ class Catalog:
     unknown: str
 
     @classmethod
-    def make(cls, run_id: str, orders: int, rng: random.Random) -> Catalog:
+    def make(cls, run_id: str, rng: random.Random) -> Catalog:
         return cls(
             plentiful={f"{run_id}-SKU{i}": rng.randrange(200, 5000, 10) for i in range(6)},
             scarce=f"{run_id}-SCARCE",
@@ -210,10 +210,16 @@ class _Monkey:
                 self._end_outage()
             if self.scenario.kill and now >= next_kill:
                 target = self.rng.choice(self.scenario.kill)
-                if self.stack.kill(target, signal.SIGKILL):
+                # Kill only what is up: a process still coming back is not yet serving anything.
+                if self._is_up(target) and self.stack.kill(target, signal.SIGKILL):
                     self.kills[target] += 1
                     self.log(f"SIGKILL {target}")
-                next_kill = now + self.scenario.kill_every
+                    next_kill = now + self.scenario.kill_every
+
+    def _is_up(self, name: str) -> bool:
+        """Not killed since it was last ready: its last supervision event, if any, says it is back."""
+        events = [event for event in self.stack.events if event.name == name]
+        return not events or events[-1].description.startswith("is back")
 
     def _end_outage(self) -> None:
         service, _ = self.scenario.outage
@@ -279,8 +285,8 @@ def _with_retries(call, *, seconds: float = 30.0):
 
 
 def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0) -> None:
-    """POST the order as a careful client would: on a 5xx or no answer, the same request again
-    with the same Idempotency-Key, until accepted or out of patience."""
+    """POST the order as a careful client would: on a 5xx, an in-flight key or no answer, the same
+    request again with the same Idempotency-Key, until accepted or out of patience."""
     body = {"customer_id": planned.customer_id,
             "items": [{"sku": sku, "quantity": qty} for sku, qty in planned.items.items()]}
     key = str(uuid.uuid4())
@@ -292,23 +298,14 @@ def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0)
             planned.order_id, planned.placed_at = order["id"], time.monotonic()
             return
         except ApiError as error:
-            if error.status < 500 or time.monotonic() >= deadline:
+            # A first attempt that died with its service keeps the key "in flight" for a while.
+            retryable = error.status >= 500 or error.code == "idempotency_in_flight"
+            if not retryable or time.monotonic() >= deadline:
                 raise
         except ServiceCallError:
             if time.monotonic() >= deadline:
                 raise
         time.sleep(min(2.0, 0.2 * planned.place_attempts))
-
-
-def _final_orders(orders: RestClient) -> dict[str, dict]:
-    """Every order the stack holds, by id (paged)."""
-    found, page = {}, 1
-    while True:
-        answer = orders.check(orders.get("/api/v1/orders", params={"page": str(page), "page_size": "100"}))
-        found.update((order["id"], order) for order in answer["results"])
-        if not answer.get("next"):
-            return found
-        page += 1
 
 
 def _seconds_to_final(order: dict) -> float:
@@ -383,7 +380,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
     inventory = RestClient("inventory_svc", stack.inventory_url, timeout=30)
     payment = RestClient("payment_svc", stack.payment_url, timeout=30)
     try:
-        catalog = Catalog.make(run_id, options.orders, rng)
+        catalog = Catalog.make(run_id, rng)
         catalog.create(inventory, payment, options.orders)
         planned = catalog.plan(options.orders, rng)
         say(f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}")
@@ -412,7 +409,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         wanted = {order.order_id for order in planned}
         deadline = time.monotonic() + options.timeout
         while True:
-            seen = {oid: o for oid, o in _final_orders(orders).items() if oid in wanted}
+            seen = {o["id"]: o for o in all_pages(orders, "/api/v1/orders") if o["id"] in wanted}
             final = {oid: o for oid, o in seen.items() if o["status"] in FINAL_ORDER_STATUSES}
             if progress:
                 progress("final", len(final))

@@ -96,6 +96,18 @@ class RestClient:
             raise ServiceUnavailable(self.service, self.base_url, error) from error
 
 
+def all_pages(client: RestClient, path: str, *, page_size: int = 500) -> list[dict]:
+    """Every item of a paginated list endpoint (`{"results": [...], "next": ...}`), page by page."""
+    results: list[dict] = []
+    page = 1
+    while True:
+        body = client.check(client.get(path, params={"page": str(page), "page_size": str(page_size)}))
+        results += body["results"]
+        if body["next"] is None:
+            return results
+        page += 1
+
+
 def wait_for_final_order(
     orders: RestClient, order_id: str, *, timeout: float, interval: float = 0.25
 ) -> dict:

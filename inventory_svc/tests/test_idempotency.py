@@ -1,5 +1,6 @@
 """The chassis' Idempotency-Key contract, exercised through the inventory's endpoints."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -125,3 +126,19 @@ def test_effect_and_stored_answer_commit_together(api, monkeypatch):
         api.post("/api/v1/products", PRODUCT, key="k-1")
     assert not Product.objects.exists()
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_body_cut_short_is_refused_without_storing_the_key(api):
+    """A client killed mid-request: its retry with the same key and the whole body must go through."""
+    import io
+
+    whole = json.dumps(PRODUCT).encode()
+    cut = api.client.generic(
+        "POST", "/api/v1/products", b"", content_type="application/json",
+        headers={"Idempotency-Key": "k-1"}, CONTENT_LENGTH=str(len(whole)), **{"wsgi.input": io.BytesIO(whole[:7])},
+    )
+    assert cut.status_code == 400 and cut.json()["code"] == "incomplete_body"
+    assert not IdempotencyRecord.objects.exists() and not Product.objects.exists()
+
+    retried = api.post("/api/v1/products", raw=whole, key="k-1")
+    assert retried.status_code == 201 and Product.objects.count() == 1
