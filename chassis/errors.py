@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
@@ -80,6 +81,12 @@ def _drf_error(exc: drf.APIException) -> Response:
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's EXCEPTION_HANDLER: every failure leaves in the one error shape."""
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+        exc = drf.ParseError("The JSON body is nested too deeply.")
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, drf.APIException):

@@ -6,6 +6,7 @@ workflow.
 """
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -143,7 +144,8 @@ class SagaActivities:
             raise ApplicationError(
                 str(error),
                 type=type(error).__name__,
-                next_retry_delay=timedelta(seconds=max(error.retry_after, 0.5)),
+                # Jittered, so the sagas an outage paused do not all come back at the same instant.
+                next_retry_delay=timedelta(seconds=max(error.retry_after, 0.5) + random.uniform(0, 1)),
             ) from error
         except TransientServiceError as error:
             activity.logger.warning(

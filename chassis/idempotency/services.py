@@ -31,7 +31,7 @@ def request_fingerprint(body: bytes) -> str:
     """SHA-256 of the body; JSON bodies are canonicalised so key order and spacing do not matter."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
 

@@ -65,7 +65,6 @@ def test_same_key_other_body_is_422(api):
 
 def test_same_key_while_first_is_running_is_409(api):
     from chassis.idempotency.services import request_fingerprint
-    import json
 
     body = json.dumps(PRODUCT).encode()
     IdempotencyRecord.objects.create(scope="POST /api/v1/products", key="k-1", fingerprint=request_fingerprint(body))
@@ -76,7 +75,6 @@ def test_same_key_while_first_is_running_is_409(api):
 
 def test_abandoned_claim_is_taken_over_after_its_lease(api, settings):
     from chassis.idempotency.services import request_fingerprint
-    import json
 
     body = json.dumps(PRODUCT).encode()
     record = IdempotencyRecord.objects.create(
@@ -142,3 +140,9 @@ def test_a_body_cut_short_is_refused_without_storing_the_key(api):
 
     retried = api.post("/api/v1/products", raw=whole, key="k-1")
     assert retried.status_code == 201 and Product.objects.count() == 1
+
+
+def test_json_nested_too_deeply_is_400_not_500(api):
+    r = api.post("/api/v1/products", raw=b"[" * 20_000 + b"]" * 20_000)
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    assert not Product.objects.exists()

@@ -96,6 +96,9 @@ class OrderConfirmApi(APIView):
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
         currency = CurrencyField()
 
+        def validate_lines(self, lines):
+            return unique_skus(lines)
+
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
         serializer = self.InputSerializer(data=request.data)
@@ -112,6 +115,9 @@ class OrderCancelApi(APIView):
         lines = PricedLineSerializer(many=True, required=False, max_length=MAX_LINES)
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS, required=False)
         currency = CurrencyField(required=False, default=None)
+
+        def validate_lines(self, lines):
+            return unique_skus(lines)
 
         def validate(self, data):
             if bool(data.get("lines")) != ("total_cents" in data):

@@ -46,7 +46,7 @@ def _locked_order(order_id: UUID) -> Order:
 
 def _apply_prices(order: Order, lines: list[dict], total_cents: int, currency: str) -> None:
     items = {line.sku: line for line in order.items.all()}
-    if {(l["sku"], l["quantity"]) for l in lines} != {(sku, line.quantity) for sku, line in items.items()}:
+    if {l["sku"]: l["quantity"] for l in lines} != {sku: line.quantity for sku, line in items.items()}:
         raise LinesMismatch(order_id=str(order.id))
     if total_cents != sum(l["unit_price_cents"] * l["quantity"] for l in lines):
         raise LinesMismatch("total_cents is not the sum of the lines.", order_id=str(order.id))

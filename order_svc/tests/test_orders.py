@@ -124,3 +124,11 @@ def test_confirm_with_lines_that_do_not_match_is_refused_and_changes_nothing(api
 def test_reports_for_unknown_orders_are_404(api):
     r = api.post(f"/internal/v1/orders/{uuid.uuid4()}/cancel", {"reason": "timed_out"})
     assert r.status_code == 404 and r.json()["code"] == "order_not_found"
+
+
+def test_confirm_with_a_repeated_sku_is_refused(api):
+    order_id = place(api).json()["id"]
+    doubled = [PRICED[0], {**PRICED[0], "unit_price_cents": 1}, PRICED[1]]
+    r = api.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": doubled, "total_cents": 1251})
+    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+    assert Order.objects.get(id=order_id).status == "PENDING"

@@ -50,7 +50,11 @@ def _lock_order_payment(order_id: UUID) -> tuple[Account | None, Payment | None]
     """Lock an order's account, then its payment: the same order as authorize, so no deadlock."""
     customer_id = Payment.objects.filter(order_id=order_id).values_list("customer_id", flat=True).first()
     account = _locked_account(customer_id) if customer_id else None
-    return account, _locked_payment(order_id)
+    payment = _locked_payment(order_id)
+    if payment is not None and payment.customer_id and account is None:
+        # An authorize committed between the read above and the lock: lock its account too.
+        account = _locked_account(payment.customer_id)
+    return account, payment
 
 
 def payment_authorize(

@@ -84,7 +84,8 @@ def test_business_failures_cancel_and_leave_nothing_held_or_reserved(api, on_han
     assert stock(api, sku) == (on_hand, 0, on_hand)
     assert money(api, customer) == (balance, 0)
     assert merchant_balance(api) == merchant_before
-    assert all(p["status"] == "VOIDED" for p in api.payments_for(order["id"]))
+    # A declined authorize held nothing; either way the void left its tombstone of 0.
+    assert [(p["status"], p["amount_cents"]) for p in api.payments_for(order["id"])] == [("VOIDED", 0)]
     assert reservation(api, order["id"])["status"] == "RELEASED"
 
 
