@@ -48,6 +48,7 @@ class SagaActivities:
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity, bound to these clients, ready for a Worker."""
         return [
+            self.order_stored,
             self.reserve_stock,
             self.release_stock,
             self.commit_stock,
@@ -57,6 +58,22 @@ class SagaActivities:
             self.confirm_order,
             self.cancel_order,
         ]
+
+    @activity.defn(name="order_stored")
+    async def order_stored(self, order: OrderRef) -> bool:
+        """Whether order_svc holds the order: a saga whose order was never committed stops here."""
+        info = activity.info()
+        try:
+            await self._orders.get(
+                f"/api/v1/orders/{_segment(order.order_id)}", order_id=order.order_id, workflow_id=info.workflow_id
+            )
+        except BusinessError as error:
+            if error.code == "order_not_found":
+                return False
+            raise ApplicationError(error.message, error.details, type=error.code, non_retryable=True) from error
+        except TransientServiceError as error:
+            raise ApplicationError(str(error), type=type(error).__name__) from error
+        return True
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:

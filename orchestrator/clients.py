@@ -82,11 +82,17 @@ class ServiceClient:
         workflow_id: str,
     ) -> dict[str, Any]:
         """POST and return the answer's JSON body, or raise a ServiceError."""
-        headers = {
-            "Idempotency-Key": idempotency_key,
-            "X-Order-Id": order_id,
-            "X-Workflow-Id": workflow_id,
-        }
+        headers = {"Idempotency-Key": idempotency_key, "X-Order-Id": order_id, "X-Workflow-Id": workflow_id}
+        return await self._call("POST", path, json, headers)
+
+    async def get(self, path: str, *, order_id: str, workflow_id: str) -> dict[str, Any]:
+        """GET and return the answer's JSON body, or raise a ServiceError."""
+        return await self._call("GET", path, None, {"X-Order-Id": order_id, "X-Workflow-Id": workflow_id})
+
+    async def _call(
+        self, method: str, path: str, json: dict[str, Any] | None, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        order_id, workflow_id = headers["X-Order-Id"], headers["X-Workflow-Id"]
 
         def log_retry(state: RetryCallState) -> None:
             logger.warning(
@@ -105,10 +111,10 @@ class ServiceClient:
             before_sleep=log_retry,
             reraise=True,
         )
-        return await retrying(self._send_once, path, json, headers)
+        return await retrying(self._send_once, method, path, json, headers)
 
     async def _send_once(
-        self, path: str, json: dict[str, Any], headers: dict[str, str]
+        self, method: str, path: str, json: dict[str, Any] | None, headers: dict[str, str]
     ) -> dict[str, Any]:
         """One request, one classified outcome, through the service's circuit breaker.
 
@@ -118,7 +124,7 @@ class ServiceClient:
         try:
             with self.breaker.breaker.calling():
                 try:
-                    response = await self._http.post(path, json=json, headers=headers)
+                    response = await self._http.request(method, path, json=json, headers=headers)
                 except httpx.TransportError as error:
                     raise ServiceUnreachable(
                         self.service, f"{type(error).__name__}: {error}"

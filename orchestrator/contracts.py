@@ -54,6 +54,8 @@ class OrderSagaInput:
 class SagaOutcome(StrEnum):
     CONFIRMED = "CONFIRMED"
     CANCELLED = "CANCELLED"
+    ABANDONED = "ABANDONED"
+    """order_svc never stored the order (its transaction failed after the start): nothing was done."""
 
 
 @dataclass

@@ -35,6 +35,10 @@ ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
 
+# order_svc waits up to 10 s for the start to be accepted before it commits or rolls back.
+ORDER_CHECKS = 4
+ORDER_CHECK_INTERVAL = timedelta(seconds=5)
+
 STEPS = ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order")
 
 
@@ -84,6 +88,9 @@ class OrderSaga:
     async def run(self, saga: OrderSagaInput) -> OrderSagaResult:
         deadline = workflow.info().start_time + timedelta(seconds=saga.deadline_seconds)
         order = OrderRef(saga.order_id)
+        if not await self._order_stored(order):
+            workflow.logger.warning("order never stored: saga abandoned", extra={"order_id": saga.order_id})
+            return OrderSagaResult(saga.order_id, SagaOutcome.ABANDONED, reason="order_not_stored")
         reservation: Reservation | None = None
         try:
             reservation = await self._before_pivot(
@@ -129,6 +136,23 @@ class OrderSaga:
         return OrderSagaResult(
             saga.order_id, SagaOutcome.CONFIRMED, total_cents=reservation.total_cents
         )
+
+    async def _order_stored(self, order: OrderRef) -> bool:
+        """order_svc starts the saga inside the transaction that stores the order: look for the
+        order before any effect, for longer than that transaction can stay open, so a saga whose
+        order was rolled back (the start answered too late, the commit failed) does nothing."""
+        for check in range(ORDER_CHECKS):
+            if check:
+                await workflow.sleep(ORDER_CHECK_INTERVAL)
+            if await workflow.execute_activity_method(
+                SagaActivities.order_stored,
+                order,
+                start_to_close_timeout=ATTEMPT_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=UNTIL_SUCCESS,
+            ):
+                return True
+        return False
 
     async def _before_pivot(
         self,

@@ -89,6 +89,7 @@ def test_a_completed_workflow_with_a_pending_order_and_an_orphan_workflow_are_vi
         orders={ORDER: order("PENDING")},
         workflows={ORDER: WorkflowState("COMPLETED", NOW, result)},
         orphan_workflows={f"order-{OTHER}": "order_svc has no such order"},
+        reservation_events=[{"order_id": OTHER, "kind": "RESERVED", "idempotency_key": f"order-{OTHER}:reserve_stock"}],
     )
 
     checked = check_liveness(state, deadline_seconds=300)
@@ -96,6 +97,13 @@ def test_a_completed_workflow_with_a_pending_order_and_an_orphan_workflow_are_vi
     assert checked.checked == 2
     assert found(checked) == [(LIVENESS, f"order {ORDER}"), (LIVENESS, f"workflow order-{OTHER}")]
     assert checked.violations[0].detail == "PENDING, but its workflow returned CONFIRMED"
+    assert checked.violations[1].detail == "order_svc has no such order, yet it had effects"
+
+
+def test_an_orphan_workflow_that_did_nothing_is_an_abandoned_saga_not_a_violation():
+    state = snapshot(orphan_workflows={f"order-{OTHER}": "order_svc has no such order"})
+
+    assert check_liveness(state, deadline_seconds=300).violations == []
 
 
 def test_money_names_the_customer_whose_books_do_not_balance_and_every_order_that_keeps_money():

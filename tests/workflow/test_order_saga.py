@@ -320,3 +320,24 @@ async def test_business_error_after_pivot_fails_without_compensating(
     assert fake.calls == ["reserve_stock", "authorize_payment", "capture_payment", "commit_stock"]
     assert progress["commit_stock"] == "failed"
     assert progress["confirm_order"] == "pending"
+
+
+async def test_an_order_committed_a_moment_late_is_found_and_processed(env: WorkflowEnvironment) -> None:
+    fake = FakeSagaServices()
+    fake.order_appears_after_checks = 2
+    async with saga(env, fake) as (order_id, handle):
+        result = await handle.result()
+
+    assert result["status"] == "CONFIRMED"
+    assert fake.order_checks == 3
+
+
+async def test_an_order_never_stored_abandons_the_saga_before_any_effect(env: WorkflowEnvironment) -> None:
+    fake = FakeSagaServices()
+    fake.order_appears_after_checks = None
+    async with saga(env, fake) as (order_id, handle):
+        result = await handle.result()
+
+    assert (result["status"], result["reason"]) == ("ABANDONED", "order_not_stored")
+    assert fake.order_checks == 4
+    assert fake.calls == [], "no reservation, no payment, no report"
