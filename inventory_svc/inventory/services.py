@@ -76,12 +76,18 @@ def reservation_create(
         if len(currencies) != 1:
             raise ReservationConflict("Lines are priced in different currencies.", currencies=sorted(currencies))
 
-        reservation = Reservation.objects.create(
-            order_id=order_id,
-            status=Reservation.Status.RESERVED,
-            total_cents=sum(products[sku].price_cents * qty for sku, qty in wanted.items()),
-            currency=currencies.pop(),
-        )
+        try:
+            with transaction.atomic():
+                reservation = Reservation.objects.create(
+                    order_id=order_id,
+                    status=Reservation.Status.RESERVED,
+                    total_cents=sum(products[sku].price_cents * qty for sku, qty in wanted.items()),
+                    currency=currencies.pop(),
+                )
+        except IntegrityError:
+            # This order's release (a compensation that holds no product lock) committed its
+            # tombstone just now: the late reserve is refused like any other.
+            raise ReservationReleased(order_id=str(order_id)) from None
         for sku, qty in sorted(wanted.items()):
             product = products[sku]
             product.reserved += qty
@@ -93,10 +99,18 @@ def reservation_create(
         return reservation, True
 
 
+def _lock_order_stock(order_id: UUID) -> tuple[Reservation | None, dict[str, Product]]:
+    """Lock an order's products, then its reservation: the same order as reservation_create, so a
+    late reserve racing its own release cannot deadlock. (A reservation's lines never change.)"""
+    skus = list(ReservationLine.objects.filter(reservation_id=order_id).values_list("product_id", flat=True))
+    products = _lock_products(skus)
+    return _locked_reservation(order_id), products
+
+
 def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Compensation: give the stock back. With nothing reserved, leave a RELEASED tombstone."""
     with transaction.atomic():
-        reservation = _locked_reservation(order_id)
+        reservation, products = _lock_order_stock(order_id)
         if reservation is None:
             try:
                 with transaction.atomic():
@@ -105,14 +119,12 @@ def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reserva
                     return tombstone
             except IntegrityError:
                 # A slow reserve for this order committed just now: release what it took.
-                reservation = _locked_reservation(order_id)
+                reservation, products = _lock_order_stock(order_id)
         if reservation.status == Reservation.Status.RELEASED:
             return reservation
         if reservation.status == Reservation.Status.COMMITTED:
             raise ReservationCommitted(order_id=str(order_id))
-        lines = list(reservation.lines.all())
-        products = _lock_products([line.product_id for line in lines])
-        for line in lines:
+        for line in reservation.lines.all():
             product = products[line.product_id]
             product.reserved -= line.quantity
             product.save(update_fields=["reserved", "updated_at"])
@@ -125,16 +137,14 @@ def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reserva
 def reservation_commit(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Reserved stock becomes sold: on_hand and reserved both fall by the reserved quantities."""
     with transaction.atomic():
-        reservation = _locked_reservation(order_id)
+        reservation, products = _lock_order_stock(order_id)
         if reservation is None:
             raise ReservationNotFound(order_id=str(order_id))
         if reservation.status == Reservation.Status.COMMITTED:
             return reservation
         if reservation.status == Reservation.Status.RELEASED:
             raise ReservationReleased(order_id=str(order_id))
-        lines = list(reservation.lines.all())
-        products = _lock_products([line.product_id for line in lines])
-        for line in lines:
+        for line in reservation.lines.all():
             product = products[line.product_id]
             product.reserved -= line.quantity
             product.on_hand -= line.quantity

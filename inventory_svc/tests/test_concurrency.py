@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from inventory import services
-from inventory.errors import OutOfStock
+from inventory.errors import OutOfStock, ReservationReleased
 from inventory.models import Product
 
 pytestmark = [
@@ -53,3 +53,30 @@ def test_concurrent_multi_line_reservations_in_opposite_order_do_not_deadlock():
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(reserve_pair, range(40)))
     assert sorted(Product.objects.values_list("reserved", flat=True)) == [40, 40]
+
+
+def test_a_late_reserve_racing_its_own_release_leaves_no_stock_held():
+    """The compensation case: release and a slow reserve of the same order, at the same time."""
+    Product.objects.create(sku="RACE", name="Race", price_cents=1, on_hand=100, received=100)
+    order_ids = [uuid.uuid4() for _ in range(20)]
+
+    def reserve(order_id):
+        try:
+            services.reservation_create(order_id=order_id, items=[("RACE", 2)])
+        except ReservationReleased:
+            pass  # the release won and left its tombstone
+        finally:
+            connections.close_all()
+
+    def release(order_id):
+        try:
+            services.reservation_release(order_id=order_id)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(fn, order_id) for order_id in order_ids for fn in (reserve, release)]
+        for future in futures:
+            future.result()
+    product = Product.objects.get(sku="RACE")
+    assert (product.on_hand, product.reserved) == (100, 0)

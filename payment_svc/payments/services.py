@@ -84,10 +84,16 @@ def payment_authorize(
         account.balance_cents -= amount_cents
         account.held_cents += amount_cents
         account.save(update_fields=["balance_cents", "held_cents", "updated_at"])
-        payment = Payment.objects.create(
-            order_id=order_id, customer_id=customer_id, amount_cents=amount_cents,
-            currency=currency, status=Payment.Status.AUTHORIZED,
-        )
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    order_id=order_id, customer_id=customer_id, amount_cents=amount_cents,
+                    currency=currency, status=Payment.Status.AUTHORIZED,
+                )
+        except IntegrityError:
+            # This order's void (a compensation that locks no account when nothing was held)
+            # committed its tombstone just now: the late authorize is refused, the hold undone.
+            raise PaymentVoided(order_id=str(order_id)) from None
         _record(payment, PaymentEvent.Kind.AUTHORIZED, idempotency_key)
         return payment, True
 
