@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -118,7 +118,7 @@ class StackConfig:
     def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
         """A stack of its own (tests, chaos runs): five free ports and `var_dir`; `settings` win.
         *_DATABASE_URL from the environment still apply, so the same runs work on PostgreSQL."""
-        temporal, ui, order, payment, inventory = _free_ports(5, avoid=set())
+        temporal, ui, order, payment, inventory = free_ports(5)
         return cls.from_env(
             temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
             inventory_port=inventory, var_dir=var_dir, **settings,
@@ -198,7 +198,7 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def _free_ports(count: int, *, avoid: set[int]) -> list[int]:
+def free_ports(count: int, *, avoid: Collection[int] = ()) -> list[int]:
     """Ports the OS calls free right now, none of them in `avoid` and no two alike."""
     found: list[int] = []
     while len(found) < count:
@@ -433,7 +433,7 @@ def _answers_200(url: str) -> bool:
 
 def temporal_server(config: StackConfig) -> ManagedProcess:
     """The Temporal dev server, persisting to <var>/temporal.sqlite; ready once it knows the namespace."""
-    http_port, metrics_port = _free_ports(2, avoid={port for _, _, port in config.ports()})
+    http_port, metrics_port = free_ports(2, avoid={port for _, _, port in config.ports()})
     argv = [
         str(BIN_DIR / "temporal"), "server", "start-dev",
         "--ip", HOST,
@@ -702,10 +702,6 @@ class Stack:
     @property
     def temporal_address(self) -> str:
         return self.config.temporal_address
-
-    @property
-    def ui_port(self) -> int:
-        return self.config.temporal_ui_port
 
     @property
     def ui_url(self) -> str:

@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from infra.audit import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, TemporalUnavailable, run_audit
+from infra.audit import (
+    EXACTLY_ONCE,
+    LIVENESS,
+    MONEY,
+    STOCK,
+    TemporalUnavailable,
+    run_audit,
+)
+from infra.stack import free_ports
 from tests.audit.conftest import SAGA_DEADLINE_SECONDS
-from tests.support.ports import free_ports
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 

@@ -13,7 +13,7 @@ from tests.support.api import Api
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running stack: order_url, payment_url, inventory_url, temporal_address, ui_port, ui_url,
+    """The running stack: order_url, payment_url, inventory_url, temporal_address, ui_url,
     config (var_dir, log_dir) and processes (name -> ManagedProcess). Stopped after the session."""
     config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"))
     with Stack(config) as running:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.stack import PORT_SETTINGS, StackConfig
+from infra.stack import PORT_SETTINGS, StackConfig, free_ports
 from tests.infra.fakes import write_fake_root
-from tests.support.ports import free_ports
 from tests.support.processes import MARKER_VARIABLE, new_marker, wait_until_none_marked
 
 
