@@ -62,17 +62,12 @@ class SagaActivities:
     @activity.defn(name="order_stored")
     async def order_stored(self, order: OrderRef) -> bool:
         """Whether order_svc holds the order: a saga whose order was never committed stops here."""
-        info = activity.info()
         try:
-            await self._orders.get(
-                f"/api/v1/orders/{_segment(order.order_id)}", order_id=order.order_id, workflow_id=info.workflow_id
-            )
-        except BusinessError as error:
-            if error.code == "order_not_found":
+            await self._call(self._orders, "GET", f"/api/v1/orders/{_segment(order.order_id)}", None, order.order_id)
+        except ApplicationError as error:
+            if error.type == "order_not_found":
                 return False
-            raise ApplicationError(error.message, error.details, type=error.code, non_retryable=True) from error
-        except TransientServiceError as error:
-            raise ApplicationError(str(error), type=type(error).__name__) from error
+            raise
         return True
 
     @activity.defn(name="reserve_stock")
@@ -132,6 +127,12 @@ class SagaActivities:
     async def _post(
         self, client: ServiceClient, path: str, body: dict[str, Any], order_id: str
     ) -> dict[str, Any]:
+        return await self._call(client, "POST", path, body, order_id)
+
+    async def _call(
+        self, client: ServiceClient, method: str, path: str, body: dict[str, Any] | None, order_id: str
+    ) -> dict[str, Any]:
+        """One service call, heartbeating while it runs; client errors become ApplicationErrors."""
         info = activity.info()
         workflow_id = info.workflow_id
         if workflow_id is None:
@@ -141,6 +142,8 @@ class SagaActivities:
         )
         heartbeats = asyncio.create_task(_heartbeat_while_running())
         try:
+            if method == "GET":
+                return await client.get(path, order_id=order_id, workflow_id=workflow_id)
             return await client.post(
                 path,
                 body,
