@@ -1,4 +1,4 @@
-"""Request middleware shared by the services: log context, access log, body limit.
+"""Request middleware shared by the services: log context, access log, whole bodies within limits.
 
 It reads headers only; it never touches the database or the body's meaning.
 """
@@ -45,8 +45,10 @@ class RequestContextMiddleware:
         return response
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 in the error shape."""
+class RequestBodyMiddleware:
+    """Refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413) and one cut short of its Content-Length
+    (400: its client died or was cut off mid-request; answering it as if it were the whole body
+    would store a wrong answer under its Idempotency-Key and refuse the client's retry)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -62,4 +64,6 @@ class BodySizeLimitMiddleware:
                 413, "payload_too_large", f"The body is larger than {limit} bytes.",
                 {"max_bytes": limit},
             )
+        if length and len(request.body) < length:
+            return error_response(400, "incomplete_body", "The body ended before its Content-Length.")
         return self.get_response(request)

@@ -87,7 +87,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
         ],
         "MIDDLEWARE": [
             "chassis.middleware.RequestContextMiddleware",
-            "chassis.middleware.BodySizeLimitMiddleware",
+            "chassis.middleware.RequestBodyMiddleware",
             # Inside the log context (its lines carry the order's ids) and around the whole view,
             # idempotency transaction included, so a lost ack drops the reply of a committed effect.
             "chassis.faults.FaultInjectionMiddleware",

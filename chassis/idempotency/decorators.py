@@ -2,7 +2,7 @@
 
 Missing or malformed key → 400; same key and body → the stored answer byte for
 byte; same key, other body → 422; same key still running → 409. A 5xx is never
-stored, nor is the answer to a body cut short (its client is gone and will retry).
+stored (and a body cut short never gets this far: see RequestBodyMiddleware).
 The answer is stored in the same transaction as the view's effect.
 """
 
@@ -59,10 +59,6 @@ def idempotent(view):
             return error_response(
                 400, "idempotency_key_invalid", f"{HEADER} must be 1-255 printable ASCII characters."
             )
-        if len(request.body) < int(request.META.get("CONTENT_LENGTH") or 0):
-            # The client died or was cut off mid-body: answering (and storing) a 400 for what it
-            # never finished sending would refuse its retry as "same key, other body".
-            return error_response(400, "incomplete_body", "The body ended before its Content-Length.")
 
         claim = idempotency_claim(
             scope=f"POST {request.path}", key=key, fingerprint=request_fingerprint(request.body)
