@@ -104,7 +104,13 @@ def _lock_order_stock(order_id: UUID) -> tuple[Reservation | None, dict[str, Pro
     late reserve racing its own release cannot deadlock. (A reservation's lines never change.)"""
     skus = list(ReservationLine.objects.filter(reservation_id=order_id).values_list("product_id", flat=True))
     products = _lock_products(skus)
-    return _locked_reservation(order_id), products
+    reservation = _locked_reservation(order_id)
+    if reservation is not None:
+        # Its reserve committed between the two reads: that transaction is over, so locking its
+        # products now cannot deadlock with it.
+        missing = [line.product_id for line in reservation.lines.all() if line.product_id not in products]
+        products |= _lock_products(missing)
+    return reservation, products
 
 
 def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
