@@ -8,6 +8,7 @@ do; `exception_handler` turns every error, ours or DRF's, into
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -16,6 +17,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
+
+from chassis.auth import InvalidToken, KeysUnavailable, www_authenticate
 
 logger = logging.getLogger("chassis.errors")
 
@@ -39,6 +42,12 @@ class NotFound(DomainError):
     message = "Not found."
 
 
+class PermissionDenied(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    message = "You may not do this."
+
+
 class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
@@ -56,6 +65,8 @@ def error_response(status_code: int, code: str, message: str, details: dict | No
 
 # DRF exception class -> our machine code. Order matters: first match wins.
 _DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
+    (InvalidToken, "invalid_token"),
+    (KeysUnavailable, "auth_unavailable"),
     (drf.ValidationError, "validation_error"),
     (drf.ParseError, "malformed_json"),
     (drf.UnsupportedMediaType, "unsupported_media_type"),
@@ -71,12 +82,19 @@ _DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
 
 def _drf_error(exc: drf.APIException) -> Response:
     code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "bad_request")
+    headers = {}
     if isinstance(exc, drf.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         message = "The request body is not valid."
     else:
         details, message = {}, str(exc.detail)
-    return Response(error_body(code, message, details), status=exc.status_code)
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = www_authenticate(exc)
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        retry_after = max(1, math.ceil(exc.wait))
+        headers["Retry-After"] = str(retry_after)
+        details, message = {"retry_after_seconds": retry_after}, f"Too many requests; retry in {retry_after} s."
+    return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:

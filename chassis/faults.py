@@ -24,10 +24,10 @@ from django.urls import path
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
-
+from chassis.api import ServiceApi
 from chassis.errors import NotFound, error_response
-from chassis.fields import StrictIntegerField, StrictNumberField, StrictRegexField
+from chassis.fields import StrictIntegerField, StrictNumberField, StrictRegexField, StrictSerializer
+from chassis.permissions import IsOperator
 
 logger = logging.getLogger("chassis.faults")
 
@@ -206,7 +206,7 @@ class FaultInjectionMiddleware:
         return response
 
 
-class FaultConfigSerializer(serializers.Serializer):
+class FaultConfigSerializer(StrictSerializer):
     error_rate = StrictNumberField(min_value=0, max_value=1, default=0.0)
     latency_ms = serializers.ListField(
         child=StrictIntegerField(min_value=0, max_value=MAX_LATENCY_MS), min_length=2, max_length=2, default=[0, 0]
@@ -224,18 +224,14 @@ class FaultConfigSerializer(serializers.Serializer):
             raise serializers.ValidationError("Must be [min, max] with min <= max.")
         return value
 
-    def validate(self, data: dict) -> dict:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return data
 
-
-class FaultsApi(APIView):
+class FaultsApi(ServiceApi):
     """GET the config and counters, PUT a new config (fields left out take their defaults), DELETE both.
 
-    Answers 404, like an unknown URL, unless the process runs with CHAOS_ENABLED.
+    Operators only. Answers 404, like an unknown URL, unless the process runs with CHAOS_ENABLED.
     """
+
+    permission_classes = [IsOperator]
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         if not settings.CHAOS_ENABLED:

@@ -1,10 +1,24 @@
-"""Strict serializer fields: JSON types are checked, never coerced.
+"""Strict serializers and fields: JSON types are checked, never coerced, and unknown fields refused.
 
-DRF's IntegerField takes "5" and 5.0 and CharField takes 123; at the edge of a
-money-and-stock system a wrong type is a client bug and gets a clear 400.
+DRF's IntegerField takes "5" and 5.0 and CharField takes 123, and a serializer silently drops
+fields it does not know; at the edge of a money-and-stock system either is a client bug (or an
+attempt: `"status": "CONFIRMED"`) and gets a clear 400.
 """
 
+from collections.abc import Mapping
+
 from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not declare, nested ones included."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
 
 
 class StrictIntegerField(serializers.IntegerField):

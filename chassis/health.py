@@ -1,10 +1,18 @@
-"""Liveness and readiness endpoints: `/healthz` (process up), `/readyz` (database reachable)."""
+"""Liveness and readiness endpoints: `/healthz` (process up), `/readyz` (database reachable).
+
+Both are open to anyone (probes carry no token), so they say nothing an outsider could use:
+no database error text, no versions.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import path
+
+logger = logging.getLogger("chassis.health")
 
 
 def healthz(request) -> JsonResponse:
@@ -15,12 +23,12 @@ def readyz(request) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except DatabaseError as exc:
+    except DatabaseError:
+        logger.warning("readiness probe: database not reachable", exc_info=True)  # details in the log only
         return JsonResponse(
-            {"code": "not_ready", "message": "The database is not reachable.", "details": {"error": str(exc)}},
-            status=503,
+            {"code": "not_ready", "message": "The database is not reachable.", "details": {}}, status=503
         )
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+    return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [

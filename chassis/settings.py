@@ -1,8 +1,10 @@
 """Settings every service shares, built from the environment in one place.
 
 A service's `config/settings.py` calls `service_settings(...)` and adds only what
-is its own. Development has marked defaults; production refuses to start
-without real values.
+is its own. DJANGO_ENV is exactly `development`, `test` or `production`.
+Development and test have marked defaults (a local JWKS under var/keys, local-memory
+throttle counters); production refuses to start without real values and never
+accepts a development default.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from chassis.auth import ASYMMETRIC_ALGORITHMS
 from chassis.logging import logging_config
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, ROLE_SAGA, jwks_file
+
+ENVIRONMENTS = ("development", "test", "production")
 
 # Development only: never valid when DJANGO_ENV=production.
 DEV_SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
+PRODUCTION_REQUIRED = (
+    "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "REDIS_URL",
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,24 +60,101 @@ def _chaos_enabled(environ: os._Environ | dict, production: bool) -> bool:
     return value == "1"
 
 
+def _environment(environ: os._Environ | dict) -> str:
+    value = environ.get("DJANGO_ENV", "development")
+    if value not in ENVIRONMENTS:
+        raise ImproperlyConfigured(f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+    return value
+
+
+def _jwt(environ: os._Environ | dict, var_dir: Path) -> dict:
+    """Token verification: the provider's JWKS, issuer and audience (production), or the local key."""
+    algorithms = [a.strip() for a in environ.get("JWT_ALGORITHMS", "RS256,EdDSA").split(",") if a.strip()]
+    refused = sorted(set(algorithms) - ASYMMETRIC_ALGORITHMS)
+    if refused or not algorithms:
+        raise ImproperlyConfigured(
+            f"JWT_ALGORITHMS takes asymmetric algorithms only ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); "
+            f"refused: {', '.join(refused) or 'an empty list'}"
+        )
+    try:
+        leeway = int(environ.get("JWT_LEEWAY_SECONDS", "30"))
+    except ValueError:
+        leeway = -1
+    if not 0 <= leeway <= 300:
+        raise ImproperlyConfigured("JWT_LEEWAY_SECONDS must be a whole number of seconds from 0 to 300")
+    return {
+        "JWT_JWKS_URL": environ.get("JWT_JWKS_URL") or None,
+        "JWT_JWKS_FILE": environ.get("JWT_JWKS_FILE") or str(jwks_file(var_dir).absolute()),
+        "JWT_ISSUER": environ.get("JWT_ISSUER") or DEV_ISSUER,
+        "JWT_AUDIENCE": environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
+        "JWT_ALGORITHMS": algorithms,
+        "JWT_LEEWAY_SECONDS": leeway,
+        "JWT_OPERATOR_ROLE": environ.get("JWT_OPERATOR_ROLE") or ROLE_OPERATOR,
+        "JWT_SAGA_ROLE": environ.get("JWT_SAGA_ROLE") or ROLE_SAGA,
+    }
+
+
+def _throttling(environ: os._Environ | dict) -> dict:
+    rates = {
+        "requests": environ.get("THROTTLE_REQUESTS", "600/min"),
+        "order_placements": environ.get("THROTTLE_ORDER_PLACEMENTS", "120/min"),
+    }
+    for name, rate in rates.items():
+        count, _, period = rate.partition("/")
+        if not count.isdigit() or not period or period[0] not in "smhd":
+            raise ImproperlyConfigured(f"THROTTLE_{name.upper()} must look like 120/min, not {rate!r}")
+    redis_url = environ.get("REDIS_URL")
+    cache = (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        if redis_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+    return {
+        "THROTTLE_RATES": rates,
+        "THROTTLE_OPERATORS": environ.get("THROTTLE_OPERATORS", "0") == "1",
+        "CACHES": {"default": cache},
+    }
+
+
+def _production_security(environ: os._Environ | dict) -> dict:
+    """TLS ends at the gateway, which sets X-Forwarded-Proto; the saga's internal calls and the
+    probes stay plain HTTP inside the cluster, so they are exempt from the HTTPS redirect."""
+    return {
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_REDIRECT_EXEMPT": [r"^internal/", r"^healthz$", r"^readyz$", r"^metrics$"],
+        "SECURE_HSTS_SECONDS": int(environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600))),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": environ.get("SECURE_HSTS_PRELOAD", "1") == "1",
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+    }
+
+
 def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None) -> dict:
     """The Django settings of service `name` (e.g. "inventory") as a dict."""
     environ = os.environ if environ is None else environ
-    production = environ.get("DJANGO_ENV", "development") == "production"
+    production = _environment(environ) == "production"
     var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
     secret_key = environ.get("SECRET_KEY", "" if production else DEV_SECRET_KEY)
     if production:
-        missing = [var for var in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if not environ.get(var)]
+        missing = [var for var in PRODUCTION_REQUIRED if not environ.get(var)]
         if missing:
             raise ImproperlyConfigured(f"production settings need {', '.join(missing)}")
         if secret_key == DEV_SECRET_KEY:
             raise ImproperlyConfigured("the development SECRET_KEY is refused in production")
+        if not environ["JWT_JWKS_URL"].startswith("https://"):
+            raise ImproperlyConfigured("JWT_JWKS_URL must be the identity provider's https:// JWKS URL")
     hosts = environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
     return {
         "BASE_DIR": base_dir,
         "SERVICE_NAME": name,
         "PRODUCTION": production,
+        **_jwt(environ, var_dir),
+        **_throttling(environ),
+        **(_production_security(environ) if production else {}),
+        "X_FRAME_OPTIONS": "DENY",
         "VAR_DIR": var_dir,
         "CHAOS_ENABLED": _chaos_enabled(environ, production),
         "SECRET_KEY": secret_key,
@@ -97,6 +183,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
         ],
         "ROOT_URLCONF": "config.urls",
         "WSGI_APPLICATION": "config.wsgi.application",
@@ -119,9 +206,13 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
         "REST_FRAMEWORK": {
             "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
             "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-            "DEFAULT_AUTHENTICATION_CLASSES": [],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "DEFAULT_AUTHENTICATION_CLASSES": ["chassis.auth.JwtAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["chassis.permissions.DenyAll"],
+            "DEFAULT_THROTTLE_CLASSES": ["chassis.throttling.RequestRateThrottle"],
             "UNAUTHENTICATED_USER": None,
+            # Client addresses for anonymous throttling: REMOTE_ADDR unless NUM_PROXIES proxies stand in
+            # front (the gateway: 1); X-Forwarded-For is never trusted beyond them.
+            "NUM_PROXIES": int(environ.get("NUM_PROXIES", "0")),
             "EXCEPTION_HANDLER": "chassis.errors.exception_handler",
         },
         "IDEMPOTENCY_LEASE_SECONDS": int(environ.get("IDEMPOTENCY_LEASE_SECONDS", "30")),

@@ -1,35 +1,86 @@
-"""Test helpers for the services' own test suites (never imported by running code)."""
+"""Test helpers for the services' own test suites (never imported by running code).
+
+Each service's conftest loads this module as a pytest plugin (`pytest_plugins = ["chassis.testing"]`):
+every test then trusts a key pair made for the session, starts with empty throttle counters, and
+can call the API as each kind of caller: `anonymous`, `customer("alice")`, `operator`, `saga`.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 from rest_framework.test import APIClient
+
+from chassis.tokens import LocalKeys
 
 
 class ApiClient:
-    """DRF's test client, with a fresh Idempotency-Key on every POST unless one is given.
+    """DRF's test client, with a bearer token when given one and a fresh Idempotency-Key on every
+    POST unless one is given. `key=""` sends no key at all; `raw=` sends bytes as they are."""
 
-    `key=""` sends no key at all; `raw=` sends bytes as they are.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
         self.client = APIClient()
+        if token is not None:
+            self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-    def post(self, path: str, body=None, *, key: str | None = None, raw: bytes | None = None):
-        headers = {} if key == "" else {"Idempotency-Key": key or str(uuid.uuid4())}
+    def post(self, path: str, body=None, *, key: str | None = None, raw: bytes | None = None, **headers):
+        if key != "":
+            headers["Idempotency-Key"] = key or str(uuid.uuid4())
         if raw is not None:
             return self.client.generic("POST", path, raw, content_type="application/json", headers=headers)
         return self.client.post(path, body if body is not None else {}, format="json", headers=headers)
 
-    def get(self, path: str, params: dict | None = None):
-        return self.client.get(path, params or {})
+    def get(self, path: str, params: dict | None = None, **headers):
+        return self.client.get(path, params or {}, headers=headers)
 
     def put(self, path: str, body=None):
         return self.client.put(path, body if body is not None else {}, format="json")
 
     def delete(self, path: str):
         return self.client.delete(path)
+
+
+@pytest.fixture(scope="session")
+def local_keys(tmp_path_factory: pytest.TempPathFactory) -> LocalKeys:
+    """A key pair of the test session's own, like the one `sagactl` makes under var/keys."""
+    return LocalKeys.ensure(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(autouse=True)
+def _trust_local_keys(settings, local_keys: LocalKeys) -> None:
+    settings.JWT_JWKS_URL = None
+    settings.JWT_JWKS_FILE = str(local_keys.jwks_file)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def anonymous() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def customer(local_keys: LocalKeys):
+    """`customer("alice")`: a client holding alice's token."""
+    return lambda customer_id="alice": ApiClient(local_keys.customer_token(customer_id))
+
+
+@pytest.fixture
+def operator(local_keys: LocalKeys) -> ApiClient:
+    return ApiClient(local_keys.operator_token())
+
+
+@pytest.fixture
+def saga(local_keys: LocalKeys) -> ApiClient:
+    return ApiClient(local_keys.saga_token())
 
 
 def migrate_to(targets: list[tuple[str, str]]):

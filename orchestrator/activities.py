@@ -63,7 +63,7 @@ class SagaActivities:
     async def order_stored(self, order: OrderRef) -> bool:
         """Whether order_svc holds the order: a saga whose order was never committed stops here."""
         try:
-            await self._call(self._orders, "GET", f"/api/v1/orders/{_segment(order.order_id)}", None, order.order_id)
+            await self._call(self._orders, "GET", f"/internal/v1/orders/{_segment(order.order_id)}", None, order.order_id)
         except ApplicationError as error:
             if error.type == "order_not_found":
                 return False
@@ -73,7 +73,7 @@ class SagaActivities:
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
         body = await self._post(
-            self._inventory, "/api/v1/reservations", asdict(request), request.order_id
+            self._inventory, "/internal/v1/reservations", asdict(request), request.order_id
         )
         try:
             return value_to_type(Reservation, body)
@@ -86,27 +86,27 @@ class SagaActivities:
 
     @activity.defn(name="release_stock")
     async def release_stock(self, order: OrderRef) -> None:
-        path = f"/api/v1/reservations/{_segment(order.order_id)}/release"
+        path = f"/internal/v1/reservations/{_segment(order.order_id)}/release"
         await self._post(self._inventory, path, {}, order.order_id)
 
     @activity.defn(name="commit_stock")
     async def commit_stock(self, order: OrderRef) -> None:
-        path = f"/api/v1/reservations/{_segment(order.order_id)}/commit"
+        path = f"/internal/v1/reservations/{_segment(order.order_id)}/commit"
         await self._post(self._inventory, path, {}, order.order_id)
 
     @activity.defn(name="authorize_payment")
     async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
         await self._post(
-            self._payment, "/api/v1/payments/authorize", asdict(request), request.order_id
+            self._payment, "/internal/v1/payments/authorize", asdict(request), request.order_id
         )
 
     @activity.defn(name="void_payment")
     async def void_payment(self, order: OrderRef) -> None:
-        await self._post(self._payment, "/api/v1/payments/void", asdict(order), order.order_id)
+        await self._post(self._payment, "/internal/v1/payments/void", asdict(order), order.order_id)
 
     @activity.defn(name="capture_payment")
     async def capture_payment(self, order: OrderRef) -> None:
-        await self._post(self._payment, "/api/v1/payments/capture", asdict(order), order.order_id)
+        await self._post(self._payment, "/internal/v1/payments/capture", asdict(order), order.order_id)
 
     @activity.defn(name="confirm_order")
     async def confirm_order(self, request: ConfirmOrderInput) -> None:

@@ -19,11 +19,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from orchestrator import auth
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.contracts import BAD_RESPONSE
 from orchestrator.errors import (
     BusinessError,
     CircuitOpen,
+    CredentialsUnavailable,
     ServiceUnavailable,
     ServiceUnreachable,
 )
@@ -36,7 +38,8 @@ INNER_ATTEMPTS = 3
 """Attempts of one call inside one activity attempt; Temporal's retry policy is the outer loop."""
 
 _INNER_BUDGET_SECONDS = 3.0
-_RETRY_NOW_STATUSES = frozenset({502, 503, 504})
+_RETRY_NOW_STATUSES = frozenset({401, 502, 503, 504})  # 401: the next attempt fetches a fresh token
+_CREDENTIALS_REFUSED = frozenset({401, 403})
 
 # Worst case of one call: attempts start within the 3 s inner budget and the last may take
 # pool + connect + write + read = 14 s, so under 18 s: inside the activities' 30 s start-to-close.
@@ -60,10 +63,12 @@ class ServiceClient:
         service: str,
         base_url: str,
         *,
+        tokens: auth.TokenSource,
         breaker: ServiceBreaker | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.service = service
+        self.tokens = tokens
         self.breaker = breaker or ServiceBreaker(service, BreakerSettings())
         self._http = httpx.AsyncClient(
             base_url=base_url, timeout=_TIMEOUT, limits=_LIMITS, transport=transport
@@ -120,7 +125,13 @@ class ServiceClient:
 
         pybreaker's decorator does nothing on ``async def``; its ``calling()`` context manager
         wraps the awaited request instead. An open breaker fails here at once, without I/O.
+        The token is had first, outside the breaker: its endpoint's health is not the service's.
         """
+        try:
+            token = await self.tokens.token()
+        except auth.CredentialsUnavailable as error:
+            raise CredentialsUnavailable(self.service, str(error)) from error
+        headers = {**headers, "Authorization": f"Bearer {token}"}
         try:
             with self.breaker.breaker.calling():
                 try:
@@ -142,7 +153,11 @@ class ServiceClient:
             return body
         error = _error_shape(body)
         code = error[0] if error else None
-        if status >= 500 or status == 429 or (status == 409 and code == IDEMPOTENCY_IN_FLIGHT):
+        if status in _CREDENTIALS_REFUSED:
+            self.tokens.invalidate()
+            logger.error("%s refused the saga's token: HTTP %d %s", self.service, status, code)
+        not_now = status >= 500 or status == 429 or (status == 409 and code == IDEMPOTENCY_IN_FLIGHT)
+        if not_now or status in _CREDENTIALS_REFUSED:
             raise ServiceUnavailable(self.service, status, code)
         if error is None:
             raise BusinessError(self.service, status, BAD_RESPONSE, "no error body", {})

@@ -7,8 +7,26 @@ the three services on 127.0.0.1).
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
 from orchestrator.breakers import BreakerSettings
+
+_REPO_VAR_DIR = Path(__file__).resolve().parent.parent / "var"
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Where the worker's service token comes from: the identity provider's token endpoint by
+    OAuth2 client credentials when `token_url` is set (production), else the local key pair."""
+
+    token_url: str | None
+    client_id: str | None
+    client_secret: str | None
+    scope: str | None
+    local_key_dir: Path
+    issuer: str
+    audience: str
 
 
 @dataclass(frozen=True)
@@ -20,9 +38,13 @@ class OrchestratorSettings:
     payment_svc_url: str
     inventory_svc_url: str
     breakers: BreakerSettings
+    identity: IdentitySettings
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
+    token_url = environ.get("SAGA_TOKEN_URL") or None
+    if token_url and not (environ.get("SAGA_CLIENT_ID") and environ.get("SAGA_CLIENT_SECRET")):
+        raise ValueError("SAGA_TOKEN_URL needs SAGA_CLIENT_ID and SAGA_CLIENT_SECRET")
     return OrchestratorSettings(
         temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", "default"),
@@ -34,5 +56,14 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
             fail_max=int(environ.get("BREAKER_FAIL_MAX", "5")),
             reset_seconds=float(environ.get("BREAKER_RESET_SECONDS", "10")),
             redis_url=environ.get("BREAKER_REDIS_URL") or None,
+        ),
+        identity=IdentitySettings(
+            token_url=token_url,
+            client_id=environ.get("SAGA_CLIENT_ID") or None,
+            client_secret=environ.get("SAGA_CLIENT_SECRET") or None,
+            scope=environ.get("SAGA_TOKEN_SCOPE") or None,
+            local_key_dir=key_dir(Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR)),
+            issuer=environ.get("JWT_ISSUER") or DEV_ISSUER,
+            audience=environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         ),
     )

@@ -8,7 +8,10 @@ Error taxonomy::
      ├── TransientServiceError    trying again later may succeed
      │    ├── ServiceUnreachable  no answer: connect error, timeout, broken connection
      │    ├── ServiceUnavailable  an answer meaning "not now": 5xx, 429,
-     │    │                       409 idempotency_in_flight
+     │    │                       409 idempotency_in_flight, 401/403 (the saga's
+     │    │                       token refused: fetched afresh, and retried until
+     │    │                       an operator mends the worker's identity)
+     │    ├── CredentialsUnavailable  not sent: no token could be had (token endpoint down)
      │    └── CircuitOpen         not even tried: the service's breaker is open
      └── BusinessError            a definite answer: a 4xx carrying a domain code
                                   ("out_of_stock", ...), or code "bad_response" when
@@ -17,7 +20,7 @@ Error taxonomy::
 Who retries what:
 
 - here, inside the activity (tenacity, a few seconds at most): ServiceUnreachable, and
-  ServiceUnavailable for 502/503/504 or idempotency_in_flight;
+  ServiceUnavailable for 502/503/504, 401 (with a fresh token) or idempotency_in_flight;
 - Temporal, by the activity's retry policy: every TransientServiceError, which the activity
   raises as a retryable ``ApplicationError(type=<class name>)``; for CircuitOpen the next
   attempt waits until the breaker lets a trial call through (``next_retry_delay``);
@@ -49,6 +52,10 @@ class ServiceUnavailable(TransientServiceError):
         super().__init__(service, f"HTTP {status_code}" + (f" {code}" if code else ""))
         self.status_code = status_code
         self.code = code
+
+
+class CredentialsUnavailable(TransientServiceError):
+    pass
 
 
 class CircuitOpen(TransientServiceError):

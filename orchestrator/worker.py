@@ -25,9 +25,10 @@ from tenacity import (
 )
 
 from orchestrator.activities import SagaActivities
+from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSource
 from orchestrator.breakers import ServiceBreaker
 from orchestrator.clients import ServiceClient
-from orchestrator.config import OrchestratorSettings, load_settings
+from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
 from orchestrator.workflows import OrderSaga
 
 logger = logging.getLogger("orchestrator.worker")
@@ -93,6 +94,20 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event) -> Clien
     )
 
 
+def _token_source(identity: IdentitySettings) -> TokenSource:
+    """The worker's service identity: client credentials in production, the local key otherwise."""
+    if identity.token_url:
+        logger.info("service tokens from %s (client %s)", identity.token_url, identity.client_id)
+        return ClientCredentialsTokens(
+            identity.token_url,
+            client_id=identity.client_id or "",
+            client_secret=identity.client_secret or "",
+            scope=identity.scope,
+        )
+    logger.info("service tokens signed with the local key in %s", identity.local_key_dir)
+    return LocalSagaTokens(identity.local_key_dir, issuer=identity.issuer, audience=identity.audience)
+
+
 async def _serve(settings: OrchestratorSettings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,9 +123,10 @@ async def _serve(settings: OrchestratorSettings) -> int:
         logger.error("cannot connect to Temporal at %s: %s", settings.temporal_address, error)
         return 1
 
-    # One client and one breaker per downstream service, for the life of the process.
+    # One identity, and one client and one breaker per downstream service, for the life of the process.
+    tokens = _token_source(settings.identity)
     services = [
-        ServiceClient(name, url, breaker=ServiceBreaker(name, settings.breakers))
+        ServiceClient(name, url, tokens=tokens, breaker=ServiceBreaker(name, settings.breakers))
         for name, url in (
             ("inventory_svc", settings.inventory_svc_url),
             ("payment_svc", settings.payment_svc_url),
@@ -139,6 +155,8 @@ async def _serve(settings: OrchestratorSettings) -> int:
     finally:
         for service in services:
             await service.aclose()
+        if isinstance(tokens, ClientCredentialsTokens):
+            await tokens.aclose()
     logger.info("worker stopped")
     return 0
 

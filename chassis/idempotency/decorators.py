@@ -1,9 +1,12 @@
-"""`idempotent`: wraps a view so a POST with the same Idempotency-Key never repeats its effect.
+"""`idempotent`: decorates an API view's `post` so the same Idempotency-Key never repeats its effect.
 
-Missing or malformed key → 400; same key and body → the stored answer byte for
-byte; same key, other body → 422; same key still running → 409. A 5xx is never
-stored (and a body cut short never gets this far: see RequestBodyMiddleware).
-The answer is stored in the same transaction as the view's effect.
+It runs inside DRF's dispatch, after authentication, permissions and throttles: a caller who may not
+call the endpoint never claims a key. Keys are scoped per (principal, endpoint), so one caller's key
+can never collide with another's, and a stored answer is only ever replayed to the caller it was
+given to. Missing or malformed key → 400; same key and body → the stored answer byte for byte; same
+key, other body → 422; same key still running → 409. A 5xx is never stored (and a body cut short
+never gets this far: see RequestBodyMiddleware). The answer is stored in the same transaction as the
+view's effect.
 """
 
 from __future__ import annotations
@@ -45,13 +48,11 @@ def request_idempotency_key(request) -> str:
     return request.headers[HEADER]
 
 
-def idempotent(view):
-    """Decorate a Django view (e.g. `SomeApi.as_view()`) whose POST must be idempotent."""
+def idempotent(post):
+    """Decorate the `post(self, request, ...)` method of an APIView whose POST must be idempotent."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.method != "POST":
-            return view(request, *args, **kwargs)
+    @wraps(post)
+    def wrapped(view, request, *args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
             return error_response(400, "idempotency_key_missing", f"The {HEADER} header is required.")
@@ -61,7 +62,10 @@ def idempotent(view):
             )
 
         claim = idempotency_claim(
-            scope=f"POST {request.path}", key=key, fingerprint=request_fingerprint(request.body)
+            principal=request.user.key,
+            scope=f"POST {request.path}",
+            key=key,
+            fingerprint=request_fingerprint(request.body),
         )
         if claim.replay is not None:
             return _replay(claim.replay)
@@ -76,9 +80,12 @@ def idempotent(view):
 
         try:
             with transaction.atomic():
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render"):
-                    response.render()
+                try:
+                    response = post(view, request, *args, **kwargs)
+                except Exception as exc:  # a domain error is an answer too, stored like any other
+                    response = view.handle_exception(exc)
+                response = view.finalize_response(request, response, *args, **kwargs)
+                response.render()
                 if response.status_code >= 500:
                     raise _DoNotStore(response)
                 idempotency_complete(

@@ -1,4 +1,4 @@
-"""One row per (endpoint, Idempotency-Key): the request's fingerprint and, once done, its answer."""
+"""One row per (caller, endpoint, Idempotency-Key): the request's fingerprint and, once done, its answer."""
 
 from django.db import models
 
@@ -8,6 +8,7 @@ class IdempotencyRecord(models.Model):
         IN_FLIGHT = "IN_FLIGHT"
         COMPLETED = "COMPLETED"
 
+    principal = models.CharField(max_length=200, help_text="The caller the key belongs to, e.g. customer:alice.")
     scope = models.CharField(max_length=255, help_text="Method and path the key belongs to.")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body.")
@@ -19,8 +20,10 @@ class IdempotencyRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "scope", "key"], name="idempotency_principal_scope_key_unique")
+        ]
         indexes = [models.Index(fields=["created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.key} {self.state}"
+        return f"{self.principal} {self.scope} {self.key} {self.state}"

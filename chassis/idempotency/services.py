@@ -36,14 +36,17 @@ def request_fingerprint(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def idempotency_claim(*, scope: str, key: str, fingerprint: str) -> Claim:
+def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str) -> Claim:
+    """Claim `key` for (`principal`, `scope`): keys of different callers never meet."""
     try:
         with transaction.atomic():
-            return Claim(record=IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint))
+            return Claim(record=IdempotencyRecord.objects.create(
+                principal=principal, scope=scope, key=key, fingerprint=fingerprint
+            ))
     except IntegrityError:
         pass
     with transaction.atomic():
-        existing = IdempotencyRecord.objects.select_for_update().get(scope=scope, key=key)
+        existing = IdempotencyRecord.objects.select_for_update().get(principal=principal, scope=scope, key=key)
         if existing.fingerprint != fingerprint:
             return Claim(conflict="body_mismatch")
         if existing.state == IdempotencyRecord.State.COMPLETED:

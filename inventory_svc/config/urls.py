@@ -1,13 +1,16 @@
-"""URL map of inventory_svc: health, fault injection, admin and the v1 API."""
+"""URL map of inventory_svc: health, fault injection, admin, the v1 API and the saga's internal commands."""
 
 from django.contrib import admin
 from django.urls import include, path
+
+from inventory.urls import internal_urlpatterns
 
 urlpatterns = [
     path("", include("chassis.health")),
     path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
     path("admin/", admin.site.urls),
     path("api/v1/", include("inventory.urls")),
+    path("internal/v1/", include(internal_urlpatterns)),
 ]
 
 handler400 = "chassis.errors.bad_request_view"

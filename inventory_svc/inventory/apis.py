@@ -1,6 +1,8 @@
 """The inventory's REST API: one class per operation, input and output serializers beside it.
 
-Views validate, call one service or selector, and serialize. No business logic here.
+Operators keep the catalog and read everything (`/api/v1/`); the saga alone reserves, releases and
+commits (`/internal/v1/`); customers have nothing here. Views validate, call one service or
+selector, and serialize. No business logic here.
 """
 
 from __future__ import annotations
@@ -8,12 +10,12 @@ from __future__ import annotations
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
-
+from chassis.api import ServiceApi
 from chassis.fields import CurrencyField, StrictCharField, StrictIntegerField, sku_field, unique_skus
-from chassis.idempotency.decorators import request_idempotency_key
+from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.logging import bind
 from chassis.pagination import paginated_response
+from chassis.permissions import IsOperator, IsSaga
 from inventory import selectors, services
 from inventory.models import Product, Reservation, ReservationEvent
 
@@ -30,8 +32,10 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         fields = ["sku", "name", "price_cents", "currency", "on_hand", "reserved", "available", "received"]
 
 
-class ProductCollectionApi(APIView):
-    """POST creates a product; GET lists the catalog by SKU, paginated."""
+class ProductCollectionApi(ServiceApi):
+    """POST creates a product; GET lists the catalog by SKU, paginated. Operators only."""
+
+    permission_classes = [IsOperator]
 
     class InputSerializer(serializers.Serializer):
         sku = sku_field()
@@ -40,6 +44,7 @@ class ProductCollectionApi(APIView):
         on_hand = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY * 1000)
         currency = CurrencyField()
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -52,9 +57,27 @@ class ProductCollectionApi(APIView):
         )
 
 
-class ProductDetailApi(APIView):
+class ProductDetailApi(ServiceApi):
+    permission_classes = [IsOperator]
+
     def get(self, request: Request, sku: str) -> Response:
         return Response(ProductOutputSerializer(selectors.product_get(sku=sku)).data)
+
+
+class ProductRestockApi(ServiceApi):
+    """Operators: receive more stock of a product."""
+
+    permission_classes = [IsOperator]
+
+    class InputSerializer(serializers.Serializer):
+        quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY * 1000)
+
+    @idempotent
+    def post(self, request: Request, sku: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_restock(sku=sku, **serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data)
 
 
 class ReservationOutputSerializer(serializers.ModelSerializer):
@@ -70,8 +93,24 @@ class ReservationOutputSerializer(serializers.ModelSerializer):
         fields = ["order_id", "status", "lines", "total_cents", "currency"]
 
 
-class ReservationCollectionApi(APIView):
-    """POST reserves an order's lines (all or none); GET lists reservations, newest first, paginated."""
+class ReservationListApi(ServiceApi):
+    """Operators: reservations, newest first, paginated."""
+
+    permission_classes = [IsOperator]
+
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.reservation_list(),
+            serializer_class=ReservationOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+
+class ReservationCreateApi(ServiceApi):
+    """The saga: reserve an order's lines, all or none."""
+
+    permission_classes = [IsSaga]
 
     class InputSerializer(serializers.Serializer):
         class ItemSerializer(serializers.Serializer):
@@ -84,6 +123,7 @@ class ReservationCollectionApi(APIView):
         def validate_items(self, items):
             return unique_skus(items)
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -99,36 +139,41 @@ class ReservationCollectionApi(APIView):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    def get(self, request: Request) -> Response:
-        return paginated_response(
-            queryset=selectors.reservation_list(),
-            serializer_class=ReservationOutputSerializer,
-            request=request,
-            view=self,
-        )
 
+class ReservationDetailApi(ServiceApi):
+    permission_classes = [IsOperator]
 
-class ReservationDetailApi(APIView):
     def get(self, request: Request, order_id) -> Response:
         return Response(ReservationOutputSerializer(selectors.reservation_get(order_id=order_id)).data)
 
 
-class ReservationReleaseApi(APIView):
+class ReservationReleaseApi(ServiceApi):
+    """The saga's compensation of a reservation."""
+
+    permission_classes = [IsSaga]
+
+    @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
         reservation = services.reservation_release(order_id=order_id, idempotency_key=request_idempotency_key(request))
         return Response(ReservationOutputSerializer(reservation).data)
 
 
-class ReservationCommitApi(APIView):
+class ReservationCommitApi(ServiceApi):
+    permission_classes = [IsSaga]
+
+    @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
         reservation = services.reservation_commit(order_id=order_id, idempotency_key=request_idempotency_key(request))
         return Response(ReservationOutputSerializer(reservation).data)
 
 
-class ReservationEventListApi(APIView):
-    """The append-only ledger of reservation transitions, oldest first, paginated; filter `?order_id=`."""
+class ReservationEventListApi(ServiceApi):
+    """Operators: the append-only ledger of reservation transitions, oldest first, paginated;
+    filter `?order_id=`."""
+
+    permission_classes = [IsOperator]
 
     class FilterSerializer(serializers.Serializer):
         order_id = serializers.UUIDField(required=False)

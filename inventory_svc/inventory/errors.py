@@ -42,3 +42,9 @@ class ReservationCommitted(Conflict):
 class ReservationConflict(Conflict):
     code = "reservation_conflict"
     message = "This order already holds a reservation with other lines."
+
+
+class StockLimit(DomainError):
+    status_code = 422
+    code = "stock_limit"
+    message = "The stock would exceed what one product can hold."

@@ -11,7 +11,7 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     on_hand = models.PositiveIntegerField()
     reserved = models.PositiveIntegerField(default=0)
-    received = models.PositiveIntegerField(help_text="Stock received when the product was created.")
+    received = models.PositiveIntegerField(help_text="All stock ever received: at creation and by restocks.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

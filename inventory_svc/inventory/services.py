@@ -15,10 +15,12 @@ from django.db import IntegrityError, transaction
 from inventory.errors import (
     OutOfStock,
     ProductExists,
+    ProductNotFound,
     ReservationCommitted,
     ReservationConflict,
     ReservationNotFound,
     ReservationReleased,
+    StockLimit,
     UnknownSku,
 )
 from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
@@ -32,6 +34,25 @@ def product_create(*, sku: str, name: str, price_cents: int, on_hand: int, curre
             )
     except IntegrityError:
         raise ProductExists(sku=sku) from None
+
+
+STOCK_LIMIT = 2_000_000_000
+"""Most units one product may ever have received (its counters are 32-bit in every database)."""
+
+
+def product_restock(*, sku: str, quantity: int) -> Product:
+    """Receive `quantity` more units: on hand and received grow together, so received − on hand
+    (what was sold) is unchanged."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        if product is None:
+            raise ProductNotFound(sku=sku)
+        if product.received + quantity > STOCK_LIMIT:
+            raise StockLimit(sku=sku, received=product.received, limit=STOCK_LIMIT)
+        product.on_hand += quantity
+        product.received += quantity
+        product.save(update_fields=["on_hand", "received", "updated_at"])
+        return product
 
 
 def _lock_products(skus: list[str]) -> dict[str, Product]:

@@ -1,12 +1,8 @@
 import pytest
 
-from chassis.testing import ApiClient
 from inventory.models import Product
 
-
-@pytest.fixture
-def api():
-    return ApiClient()
+pytest_plugins = ["chassis.testing"]
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """The order service's REST API: the public v1 endpoints and the saga's internal reports.
 
-Views validate, call one service or selector, and serialize. No business logic here.
+A customer places orders for itself and reads its own; an operator reads every order; the saga
+alone reads an order by id and reports it confirmed or cancelled (`/internal/v1/`). Views
+validate, call one service or selector, and serialize. No business logic here.
 """
 
 from __future__ import annotations
@@ -8,12 +10,22 @@ from __future__ import annotations
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
-
-from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field, sku_field, unique_skus
+from chassis.api import ServiceApi
+from chassis.fields import (
+    CurrencyField,
+    StrictIntegerField,
+    StrictSerializer,
+    customer_id_field,
+    sku_field,
+    unique_skus,
+)
+from chassis.idempotency.decorators import idempotent
 from chassis.logging import bind
 from chassis.pagination import paginated_response
+from chassis.permissions import IsCustomer, IsOperator, IsSaga
+from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle
 from orders import selectors, services
+from orders.errors import CustomerMismatch
 from orders.models import Order
 
 MAX_LINES = 50
@@ -38,16 +50,22 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ItemInputSerializer(serializers.Serializer):
+class ItemInputSerializer(StrictSerializer):
     sku = sku_field()
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
-class OrderCollectionApi(APIView):
-    """POST places an order and starts its saga; GET lists orders, newest first."""
+class OrderCollectionApi(ServiceApi):
+    """POST (a customer) places an order for itself and starts its saga; GET lists orders, newest
+    first: a customer's own, or every order for an operator."""
 
-    class InputSerializer(serializers.Serializer):
-        customer_id = customer_id_field()
+    throttle_classes = [RequestRateThrottle, OrderPlacementThrottle]
+
+    def get_permissions(self):
+        return [IsCustomer()] if self.request.method == "POST" else [(IsCustomer | IsOperator)()]
+
+    class InputSerializer(StrictSerializer):
+        customer_id = customer_id_field(required=False)
         items = ItemInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
 
         def validate_items(self, items):
@@ -57,12 +75,16 @@ class OrderCollectionApi(APIView):
         customer_id = customer_id_field(required=False)
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
+    @idempotent
     def post(self, request: Request) -> Response:
+        customer_id = request.user.customer_id
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data.get("customer_id", customer_id) != customer_id:
+            raise CustomerMismatch()
         order = services.order_place(
-            customer_id=data["customer_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]]
+            customer_id=customer_id, items=[(item["sku"], item["quantity"]) for item in data["items"]]
         )
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
@@ -70,14 +92,28 @@ class OrderCollectionApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return paginated_response(
-            queryset=selectors.order_list(**filters.validated_data),
+            queryset=selectors.order_list(**filters.validated_data, owner=request.user.customer_id),
             serializer_class=OrderOutputSerializer,
             request=request,
             view=self,
         )
 
 
-class OrderDetailApi(APIView):
+class OrderDetailApi(ServiceApi):
+    """One order: a customer's own (another's is not found), or any for an operator."""
+
+    permission_classes = [IsCustomer | IsOperator]
+
+    def get(self, request: Request, order_id) -> Response:
+        order = selectors.order_get(order_id=order_id, owner=request.user.customer_id)
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderInternalDetailApi(ServiceApi):
+    """Internal: the saga looks its order up before any effect."""
+
+    permission_classes = [IsSaga]
+
     def get(self, request: Request, order_id) -> Response:
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
@@ -88,8 +124,10 @@ class PricedLineSerializer(serializers.Serializer):
     unit_price_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
 
 
-class OrderConfirmApi(APIView):
+class OrderConfirmApi(ServiceApi):
     """Internal: the saga reports that the order completed."""
+
+    permission_classes = [IsSaga]
 
     class InputSerializer(serializers.Serializer):
         lines = PricedLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
@@ -99,6 +137,7 @@ class OrderConfirmApi(APIView):
         def validate_lines(self, lines):
             return unique_skus(lines)
 
+    @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
         serializer = self.InputSerializer(data=request.data)
@@ -107,8 +146,10 @@ class OrderConfirmApi(APIView):
         return Response(OrderOutputSerializer(order).data)
 
 
-class OrderCancelApi(APIView):
+class OrderCancelApi(ServiceApi):
     """Internal: the saga reports that the order was cancelled and why."""
+
+    permission_classes = [IsSaga]
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.ChoiceField(choices=Order.CancellationReason.choices)
@@ -124,6 +165,7 @@ class OrderCancelApi(APIView):
                 raise serializers.ValidationError("lines and total_cents go together.")
             return data
 
+    @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
         serializer = self.InputSerializer(data=request.data)

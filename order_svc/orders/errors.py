@@ -1,6 +1,6 @@
 """The order service's business errors, each with its HTTP status and machine code."""
 
-from chassis.errors import Conflict, DomainError, NotFound
+from chassis.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 
 class OrderNotFound(NotFound):
@@ -23,3 +23,8 @@ class SagaUnavailable(DomainError):
     status_code = 503
     code = "saga_unavailable"
     message = "The order could not be started right now; nothing was stored. Retry with the same Idempotency-Key."
+
+
+class CustomerMismatch(PermissionDenied):
+    code = "customer_mismatch"
+    message = "A customer places orders for itself only: customer_id must be your own."

@@ -1,14 +1,15 @@
 from django.urls import path
 
-from chassis.idempotency.decorators import idempotent
 from orders import apis
 
 urlpatterns = [
-    path("orders", idempotent(apis.OrderCollectionApi.as_view()), name="orders"),
+    path("orders", apis.OrderCollectionApi.as_view(), name="orders"),
     path("orders/<uuid:order_id>", apis.OrderDetailApi.as_view(), name="order-detail"),
 ]
 
+# The saga's reads and reports: the saga's identity only.
 internal_urlpatterns = [
-    path("orders/<uuid:order_id>/confirm", idempotent(apis.OrderConfirmApi.as_view()), name="order-confirm"),
-    path("orders/<uuid:order_id>/cancel", idempotent(apis.OrderCancelApi.as_view()), name="order-cancel"),
+    path("orders/<uuid:order_id>", apis.OrderInternalDetailApi.as_view(), name="order-internal-detail"),
+    path("orders/<uuid:order_id>/confirm", apis.OrderConfirmApi.as_view(), name="order-confirm"),
+    path("orders/<uuid:order_id>/cancel", apis.OrderCancelApi.as_view(), name="order-cancel"),
 ]

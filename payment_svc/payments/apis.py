@@ -1,6 +1,8 @@
 """The payment service's REST API: one class per operation, serializers beside it.
 
-Views validate, call one service or selector, and serialize. No business logic here.
+Operators open accounts, pay in deposits and read everything (`/api/v1/`); a customer reads its own
+account; the saga alone authorizes, voids and captures (`/internal/v1/`). Views validate, call one
+service or selector, and serialize. No business logic here.
 """
 
 from __future__ import annotations
@@ -8,12 +10,12 @@ from __future__ import annotations
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
-
+from chassis.api import ServiceApi
 from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field
-from chassis.idempotency.decorators import request_idempotency_key
+from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.logging import bind
 from chassis.pagination import paginated_response
+from chassis.permissions import IsCustomer, IsOperator, IsSaga
 from payments import selectors, services
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
@@ -32,14 +34,17 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "order_id", "customer_id", "amount_cents", "currency", "status"]
 
 
-class AccountCollectionApi(APIView):
-    """POST opens an account with a deposit; GET lists accounts by customer id, paginated."""
+class AccountCollectionApi(ServiceApi):
+    """POST opens an account with a deposit; GET lists accounts by customer id, paginated. Operators only."""
+
+    permission_classes = [IsOperator]
 
     class InputSerializer(serializers.Serializer):
         customer_id = customer_id_field()
         balance_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
         currency = CurrencyField()
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -52,12 +57,35 @@ class AccountCollectionApi(APIView):
         )
 
 
-class AccountDetailApi(APIView):
+class AccountDetailApi(ServiceApi):
+    """An operator reads any account; a customer its own (another's is not found)."""
+
+    permission_classes = [IsOperator | IsCustomer]
+
     def get(self, request: Request, customer_id: str) -> Response:
-        return Response(AccountOutputSerializer(selectors.account_get(customer_id=customer_id)).data)
+        account = selectors.account_get(customer_id=customer_id, owner=request.user.customer_id)
+        return Response(AccountOutputSerializer(account).data)
 
 
-class MerchantApi(APIView):
+class AccountDepositApi(ServiceApi):
+    """Operators: pay money into a customer's account."""
+
+    permission_classes = [IsOperator]
+
+    class InputSerializer(serializers.Serializer):
+        amount_cents = StrictIntegerField(min_value=1, max_value=MAX_CENTS)
+
+    @idempotent
+    def post(self, request: Request, customer_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_deposit(customer_id=customer_id, **serializer.validated_data)
+        return Response(AccountOutputSerializer(account).data)
+
+
+class MerchantApi(ServiceApi):
+    permission_classes = [IsOperator]
+
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = MerchantAccount
@@ -71,8 +99,10 @@ class OrderFilterSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(required=False)
 
 
-class PaymentListApi(APIView):
-    """Payments, newest first, paginated; filter `?order_id=`."""
+class PaymentListApi(ServiceApi):
+    """Operators: payments, newest first, paginated; filter `?order_id=`."""
+
+    permission_classes = [IsOperator]
 
     def get(self, request: Request) -> Response:
         filters = OrderFilterSerializer(data=request.query_params)
@@ -85,8 +115,11 @@ class PaymentListApi(APIView):
         )
 
 
-class PaymentEventListApi(APIView):
-    """The append-only ledger of payment transitions, oldest first, paginated; filter `?order_id=`."""
+class PaymentEventListApi(ServiceApi):
+    """Operators: the append-only ledger of payment transitions, oldest first, paginated;
+    filter `?order_id=`."""
+
+    permission_classes = [IsOperator]
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
@@ -108,12 +141,17 @@ class OrderRefSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
 
 
-class PaymentAuthorizeApi(APIView):
+class PaymentAuthorizeApi(ServiceApi):
+    """The saga: hold the order's total on the customer's account."""
+
+    permission_classes = [IsSaga]
+
     class InputSerializer(OrderRefSerializer):
         customer_id = customer_id_field()
         amount_cents = StrictIntegerField(min_value=1, max_value=MAX_CENTS)
         currency = CurrencyField()
 
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -127,7 +165,12 @@ class PaymentAuthorizeApi(APIView):
         )
 
 
-class PaymentVoidApi(APIView):
+class PaymentVoidApi(ServiceApi):
+    """The saga's compensation of an authorization."""
+
+    permission_classes = [IsSaga]
+
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = OrderRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -138,7 +181,12 @@ class PaymentVoidApi(APIView):
         return Response(PaymentOutputSerializer(payment).data)
 
 
-class PaymentCaptureApi(APIView):
+class PaymentCaptureApi(ServiceApi):
+    """The saga's pivot: move the held amount to the merchant."""
+
+    permission_classes = [IsSaga]
+
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = OrderRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -37,3 +37,9 @@ class PaymentCaptured(Conflict):
 class PaymentConflict(Conflict):
     code = "payment_conflict"
     message = "This order already has a payment with other terms."
+
+
+class DepositLimit(DomainError):
+    status_code = 422
+    code = "deposit_limit"
+    message = "The account would hold more than one account may."

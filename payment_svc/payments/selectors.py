@@ -10,7 +10,11 @@ from payments.errors import AccountNotFound
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 
-def account_get(*, customer_id: str) -> Account:
+def account_get(*, customer_id: str, owner: str | None = None) -> Account:
+    """The account of `customer_id`; with `owner` (a customer reading), only if it is that customer's:
+    another customer's account is not found, not forbidden, so its existence is not confirmed."""
+    if owner is not None and owner != customer_id:
+        raise AccountNotFound(customer_id=customer_id)
     try:
         return Account.objects.get(customer_id=customer_id)
     except Account.DoesNotExist:

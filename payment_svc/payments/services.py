@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 
 from payments.errors import (
     AccountExists,
+    AccountNotFound,
+    DepositLimit,
     PaymentCaptured,
     PaymentConflict,
     PaymentDeclined,
@@ -20,6 +22,9 @@ from payments.errors import (
     PaymentVoided,
 )
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
+
+MAX_DEPOSITED_CENTS = 10**15
+"""Most one account may ever have been paid: far below the 64-bit columns' limit."""
 
 
 def account_create(*, customer_id: str, balance_cents: int, currency: str = "USD") -> Account:
@@ -30,6 +35,20 @@ def account_create(*, customer_id: str, balance_cents: int, currency: str = "USD
             )
     except IntegrityError:
         raise AccountExists(customer_id=customer_id) from None
+
+
+def account_deposit(*, customer_id: str, amount_cents: int) -> Account:
+    """Pay money into an account: balance and deposited grow together, so the books still add up."""
+    with transaction.atomic():
+        account = _locked_account(customer_id)
+        if account is None:
+            raise AccountNotFound(customer_id=customer_id)
+        if account.deposited_cents + amount_cents > MAX_DEPOSITED_CENTS:
+            raise DepositLimit(customer_id=customer_id, limit_cents=MAX_DEPOSITED_CENTS)
+        account.balance_cents += amount_cents
+        account.deposited_cents += amount_cents
+        account.save(update_fields=["balance_cents", "deposited_cents", "updated_at"])
+        return account
 
 
 def _locked_payment(order_id: UUID) -> Payment | None:
@@ -77,10 +96,8 @@ def payment_authorize(
                 "The account holds another currency.", reason="currency_mismatch", account_currency=account.currency
             )
         if account.balance_cents < amount_cents:
-            raise PaymentDeclined(
-                "Insufficient funds.", reason="insufficient_funds",
-                balance_cents=account.balance_cents, amount_cents=amount_cents,
-            )
+            # Says no more than "not enough": the balance is the customer's business, not the saga's.
+            raise PaymentDeclined("Insufficient funds.", reason="insufficient_funds", amount_cents=amount_cents)
         account.balance_cents -= amount_cents
         account.held_cents += amount_cents
         account.save(update_fields=["balance_cents", "held_cents", "updated_at"])

@@ -1,12 +1,8 @@
 import pytest
 
-from chassis.testing import ApiClient
 from payments.models import Account
 
-
-@pytest.fixture
-def api():
-    return ApiClient()
+pytest_plugins = ["chassis.testing"]
 
 
 @pytest.fixture

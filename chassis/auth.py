@@ -1,0 +1,197 @@
+"""Who is calling: bearer JWTs verified with PyJWT against a JWKS, turned into a Principal.
+
+Asymmetric algorithms only; `exp`, `iss`, `aud` and `sub` are required and checked, with a small
+leeway. Keys come from a JWKS: the identity provider's at JWT_JWKS_URL (production), cached and
+fetched again when a token names an unknown `kid`; or, in the embedded default, the local file
+JWT_JWKS_FILE that `sagactl` writes, read again whenever it changes. What a principal may do is
+decided by chassis.permissions, not here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
+
+from chassis.tokens import token_roles
+
+logger = logging.getLogger("chassis.auth")
+
+CUSTOMER, OPERATOR, SAGA = "customer", "operator", "saga"
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"})
+REALM = "saga-orders"
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a customer (`subject` is its customer id), an operator, or the saga."""
+
+    kind: str
+    subject: str
+
+    is_authenticated = True  # what DRF and Django ask of `request.user`
+
+    @property
+    def key(self) -> str:
+        """A stable name for scoping what belongs to this caller (idempotency keys, throttles)."""
+        return f"{self.kind}:{self.subject}"
+
+    @property
+    def customer_id(self) -> str | None:
+        """The customer this principal is, or None for an operator or the saga."""
+        return self.subject if self.kind == CUSTOMER else None
+
+
+class InvalidToken(exceptions.AuthenticationFailed):
+    """401: the bearer token is missing its parts, forged, expired or not meant for us."""
+
+    default_code = "invalid_token"
+
+
+class KeysUnavailable(exceptions.APIException):
+    """503: the identity provider's keys cannot be fetched, so no token can be checked right now."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The signing keys cannot be fetched right now; retry shortly."
+    default_code = "auth_unavailable"
+
+
+class JwksFile:
+    """A JWKS kept in a local file (the embedded default), read again whenever the file changes.
+    Offers `get_signing_key(kid)` like PyJWT's PyJWKClient, whose errors it raises."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int], jwt.PyJWKSet] | None = None
+
+    def get_signing_key(self, kid: str) -> jwt.PyJWK:
+        try:
+            stat = os.stat(self.path)
+            signature = (stat.st_ino, stat.st_mtime_ns)
+            with self._lock:
+                if self._cache is None or self._cache[0] != signature:
+                    self._cache = (signature, jwt.PyJWKSet.from_dict(json.loads(self.path.read_text())))
+                key_set = self._cache[1]
+        except (OSError, ValueError) as error:
+            raise jwt.PyJWKClientConnectionError(f"cannot read the JWKS file {self.path}: {error}") from error
+        for key in key_set.keys:
+            if key.key_id == kid:
+                return key
+        raise jwt.PyJWKClientError(f"no key {kid!r} in {self.path}")
+
+
+class TokenVerifier:
+    """Checks a token's signature against the JWKS and its claims against our issuer and audience."""
+
+    def __init__(
+        self, *, jwks_url: str | None, jwks_file: str | None, issuer: str, audience: str,
+        algorithms: tuple[str, ...], leeway: float, operator_role: str, saga_role: str,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = algorithms
+        self.leeway = leeway
+        self.operator_role = operator_role
+        self.saga_role = saga_role
+        if jwks_url:
+            # The key set is cached for five minutes; a token naming an unknown kid fetches it again
+            # (at most every 10 s), so a provider's key rotation is picked up at once.
+            self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, cooldown_duration=10, timeout=5)
+        else:
+            self._jwks = JwksFile(Path(jwks_file))
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidToken("The bearer token is not a well-formed JWT.") from None
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in self.algorithms:
+            raise InvalidToken(f"Tokens signed with {algorithm!r} are not accepted.")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("The token names no signing key (kid).")
+        try:
+            key = self._jwks.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as error:
+            logger.warning("JWKS not reachable: %s", error)
+            raise KeysUnavailable() from None
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+            raise InvalidToken("The token's signing key is not known.") from None
+        if key.algorithm_name != algorithm:
+            raise InvalidToken("The token's algorithm does not match its key.")
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired.") from None
+        except jwt.InvalidTokenError as error:
+            raise InvalidToken(f"The token is not valid here: {error}.") from None
+        return self._principal(claims)
+
+    def _principal(self, claims: dict) -> Principal:
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("The token's subject is empty.")
+        roles = token_roles(claims)
+        if self.saga_role in roles:
+            return Principal(SAGA, subject)
+        if self.operator_role in roles:
+            return Principal(OPERATOR, subject)
+        if not _CUSTOMER_ID.match(subject):
+            raise InvalidToken("The token's subject is not a valid customer id.")
+        return Principal(CUSTOMER, subject)
+
+
+@functools.cache
+def _verifier(*configuration: object) -> TokenVerifier:
+    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role = configuration
+    return TokenVerifier(
+        jwks_url=jwks_url, jwks_file=jwks_file, issuer=issuer, audience=audience, algorithms=algorithms,
+        leeway=leeway, operator_role=operator_role, saga_role=saga_role,
+    )
+
+
+def token_verifier() -> TokenVerifier:
+    """The process's verifier for the JWT_* settings in force (one per distinct configuration)."""
+    return _verifier(
+        settings.JWT_JWKS_URL, settings.JWT_JWKS_FILE, settings.JWT_ISSUER, settings.JWT_AUDIENCE,
+        tuple(settings.JWT_ALGORITHMS), settings.JWT_LEEWAY_SECONDS, settings.JWT_OPERATOR_ROLE,
+        settings.JWT_SAGA_ROLE,
+    )
+
+
+class JwtAuthentication(BaseAuthentication):
+    """DRF authentication: `Authorization: Bearer <JWT>` → (Principal, None); no header → anonymous."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
+        return token_verifier().verify(token.strip()), None
+
+    def authenticate_header(self, request) -> str:
+        return f'Bearer realm="{REALM}"'
+
+
+def www_authenticate(exc: exceptions.APIException) -> str:
+    """The WWW-Authenticate value of a 401 (RFC 6750): names the error when a token was refused."""
+    if isinstance(exc, InvalidToken):
+        return f'Bearer realm="{REALM}", error="invalid_token"'
+    return f'Bearer realm="{REALM}"'

@@ -1,0 +1,47 @@
+"""What each kind of caller may do, as DRF permission classes that read like the trust table:
+
+    customer   its own orders and its own account (views scope objects to `customer_id`)
+    operator   the catalog, accounts and deposits, every read the auditor needs, fault injection
+    the saga   the saga's commands under /internal/v1/, and nothing else
+
+Views name who may call them (`permission_classes = [IsOperator]`); a view that names no one
+refuses everyone (`DenyAll`, the default), so a forgotten declaration fails closed.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission
+
+from chassis.auth import CUSTOMER, OPERATOR, SAGA
+
+
+def _kind(request) -> str | None:
+    return getattr(request.user, "kind", None)
+
+
+class DenyAll(BasePermission):
+    message = "This endpoint is open to no caller."
+
+    def has_permission(self, request, view) -> bool:
+        return False
+
+
+class IsCustomer(BasePermission):
+    message = "Only a customer may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return _kind(request) == CUSTOMER
+
+
+class IsOperator(BasePermission):
+    message = "Only an operator may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return _kind(request) == OPERATOR
+
+
+class IsSaga(BasePermission):
+    message = "Only the order saga may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return _kind(request) == SAGA

@@ -1,0 +1,166 @@
+"""Bearer tokens: the claims and roles every process agrees on, and the local development keys.
+
+The services verify tokens (chassis.auth); the worker, sagactl and the tests issue them here, from the
+key pair that `sagactl` creates once under `<var>/keys/` for the embedded default. Production never
+signs here: its tokens come from the identity provider. Free of Django, so the worker can import it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROLE_OPERATOR = "operator"
+ROLE_SAGA = "saga"
+"""Roles a token carries in its `roles` claim (or Keycloak's `realm_access.roles`, or `scope`).
+A token with neither is a customer's, and its `sub` is the customer id."""
+
+SAGA_SUBJECT = "saga-orchestrator"
+"""The `sub` of the worker's service tokens in the embedded default."""
+
+DEV_ISSUER = "saga-orders-dev"
+DEV_AUDIENCE = "saga-orders"
+"""`iss` and `aud` of the embedded default; production settings name the provider's own."""
+
+LOCAL_ALGORITHM = "EdDSA"
+DEFAULT_TTL_SECONDS = 3600
+MAX_TTL_SECONDS = 7 * 24 * 3600
+
+_PRIVATE_KEY_FILE = "signing-key.pem"
+_JWKS_FILE = "jwks.json"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def key_dir(var_dir: Path) -> Path:
+    """Where the local key pair lives: `<var>/keys/`."""
+    return Path(var_dir) / "keys"
+
+
+def jwks_file(var_dir: Path) -> Path:
+    """The public half of the local key pair, as a JWKS the services read."""
+    return key_dir(var_dir) / _JWKS_FILE
+
+
+class LocalKeys:
+    """The embedded default's Ed25519 key pair: `signing-key.pem` (private, mode 0600) and `jwks.json`
+    (its public key, `kid` = RFC 7638 thumbprint). `ensure` creates it once; later calls reuse it."""
+
+    def __init__(self, private_key: Ed25519PrivateKey, directory: Path) -> None:
+        self._private_key = private_key
+        self.directory = directory
+        self.public_jwk = _public_jwk(private_key)
+        self.kid = self.public_jwk["kid"]
+
+    @classmethod
+    def ensure(cls, directory: Path) -> LocalKeys:
+        """The key pair in `directory`, created first if there is none (safe against a concurrent
+        creator: the first key written wins, and everyone uses it)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        private_path = directory / _PRIVATE_KEY_FILE
+        if not private_path.exists():
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=".key-")  # created with mode 0600
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+            try:
+                os.link(temp, private_path)  # atomic create-if-absent
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temp)
+        keys = cls.load(directory)
+        jwks = json.dumps({"keys": [keys.public_jwk]}, indent=2)
+        if not (directory / _JWKS_FILE).exists() or (directory / _JWKS_FILE).read_text() != jwks:
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=".jwks-")
+            with os.fdopen(fd, "w") as out:
+                out.write(jwks)
+            os.chmod(temp, 0o644)
+            os.replace(temp, directory / _JWKS_FILE)
+        return keys
+
+    @classmethod
+    def load(cls, directory: Path) -> LocalKeys:
+        """The key pair already in `directory`; FileNotFoundError when there is none."""
+        private_key = serialization.load_pem_private_key(
+            (Path(directory) / _PRIVATE_KEY_FILE).read_bytes(), password=None
+        )
+        if not isinstance(private_key, Ed25519PrivateKey):
+            raise ValueError(f"{directory / _PRIVATE_KEY_FILE} is not an Ed25519 key")
+        return cls(private_key, Path(directory))
+
+    @property
+    def jwks_file(self) -> Path:
+        """The JWKS file, as the services' JWT_JWKS_FILE names it."""
+        return (self.directory / _JWKS_FILE).absolute()
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        roles: Iterable[str] = (),
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        issuer: str = DEV_ISSUER,
+        audience: str = DEV_AUDIENCE,
+        now: float | None = None,
+    ) -> str:
+        """A signed token for `subject` with `roles`, valid for `ttl_seconds` from `now`."""
+        issued = int(time.time() if now is None else now)
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "sub": subject,
+            "iat": issued,
+            "exp": issued + ttl_seconds,
+            "jti": uuid.uuid4().hex,
+            "roles": sorted(roles),
+        }
+        return jwt.encode(claims, self._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": self.kid})
+
+    def customer_token(self, customer_id: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+        return self.issue(subject=customer_id, ttl_seconds=ttl_seconds)
+
+    def operator_token(self, ttl_seconds: int = DEFAULT_TTL_SECONDS, subject: str = "operator") -> str:
+        return self.issue(subject=subject, roles=[ROLE_OPERATOR], ttl_seconds=ttl_seconds)
+
+    def saga_token(self, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+        return self.issue(subject=SAGA_SUBJECT, roles=[ROLE_SAGA], ttl_seconds=ttl_seconds)
+
+
+def _public_jwk(private_key: Ed25519PrivateKey) -> dict:
+    raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
+    thumbprint = _b64url(hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()).digest())
+    return {**jwk, "kid": thumbprint, "alg": LOCAL_ALGORITHM, "use": "sig"}
+
+
+def token_roles(claims: dict) -> set[str]:
+    """Every role a token's claims grant: `roles`, Keycloak's `realm_access.roles`, and `scope`/`scp`."""
+    roles: set[str] = set()
+    realm = claims.get("realm_access")
+    for value in (claims.get("roles"), realm.get("roles") if isinstance(realm, dict) else None):
+        if isinstance(value, list):
+            roles.update(role for role in value if isinstance(role, str))
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            roles.update(value.split())
+        elif isinstance(value, list):
+            roles.update(scope for scope in value if isinstance(scope, str))
+    return roles
