@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-resilience test-chaos bench venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-resilience test-chaos bench venv clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed
 
-test: venv test-services test-workflow test-e2e test-resilience test-chaos
+test: venv test-services test-workflow test-e2e test-security test-resilience test-chaos
 
 # Each service is its own Django project, so each gets its own pytest run.
 test-services: venv
@@ -45,6 +45,11 @@ test-workflow: venv
 # the audit of money and stock included.
 test-e2e: venv
 	$(BIN)/pytest -q tests/infra tests/e2e tests/audit
+
+# One attack per test on the trust boundaries of a real stack: tokens, ownership, internal commands,
+# idempotency keys, smuggled fields, a burst; audited clean afterwards.
+test-security: venv
+	$(BIN)/pytest -q tests/security
 
 # Faults injected into a chaos-enabled stack: 503 bursts, an outage, lost replies, slow answers.
 test-resilience: venv

@@ -145,19 +145,20 @@ def run_audit(
     payment_url: str,
     inventory_url: str,
     temporal_address: str,
+    token: str,
     namespace: str = "default",
     deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
 ) -> AuditReport:
-    """Read the services and Temporal, check every invariant, and report.
+    """Read the services (as the operator holding `token`) and Temporal, check every invariant, and report.
 
     The reads are not one atomic snapshot: audit a quiet system (no saga moving), or audit again when
     something looks wrong. ServiceCallError (or its TemporalUnavailable) when something cannot be read.
     """
     audited_at = datetime.now(UTC)
     with (
-        RestClient("order_svc", order_url) as orders_api,
-        RestClient("payment_svc", payment_url) as payment_api,
-        RestClient("inventory_svc", inventory_url) as inventory_api,
+        RestClient("order_svc", order_url, token=token) as orders_api,
+        RestClient("payment_svc", payment_url, token=token) as payment_api,
+        RestClient("inventory_svc", inventory_url, token=token) as inventory_api,
     ):
         # Orders first, then their workflows, then the effects: an order that is final when read has
         # made all its effects already, so the later reads cannot catch it half-way.
@@ -490,6 +491,7 @@ def _audit_and_print(config: StackConfig, *, json_file: Path | None, deadline_se
         payment_url=config.payment_url,
         inventory_url=config.inventory_url,
         temporal_address=config.temporal_address,
+        token=config.local_keys().operator_token(),
         namespace=NAMESPACE,
         deadline_seconds=deadline_seconds,
     )

@@ -34,12 +34,16 @@ from infra.stack import NAMESPACE, SERVICES, Stack, StackConfig
 
 FAULTS_PATH = "/internal/v1/faults"
 
-# Settings of the stack a chaos run starts: breakers that recover in seconds, and a saga deadline
-# long enough that no injected failure should ever time a valid order out.
+# Settings of the stack a chaos run starts: breakers that recover in seconds, a saga deadline
+# long enough that no injected failure should ever time a valid order out, and abuse limits raised
+# out of the way (a run places orders faster than any one customer may: it tests resilience, not
+# throttling).
 CHAOS_TUNING = {
     "ORDER_SAGA_DEADLINE_SECONDS": "120",
     "BREAKER_FAIL_MAX": "5",
     "BREAKER_RESET_SECONDS": "3",
+    "THROTTLE_REQUESTS": "100000/min",
+    "THROTTLE_ORDER_PLACEMENTS": "100000/min",
 }
 
 
@@ -260,16 +264,26 @@ def _faults_url(stack: Stack, service: str) -> str:
     return f"{stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"
 
 
+def _operator(stack: Stack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+
+
 def _put_faults(stack: Stack, service: str, config: dict) -> None:
-    _with_retries(lambda: httpx.put(_faults_url(stack, service), json=config, timeout=5).raise_for_status())
+    _with_retries(lambda: httpx.put(
+        _faults_url(stack, service), json=config, headers=_operator(stack), timeout=5
+    ).raise_for_status())
 
 
 def _get_faults(stack: Stack, service: str) -> dict:
-    return _with_retries(lambda: httpx.get(_faults_url(stack, service), timeout=5).raise_for_status().json())
+    return _with_retries(lambda: httpx.get(
+        _faults_url(stack, service), headers=_operator(stack), timeout=5
+    ).raise_for_status().json())
 
 
 def _delete_faults(stack: Stack, service: str) -> None:
-    _with_retries(lambda: httpx.delete(_faults_url(stack, service), timeout=5).raise_for_status())
+    _with_retries(lambda: httpx.delete(
+        _faults_url(stack, service), headers=_operator(stack), timeout=5
+    ).raise_for_status())
 
 
 def _with_retries(call, *, seconds: float = 30.0):
@@ -376,11 +390,18 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
     run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
     say = _Log(log)
     started = time.monotonic()
-    orders = RestClient("order_svc", stack.order_url, timeout=30)
-    inventory = RestClient("inventory_svc", stack.inventory_url, timeout=30)
-    payment = RestClient("payment_svc", stack.payment_url, timeout=30)
+    keys = stack.config.local_keys()
+    operator = keys.operator_token()
+    orders = RestClient("order_svc", stack.order_url, token=operator, timeout=30)
+    inventory = RestClient("inventory_svc", stack.inventory_url, token=operator, timeout=30)
+    payment = RestClient("payment_svc", stack.payment_url, token=operator, timeout=30)
+    catalog = Catalog.make(run_id, rng)
+    # Each customer places its own orders, with its own token, like any client.
+    customers = {
+        customer: RestClient("order_svc", stack.order_url, token=keys.customer_token(customer), timeout=30)
+        for customer in [*catalog.rich, catalog.poor]
+    }
     try:
-        catalog = Catalog.make(run_id, rng)
         catalog.create(inventory, payment, options.orders)
         planned = catalog.plan(options.orders, rng)
         say(f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}")
@@ -394,7 +415,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
                 delay = t0 + index / options.rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                futures.append(pool.submit(_place, orders, order))
+                futures.append(pool.submit(_place, customers[order.customer_id], order))
             for future in futures:
                 future.result()
                 if progress:
@@ -421,11 +442,12 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         audit: AuditReport = run_audit(
             order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
             temporal_address=stack.temporal_address,
+            token=operator,
             deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
         )
         attempts = asyncio.run(_attempts_beyond_first(stack.temporal_address, [f"order-{oid}" for oid in wanted]))
     finally:
-        for client in (orders, inventory, payment):
+        for client in (orders, inventory, payment, *customers.values()):
             client.close()
 
     outcomes = Counter()

@@ -1,6 +1,6 @@
-"""Synchronous client for the services' public REST API, shared by sagactl and the tests: JSON bodies,
-an Idempotency-Key on every POST, and the one error shape raised as `ApiError`. It holds no business
-rules; the orchestrator has its own resilient async client.
+"""Synchronous client for the services' public REST API, shared by sagactl and the tests: a bearer
+token, JSON bodies, an Idempotency-Key on every POST, and the one error shape raised as `ApiError`. It
+holds no business rules; the orchestrator has its own resilient async client.
 
     ServiceCallError          a call did not succeed; str() is one line for a person
      ├── ServiceUnavailable   no HTTP answer at all (refused, reset, timed out)
@@ -59,13 +59,15 @@ class ApiError(ServiceCallError):
 
 
 class RestClient:
-    """One service's base URL over a pooled connection. `http` is the raw httpx client, for requests
-    that must break the rules (no Idempotency-Key, a malformed body)."""
+    """One service's base URL over a pooled connection, calling as the holder of `token` (none:
+    anonymously). `http` is the raw httpx client (the token included), for requests that must break
+    the rules (no Idempotency-Key, a malformed body)."""
 
-    def __init__(self, service: str, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, service: str, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.service = service
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=timeout, trust_env=False)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url, timeout=timeout, trust_env=False, headers=headers)
 
     def __enter__(self) -> RestClient:
         return self

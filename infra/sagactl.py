@@ -1,7 +1,8 @@
 """`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C (restarting
 any process that dies), `seed` loads the demo data, `order place` sends an order and can follow it
 to its end, `audit` checks that money and stock add up, `chaos` runs a failure scenario against a
-stack of its own. It reaches the services only over their HTTP APIs.
+stack of its own, `token` prints a bearer token for a customer or an operator. It reaches the
+services only over their HTTP APIs, with tokens signed by the stack's local key like any client.
 Exit codes: 0 done, 1 failed, 2 bad input or settings.
 """
 
@@ -19,6 +20,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
+from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
 from infra import audit, chaos, demo_data
 from infra.rest import (
     FINAL_ORDER_STATUSES,
@@ -42,6 +44,7 @@ log = logging.getLogger("sagactl")
 console = Console(highlight=False, soft_wrap=True)
 
 _ITEM = re.compile(r"(?P<sku>[^\s:]+):(?P<quantity>[0-9]+)")
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 
 
 class UsageError(Exception):
@@ -131,8 +134,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit_cmd.set_defaults(run=_audit)
 
+    token = commands.add_parser(
+        "token", help="print a bearer token for a customer or an operator, valid for this checkout's stack"
+    )
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--customer", metavar="ID", help="a customer's token: it may use that customer's orders and account")
+    who.add_argument("--operator", action="store_true", help="an operator's token: catalog, accounts, every read")
+    token.add_argument(
+        "--ttl", type=int, default=DEFAULT_TTL_SECONDS, metavar="SECONDS",
+        help=f"lifetime in seconds (default {DEFAULT_TTL_SECONDS}, at most {MAX_TTL_SECONDS})",
+    )
+    token.set_defaults(run=_token)
+
     chaos.add_command(commands)
     return parser
+
+
+def _customer_id(text: str) -> str:
+    if not _CUSTOMER_ID.fullmatch(text):
+        raise UsageError(f"bad customer id {text!r}: 1-64 letters, digits or . _ @ -")
+    return text
+
+
+def _token(args: argparse.Namespace) -> int:
+    if not 1 <= args.ttl <= MAX_TTL_SECONDS:
+        raise UsageError(f"--ttl must be from 1 to {MAX_TTL_SECONDS} seconds, not {args.ttl}")
+    keys = StackConfig.from_env().local_keys()
+    if args.operator:
+        print(keys.operator_token(args.ttl))
+    else:
+        print(keys.customer_token(_customer_id(args.customer), args.ttl))
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -181,9 +213,10 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _load_demo_data(config: StackConfig) -> None:
+    operator = config.local_keys().operator_token()
     with (
-        RestClient("inventory_svc", config.inventory_url) as inventory,
-        RestClient("payment_svc", config.payment_url) as payment,
+        RestClient("inventory_svc", config.inventory_url, token=operator) as inventory,
+        RestClient("payment_svc", config.payment_url, token=operator) as payment,
     ):
         outcomes = demo_data.seed(inventory=inventory, payment=payment)
     products = Table("product", "name", "price", "on hand", "seed", box=None, padding=(0, 1))
@@ -202,11 +235,13 @@ def _load_demo_data(config: StackConfig) -> None:
 
 def _place_order(args: argparse.Namespace) -> int:
     items = [parse_item(text) for text in args.item]
+    customer = _customer_id(args.customer)
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     config = StackConfig.from_env()
-    body = {"customer_id": args.customer, "items": [{"sku": sku, "quantity": qty} for sku, qty in items]}
-    with RestClient("order_svc", config.order_url) as orders:
+    body = {"customer_id": customer, "items": [{"sku": sku, "quantity": qty} for sku, qty in items]}
+    token = config.local_keys().customer_token(customer)
+    with RestClient("order_svc", config.order_url, token=token) as orders:
         order = orders.check(orders.post("/api/v1/orders", body))
         workflow_id = order.get("workflow_id") or f"order-{order['id']}"
         console.print(f"order {order['id']}  {order['status']}")

@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import httpx
 
+from chassis.tokens import LocalKeys, key_dir
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,11 @@ class StackConfig:
             "inventory_svc": self.inventory_port,
         }[service]
         return f"http://{HOST}:{port}"
+
+    def local_keys(self) -> LocalKeys:
+        """The stack's signing key pair under `<var>/keys`, created on first use: the services trust
+        it, the worker signs its service tokens with it, and sagactl and the tests mint tokens."""
+        return LocalKeys.ensure(key_dir(self.var_dir))
 
     def workflow_url(self, workflow_id: str) -> str:
         """The Temporal Web UI page of one workflow."""
@@ -522,6 +529,7 @@ def orchestrator_worker(config: StackConfig) -> ManagedProcess:
     env = _child_env(
         **config.tuning,
         **_temporal_env(config),
+        SAGA_VAR_DIR=str(config.var_dir),  # where the local signing key lives
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,
@@ -711,6 +719,7 @@ class Stack:
         """Start everything and wait until each part is ready. On any failure, or once `cancel` is
         set, what was started is stopped again before the error propagates."""
         self.config.check_ports()
+        self.config.local_keys()
         began = time.monotonic()
         try:
             self._bring_up(["temporal"], cancel)

@@ -51,7 +51,7 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
 
     # Every authorization answered 503 until the deadline: the saga compensates and cancels, timed_out.
     api.payment.http.put(
-        "/internal/v1/faults", json={"error_rate": 1.0, "paths": ["/api/v1/payments/authorize"]}
+        "/internal/v1/faults", json={"error_rate": 1.0, "paths": ["/internal/v1/payments/authorize"]}
     ).raise_for_status()
     try:
         final["timed_out"] = api.wait_for_final(api.place_order(rich, {b: 2})["id"], timeout=30)

@@ -37,6 +37,7 @@ def audit(stack):
         payment_url=stack.payment_url,
         inventory_url=stack.inventory_url,
         temporal_address=stack.temporal_address,
+        token=stack.config.local_keys().operator_token(),
         deadline_seconds=SAGA_DEADLINE_SECONDS,
     )
 
@@ -55,7 +56,7 @@ def sagactl_audit(stack, *args: str) -> subprocess.CompletedProcess:
     }
     return subprocess.run(
         [str(SAGACTL), "audit", "--deadline-seconds", str(SAGA_DEADLINE_SECONDS), *args],
-        env=os.environ | {name: str(port) for name, port in ports.items()},
+        env=os.environ | {name: str(port) for name, port in ports.items()} | {"SAGA_VAR_DIR": str(stack.config.var_dir)},
         capture_output=True, text=True, timeout=60,
     )
 
@@ -226,4 +227,5 @@ def test_an_unreachable_temporal_is_an_error_not_a_report(stack):
             payment_url=stack.payment_url,
             inventory_url=stack.inventory_url,
             temporal_address=f"127.0.0.1:{port}",
+            token=stack.config.local_keys().operator_token(),
         )

@@ -114,12 +114,13 @@ def test_the_same_place_request_twice_makes_one_order_and_one_saga(api):
 
 
 def test_bad_input_over_http_gets_the_error_shape(api):
-    raw = api.order.http.post("/api/v1/orders", content=b"{not json", headers={
+    customer = api.customer("x")
+    raw = customer.http.post("/api/v1/orders", content=b"{not json", headers={
         "Idempotency-Key": unique("k"), "Content-Type": "application/json"})
     assert raw.status_code == 400 and raw.json()["code"] == "malformed_json"
-    no_key = api.order.http.post("/api/v1/orders", json={"customer_id": "x", "items": [{"sku": "A", "quantity": 1}]})
+    no_key = customer.http.post("/api/v1/orders", json={"customer_id": "x", "items": [{"sku": "A", "quantity": 1}]})
     assert no_key.status_code == 400 and no_key.json()["code"] == "idempotency_key_missing"
-    zero = api.post("/api/v1/orders", {"customer_id": "x", "items": [{"sku": "A", "quantity": 0}]})
+    zero = customer.post("/api/v1/orders", {"customer_id": "x", "items": [{"sku": "A", "quantity": 0}]})
     assert zero.status_code == 400 and zero.json()["code"] == "validation_error"
     missing = api.get("/api/v1/orders/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and missing.json()["code"] == "order_not_found"

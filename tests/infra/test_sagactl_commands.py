@@ -1,5 +1,6 @@
-"""`sagactl seed` and `sagactl order place` against a small fake of the three services' REST API:
-the requests they send (bodies, Idempotency-Keys), what they print, and their exit codes.
+"""`sagactl seed`, `sagactl order place` and `sagactl token` against a small fake of the three
+services' REST API: the requests they send (bodies, Idempotency-Keys, tokens), what they print, and
+their exit codes.
 """
 
 import json
@@ -10,10 +11,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jwt
 import pytest
 
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, LocalKeys, key_dir
 from infra import demo_data
 from infra.sagactl import main
+
+
+def claims_of(token: str, var_dir) -> dict:
+    """The claims of a token, verified against the public key in `var_dir`'s JWKS."""
+    keys = LocalKeys.load(key_dir(var_dir))
+    return jwt.decode(token, jwt.PyJWK(keys.public_jwk).key, algorithms=["EdDSA"], audience=DEV_AUDIENCE,
+                      issuer=DEV_ISSUER)
+
+
+def bearer(headers: dict) -> str:
+    scheme, _, token = headers["Authorization"].partition(" ")
+    assert scheme == "Bearer"
+    return token
 
 
 @dataclass
@@ -58,7 +74,14 @@ class FakeServices:
 
 
 @pytest.fixture
-def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
+def var_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A var dir of the test's own, so the local key pair sagactl makes is the test's."""
+    monkeypatch.setenv("SAGA_VAR_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch, var_dir) -> Iterator[FakeServices]:
     """The fake on one free port, which all three service port variables point at."""
     fake = FakeServices()
 
@@ -90,7 +113,7 @@ def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
     server.server_close()
 
 
-def test_seed_creates_the_demo_data_then_finds_it_present(services, capsys):
+def test_seed_creates_the_demo_data_then_finds_it_present(services, var_dir, capsys):
     assert main(["seed"]) == 0
     first = capsys.readouterr().out
     assert main(["seed"]) == 0
@@ -106,9 +129,11 @@ def test_seed_creates_the_demo_data_then_finds_it_present(services, capsys):
     half = len(keys) // 2
     assert keys[:half] == keys[half:]  # deterministic: a rerun sends the same keys
     assert keys[0].startswith("seed-product-BEANS-1KG-")
+    for _, _, headers, _ in services.requests:  # the catalog and accounts are the operator's
+        assert ROLE_OPERATOR in claims_of(bearer(headers), var_dir)["roles"]
 
 
-def test_order_place_prints_id_status_and_workflow_link(services, monkeypatch, capsys):
+def test_order_place_prints_id_status_and_workflow_link(services, var_dir, monkeypatch, capsys):
     monkeypatch.delenv("TEMPORAL_UI_PORT", raising=False)
 
     code = main(["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2", "--item", "MUG-CERAMIC:1"])
@@ -123,6 +148,8 @@ def test_order_place_prints_id_status_and_workflow_link(services, monkeypatch, c
         "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
     }
     uuid.UUID(headers["Idempotency-Key"])
+    placed_as = claims_of(bearer(headers), var_dir)
+    assert (placed_as["sub"], placed_as["roles"]) == ("alice", [])  # alice's own token
     assert f"order {order_id}  PENDING" in out
     assert f"http://127.0.0.1:8233/namespaces/default/workflows/order-{order_id}" in out
     assert len(services.requests) == 1
@@ -163,3 +190,47 @@ def test_an_unreachable_service_is_one_line_and_exit_code_1(services, monkeypatc
     assert err.startswith("sagactl: order_svc at http://127.0.0.1:1 did not answer (ConnectError")
     assert err.endswith("is `sagactl up` running?\n")
     assert err.count("\n") == 1
+
+
+def test_token_prints_a_customer_token_alone_valid_for_an_hour(var_dir, capsys):
+    assert main(["token", "--customer", "alice"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    claims = claims_of(out.strip(), var_dir)
+    assert (claims["sub"], claims["roles"], claims["exp"] - claims["iat"]) == ("alice", [], 3600)
+
+
+def test_token_for_an_operator_with_a_ttl(var_dir, capsys):
+    assert main(["token", "--operator", "--ttl", "120"]) == 0
+
+    claims = claims_of(capsys.readouterr().out.strip(), var_dir)
+    assert (claims["roles"], claims["exp"] - claims["iat"]) == ([ROLE_OPERATOR], 120)
+
+
+def test_token_reuses_the_key_pair_it_made_once(var_dir, capsys):
+    main(["token", "--operator"])
+    main(["token", "--customer", "bob"])
+    first, second = capsys.readouterr().out.split()
+
+    assert jwt.get_unverified_header(first)["kid"] == jwt.get_unverified_header(second)["kid"]
+    assert sorted(path.name for path in key_dir(var_dir).iterdir()) == ["jwks.json", "signing-key.pem"]
+    assert (key_dir(var_dir) / "signing-key.pem").stat().st_mode & 0o077 == 0  # private: owner only
+
+
+@pytest.mark.parametrize("argv", [
+    ["token", "--customer", "alice", "--ttl", "0"],
+    ["token", "--operator", "--ttl", "9999999"],
+    ["token", "--customer", "not a customer id"],
+])
+def test_bad_token_requests_are_one_line_and_exit_code_2(var_dir, argv, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("sagactl: ") and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv", [["token"], ["token", "--operator", "--customer", "alice"]])
+def test_token_names_exactly_one_caller(var_dir, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2

@@ -36,7 +36,7 @@ def assert_confirmed_exactly_once(api, order, sku, customer, *, quantity, on_han
 def test_a_burst_of_503s_is_ridden_out(api, faults):
     sku, customer = fresh_order_setup(api)
     merchant_before = merchant_balance(api)
-    faults.set("inventory", error_rate=1.0, paths=["/api/v1/reservations"])
+    faults.set("inventory", error_rate=1.0, paths=["/internal/v1/reservations"])
 
     order_id = api.place_order(customer, {sku: 2})["id"]
     faults.wait_until_injected("inventory", "error", at_least=3)
@@ -45,7 +45,7 @@ def test_a_burst_of_503s_is_ridden_out(api, faults):
 
     order = api.wait_for_final(order_id, timeout=30)
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=2, merchant_before=merchant_before)
-    refused = [r for r in faults.requests("inventory", "/api/v1/reservations", order_id) if r["status"] == 503]
+    refused = [r for r in faults.requests("inventory", "/internal/v1/reservations", order_id) if r["status"] == 503]
     assert len(refused) >= 3
 
 
@@ -70,10 +70,10 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
     while not any(state == "closed -> open" for _, state in _breaker_events(faults, "payment_svc", started)):
         assert time.monotonic() < deadline, "payment_svc's breaker never opened"
         time.sleep(0.1)
-    calls_when_opened = len(faults.requests("payment", "/api/v1/payments/authorize", order_id))
+    calls_when_opened = len(faults.requests("payment", "/internal/v1/payments/authorize", order_id))
     time.sleep(BREAKER_RESET_SECONDS - 1)
     # While open, attempts fail inside the worker without a single request reaching the service.
-    assert len(faults.requests("payment", "/api/v1/payments/authorize", order_id)) == calls_when_opened
+    assert len(faults.requests("payment", "/internal/v1/payments/authorize", order_id)) == calls_when_opened
     faults.clear_all()
 
     order = api.wait_for_final(order_id, timeout=30)
@@ -83,9 +83,9 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
 
 
 @pytest.mark.parametrize("service, path", [
-    ("inventory", "/api/v1/reservations"),
-    ("payment", "/api/v1/payments/authorize"),
-    ("payment", "/api/v1/payments/capture"),
+    ("inventory", "/internal/v1/reservations"),
+    ("payment", "/internal/v1/payments/authorize"),
+    ("payment", "/internal/v1/payments/capture"),
 ])
 def test_a_lost_reply_is_retried_without_a_second_effect(api, faults, service, path):
     sku, customer = fresh_order_setup(api)
@@ -105,7 +105,7 @@ def test_a_lost_reply_is_retried_without_a_second_effect(api, faults, service, p
 def test_a_hold_hidden_by_lost_replies_is_voided_when_the_saga_times_out(api, faults):
     sku, customer = fresh_order_setup(api)
     merchant_before = merchant_balance(api)
-    faults.set("payment", lost_ack_rate=1.0, paths=["/api/v1/payments/authorize"])
+    faults.set("payment", lost_ack_rate=1.0, paths=["/internal/v1/payments/authorize"])
 
     order_id = api.place_order(customer, {sku: 2})["id"]
     faults.wait_until_injected("payment", "lost_ack")
@@ -123,8 +123,8 @@ def test_a_hold_hidden_by_lost_replies_is_voided_when_the_saga_times_out(api, fa
 
 
 @pytest.mark.parametrize("on_hand, balance, service, path, reason", [
-    (1, 50_000, "inventory", "/api/v1/reservations", "out_of_stock"),
-    (10, 100, "payment", "/api/v1/payments/authorize", "payment_declined"),
+    (1, 50_000, "inventory", "/internal/v1/reservations", "out_of_stock"),
+    (10, 100, "payment", "/internal/v1/payments/authorize", "payment_declined"),
 ])
 def test_business_errors_are_never_retried(api, faults, on_hand, balance, service, path, reason):
     sku, customer = fresh_order_setup(api, on_hand=on_hand, balance=balance)
@@ -139,7 +139,7 @@ def test_an_answer_slower_than_the_read_timeout_is_retried_without_a_second_effe
     sku, customer = fresh_order_setup(api)
     merchant_before = merchant_balance(api)
     # The client gives up reading after 5 s; this answer takes 5.5 s.
-    faults.set("payment", latency_ms=[5500, 5500], paths=["/api/v1/payments/capture"])
+    faults.set("payment", latency_ms=[5500, 5500], paths=["/internal/v1/payments/capture"])
 
     order_id = api.place_order(customer, {sku: 1})["id"]
     faults.wait_until_injected("payment", "latency")
@@ -147,4 +147,4 @@ def test_an_answer_slower_than_the_read_timeout_is_retried_without_a_second_effe
 
     order = api.wait_for_final(order_id, timeout=40)
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=1, merchant_before=merchant_before)
-    assert len(faults.requests("payment", "/api/v1/payments/capture", order_id)) >= 2
+    assert len(faults.requests("payment", "/internal/v1/payments/capture", order_id)) >= 2

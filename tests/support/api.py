@@ -1,6 +1,7 @@
 """The one HTTP helper the end-to-end tests use to talk to the stack as a client would: raw `post` and
 `get` routed to the right service by path, plus small factories and readers built on them. It speaks
-only the public REST contract, through infra.rest.
+only the public REST contract, through infra.rest, with tokens from the stack's local key: as an
+operator for the catalog, accounts and reads, and as each customer for that customer's orders.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from chassis.tokens import LocalKeys
 from infra.rest import FINAL_ORDER_STATUSES, RestClient, wait_for_final_order
 
 # First path segment after /api/v1/ or /internal/v1/ -> attribute of the service that serves it.
@@ -29,21 +31,41 @@ def unique(prefix: str) -> str:
 
 
 class Api:
-    """Clients of the three services; `order`, `payment` and `inventory` are their RestClients."""
+    """Clients of the three services: `order`, `payment` and `inventory` are RestClients holding an
+    operator's token; `customer(id)` is order_svc as that customer; `keys` mints any other token."""
 
     def __init__(
-        self, *, order_url: str, payment_url: str, inventory_url: str, timeout: float = 10.0
+        self, *, order_url: str, payment_url: str, inventory_url: str, keys: LocalKeys, timeout: float = 10.0
     ) -> None:
-        self.order = RestClient("order_svc", order_url, timeout=timeout)
-        self.payment = RestClient("payment_svc", payment_url, timeout=timeout)
-        self.inventory = RestClient("inventory_svc", inventory_url, timeout=timeout)
+        self.keys = keys
+        self.urls = {"order": order_url, "payment": payment_url, "inventory": inventory_url}
+        self.timeout = timeout
+        operator = keys.operator_token()
+        self.order = RestClient("order_svc", order_url, token=operator, timeout=timeout)
+        self.payment = RestClient("payment_svc", payment_url, token=operator, timeout=timeout)
+        self.inventory = RestClient("inventory_svc", inventory_url, token=operator, timeout=timeout)
+        self._customers: dict[str, RestClient] = {}
 
     @classmethod
     def for_stack(cls, stack: Any) -> Api:
-        """An Api for anything with order_url, payment_url and inventory_url (a Stack, say)."""
+        """An Api for a Stack: its three URLs and the local key pair of its var dir."""
         return cls(
-            order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url
+            order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
+            keys=stack.config.local_keys(),
         )
+
+    def customer(self, customer_id: str) -> RestClient:
+        """order_svc as customer `customer_id`, with that customer's token."""
+        if customer_id not in self._customers:
+            self._customers[customer_id] = RestClient(
+                "order_svc", self.urls["order"], token=self.keys.customer_token(customer_id), timeout=self.timeout
+            )
+        return self._customers[customer_id]
+
+    def client(self, service: str, token: str | None) -> RestClient:
+        """A fresh client of `service` ("order", "payment", "inventory") holding `token` (None:
+        anonymous); the caller closes it."""
+        return RestClient(f"{service}_svc", self.urls[service], token=token, timeout=self.timeout)
 
     def __enter__(self) -> Api:
         return self
@@ -52,7 +74,7 @@ class Api:
         self.close()
 
     def close(self) -> None:
-        for client in (self.order, self.payment, self.inventory):
+        for client in (self.order, self.payment, self.inventory, *self._customers.values()):
             client.close()
 
     def client_for(self, path: str) -> RestClient:
@@ -91,12 +113,14 @@ class Api:
         return self.payment.check(self.post("/api/v1/accounts", body))
 
     def place_order(self, customer_id: str, items: Mapping[str, int], *, key: str | None = None) -> dict:
-        """POST /api/v1/orders with one line per (sku, quantity); the order as answered (PENDING)."""
+        """POST /api/v1/orders as `customer_id`, one line per (sku, quantity); the order as answered
+        (PENDING)."""
         body = {
             "customer_id": customer_id,
             "items": [{"sku": sku, "quantity": qty} for sku, qty in items.items()],
         }
-        return self.order.check(self.post("/api/v1/orders", body, key=key))
+        orders = self.customer(customer_id)
+        return orders.check(orders.post("/api/v1/orders", body, key=key))
 
     def get_order(self, order_id: str) -> dict:
         return self.order.check(self.get(f"/api/v1/orders/{order_id}"))
