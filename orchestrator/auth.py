@@ -19,10 +19,10 @@ import httpx
 from chassis.tokens import DEFAULT_TTL_SECONDS, ROLE_SAGA, SAGA_SUBJECT, LocalKeys
 
 REFRESH_MARGIN_SECONDS = 60
-"""A cached token is replaced this long before it expires (or at half its life, if that is sooner)."""
+"""A cached token is replaced this long before it expires; a short-lived one at half its life."""
 
 
-class CredentialsUnavailable(Exception):
+class NoToken(Exception):
     """No token could be had right now (the token endpoint is down or refused the worker)."""
 
 
@@ -39,7 +39,7 @@ class _Cached:
 
 
 def _refresh_at(lifetime_seconds: float) -> float:
-    return time.monotonic() + max(0.0, min(lifetime_seconds - REFRESH_MARGIN_SECONDS, lifetime_seconds / 2))
+    return time.monotonic() + lifetime_seconds - min(REFRESH_MARGIN_SECONDS, lifetime_seconds / 2)
 
 
 class _CachingSource:
@@ -82,7 +82,7 @@ class LocalSagaTokens(_CachingSource):
         try:
             keys = LocalKeys.load(self.key_dir)  # read again each time: `sagactl` may have made new keys
         except (OSError, ValueError) as error:
-            raise CredentialsUnavailable(f"no local signing key in {self.key_dir}: {error}") from error
+            raise NoToken(f"no local signing key in {self.key_dir}: {error}") from error
         token = keys.issue(
             subject=SAGA_SUBJECT,
             roles=[ROLE_SAGA],
@@ -119,13 +119,13 @@ class ClientCredentialsTokens(_CachingSource):
         try:
             response = await self._http.post(self.token_url, data=self._form)
         except httpx.TransportError as error:
-            raise CredentialsUnavailable(f"token endpoint not reachable: {error}") from error
+            raise NoToken(f"token endpoint not reachable: {error}") from error
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise CredentialsUnavailable(f"token endpoint answered {response.status_code}")
+            raise NoToken(f"token endpoint answered {response.status_code}")
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 300.0
         return body["access_token"], lifetime

@@ -129,7 +129,7 @@ class ServiceClient:
         """
         try:
             token = await self.tokens.token()
-        except auth.CredentialsUnavailable as error:
+        except auth.NoToken as error:
             raise CredentialsUnavailable(self.service, str(error)) from error
         headers = {**headers, "Authorization": f"Bearer {token}"}
         try:

@@ -9,6 +9,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from orchestrator import auth
 from orchestrator.activities import SagaActivities
 from orchestrator.clients import ServiceClient
 from orchestrator.contracts import (
@@ -19,6 +20,7 @@ from orchestrator.contracts import (
     Reservation,
     ReserveStockInput,
 )
+from tests.unit.fakes import TOKEN, FixedTokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -37,11 +39,15 @@ def activities_answering(response: httpx.Response, seen: list[httpx.Request]) ->
         seen.append(request)
         return response
 
-    transport = httpx.MockTransport(handle)
+    return activities_over(httpx.MockTransport(handle))
+
+
+def activities_over(transport: httpx.MockTransport, tokens: FixedTokens | None = None) -> SagaActivities:
+    tokens = tokens or FixedTokens()
     return SagaActivities(
-        inventory=ServiceClient("inventory_svc", "http://inventory", transport=transport),
-        payment=ServiceClient("payment_svc", "http://payment", transport=transport),
-        orders=ServiceClient("order_svc", "http://orders", transport=transport),
+        inventory=ServiceClient("inventory_svc", "http://inventory", tokens=tokens, transport=transport),
+        payment=ServiceClient("payment_svc", "http://payment", tokens=tokens, transport=transport),
+        orders=ServiceClient("order_svc", "http://orders", tokens=tokens, transport=transport),
     )
 
 
@@ -64,6 +70,25 @@ async def test_reserve_stock_returns_the_priced_reservation() -> None:
     )
     (request,) = seen
     assert request.headers["Idempotency-Key"] == "order-o-1:reserve_stock"
+
+
+@pytest.mark.parametrize(
+    "answer, stored",
+    [
+        (httpx.Response(200, json={"id": "o-1", "status": "PENDING"}), True),
+        (httpx.Response(404, json={"code": "order_not_found", "message": "no such order", "details": {}}), False),
+    ],
+)
+async def test_order_stored_looks_the_order_up_on_the_internal_api(answer: httpx.Response, stored: bool) -> None:
+    seen: list[httpx.Request] = []
+    activities = activities_answering(answer, seen)
+
+    assert await environment("order_stored").run(activities.order_stored, OrderRef("o-1")) is stored
+
+    (request,) = seen
+    assert (request.method, request.url.host, request.url.path) == ("GET", "orders", "/internal/v1/orders/o-1")
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert "Idempotency-Key" not in request.headers, "a lookup changes nothing"
 
 
 async def test_unreadable_reservation_is_a_non_retryable_bad_response() -> None:
@@ -92,13 +117,27 @@ async def test_business_error_becomes_non_retryable_application_error_of_its_cod
     assert list(raised.value.details) == [{"sku": "SKU-RED"}]
 
 
-async def test_transient_error_becomes_retryable_application_error_of_its_class() -> None:
-    activities = activities_answering(httpx.Response(503), [])
+@pytest.mark.parametrize("status", [503, 403])
+async def test_transient_error_becomes_retryable_application_error_of_its_class(status: int) -> None:
+    """A 403 too: a refused saga token is mended by an operator, not by failing the order."""
+    activities = activities_answering(httpx.Response(status), [])
 
     with pytest.raises(ApplicationError) as raised:
         await environment("void_payment").run(activities.void_payment, OrderRef("o-1"))
 
     assert (raised.value.type, raised.value.non_retryable) == ("ServiceUnavailable", False)
+
+
+async def test_no_token_is_a_retryable_application_error_and_nothing_is_sent() -> None:
+    seen: list[httpx.Request] = []
+    tokens = FixedTokens(fails_with=auth.NoToken("token endpoint not reachable"))
+    activities = activities_over(httpx.MockTransport(seen.append), tokens)
+
+    with pytest.raises(ApplicationError) as raised:
+        await environment("capture_payment").run(activities.capture_payment, OrderRef("o-1"))
+
+    assert (raised.value.type, raised.value.non_retryable) == ("CredentialsUnavailable", False)
+    assert seen == []
 
 
 async def test_cancel_without_reservation_sends_only_the_reason() -> None:
@@ -120,12 +159,7 @@ async def test_a_slow_call_keeps_heartbeating_so_a_dead_worker_is_noticed_early(
         await asyncio.sleep(2.3)
         return httpx.Response(200, json={"status": "CAPTURED"})
 
-    transport = httpx.MockTransport(slow)
-    activities = SagaActivities(
-        inventory=ServiceClient("inventory_svc", "http://inventory", transport=transport),
-        payment=ServiceClient("payment_svc", "http://payment", transport=transport),
-        orders=ServiceClient("order_svc", "http://orders", transport=transport),
-    )
+    activities = activities_over(httpx.MockTransport(slow))
     env = environment("capture_payment")
     beats: list[tuple] = []
     env.on_heartbeat = lambda *details: beats.append(details)

@@ -15,6 +15,7 @@ from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.clients import ServiceClient
 from orchestrator.contracts import OrderRef
 from orchestrator.errors import BusinessError, CircuitOpen, ServiceUnavailable
+from tests.unit.fakes import FixedTokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,11 +32,13 @@ class Counting:
 
 
 def client(handler, breaker: ServiceBreaker) -> ServiceClient:
-    return ServiceClient("payment_svc", "http://payment", breaker=breaker, transport=httpx.MockTransport(handler))
+    return ServiceClient(
+        "payment_svc", "http://payment", tokens=FixedTokens(), breaker=breaker, transport=httpx.MockTransport(handler)
+    )
 
 
 async def capture(c: ServiceClient) -> dict:
-    return await c.post("/api/v1/payments/capture", {"order_id": "o-1"},
+    return await c.post("/internal/v1/payments/capture", {"order_id": "o-1"},
                         idempotency_key="order-o-1:capture_payment", order_id="o-1", workflow_id="order-o-1")
 
 
@@ -98,7 +101,7 @@ async def test_an_open_breaker_makes_a_retryable_activity_failure_that_waits_for
     down = Counting(503)
     payment = client(down, breaker)
     await fail_until_open(payment)
-    unused = ServiceClient("x", "http://x", transport=httpx.MockTransport(Counting(500)))
+    unused = ServiceClient("x", "http://x", tokens=FixedTokens(), transport=httpx.MockTransport(Counting(500)))
     activities = SagaActivities(inventory=unused, payment=payment, orders=unused)
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_id="order-o-1", activity_type="capture_payment")

@@ -5,13 +5,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from orchestrator import auth
+from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.clients import INNER_ATTEMPTS, ServiceClient
 from orchestrator.errors import (
     BusinessError,
+    CredentialsUnavailable,
     ServiceUnavailable,
     ServiceUnreachable,
     TransientServiceError,
 )
+from tests.unit.fakes import TOKEN, FixedTokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,11 +37,22 @@ class Script:
         return answer
 
 
-async def post(script: Callable[[httpx.Request], httpx.Response]) -> dict:
-    client = ServiceClient("payment_svc", "http://payment", transport=httpx.MockTransport(script))
+async def post(
+    script: Callable[[httpx.Request], httpx.Response],
+    *,
+    tokens: FixedTokens | None = None,
+    breaker: ServiceBreaker | None = None,
+) -> dict:
+    client = ServiceClient(
+        "payment_svc",
+        "http://payment",
+        tokens=tokens or FixedTokens(),
+        breaker=breaker,
+        transport=httpx.MockTransport(script),
+    )
     try:
         return await client.post(
-            "/api/v1/payments/authorize",
+            "/internal/v1/payments/authorize",
             {"order_id": "42", "amount_cents": 900},
             idempotency_key=KEY,
             order_id="42",
@@ -59,6 +74,7 @@ async def test_success_returns_the_body_and_sends_the_saga_headers() -> None:
     assert request.headers["Idempotency-Key"] == KEY
     assert request.headers["X-Order-Id"] == "42"
     assert request.headers["X-Workflow-Id"] == "order-42"
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 async def test_503_is_retried_with_the_same_idempotency_key() -> None:
@@ -150,3 +166,57 @@ async def test_other_unavailable_answers_are_left_to_temporal(status: int) -> No
         await post(script)
 
     assert len(script.requests) == 1
+
+
+async def test_a_refused_token_is_dropped_and_the_retry_carries_a_fresh_one() -> None:
+    """A 401 (the token expired early, the keys rotated) costs one inner retry, not an activity attempt."""
+    tokens = FixedTokens()
+    script = Script(
+        httpx.Response(401, json=error_body("not_authenticated")),
+        httpx.Response(201, json={"status": "AUTHORIZED"}),
+    )
+
+    assert await post(script, tokens=tokens) == {"status": "AUTHORIZED"}
+    assert tokens.invalidations == 1
+    assert [request.headers["Authorization"] for request in script.requests] == [
+        "Bearer saga-token-1",
+        "Bearer saga-token-2",
+    ]
+    assert [request.headers["Idempotency-Key"] for request in script.requests] == [KEY, KEY]
+
+
+async def test_a_forbidden_token_is_transient_and_never_opens_the_breaker() -> None:
+    """A 403 means the worker's identity is wrong, not the order: Temporal retries it until an
+    operator mends the identity, and the service is not judged ill for it."""
+    tokens = FixedTokens()
+    breaker = ServiceBreaker("payment_svc", BreakerSettings(fail_max=2, reset_seconds=30))
+    script = Script(httpx.Response(403, json=error_body("permission_denied")))
+
+    for _ in range(5):
+        with pytest.raises(ServiceUnavailable) as raised:
+            await post(script, tokens=tokens, breaker=breaker)
+        assert (raised.value.status_code, raised.value.code) == (403, "permission_denied")
+
+    assert not isinstance(raised.value, BusinessError)
+    assert len(script.requests) == 5, "a 403 is left to Temporal, not retried inside the call"
+    assert tokens.invalidations == 5
+    assert breaker.state == "closed"
+
+
+async def test_no_token_means_no_request_and_no_mark_against_the_breaker() -> None:
+    """A token endpoint that is down says nothing about the service: nothing is sent, and the
+    breaker, though it opens after one failure, stays closed."""
+    tokens = FixedTokens(fails_with=auth.NoToken("token endpoint not reachable"))
+    breaker = ServiceBreaker("payment_svc", BreakerSettings(fail_max=1, reset_seconds=30))
+    script = Script(httpx.Response(201, json={"status": "AUTHORIZED"}))
+
+    for _ in range(3):
+        with pytest.raises(CredentialsUnavailable) as raised:
+            await post(script, tokens=tokens, breaker=breaker)
+
+    assert isinstance(raised.value, TransientServiceError)
+    assert raised.value.service == "payment_svc"
+    assert "token endpoint not reachable" in str(raised.value)
+    assert tokens.requests == 3, "not retried inside the call: Temporal's retry policy waits instead"
+    assert script.requests == []
+    assert breaker.state == "closed"

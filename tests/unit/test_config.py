@@ -1,7 +1,14 @@
 """The orchestrator's settings: defaults for the local stack, every value overridable."""
 
+from pathlib import Path
+
+import pytest
+
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER
 from orchestrator.breakers import BreakerSettings
-from orchestrator.config import OrchestratorSettings, load_settings
+from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
+
+REPO_VAR_DIR = Path(__file__).resolve().parents[2] / "var"
 
 
 def test_defaults_fit_the_local_stack() -> None:
@@ -13,6 +20,15 @@ def test_defaults_fit_the_local_stack() -> None:
         payment_svc_url="http://127.0.0.1:8002",
         inventory_svc_url="http://127.0.0.1:8003",
         breakers=BreakerSettings(fail_max=5, reset_seconds=10.0, redis_url=None),
+        identity=IdentitySettings(
+            token_url=None,
+            client_id=None,
+            client_secret=None,
+            scope=None,
+            local_key_dir=REPO_VAR_DIR / "keys",
+            issuer=DEV_ISSUER,
+            audience=DEV_AUDIENCE,
+        ),
     )
 
 
@@ -27,9 +43,36 @@ def test_environment_overrides_every_value() -> None:
         "BREAKER_FAIL_MAX": "3",
         "BREAKER_RESET_SECONDS": "2.5",
         "BREAKER_REDIS_URL": "redis://cache:6379/1",
+        "SAGA_TOKEN_URL": "https://idp/realms/shop/protocol/openid-connect/token",
+        "SAGA_CLIENT_ID": "saga-worker",
+        "SAGA_CLIENT_SECRET": "s3cret",
+        "SAGA_TOKEN_SCOPE": "saga",
+        "SAGA_VAR_DIR": "/srv/saga/var",
+        "JWT_ISSUER": "https://idp/realms/shop",
+        "JWT_AUDIENCE": "shop-services",
     }
 
     assert load_settings(environ) == OrchestratorSettings(
         "temporal:7233", "shop", "orders-eu", "http://orders", "http://payments", "http://inventory",
         BreakerSettings(3, 2.5, "redis://cache:6379/1"),
+        IdentitySettings(
+            "https://idp/realms/shop/protocol/openid-connect/token", "saga-worker", "s3cret", "saga",
+            Path("/srv/saga/var/keys"), "https://idp/realms/shop", "shop-services",
+        ),
     )
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {},
+        {"SAGA_CLIENT_ID": "saga-worker"},
+        {"SAGA_CLIENT_SECRET": "s3cret"},
+        {"SAGA_CLIENT_ID": "", "SAGA_CLIENT_SECRET": ""},
+    ],
+)
+def test_a_token_url_without_client_credentials_fails_at_start(credentials: dict[str, str]) -> None:
+    """A production worker that names its identity provider but not its client must not start and
+    quietly fall back to signing its own tokens."""
+    with pytest.raises(ValueError, match="SAGA_CLIENT_ID and SAGA_CLIENT_SECRET"):
+        load_settings({"SAGA_TOKEN_URL": "https://idp/token", **credentials})

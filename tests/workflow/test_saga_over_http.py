@@ -1,7 +1,8 @@
 """OrderSaga with the real activities and client layer, services replaced by httpx.MockTransport.
 
-Checks what reaches the wire: paths, bodies, and idempotency keys `order-<id>:<step>` that stay the
-same across the client's inner retries and Temporal's activity retries.
+Checks what reaches the wire: paths, bodies, the worker's bearer token, and idempotency keys
+`order-<id>:<step>` that stay the same across the client's inner retries and Temporal's activity
+retries.
 """
 
 import json
@@ -18,6 +19,7 @@ from temporalio.worker import Worker
 from orchestrator.activities import SagaActivities
 from orchestrator.clients import INNER_ATTEMPTS, ServiceClient
 from orchestrator.workflows import OrderSaga
+from tests.unit.fakes import TOKEN, FixedTokens
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -51,7 +53,7 @@ class FakeServices:
 
     def __init__(self, answers: dict[str, Answer] | None = None) -> None:
         self.seen: list[SeenRequest] = []
-        self._answers: dict[str, Answer] = {"/api/v1/reservations": reserved, **(answers or {})}
+        self._answers: dict[str, Answer] = {"/internal/v1/reservations": reserved, **(answers or {})}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "GET":  # the saga looking up its order: found, and not a step
@@ -68,10 +70,11 @@ class FakeServices:
 
     def activities(self) -> SagaActivities:
         transport = httpx.MockTransport(self.handle)
+        tokens = FixedTokens()
         return SagaActivities(
-            inventory=ServiceClient("inventory_svc", "http://inventory", transport=transport),
-            payment=ServiceClient("payment_svc", "http://payment", transport=transport),
-            orders=ServiceClient("order_svc", "http://orders", transport=transport),
+            inventory=ServiceClient("inventory_svc", "http://inventory", tokens=tokens, transport=transport),
+            payment=ServiceClient("payment_svc", "http://payment", tokens=tokens, transport=transport),
+            orders=ServiceClient("order_svc", "http://orders", tokens=tokens, transport=transport),
         )
 
 
@@ -100,40 +103,41 @@ async def test_keys_are_per_step_and_stable_across_both_retry_loops(
     reserve_failures = INNER_ATTEMPTS + 1  # one whole activity attempt, then one inner retry
 
     def reserve_after_outage(seen: SeenRequest) -> httpx.Response:
-        if services.times_seen("/api/v1/reservations") <= reserve_failures:
+        if services.times_seen("/internal/v1/reservations") <= reserve_failures:
             return httpx.Response(503, json={"code": "unavailable", "message": "", "details": {}})
         return reserved(seen)
 
-    services = FakeServices({"/api/v1/reservations": reserve_after_outage})
+    services = FakeServices({"/internal/v1/reservations": reserve_after_outage})
     result = await run_saga(env, order_id, services)
 
     workflow_id = f"order-{order_id}"
     assert result["status"] == "CONFIRMED"
     assert [(seen.host, seen.path, seen.headers["Idempotency-Key"]) for seen in services.seen] == [
-        *[("inventory", "/api/v1/reservations", f"{workflow_id}:reserve_stock")]
+        *[("inventory", "/internal/v1/reservations", f"{workflow_id}:reserve_stock")]
         * (reserve_failures + 1),
-        ("payment", "/api/v1/payments/authorize", f"{workflow_id}:authorize_payment"),
-        ("payment", "/api/v1/payments/capture", f"{workflow_id}:capture_payment"),
-        ("inventory", f"/api/v1/reservations/{order_id}/commit", f"{workflow_id}:commit_stock"),
+        ("payment", "/internal/v1/payments/authorize", f"{workflow_id}:authorize_payment"),
+        ("payment", "/internal/v1/payments/capture", f"{workflow_id}:capture_payment"),
+        ("inventory", f"/internal/v1/reservations/{order_id}/commit", f"{workflow_id}:commit_stock"),
         ("orders", f"/internal/v1/orders/{order_id}/confirm", f"{workflow_id}:confirm_order"),
     ]
     saga_headers = {
-        (seen.headers["X-Order-Id"], seen.headers["X-Workflow-Id"]) for seen in services.seen
+        (seen.headers["X-Order-Id"], seen.headers["X-Workflow-Id"], seen.headers["Authorization"])
+        for seen in services.seen
     }
-    assert saga_headers == {(order_id, workflow_id)}
+    assert saga_headers == {(order_id, workflow_id, f"Bearer {TOKEN}")}
     bodies = {seen.path: seen.body for seen in services.seen}
-    assert bodies["/api/v1/reservations"] == {
+    assert bodies["/internal/v1/reservations"] == {
         "order_id": order_id,
         "items": [{"sku": "SKU-RED", "quantity": 2}],
     }
-    assert bodies["/api/v1/payments/authorize"] == {
+    assert bodies["/internal/v1/payments/authorize"] == {
         "order_id": order_id,
         "customer_id": "cust-7",
         "amount_cents": 2500,
         "currency": "USD",
     }
-    assert bodies["/api/v1/payments/capture"] == {"order_id": order_id}
-    assert bodies[f"/api/v1/reservations/{order_id}/commit"] == {}
+    assert bodies["/internal/v1/payments/capture"] == {"order_id": order_id}
+    assert bodies[f"/internal/v1/reservations/{order_id}/commit"] == {}
     assert bodies[f"/internal/v1/orders/{order_id}/confirm"] == {
         "lines": LINES,
         "total_cents": 2500,
@@ -147,7 +151,7 @@ async def test_declined_payment_is_compensated_by_order_id_and_cancelled(
     order_id = str(uuid.uuid4())
     declined = {"code": "payment_declined", "message": "insufficient funds", "details": {}}
     services = FakeServices(
-        {"/api/v1/payments/authorize": lambda _: httpx.Response(402, json=declined)}
+        {"/internal/v1/payments/authorize": lambda _: httpx.Response(402, json=declined)}
     )
     result = await run_saga(env, order_id, services)
 
@@ -160,12 +164,12 @@ async def test_declined_payment_is_compensated_by_order_id_and_cancelled(
     }
     assert [(seen.path, seen.headers["Idempotency-Key"], seen.body) for seen in services.seen] == [
         (
-            "/api/v1/reservations",
+            "/internal/v1/reservations",
             f"{workflow_id}:reserve_stock",
             {"order_id": order_id, "items": [{"sku": "SKU-RED", "quantity": 2}]},
         ),
         (
-            "/api/v1/payments/authorize",
+            "/internal/v1/payments/authorize",
             f"{workflow_id}:authorize_payment",
             {
                 "order_id": order_id,
@@ -174,8 +178,8 @@ async def test_declined_payment_is_compensated_by_order_id_and_cancelled(
                 "currency": "USD",
             },
         ),
-        ("/api/v1/payments/void", f"{workflow_id}:void_payment", {"order_id": order_id}),
-        (f"/api/v1/reservations/{order_id}/release", f"{workflow_id}:release_stock", {}),
+        ("/internal/v1/payments/void", f"{workflow_id}:void_payment", {"order_id": order_id}),
+        (f"/internal/v1/reservations/{order_id}/release", f"{workflow_id}:release_stock", {}),
         (
             f"/internal/v1/orders/{order_id}/cancel",
             f"{workflow_id}:cancel_order",
