@@ -1,8 +1,9 @@
-"""The base class of every API view: DRF's APIView, with anonymous callers throttled too.
+"""The base class of every API view: DRF's APIView, with every request counted by the throttles.
 
-DRF checks authentication, then permissions, then throttles, so a request without a valid token is
-refused (401) before any throttle counts it. Here an unauthenticated request is counted against its
-client address first, so a flood of bad tokens meets 429 like any other flood.
+DRF checks authentication, then permissions, then throttles, so a request without a valid token
+(401) or without the right (403) is refused before any throttle counts it, and a flood of bad tokens
+or forbidden calls would never meet a limit. Here the throttles run first: after authentication
+(refused or not, so an anonymous caller is counted by its address) and before permissions.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ class ServiceApi(APIView):
             self.check_throttles(request)
             raise
 
-    def permission_denied(self, request, message=None, code=None) -> None:
-        if request.successful_authenticator is None:
-            self.check_throttles(request)
-        super().permission_denied(request, message=message, code=code)
+    def check_permissions(self, request) -> None:
+        self.check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request) -> None:
+        """Count the request once, whichever of the calls above (or DRF's own, after the permissions)
+        comes first."""
+        if getattr(request, "_throttles_counted", False):
+            return
+        request._throttles_counted = True
+        super().check_throttles(request)

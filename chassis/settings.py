@@ -143,6 +143,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             raise ImproperlyConfigured(f"production settings need {', '.join(missing)}")
         if secret_key == DEV_SECRET_KEY:
             raise ImproperlyConfigured("the development SECRET_KEY is refused in production")
+        if environ["JWT_ISSUER"] == DEV_ISSUER:
+            raise ImproperlyConfigured("the development JWT_ISSUER is refused in production")
         if not environ["JWT_JWKS_URL"].startswith("https://"):
             raise ImproperlyConfigured("JWT_JWKS_URL must be the identity provider's https:// JWKS URL")
     hosts = environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")

@@ -41,6 +41,14 @@ class ApiClient:
         return self.client.delete(path)
 
 
+def assert_error(response, status: int, code: str) -> None:
+    """`response` is a `status` answer in the one error shape, with machine code `code`."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"code", "message", "details"} and body["code"] == code, body
+    assert body["message"]
+
+
 @pytest.fixture(scope="session")
 def local_keys(tmp_path_factory: pytest.TempPathFactory) -> LocalKeys:
     """A key pair of the test session's own, like the one `sagactl` makes under var/keys."""
@@ -54,11 +62,11 @@ def _trust_local_keys(settings, local_keys: LocalKeys) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
+def _fresh_throttle_counters(settings):
+    """Throttle counters of the test's own: a local-memory cache (never a shared Redis), emptied."""
     from django.core.cache import cache
 
-    cache.clear()
-    yield
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
 
 

@@ -202,6 +202,7 @@ def _print_endpoints(config: StackConfig) -> None:
         "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
     )
     table.add_row("Temporal Web UI", config.ui_url)
+    table.add_row("tokens", "sagactl token --customer alice   |   sagactl token --operator")
     table.add_row("logs", str(config.log_dir))
     console.print(table)
     console.print("[bold]Stack is up.[/] Press Ctrl-C to stop.")

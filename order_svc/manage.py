@@ -1,11 +1,17 @@
 #!/usr/bin/env python
-"""Django's command-line utility for order_svc."""
+"""Django's command-line utility for order_svc. Settings that refuse to load say why in one line."""
 
 import os
 import sys
 
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # loads the settings, which check the environment
+    except ImproperlyConfigured as error:
+        sys.exit(f"order_svc: {error}")
     execute_from_command_line(sys.argv)

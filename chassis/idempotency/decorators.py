@@ -4,9 +4,9 @@ It runs inside DRF's dispatch, after authentication, permissions and throttles: 
 call the endpoint never claims a key. Keys are scoped per (principal, endpoint), so one caller's key
 can never collide with another's, and a stored answer is only ever replayed to the caller it was
 given to. Missing or malformed key → 400; same key and body → the stored answer byte for byte; same
-key, other body → 422; same key still running → 409. A 5xx is never stored (and a body cut short
-never gets this far: see RequestBodyMiddleware). The answer is stored in the same transaction as the
-view's effect.
+key, other body → 422; same key still running → 409. A 5xx is never stored, nor a refusal (401,
+403: nothing was done, and asking again is refused again); a body cut short never gets this far
+(see RequestBodyMiddleware). The answer is stored in the same transaction as the view's effect.
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ REPLAY_HEADER = "Idempotent-Replayed"
 _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 
+_NEVER_STORED = frozenset({401, 403})
+
+
 class _DoNotStore(Exception):
-    """Raised inside the transaction to roll back a 5xx answer together with its effect."""
+    """Raised inside the transaction to roll back a 5xx answer (or a refusal) with its effect."""
 
     def __init__(self, response) -> None:
         self.response = response
@@ -86,7 +89,7 @@ def idempotent(post):
                     response = view.handle_exception(exc)
                 response = view.finalize_response(request, response, *args, **kwargs)
                 response.render()
-                if response.status_code >= 500:
+                if response.status_code >= 500 or response.status_code in _NEVER_STORED:
                     raise _DoNotStore(response)
                 idempotency_complete(
                     record=claim.record,

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from chassis.api import ServiceApi
-from chassis.fields import CurrencyField, StrictCharField, StrictIntegerField, sku_field, unique_skus
+from chassis.fields import CurrencyField, StrictSerializer, StrictCharField, StrictIntegerField, sku_field, unique_skus
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.logging import bind
 from chassis.pagination import paginated_response
@@ -37,7 +37,7 @@ class ProductCollectionApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         sku = sku_field()
         name = StrictCharField(max_length=200)
         price_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
@@ -69,7 +69,7 @@ class ProductRestockApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY * 1000)
 
     @idempotent
@@ -112,8 +112,8 @@ class ReservationCreateApi(ServiceApi):
 
     permission_classes = [IsSaga]
 
-    class InputSerializer(serializers.Serializer):
-        class ItemSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
+        class ItemSerializer(StrictSerializer):
             sku = sku_field()
             quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 

@@ -20,8 +20,8 @@ def reserve_body(order_id, quantity=2):
     return {"order_id": str(order_id), "items": [{"sku": "A", "quantity": quantity}]}
 
 
-def test_received_is_kept_while_stock_is_sold(api):
-    api.post("/api/v1/products", {"sku": "A", "name": "A", "price_cents": 100, "on_hand": 9})
+def test_received_is_kept_while_stock_is_sold(operator):
+    operator.post("/api/v1/products", {"sku": "A", "name": "A", "price_cents": 100, "on_hand": 9})
     order_id = uuid.uuid4()
     services.reservation_create(order_id=order_id, items=[("A", 4)])
     services.reservation_commit(order_id=order_id)
@@ -29,25 +29,25 @@ def test_received_is_kept_while_stock_is_sold(api):
     assert (product.on_hand, product.reserved, product.received) == (5, 0, 9)
 
 
-def test_reserve_then_commit_records_one_event_each_with_the_request_key(api, make_product):
+def test_reserve_then_commit_records_one_event_each_with_the_request_key(saga, make_product):
     make_product(sku="A", on_hand=5)
     order_id = uuid.uuid4()
     for key in ("order-x:reserve_stock", "a-late-retry"):
-        api.post("/api/v1/reservations", reserve_body(order_id), key=key)
+        saga.post("/internal/v1/reservations", reserve_body(order_id), key=key)
     for key in ("order-x:commit_stock", "another-retry"):
-        api.post(f"/api/v1/reservations/{order_id}/commit", key=key)
+        saga.post(f"/internal/v1/reservations/{order_id}/commit", key=key)
 
     assert events(order_id) == [("RESERVED", "order-x:reserve_stock"), ("COMMITTED", "order-x:commit_stock")]
 
 
-def test_release_records_once_and_a_tombstone_release_records_too(api, make_product):
+def test_release_records_once_and_a_tombstone_release_records_too(saga, make_product):
     make_product(sku="A", on_hand=5)
     reserved, never_reserved = uuid.uuid4(), uuid.uuid4()
-    api.post("/api/v1/reservations", reserve_body(reserved), key="k-reserve")
+    saga.post("/internal/v1/reservations", reserve_body(reserved), key="k-reserve")
     for key in ("k-release", "k-release-again"):
-        api.post(f"/api/v1/reservations/{reserved}/release", key=key)
-    api.post(f"/api/v1/reservations/{never_reserved}/release", key="k-tombstone")
-    refused = api.post("/api/v1/reservations", reserve_body(never_reserved), key="k-late")
+        saga.post(f"/internal/v1/reservations/{reserved}/release", key=key)
+    saga.post(f"/internal/v1/reservations/{never_reserved}/release", key="k-tombstone")
+    refused = saga.post("/internal/v1/reservations", reserve_body(never_reserved), key="k-late")
 
     assert refused.status_code == 409
     assert events(reserved) == [("RESERVED", "k-reserve"), ("RELEASED", "k-release")]
@@ -83,45 +83,45 @@ def test_an_event_that_cannot_be_written_undoes_its_transition(make_product, mon
     assert (product.on_hand, product.reserved) == (5, 2)
 
 
-def test_event_list_filters_by_order_and_pages(api, make_product):
+def test_event_list_filters_by_order_and_pages(saga, operator, make_product):
     make_product(sku="A", on_hand=10)
     first, second = uuid.uuid4(), uuid.uuid4()
     for order_id in (first, second):
-        api.post("/api/v1/reservations", reserve_body(order_id, 1), key=f"reserve-{order_id}")
-    api.post(f"/api/v1/reservations/{first}/commit", key="commit")
+        saga.post("/internal/v1/reservations", reserve_body(order_id, 1), key=f"reserve-{order_id}")
+    saga.post(f"/internal/v1/reservations/{first}/commit", key="commit")
 
-    listed = api.get("/api/v1/reservation-events", {"order_id": str(first)}).json()
+    listed = operator.get("/api/v1/reservation-events", {"order_id": str(first)}).json()
     assert listed["count"] == 2 and listed["next"] is None
     assert [(e["kind"], e["idempotency_key"]) for e in listed["results"]] == [
         ("RESERVED", f"reserve-{first}"), ("COMMITTED", "commit"),
     ]
     assert set(listed["results"][0]) == {"id", "order_id", "kind", "idempotency_key", "created_at"}
-    page = api.get("/api/v1/reservation-events", {"page_size": 2, "page": 2}).json()
+    page = operator.get("/api/v1/reservation-events", {"page_size": 2, "page": 2}).json()
     assert page["count"] == 3 and [e["kind"] for e in page["results"]] == ["COMMITTED"]
-    assert api.get("/api/v1/reservation-events", {"order_id": "nope"}).json()["code"] == "validation_error"
+    assert operator.get("/api/v1/reservation-events", {"order_id": "nope"}).json()["code"] == "validation_error"
 
 
-def test_reservations_are_listed_with_their_lines_newest_first_and_paginated(api, make_product):
+def test_reservations_are_listed_with_their_lines_newest_first_and_paginated(operator, make_product):
     make_product(sku="A", price_cents=250, on_hand=10)
     order_ids = [uuid.uuid4() for _ in range(3)]
     for quantity, order_id in enumerate(order_ids, start=1):
         services.reservation_create(order_id=order_id, items=[("A", quantity)])
     services.reservation_release(order_id=order_ids[0])
 
-    listed = api.get("/api/v1/reservations", {"page_size": 2}).json()
+    listed = operator.get("/api/v1/reservations", {"page_size": 2}).json()
     assert listed["count"] == 3 and listed["next"] is not None
     assert listed["results"][0] == {
         "order_id": str(order_ids[2]), "status": "RESERVED",
         "lines": [{"sku": "A", "quantity": 3, "unit_price_cents": 250}], "total_cents": 750, "currency": "USD",
     }
-    last = api.get("/api/v1/reservations", {"page_size": 2, "page": 2}).json()["results"]
+    last = operator.get("/api/v1/reservations", {"page_size": 2, "page": 2}).json()["results"]
     assert [(r["order_id"], r["status"]) for r in last] == [(str(order_ids[0]), "RELEASED")]
 
 
-def test_products_are_paginated_by_sku(api, make_product):
+def test_products_are_paginated_by_sku(operator, make_product):
     for sku in ("C", "A", "B"):
         make_product(sku=sku, on_hand=3)
-    page = api.get("/api/v1/products", {"page_size": 2}).json()
+    page = operator.get("/api/v1/products", {"page_size": 2}).json()
     assert page["count"] == 3 and [p["sku"] for p in page["results"]] == ["A", "B"]
     assert page["results"][0]["received"] == 3
-    assert api.get("/api/v1/products", {"page": 3}).status_code == 404
+    assert operator.get("/api/v1/products", {"page": 3}).status_code == 404

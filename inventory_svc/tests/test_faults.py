@@ -28,37 +28,37 @@ def chaos(settings, tmp_path):
     return tmp_path
 
 
-def set_faults(api, **config) -> dict:
-    r = api.put(FAULTS, config)
+def set_faults(client, **config) -> dict:
+    r = client.put(FAULTS, config)
     assert r.status_code == 200, r.content
     return r.json()
 
 
-def injected(api) -> dict:
-    return api.get(FAULTS).json()["injected"]
+def injected(client) -> dict:
+    return client.get(FAULTS).json()["injected"]
 
 
 # --- switched off ---
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
-def test_without_chaos_the_endpoint_is_404_and_writes_nothing(api, settings, tmp_path, method):
+def test_without_chaos_the_endpoint_is_404_and_writes_nothing(operator, settings, tmp_path, method):
     settings.CHAOS_ENABLED = False
     settings.VAR_DIR = tmp_path
-    r = getattr(api, method)(FAULTS)
+    r = getattr(operator, method)(FAULTS)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_without_chaos_the_middleware_never_reads_the_fault_file(api, chaos, settings, monkeypatch):
-    set_faults(api, error_rate=1.0)
+def test_without_chaos_the_middleware_never_reads_the_fault_file(operator, chaos, settings, monkeypatch):
+    set_faults(operator, error_rate=1.0)
     settings.CHAOS_ENABLED = False
 
     def must_not_be_called(self):
         raise AssertionError("the fault file was read while chaos is off")
 
     monkeypatch.setattr(FaultStore, "active_config", must_not_be_called)
-    r = api.post("/api/v1/products", PRODUCT)
+    r = operator.post("/api/v1/products", PRODUCT)
     assert r.status_code == 201
     assert Product.objects.filter(sku="A").exists()
 
@@ -66,24 +66,24 @@ def test_without_chaos_the_middleware_never_reads_the_fault_file(api, chaos, set
 # --- the endpoint ---
 
 
-def test_put_get_delete_roundtrip(api, chaos):
-    assert api.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
+def test_put_get_delete_roundtrip(operator, chaos):
+    assert operator.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
 
     config = {"error_rate": 0.25, "latency_ms": [5, 10], "lost_ack_rate": 1, "paths": ["/api/v1/reservations"]}
-    stored = set_faults(api, **config)
+    stored = set_faults(operator, **config)
     assert stored == {**config, "lost_ack_rate": 1.0}
-    assert api.get(FAULTS).json() == {"config": stored, "injected": NOTHING_INJECTED}
+    assert operator.get(FAULTS).json() == {"config": stored, "injected": NOTHING_INJECTED}
     assert (chaos / "faults" / "inventory.json").is_file()
 
     # PUT replaces the whole config: fields left out fall back to their defaults.
-    assert set_faults(api, latency_ms=[1, 2]) == {**DEFAULT_CONFIG, "latency_ms": [1, 2]}
+    assert set_faults(operator, latency_ms=[1, 2]) == {**DEFAULT_CONFIG, "latency_ms": [1, 2]}
     # What GET shows can be PUT back as it is.
-    shown = api.get(FAULTS).json()["config"]
-    assert set_faults(api, **shown) == shown
+    shown = operator.get(FAULTS).json()["config"]
+    assert set_faults(operator, **shown) == shown
 
-    r = api.delete(FAULTS)
+    r = operator.delete(FAULTS)
     assert r.status_code == 204 and r.content == b""
-    assert api.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
+    assert operator.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
     assert not (chaos / "faults" / "inventory.json").exists()
 
 
@@ -110,84 +110,84 @@ def test_put_get_delete_roundtrip(api, chaos):
         ({"eror_rate": 1}, "eror_rate"),
     ],
 )
-def test_bad_config_is_400_in_the_error_shape_and_changes_nothing(api, chaos, body, field):
-    before = set_faults(api, error_rate=0.5)
-    r = api.put(FAULTS, body)
+def test_bad_config_is_400_in_the_error_shape_and_changes_nothing(operator, chaos, body, field):
+    before = set_faults(operator, error_rate=0.5)
+    r = operator.put(FAULTS, body)
     assert r.status_code == 400
     assert r.json()["code"] == "validation_error" and field in r.json()["details"]
-    assert api.get(FAULTS).json()["config"] == before
+    assert operator.get(FAULTS).json()["config"] == before
 
 
-def test_a_body_that_is_not_an_object_or_not_json_is_400(api, chaos):
-    not_an_object = api.put(FAULTS, [0.5])
+def test_a_body_that_is_not_an_object_or_not_json_is_400(operator, chaos):
+    not_an_object = operator.put(FAULTS, [0.5])
     assert not_an_object.status_code == 400 and not_an_object.json()["code"] == "validation_error"
-    malformed = api.client.generic("PUT", FAULTS, b'{"error_rate": ', content_type="application/json")
+    malformed = operator.client.generic("PUT", FAULTS, b'{"error_rate": ', content_type="application/json")
     assert malformed.status_code == 400 and malformed.json()["code"] == "malformed_json"
 
 
 # --- the faults ---
 
 
-def test_error_rate_one_answers_503_without_doing_the_work(api, chaos, caplog):
-    set_faults(api, error_rate=1.0)
-    r = api.post("/api/v1/products", PRODUCT, key="k-1")
+def test_error_rate_one_answers_503_without_doing_the_work(operator, chaos, caplog):
+    set_faults(operator, error_rate=1.0)
+    r = operator.post("/api/v1/products", PRODUCT, key="k-1")
     assert r.status_code == 503 and r.json()["code"] == "fault_injected"
     assert not Product.objects.exists()
     assert not IdempotencyRecord.objects.exists()
-    assert injected(api) == {**NOTHING_INJECTED, "error": 1}
+    assert injected(operator) == {**NOTHING_INJECTED, "error": 1}
     lines = [rec.fields for rec in caplog.records if "fault" in getattr(rec, "fields", {})]
     assert lines == [{"fault": "error", "method": "POST", "path": "/api/v1/products"}]
 
 
-def test_lost_ack_commits_the_work_and_the_key_then_answers_503(api, chaos):
-    set_faults(api, lost_ack_rate=1.0)
-    lost = api.post("/api/v1/products", PRODUCT, key="k-1")
+def test_lost_ack_commits_the_work_and_the_key_then_answers_503(operator, chaos):
+    set_faults(operator, lost_ack_rate=1.0)
+    lost = operator.post("/api/v1/products", PRODUCT, key="k-1")
     assert lost.status_code == 503 and lost.json()["code"] == "fault_injected_lost_ack"
     assert Product.objects.filter(sku="A").count() == 1
     record = IdempotencyRecord.objects.get(key="k-1")
     assert record.state == IdempotencyRecord.State.COMPLETED and record.status_code == 201
 
     # While the fault is on, the retry's answer (a replay) is lost too, and nothing runs twice.
-    again = api.post("/api/v1/products", PRODUCT, key="k-1")
+    again = operator.post("/api/v1/products", PRODUCT, key="k-1")
     assert again.status_code == 503
     assert Product.objects.count() == 1
-    assert injected(api) == {**NOTHING_INJECTED, "lost_ack": 2}
+    assert injected(operator) == {**NOTHING_INJECTED, "lost_ack": 2}
 
-    api.delete(FAULTS)
-    replayed = api.post("/api/v1/products", PRODUCT, key="k-1")
+    operator.delete(FAULTS)
+    replayed = operator.post("/api/v1/products", PRODUCT, key="k-1")
     assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
     assert replayed.content == bytes(record.body)
     assert replayed.json()["sku"] == "A"
     assert Product.objects.count() == 1
 
 
-def test_only_paths_under_the_given_prefixes_are_faulted(api, chaos):
-    set_faults(api, error_rate=1.0, paths=["/api/v1/reservations"])
-    assert api.post("/api/v1/products", PRODUCT).status_code == 201
-    assert api.get("/api/v1/products/A").status_code == 200
-    r = api.post("/api/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}]})
+def test_only_paths_under_the_given_prefixes_are_faulted(operator, saga, chaos):
+    set_faults(operator, error_rate=1.0, paths=["/internal/v1/reservations"])
+    assert operator.post("/api/v1/products", PRODUCT).status_code == 201
+    assert operator.get("/api/v1/products/A").status_code == 200
+    r = saga.post("/internal/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}]})
     assert r.status_code == 503 and r.json()["code"] == "fault_injected"
     assert not Reservation.objects.exists()
-    assert injected(api) == {**NOTHING_INJECTED, "error": 1}
+    assert injected(operator) == {**NOTHING_INJECTED, "error": 1}
 
 
-def test_health_admin_and_the_fault_endpoint_are_never_faulted(api, chaos):
-    set_faults(api, error_rate=1.0, paths=["/"])
-    assert api.get("/healthz").status_code == 200
-    assert api.get("/readyz").status_code == 200
-    assert api.get("/admin/").status_code == 302  # to the login page
-    assert api.get(FAULTS).status_code == 200
-    assert api.get("/api/v1/products").status_code == 503  # the config is live
-    assert injected(api) == {**NOTHING_INJECTED, "error": 1}
+def test_health_admin_and_the_fault_endpoint_are_never_faulted(operator, chaos):
+    set_faults(operator, error_rate=1.0, paths=["/"])
+    assert operator.get("/healthz").status_code == 200
+    assert operator.get("/readyz").status_code == 200
+    assert operator.get("/admin/").status_code == 302  # to the login page
+    assert operator.get(FAULTS).status_code == 200
+    assert operator.get("/api/v1/products").status_code == 503  # the config is live
+    assert injected(operator) == {**NOTHING_INJECTED, "error": 1}
 
 
-def test_latency_delays_the_request_and_is_counted(api, chaos):
-    set_faults(api, latency_ms=[200, 200])
+def test_latency_delays_the_request_and_is_counted(operator, chaos):
+    set_faults(operator, latency_ms=[200, 200])
     started = time.perf_counter()
-    r = api.post("/api/v1/products", PRODUCT)
+    r = operator.post("/api/v1/products", PRODUCT)
     assert time.perf_counter() - started >= 0.2
     assert r.status_code == 201
-    assert injected(api) == {**NOTHING_INJECTED, "latency": 1}
+    assert injected(operator) == {**NOTHING_INJECTED, "latency": 1}
 
 
 # --- the shared file ---
@@ -242,6 +242,10 @@ PRODUCTION = {
     "SECRET_KEY": "a-real-production-secret-key",
     "DATABASE_URL": "postgres://inventory@db.example/inventory",
     "ALLOWED_HOSTS": "inventory.example",
+    "JWT_ISSUER": "https://idp.example/realms/shop",
+    "JWT_AUDIENCE": "saga-orders",
+    "JWT_JWKS_URL": "https://idp.example/jwks",
+    "REDIS_URL": "redis://cache.example:6379/0",
 }
 
 

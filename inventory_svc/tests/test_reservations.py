@@ -16,12 +16,12 @@ def stock(sku):
     return p.on_hand, p.reserved
 
 
-def test_reserve_all_lines_snapshots_prices(api, make_product):
+def test_reserve_all_lines_snapshots_prices(saga, operator, make_product):
     make_product(sku="A", price_cents=250, on_hand=5)
     make_product(sku="B", price_cents=1000, on_hand=1)
     order_id = str(uuid.uuid4())
 
-    r = api.post("/api/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]})
+    r = saga.post("/internal/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]})
 
     assert r.status_code == 201
     assert r.json() == {
@@ -36,15 +36,15 @@ def test_reserve_all_lines_snapshots_prices(api, make_product):
     }
     assert stock("A") == (5, 2) and stock("B") == (1, 1)
     Product.objects.filter(sku="A").update(price_cents=999)
-    assert api.get(f"/api/v1/reservations/{order_id}").json()["lines"][0]["unit_price_cents"] == 250
+    assert operator.get(f"/api/v1/reservations/{order_id}").json()["lines"][0]["unit_price_cents"] == 250
 
 
-def test_out_of_stock_reserves_nothing(api, make_product):
+def test_out_of_stock_reserves_nothing(saga, make_product):
     make_product(sku="A", on_hand=5)
     make_product(sku="B", on_hand=1)
     order_id = str(uuid.uuid4())
 
-    r = api.post("/api/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 2}]})
+    r = saga.post("/internal/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 2}]})
 
     assert r.status_code == 409
     assert r.json()["code"] == "out_of_stock"
@@ -53,9 +53,9 @@ def test_out_of_stock_reserves_nothing(api, make_product):
     assert not Reservation.objects.exists()
 
 
-def test_unknown_sku_is_422_and_reserves_nothing(api, make_product):
+def test_unknown_sku_is_422_and_reserves_nothing(saga, make_product):
     make_product(sku="A", on_hand=5)
-    r = api.post("/api/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]})
+    r = saga.post("/internal/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]})
     assert r.status_code == 422
     assert r.json()["code"] == "unknown_sku"
     assert r.json()["details"] == {"skus": ["NOPE"]}
@@ -81,24 +81,24 @@ def test_release_gives_stock_back_and_is_repeatable(make_product):
     assert stock("A") == (5, 0)
 
 
-def test_release_without_reservation_leaves_tombstone_that_refuses_late_reserve(api, make_product):
+def test_release_without_reservation_leaves_tombstone_that_refuses_late_reserve(saga, make_product):
     make_product(sku="A", on_hand=5)
     order_id = str(uuid.uuid4())
 
-    r = api.post(f"/api/v1/reservations/{order_id}/release")
+    r = saga.post(f"/internal/v1/reservations/{order_id}/release")
     assert r.status_code == 200 and r.json()["status"] == "RELEASED" and r.json()["lines"] == []
 
-    late = api.post("/api/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 1}]})
+    late = saga.post("/internal/v1/reservations", {"order_id": order_id, "items": [{"sku": "A", "quantity": 1}]})
     assert late.status_code == 409 and late.json()["code"] == "reservation_released"
     assert stock("A") == (5, 0)
 
 
-def test_commit_turns_reserved_into_sold(api, make_product):
+def test_commit_turns_reserved_into_sold(saga, make_product):
     make_product(sku="A", on_hand=5)
     order_id = uuid.uuid4()
     services.reservation_create(order_id=order_id, items=[("A", 2)])
 
-    r = api.post(f"/api/v1/reservations/{order_id}/commit")
+    r = saga.post(f"/internal/v1/reservations/{order_id}/commit")
     assert r.status_code == 200 and r.json()["status"] == "COMMITTED"
     assert stock("A") == (3, 0)
     services.reservation_commit(order_id=order_id)
@@ -119,8 +119,8 @@ def test_committed_cannot_be_released_and_released_cannot_be_committed(make_prod
     assert stock("A") == (4, 0)
 
 
-def test_commit_unknown_order_is_404(api):
-    r = api.post(f"/api/v1/reservations/{uuid.uuid4()}/commit")
+def test_commit_unknown_order_is_404(saga):
+    r = saga.post(f"/internal/v1/reservations/{uuid.uuid4()}/commit")
     assert r.status_code == 404 and r.json()["code"] == "reservation_not_found"
 
 

@@ -34,7 +34,7 @@ MAX_CENTS = 10**12
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
-    class ItemSerializer(serializers.Serializer):
+    class ItemSerializer(StrictSerializer):
         sku = serializers.CharField()
         quantity = serializers.IntegerField()
         unit_price_cents = serializers.IntegerField(allow_null=True)
@@ -118,7 +118,7 @@ class OrderInternalDetailApi(ServiceApi):
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
 
-class PricedLineSerializer(serializers.Serializer):
+class PricedLineSerializer(StrictSerializer):
     sku = sku_field()
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
     unit_price_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
@@ -129,7 +129,7 @@ class OrderConfirmApi(ServiceApi):
 
     permission_classes = [IsSaga]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         lines = PricedLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
         currency = CurrencyField()
@@ -151,7 +151,7 @@ class OrderCancelApi(ServiceApi):
 
     permission_classes = [IsSaga]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         reason = serializers.ChoiceField(choices=Order.CancellationReason.choices)
         lines = PricedLineSerializer(many=True, required=False, max_length=MAX_LINES)
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS, required=False)

@@ -10,30 +10,30 @@ FAULTS = "/internal/v1/faults"
 BODY = {"customer_id": "alice", "items": [{"sku": "MUG", "quantity": 1}]}
 
 
-def test_fault_endpoint_is_404_unless_chaos_is_enabled(api, settings, tmp_path):
+def test_fault_endpoint_is_404_unless_chaos_is_enabled(operator, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     settings.CHAOS_ENABLED = False
-    off = api.get(FAULTS)
+    off = operator.get(FAULTS)
     assert off.status_code == 404 and off.json()["code"] == "not_found"
 
     settings.CHAOS_ENABLED = True
-    on = api.get(FAULTS)
+    on = operator.get(FAULTS)
     assert on.status_code == 200
     assert on.json()["injected"] == {"error": 0, "lost_ack": 0, "latency": 0}
 
 
-def test_internal_order_routes_can_be_faulted_and_work_again_after_delete(api, settings, tmp_path):
+def test_internal_order_routes_can_be_faulted_and_work_again_after_delete(customer, operator, saga, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     settings.CHAOS_ENABLED = True
-    order_id = api.post("/api/v1/orders", BODY).json()["id"]
+    order_id = customer("alice").post("/api/v1/orders", BODY).json()["id"]
     confirm = f"/internal/v1/orders/{order_id}/confirm"
     body = {"lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}], "total_cents": 500, "currency": "USD"}
 
-    assert api.put(FAULTS, {"error_rate": 1.0, "paths": ["/internal/v1/orders/"]}).status_code == 200
-    faulted = api.post(confirm, body, key="confirm-1")
+    assert operator.put(FAULTS, {"error_rate": 1.0, "paths": ["/internal/v1/orders/"]}).status_code == 200
+    faulted = saga.post(confirm, body, key="confirm-1")
     assert faulted.status_code == 503 and faulted.json()["code"] == "fault_injected"
     assert Order.objects.get(id=order_id).status == "PENDING"
 
-    assert api.delete(FAULTS).status_code == 204
-    assert api.post(confirm, body, key="confirm-1").status_code == 200
+    assert operator.delete(FAULTS).status_code == 204
+    assert saga.post(confirm, body, key="confirm-1").status_code == 200
     assert Order.objects.get(id=order_id).status == "CONFIRMED"

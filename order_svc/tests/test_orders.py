@@ -14,12 +14,13 @@ BODY = {"customer_id": "alice", "items": [{"sku": "MUG", "quantity": 2}, {"sku":
 PRICED = [{"sku": "MUG", "quantity": 2, "unit_price_cents": 500}, {"sku": "TEA", "quantity": 1, "unit_price_cents": 250}]
 
 
-def place(api, body=BODY, **kwargs):
-    return api.post("/api/v1/orders", body, **kwargs)
+def place(client, body=BODY, **kwargs):
+    return client.post("/api/v1/orders", body, **kwargs)
 
 
-def test_place_order_stores_pending_and_starts_its_saga(api, saga):
-    r = place(api)
+def test_place_order_stores_pending_and_starts_its_saga(customer, sagas):
+    alice = customer("alice")
+    r = place(alice)
     assert r.status_code == 202
     order = r.json()
     assert order["status"] == "PENDING" and order["cancellation_reason"] is None
@@ -30,89 +31,91 @@ def test_place_order_stores_pending_and_starts_its_saga(api, saga):
     ]
     assert order["total_cents"] is None and order["currency"] == "USD"
 
-    [(workflow_id, start)] = saga.started
+    [(workflow_id, start)] = sagas.started
     assert workflow_id == order["workflow_id"]
     assert (start.order_id, start.customer_id, start.items) == (order["id"], "alice", BODY["items"])
     assert start.deadline_seconds > 0
-    assert api.get(f"/api/v1/orders/{order['id']}").json() == order
+    assert alice.get(f"/api/v1/orders/{order['id']}").json() == order
 
 
-def test_replayed_place_starts_one_saga_and_stores_one_order(api, saga):
-    first = place(api, key="place-1")
-    again = place(api, key="place-1")
+def test_replayed_place_starts_one_saga_and_stores_one_order(customer, sagas):
+    alice = customer("alice")
+    first = place(alice, key="place-1")
+    again = place(alice, key="place-1")
     assert again.content == first.content
-    assert len(saga.started) == 1 and Order.objects.count() == 1
+    assert len(sagas.started) == 1 and Order.objects.count() == 1
 
 
-def test_when_the_saga_cannot_start_nothing_is_stored(api, saga):
-    saga.fail_with = "temporal unreachable"
-    r = place(api, key="place-1")
+def test_when_the_saga_cannot_start_nothing_is_stored(customer, sagas):
+    alice = customer("alice")
+    sagas.fail_with = "temporal unreachable"
+    r = place(alice, key="place-1")
     assert r.status_code == 503 and r.json()["code"] == "saga_unavailable"
     assert not Order.objects.exists() and not OrderLine.objects.exists()
 
-    saga.fail_with = None
-    retried = place(api, key="place-1")
+    sagas.fail_with = None
+    retried = place(alice, key="place-1")
     assert retried.status_code == 202 and Order.objects.count() == 1
 
 
-def test_list_filters_and_pages_newest_first(api):
-    ids = [place(api, {**BODY, "customer_id": c}).json()["id"] for c in ("alice", "bob", "alice")]
+def test_list_filters_and_pages_newest_first(customer, operator):
+    ids = [place(customer(c), {**BODY, "customer_id": c}).json()["id"] for c in ("alice", "bob", "alice")]
     Order.objects.filter(id=ids[0]).update(status="CONFIRMED")
 
-    everything = api.get("/api/v1/orders").json()
+    everything = operator.get("/api/v1/orders").json()
     assert everything["count"] == 3 and [o["id"] for o in everything["results"]] == ids[::-1]
-    alice = api.get("/api/v1/orders", {"customer_id": "alice"}).json()
+    alice = operator.get("/api/v1/orders", {"customer_id": "alice"}).json()
     assert [o["id"] for o in alice["results"]] == [ids[2], ids[0]]
-    confirmed = api.get("/api/v1/orders", {"customer_id": "alice", "status": "CONFIRMED"}).json()
+    confirmed = operator.get("/api/v1/orders", {"customer_id": "alice", "status": "CONFIRMED"}).json()
     assert [o["id"] for o in confirmed["results"]] == [ids[0]]
-    page = api.get("/api/v1/orders", {"page_size": 2, "page": 2}).json()
+    page = operator.get("/api/v1/orders", {"page_size": 2, "page": 2}).json()
     assert [o["id"] for o in page["results"]] == [ids[0]]
-    assert api.get("/api/v1/orders", {"status": "LOST"}).json()["code"] == "validation_error"
-    assert api.get("/api/v1/orders", {"page": 9}).status_code == 404
+    assert operator.get("/api/v1/orders", {"status": "LOST"}).json()["code"] == "validation_error"
+    assert operator.get("/api/v1/orders", {"page": 9}).status_code == 404
 
 
-def test_unknown_and_malformed_ids_are_404(api):
-    assert api.get(f"/api/v1/orders/{uuid.uuid4()}").json()["code"] == "order_not_found"
-    assert api.get("/api/v1/orders/123").json()["code"] == "not_found"
+def test_unknown_and_malformed_ids_are_404(operator):
+    assert operator.get(f"/api/v1/orders/{uuid.uuid4()}").json()["code"] == "order_not_found"
+    assert operator.get("/api/v1/orders/123").json()["code"] == "not_found"
 
 
-def test_confirm_records_prices_and_is_repeatable(api):
-    order_id = place(api).json()["id"]
+def test_confirm_records_prices_and_is_repeatable(customer, saga):
+    order_id = place(customer("alice")).json()["id"]
     body = {"lines": PRICED, "total_cents": 1250, "currency": "USD"}
     for _ in range(2):
-        r = api.post(f"/internal/v1/orders/{order_id}/confirm", body)
+        r = saga.post(f"/internal/v1/orders/{order_id}/confirm", body)
         assert r.status_code == 200
     order = r.json()
     assert order["status"] == "CONFIRMED" and order["total_cents"] == 1250
     assert [i["unit_price_cents"] for i in order["items"]] == [500, 250]
 
 
-def test_cancel_records_reason_and_confirm_after_cancel_is_refused(api):
-    order_id = place(api).json()["id"]
-    r = api.post(f"/internal/v1/orders/{order_id}/cancel", {"reason": "out_of_stock"})
+def test_cancel_records_reason_and_confirm_after_cancel_is_refused(customer, saga):
+    order_id = place(customer("alice")).json()["id"]
+    r = saga.post(f"/internal/v1/orders/{order_id}/cancel", {"reason": "out_of_stock"})
     assert r.status_code == 200
     assert (r.json()["status"], r.json()["cancellation_reason"], r.json()["total_cents"]) == ("CANCELLED", "out_of_stock", None)
 
-    late = api.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": PRICED, "total_cents": 1250})
+    late = saga.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": PRICED, "total_cents": 1250})
     assert late.status_code == 409 and late.json()["code"] == "order_final"
     assert Order.objects.get(id=order_id).status == "CANCELLED"
 
 
-def test_cancel_after_confirm_is_refused(api):
-    order = Order.objects.get(id=place(api).json()["id"])
+def test_cancel_after_confirm_is_refused(customer):
+    order = Order.objects.get(id=place(customer("alice")).json()["id"])
     services.order_confirm(order_id=order.id, lines=PRICED, total_cents=1250, currency="USD")
     with pytest.raises(OrderFinal):
         services.order_cancel(order_id=order.id, reason="timed_out")
 
 
-def test_cancel_with_prices_keeps_them(api):
-    order_id = place(api).json()["id"]
-    r = api.post(f"/internal/v1/orders/{order_id}/cancel", {"reason": "payment_declined", "lines": PRICED, "total_cents": 1250})
+def test_cancel_with_prices_keeps_them(customer, saga):
+    order_id = place(customer("alice")).json()["id"]
+    r = saga.post(f"/internal/v1/orders/{order_id}/cancel", {"reason": "payment_declined", "lines": PRICED, "total_cents": 1250})
     assert r.json()["total_cents"] == 1250 and r.json()["cancellation_reason"] == "payment_declined"
 
 
-def test_confirm_with_lines_that_do_not_match_is_refused_and_changes_nothing(api):
-    order = Order.objects.get(id=place(api).json()["id"])
+def test_confirm_with_lines_that_do_not_match_is_refused_and_changes_nothing(customer):
+    order = Order.objects.get(id=place(customer("alice")).json()["id"])
     with pytest.raises(LinesMismatch):
         services.order_confirm(order_id=order.id, lines=PRICED[:1], total_cents=1000, currency="USD")
     with pytest.raises(LinesMismatch):
@@ -121,14 +124,14 @@ def test_confirm_with_lines_that_do_not_match_is_refused_and_changes_nothing(api
     assert order.status == "PENDING" and order.total_cents is None
 
 
-def test_reports_for_unknown_orders_are_404(api):
-    r = api.post(f"/internal/v1/orders/{uuid.uuid4()}/cancel", {"reason": "timed_out"})
+def test_reports_for_unknown_orders_are_404(saga):
+    r = saga.post(f"/internal/v1/orders/{uuid.uuid4()}/cancel", {"reason": "timed_out"})
     assert r.status_code == 404 and r.json()["code"] == "order_not_found"
 
 
-def test_confirm_with_a_repeated_sku_is_refused(api):
-    order_id = place(api).json()["id"]
+def test_confirm_with_a_repeated_sku_is_refused(customer, saga):
+    order_id = place(customer("alice")).json()["id"]
     doubled = [PRICED[0], {**PRICED[0], "unit_price_cents": 1}, PRICED[1]]
-    r = api.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": doubled, "total_cents": 1251})
+    r = saga.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": doubled, "total_cents": 1251})
     assert r.status_code == 400 and r.json()["code"] == "validation_error"
     assert Order.objects.get(id=order_id).status == "PENDING"

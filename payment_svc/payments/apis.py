@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from chassis.api import ServiceApi
-from chassis.fields import CurrencyField, StrictIntegerField, customer_id_field
+from chassis.fields import CurrencyField, StrictSerializer, StrictIntegerField, customer_id_field
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.logging import bind
 from chassis.pagination import paginated_response
@@ -39,7 +39,7 @@ class AccountCollectionApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         customer_id = customer_id_field()
         balance_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
         currency = CurrencyField()
@@ -72,7 +72,7 @@ class AccountDepositApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         amount_cents = StrictIntegerField(min_value=1, max_value=MAX_CENTS)
 
     @idempotent
@@ -137,7 +137,7 @@ class PaymentEventListApi(ServiceApi):
         )
 
 
-class OrderRefSerializer(serializers.Serializer):
+class OrderRefSerializer(StrictSerializer):
     order_id = serializers.UUIDField()
 
 

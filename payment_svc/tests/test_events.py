@@ -20,8 +20,8 @@ def authorize_body(order_id, amount=2500):
     return {"order_id": str(order_id), "customer_id": "alice", "amount_cents": amount, "currency": "USD"}
 
 
-def test_deposit_is_kept_while_money_moves(api, make_account):
-    api.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 900})
+def test_deposit_is_kept_while_money_moves(operator, make_account):
+    operator.post("/api/v1/accounts", {"customer_id": "bob", "balance_cents": 900})
     order_id = uuid.uuid4()
     services.payment_authorize(order_id=order_id, customer_id="bob", amount_cents=400, currency="USD")
     services.payment_capture(order_id=order_id)
@@ -29,13 +29,13 @@ def test_deposit_is_kept_while_money_moves(api, make_account):
     assert (bob.balance_cents, bob.held_cents, bob.deposited_cents) == (500, 0, 900)
 
 
-def test_authorize_then_capture_records_one_event_each_with_the_request_key(api, make_account):
+def test_authorize_then_capture_records_one_event_each_with_the_request_key(saga, make_account):
     make_account(balance_cents=10_000)
     order_id = uuid.uuid4()
     for key in ("order-x:authorize_payment", "a-late-retry"):
-        api.post("/api/v1/payments/authorize", authorize_body(order_id), key=key)
+        saga.post("/internal/v1/payments/authorize", authorize_body(order_id), key=key)
     for key in ("order-x:capture_payment", "another-retry"):
-        api.post("/api/v1/payments/capture", {"order_id": str(order_id)}, key=key)
+        saga.post("/internal/v1/payments/capture", {"order_id": str(order_id)}, key=key)
 
     assert events(order_id) == [
         ("AUTHORIZED", 2500, "order-x:authorize_payment"),
@@ -43,21 +43,21 @@ def test_authorize_then_capture_records_one_event_each_with_the_request_key(api,
     ]
 
 
-def test_void_of_a_hold_records_its_amount_once(api, make_account):
+def test_void_of_a_hold_records_its_amount_once(saga, make_account):
     make_account(balance_cents=10_000)
     order_id = uuid.uuid4()
-    api.post("/api/v1/payments/authorize", authorize_body(order_id), key="k-auth")
-    api.post("/api/v1/payments/void", {"order_id": str(order_id)}, key="k-void")
-    api.post("/api/v1/payments/void", {"order_id": str(order_id)}, key="k-void-again")
+    saga.post("/internal/v1/payments/authorize", authorize_body(order_id), key="k-auth")
+    saga.post("/internal/v1/payments/void", {"order_id": str(order_id)}, key="k-void")
+    saga.post("/internal/v1/payments/void", {"order_id": str(order_id)}, key="k-void-again")
 
     assert events(order_id) == [("AUTHORIZED", 2500, "k-auth"), ("VOIDED", 2500, "k-void")]
 
 
-def test_tombstone_void_records_zero_and_the_refused_authorize_records_nothing(api, make_account):
+def test_tombstone_void_records_zero_and_the_refused_authorize_records_nothing(saga, make_account):
     make_account(balance_cents=10_000)
     order_id = uuid.uuid4()
-    api.post("/api/v1/payments/void", {"order_id": str(order_id)}, key="k-void")
-    refused = api.post("/api/v1/payments/authorize", authorize_body(order_id), key="k-auth")
+    saga.post("/internal/v1/payments/void", {"order_id": str(order_id)}, key="k-void")
+    refused = saga.post("/internal/v1/payments/authorize", authorize_body(order_id), key="k-auth")
 
     assert refused.status_code == 409
     assert events(order_id) == [("VOIDED", 0, "k-void")]
@@ -91,42 +91,42 @@ def test_an_event_that_cannot_be_written_undoes_its_transition(make_account, mon
     assert Account.objects.get(customer_id="alice").held_cents == 300
 
 
-def test_event_list_filters_by_order_and_pages(api, make_account):
+def test_event_list_filters_by_order_and_pages(saga, operator, make_account):
     make_account(balance_cents=10_000)
     first, second = uuid.uuid4(), uuid.uuid4()
     for order_id in (first, second):
-        api.post("/api/v1/payments/authorize", authorize_body(order_id, amount=100), key=f"auth-{order_id}")
-    api.post("/api/v1/payments/capture", {"order_id": str(first)}, key="cap")
+        saga.post("/internal/v1/payments/authorize", authorize_body(order_id, amount=100), key=f"auth-{order_id}")
+    saga.post("/internal/v1/payments/capture", {"order_id": str(first)}, key="cap")
 
-    listed = api.get("/api/v1/payment-events", {"order_id": str(first)}).json()
+    listed = operator.get("/api/v1/payment-events", {"order_id": str(first)}).json()
     assert listed["count"] == 2 and listed["next"] is None
     assert [(e["kind"], e["amount_cents"], e["idempotency_key"]) for e in listed["results"]] == [
         ("AUTHORIZED", 100, f"auth-{first}"), ("CAPTURED", 100, "cap"),
     ]
     assert set(listed["results"][0]) == {"id", "order_id", "kind", "amount_cents", "idempotency_key", "created_at"}
-    page = api.get("/api/v1/payment-events", {"page_size": 2, "page": 2}).json()
+    page = operator.get("/api/v1/payment-events", {"page_size": 2, "page": 2}).json()
     assert page["count"] == 3 and [e["kind"] for e in page["results"]] == ["CAPTURED"]
-    assert api.get("/api/v1/payment-events", {"order_id": "nope"}).json()["code"] == "validation_error"
+    assert operator.get("/api/v1/payment-events", {"order_id": "nope"}).json()["code"] == "validation_error"
 
 
-def test_accounts_and_payments_are_paginated_up_to_500_a_page(api, make_account):
+def test_accounts_and_payments_are_paginated_up_to_500_a_page(operator, make_account):
     for n in range(3):
         make_account(customer_id=f"c{n}", balance_cents=1_000)
     for n in range(3):
         services.payment_authorize(order_id=uuid.uuid4(), customer_id=f"c{n}", amount_cents=10, currency="USD")
 
-    accounts = api.get("/api/v1/accounts", {"page_size": 2}).json()
+    accounts = operator.get("/api/v1/accounts", {"page_size": 2}).json()
     assert accounts["count"] == 3 and accounts["next"] is not None
     assert [a["customer_id"] for a in accounts["results"]] == ["c0", "c1"]
     assert accounts["results"][0]["deposited_cents"] == 1_000
-    payments = api.get("/api/v1/payments", {"page_size": 1000}).json()
+    payments = operator.get("/api/v1/payments", {"page_size": 1000}).json()
     assert payments["count"] == 3 and len(payments["results"]) == 3
-    assert api.get("/api/v1/payments", {"page": 2}).json()["code"] == "not_found"
+    assert operator.get("/api/v1/payments", {"page": 2}).json()["code"] == "not_found"
 
 
-def test_page_size_is_capped_at_500(api, make_account):
+def test_page_size_is_capped_at_500(operator, make_account):
     Account.objects.bulk_create(
         Account(customer_id=f"c{n:03d}", balance_cents=1, deposited_cents=1) for n in range(501)
     )
-    page = api.get("/api/v1/accounts", {"page_size": 1000}).json()
+    page = operator.get("/api/v1/accounts", {"page_size": 1000}).json()
     assert page["count"] == 501 and len(page["results"]) == 500

@@ -1,0 +1,89 @@
+"""Production settings of all three services, as `manage.py` loads them in a fresh process: with every
+required variable set they pass Django's deployment checks without a warning; a wrong DJANGO_ENV or a
+missing or plain-HTTP JWKS URL stops the process with one line that names the variable."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from chassis.settings import DEV_SECRET_KEY, PRODUCTION_REQUIRED, service_settings
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ["inventory_svc", "payment_svc", "order_svc"]
+
+
+def production(**overrides) -> dict:
+    """A complete production environment, no value a development default; `NAME=None` leaves NAME out."""
+    environ = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
+        # Nothing listens on port 1: `check` (without --database) must not connect to run.
+        "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",
+        "ALLOWED_HOSTS": "shop.example",
+        "JWT_ISSUER": "https://idp.example/realms/shop",
+        "JWT_AUDIENCE": "saga-orders",
+        "JWT_JWKS_URL": "https://idp.example/jwks",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        **overrides,
+    }
+    return {name: value for name, value in environ.items() if value is not None}
+
+
+def manage(service: str, *args: str, environ: dict, var_dir: Path) -> subprocess.CompletedProcess:
+    """`manage.py <args>` of `service` in a process that sees `environ` and nothing of this one's."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO / service,
+        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_production_settings_pass_the_deployment_checks(service, tmp_path):
+    r = manage(service, "check", "--deploy", "--fail-level", "WARNING", environ=production(), var_dir=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "System check identified no issues" in r.stdout
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_an_unknown_django_env_stops_manage_py_with_one_line(service, tmp_path):
+    r = manage(service, "check", environ={"DJANGO_ENV": "staging"}, var_dir=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr == (
+        f"{service}: DJANGO_ENV must be one of development, test, production, not 'staging'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        ({"JWT_JWKS_URL": None}, "production settings need JWT_JWKS_URL"),
+        ({"JWT_JWKS_URL": "http://idp.example/jwks"}, "JWT_JWKS_URL must be the identity provider's https:// JWKS URL"),
+    ],
+    ids=["missing", "plain-http"],
+)
+def test_production_refuses_to_start_without_an_https_jwks_url(tmp_path, overrides, named):
+    r = manage("inventory_svc", "check", environ=production(**overrides), var_dir=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr == f"inventory_svc: {named}\n"
+
+
+@pytest.mark.parametrize("missing", PRODUCTION_REQUIRED)
+def test_production_names_every_missing_variable(tmp_path, missing):
+    with pytest.raises(ImproperlyConfigured, match=f"^production settings need {missing}$"):
+        service_settings(name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(**{missing: None}))
+
+
+def test_production_refuses_the_development_secret_key(tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="development SECRET_KEY"):
+        service_settings(
+            name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(SECRET_KEY=DEV_SECRET_KEY)
+        )

@@ -1,0 +1,178 @@
+"""Who may call what on order_svc: a customer places orders for itself and reads its own, an operator
+reads every order, the saga alone reads an order by id and reports it confirmed or cancelled, and
+nobody gets in without a token. A refused call (401 or 403) answers in the error shape, stores
+nothing and starts no saga."""
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from chassis.faults import fault_store
+from chassis.idempotency.models import IdempotencyRecord
+from chassis.testing import assert_error
+from orders import services
+from orders.models import Order, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+PENDING = uuid.UUID("00000000-0000-4000-8000-000000000001")
+"""Alice's order every test starts with, one MUG, waiting for its saga."""
+PRICED = {"lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}], "total_cents": 500, "currency": "USD"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    allowed: frozenset[str]
+    success: int
+    body: dict | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+OPERATOR, SAGA, CUSTOMER = frozenset({"operator"}), frozenset({"saga"}), frozenset({"customer"})
+READERS = frozenset({"customer", "operator"})
+ENDPOINTS = [
+    Endpoint("POST", "/api/v1/orders", CUSTOMER, 202, {"items": [{"sku": "TEA", "quantity": 1}]}),
+    Endpoint("GET", "/api/v1/orders", READERS, 200),
+    Endpoint("GET", f"/api/v1/orders/{PENDING}", READERS, 200),
+    Endpoint("GET", f"/internal/v1/orders/{PENDING}", SAGA, 200),
+    Endpoint("POST", f"/internal/v1/orders/{PENDING}/confirm", SAGA, 200, PRICED),
+    Endpoint("POST", f"/internal/v1/orders/{PENDING}/cancel", SAGA, 200, {"reason": "out_of_stock"}),
+    Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
+    Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
+    Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),
+]
+KINDS = ("customer", "operator", "saga")
+RIGHT_CALLERS = [
+    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}") for endpoint in ENDPOINTS for kind in sorted(endpoint.allowed)
+]
+WRONG_CALLERS = [
+    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}")
+    for endpoint in ENDPOINTS for kind in KINDS if kind not in endpoint.allowed
+]
+
+
+@pytest.fixture(autouse=True)
+def pending_order(settings, tmp_path):
+    """Alice's PENDING order, and fault injection switched on (configured to inject nothing) so that
+    its endpoint exists."""
+    settings.CHAOS_ENABLED = True
+    settings.VAR_DIR = tmp_path
+    order = Order.objects.create(id=PENDING, customer_id="alice")
+    OrderLine.objects.create(order=order, sku="MUG", quantity=1)
+
+
+@pytest.fixture
+def callers(customer, operator, saga):
+    """One client of each kind; the customer is alice, who owns the order."""
+    return {"customer": customer("alice"), "operator": operator, "saga": saga}
+
+
+def call(client, endpoint: Endpoint):
+    if endpoint.method == "POST":
+        return client.post(endpoint.path, endpoint.body)
+    if endpoint.method == "PUT":
+        return client.put(endpoint.path, endpoint.body)
+    if endpoint.method == "DELETE":
+        return client.delete(endpoint.path)
+    return client.get(endpoint.path)
+
+
+def state(sagas) -> tuple:
+    """Everything a call could change: orders, their lines, stored keys, sagas started, the fault file."""
+    return (
+        list(Order.objects.values_list("id", "customer_id", "status", "total_cents")),
+        list(OrderLine.objects.values_list("order_id", "sku", "quantity", "unit_price_cents")),
+        IdempotencyRecord.objects.count(),
+        list(sagas.started),
+        fault_store().snapshot(),
+    )
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, sagas, endpoint):
+    before = state(sagas)
+    r = call(anonymous, endpoint)
+    assert_error(r, 401, "not_authenticated")
+    assert r["WWW-Authenticate"].startswith("Bearer ")
+    assert state(sagas) == before
+
+
+@pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
+def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, sagas, endpoint, kind):
+    before = state(sagas)
+    assert_error(call(callers[kind], endpoint), 403, "permission_denied")
+    assert state(sagas) == before
+
+
+@pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
+def test_the_right_caller_gets_through(callers, endpoint, kind):
+    r = call(callers[kind], endpoint)
+    assert r.status_code == endpoint.success, r.content
+
+
+# --- a customer's own orders ---
+
+
+def test_an_order_without_customer_id_is_placed_for_the_tokens_customer(customer, sagas):
+    r = customer("bob").post("/api/v1/orders", {"items": [{"sku": "TEA", "quantity": 1}]})
+    assert r.status_code == 202 and r.json()["customer_id"] == "bob"
+    assert Order.objects.get(id=r.json()["id"]).customer_id == "bob"
+    assert [saga.customer_id for _, saga in sagas.started] == ["bob"]
+
+
+def test_placing_an_order_for_another_customer_is_403_stores_nothing_and_starts_no_saga(customer, sagas):
+    r = customer("mallory").post("/api/v1/orders", {"customer_id": "alice", "items": [{"sku": "TEA", "quantity": 1}]})
+    assert_error(r, 403, "customer_mismatch")
+    assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
+    assert OrderLine.objects.count() == 1 and sagas.started == []
+    assert not IdempotencyRecord.objects.exists()  # a refusal claims no key
+
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"status": "CONFIRMED"}, "status"),
+        ({"total_cents": 0}, "total_cents"),
+        ({"items": [{"sku": "TEA", "quantity": 1, "unit_price_cents": 0}]}, "items"),
+        ({"currency": "EUR"}, "currency"),
+    ],
+)
+def test_fields_a_customer_may_not_set_are_400_and_store_nothing(customer, sagas, extra, field):
+    r = customer("alice").post("/api/v1/orders", {"items": [{"sku": "TEA", "quantity": 1}], **extra})
+    assert_error(r, 400, "validation_error")
+    assert field in r.json()["details"]
+    assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
+    assert OrderLine.objects.count() == 1 and sagas.started == []
+
+
+def test_a_customer_reads_its_own_order_and_not_another_customers(customer, operator):
+    alice, bob = customer("alice"), customer("bob")
+    assert alice.get(f"/api/v1/orders/{PENDING}").json()["id"] == str(PENDING)
+
+    others = bob.get(f"/api/v1/orders/{PENDING}")
+    missing = bob.get(f"/api/v1/orders/{uuid.uuid4()}")
+    assert_error(others, 404, "order_not_found")
+    assert others.json()["message"] == missing.json()["message"], "just like an order that does not exist"
+    assert operator.get(f"/api/v1/orders/{PENDING}").status_code == 200
+
+
+def test_a_customers_list_shows_its_own_orders_only_whatever_the_filter(customer, operator):
+    bobs = customer("bob").post("/api/v1/orders", {"items": [{"sku": "TEA", "quantity": 1}]}).json()["id"]
+    alice, bob = customer("alice"), customer("bob")
+
+    assert [o["id"] for o in alice.get("/api/v1/orders").json()["results"]] == [str(PENDING)]
+    assert [o["id"] for o in bob.get("/api/v1/orders").json()["results"]] == [bobs]
+    named_other = alice.get("/api/v1/orders", {"customer_id": "bob"}).json()
+    assert named_other["count"] == 0 and named_other["results"] == []
+    assert operator.get("/api/v1/orders").json()["count"] == 2
+
+
+def test_the_saga_reads_and_reports_on_any_order(saga):
+    assert saga.get(f"/internal/v1/orders/{PENDING}").json()["customer_id"] == "alice"
+    services.order_confirm(order_id=PENDING, **PRICED)
+    assert saga.get(f"/internal/v1/orders/{PENDING}").json()["status"] == "CONFIRMED"
