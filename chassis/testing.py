@@ -8,6 +8,7 @@ can call the API as each kind of caller: `anonymous`, `customer("alice")`, `oper
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from rest_framework.test import APIClient
@@ -39,6 +40,40 @@ class ApiClient:
 
     def delete(self, path: str):
         return self.client.delete(path)
+
+
+CALLER_KINDS = ("customer", "operator", "saga")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of a service's access table: who may call it, and what the right caller gets."""
+
+    method: str
+    path: str
+    allowed: frozenset[str]
+    success: int
+    body: dict | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def call(self, client: ApiClient):
+        if self.method == "POST":
+            return client.post(self.path, self.body)
+        if self.method == "PUT":
+            return client.put(self.path, self.body)
+        if self.method == "DELETE":
+            return client.delete(self.path)
+        return client.get(self.path)
+
+
+def access_cases(endpoints: list[Endpoint]) -> tuple[list, list]:
+    """pytest params (endpoint, kind) of every allowed call, and of every call by a kind not allowed."""
+    right = [pytest.param(e, kind, id=f"{kind}-{e}") for e in endpoints for kind in sorted(e.allowed)]
+    wrong = [pytest.param(e, kind, id=f"{kind}-{e}") for e in endpoints for kind in CALLER_KINDS
+             if kind not in e.allowed]
+    return right, wrong
 
 
 def assert_error(response, status: int, code: str) -> None:
@@ -89,6 +124,12 @@ def operator(local_keys: LocalKeys) -> ApiClient:
 @pytest.fixture
 def saga(local_keys: LocalKeys) -> ApiClient:
     return ApiClient(local_keys.saga_token())
+
+
+@pytest.fixture
+def callers(customer, operator, saga) -> dict[str, ApiClient]:
+    """One client of each kind, by kind; the customer is alice."""
+    return {"customer": customer("alice"), "operator": operator, "saga": saga}
 
 
 def migrate_to(targets: list[tuple[str, str]]):

@@ -35,9 +35,9 @@ ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
 
-# order_svc waits up to 10 s for the start to be accepted before it commits or rolls back.
-ORDER_CHECKS = 4
-ORDER_CHECK_INTERVAL = timedelta(seconds=5)
+# order_svc waits up to 10 s for the start to be accepted before it commits or rolls back; the
+# commit usually lands milliseconds after the start, so the saga looks again soon, then less often.
+ORDER_CHECK_PAUSES = tuple(timedelta(seconds=s) for s in (0.5, 1, 2, 4, 8))
 
 STEPS = ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order")
 
@@ -141,9 +141,9 @@ class OrderSaga:
         """order_svc starts the saga inside the transaction that stores the order: look for the
         order before any effect, for longer than that transaction can stay open, so a saga whose
         order was rolled back (the start answered too late, the commit failed) does nothing."""
-        for check in range(ORDER_CHECKS):
-            if check:
-                await workflow.sleep(ORDER_CHECK_INTERVAL)
+        for pause in (timedelta(0), *ORDER_CHECK_PAUSES):
+            if pause:
+                await workflow.sleep(pause)
             if await workflow.execute_activity_method(
                 SagaActivities.order_stored,
                 order,

@@ -3,13 +3,12 @@ reserves, releases and commits, customers have nothing here, and nobody gets in 
 A refused call (401 or 403) answers in the error shape and changes nothing."""
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
-from chassis.testing import assert_error
+from chassis.testing import Endpoint, access_cases, assert_error
 from inventory import services
 from inventory.models import Product, Reservation, ReservationEvent
 
@@ -18,17 +17,6 @@ pytestmark = pytest.mark.django_db
 HELD = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """The order whose reservation every test starts with."""
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    allowed: frozenset[str]
-    success: int
-    body: dict | None = None
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
 
 
 OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
@@ -48,14 +36,7 @@ ENDPOINTS = [
     Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
     Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),
 ]
-KINDS = ("customer", "operator", "saga")
-RIGHT_CALLERS = [
-    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}") for endpoint in ENDPOINTS for kind in sorted(endpoint.allowed)
-]
-WRONG_CALLERS = [
-    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}")
-    for endpoint in ENDPOINTS for kind in KINDS if kind not in endpoint.allowed
-]
+RIGHT_CALLERS, WRONG_CALLERS = access_cases(ENDPOINTS)
 
 
 @pytest.fixture(autouse=True)
@@ -66,21 +47,6 @@ def stock(settings, tmp_path, make_product):
     settings.VAR_DIR = tmp_path
     make_product(sku="A", on_hand=10)
     services.reservation_create(order_id=HELD, items=[("A", 2)])
-
-
-@pytest.fixture
-def callers(customer, operator, saga):
-    return {"customer": customer("alice"), "operator": operator, "saga": saga}
-
-
-def call(client, endpoint: Endpoint):
-    if endpoint.method == "POST":
-        return client.post(endpoint.path, endpoint.body)
-    if endpoint.method == "PUT":
-        return client.put(endpoint.path, endpoint.body)
-    if endpoint.method == "DELETE":
-        return client.delete(endpoint.path)
-    return client.get(endpoint.path)
 
 
 def state() -> tuple:
@@ -97,7 +63,7 @@ def state() -> tuple:
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, endpoint):
     before = state()
-    r = call(anonymous, endpoint)
+    r = endpoint.call(anonymous)
     assert_error(r, 401, "not_authenticated")
     assert r["WWW-Authenticate"].startswith("Bearer ")
     assert state() == before
@@ -106,13 +72,13 @@ def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, en
 @pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, endpoint, kind):
     before = state()
-    assert_error(call(callers[kind], endpoint), 403, "permission_denied")
+    assert_error(endpoint.call(callers[kind]), 403, "permission_denied")
     assert state() == before
 
 
 @pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
 def test_the_right_caller_gets_through(callers, endpoint, kind):
-    r = call(callers[kind], endpoint)
+    r = endpoint.call(callers[kind])
     assert r.status_code == endpoint.success, r.content
 
 

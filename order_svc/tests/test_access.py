@@ -4,13 +4,12 @@ nobody gets in without a token. A refused call (401 or 403) answers in the error
 nothing and starts no saga."""
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
-from chassis.testing import assert_error
+from chassis.testing import Endpoint, access_cases, assert_error
 from orders import services
 from orders.models import Order, OrderLine
 
@@ -20,17 +19,6 @@ PENDING = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """Alice's order every test starts with, one MUG, waiting for its saga."""
 PRICED = {"lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}], "total_cents": 500, "currency": "USD"}
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    allowed: frozenset[str]
-    success: int
-    body: dict | None = None
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path}"
 
 
 OPERATOR, SAGA, CUSTOMER = frozenset({"operator"}), frozenset({"saga"}), frozenset({"customer"})
@@ -46,14 +34,7 @@ ENDPOINTS = [
     Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
     Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),
 ]
-KINDS = ("customer", "operator", "saga")
-RIGHT_CALLERS = [
-    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}") for endpoint in ENDPOINTS for kind in sorted(endpoint.allowed)
-]
-WRONG_CALLERS = [
-    pytest.param(endpoint, kind, id=f"{kind}-{endpoint}")
-    for endpoint in ENDPOINTS for kind in KINDS if kind not in endpoint.allowed
-]
+RIGHT_CALLERS, WRONG_CALLERS = access_cases(ENDPOINTS)
 
 
 @pytest.fixture(autouse=True)
@@ -64,22 +45,6 @@ def pending_order(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     order = Order.objects.create(id=PENDING, customer_id="alice")
     OrderLine.objects.create(order=order, sku="MUG", quantity=1)
-
-
-@pytest.fixture
-def callers(customer, operator, saga):
-    """One client of each kind; the customer is alice, who owns the order."""
-    return {"customer": customer("alice"), "operator": operator, "saga": saga}
-
-
-def call(client, endpoint: Endpoint):
-    if endpoint.method == "POST":
-        return client.post(endpoint.path, endpoint.body)
-    if endpoint.method == "PUT":
-        return client.put(endpoint.path, endpoint.body)
-    if endpoint.method == "DELETE":
-        return client.delete(endpoint.path)
-    return client.get(endpoint.path)
 
 
 def state(sagas) -> tuple:
@@ -96,7 +61,7 @@ def state(sagas) -> tuple:
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, sagas, endpoint):
     before = state(sagas)
-    r = call(anonymous, endpoint)
+    r = endpoint.call(anonymous)
     assert_error(r, 401, "not_authenticated")
     assert r["WWW-Authenticate"].startswith("Bearer ")
     assert state(sagas) == before
@@ -105,13 +70,13 @@ def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, sa
 @pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, sagas, endpoint, kind):
     before = state(sagas)
-    assert_error(call(callers[kind], endpoint), 403, "permission_denied")
+    assert_error(endpoint.call(callers[kind]), 403, "permission_denied")
     assert state(sagas) == before
 
 
 @pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
 def test_the_right_caller_gets_through(callers, endpoint, kind):
-    r = call(callers[kind], endpoint)
+    r = endpoint.call(callers[kind])
     assert r.status_code == endpoint.success, r.content
 
 

@@ -339,5 +339,5 @@ async def test_an_order_never_stored_abandons_the_saga_before_any_effect(env: Wo
         result = await handle.result()
 
     assert (result["status"], result["reason"]) == ("ABANDONED", "order_not_stored")
-    assert fake.order_checks == 4
+    assert fake.order_checks == 6  # at once, then after 0.5, 1, 2, 4 and 8 s: 15.5 s in all
     assert fake.calls == [], "no reservation, no payment, no report"
