@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-resilience test-chaos bench venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,11 @@ test-services-postgres: venv
 # The orchestrator's units and the workflow on the time-skipping test server.
 test-workflow: venv
 	$(BIN)/pytest -q tests/unit tests/workflow
+
+# Re-record the event history of every saga scenario (tests/workflow/histories), which
+# test-workflow replays against the current workflow code: after a change guarded by workflow.patched.
+record-histories: venv
+	$(BIN)/python -m tests.workflow.record_histories
 
 # Real processes: the Temporal dev server, three gunicorn services and the worker;
 # the audit of money and stock included.

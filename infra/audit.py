@@ -21,7 +21,8 @@ from typing import NoReturn
 from rich.console import Console
 
 from infra.rest import ApiError, RestClient, ServiceCallError, ServiceUnavailable, all_pages
-from infra.stack import NAMESPACE, StackConfig
+from infra.stack import StackConfig
+from saga_contract import NAMESPACE, WORKFLOW_TYPE, workflow_id
 
 MONEY, STOCK, LIVENESS, EXACTLY_ONCE = "money", "stock", "liveness", "exactly_once"
 DEFAULT_DEADLINE_SECONDS = 300
@@ -219,12 +220,12 @@ def _orphans(orders_api: RestClient, listed: list[str], orders: dict[str, dict])
     """The listed OrderSaga workflows that no order goes with. The list is eventually consistent and
     taken after the orders were read, so an order the list names but the order list lacks is asked for."""
     orphans = {}
-    for workflow_id in listed:
-        match = _WORKFLOW_ID.fullmatch(workflow_id)
+    for listed_id in listed:
+        match = _WORKFLOW_ID.fullmatch(listed_id)
         if match is None:
-            orphans[workflow_id] = "its id names no order"
+            orphans[listed_id] = "its id names no order"
         elif match["order_id"] not in orders and _get_order(orders_api, match["order_id"]) is None:
-            orphans[workflow_id] = "order_svc has no such order"
+            orphans[listed_id] = "order_svc has no such order"
     return orphans
 
 
@@ -244,7 +245,7 @@ async def _read_workflows(
     limit = asyncio.Semaphore(TEMPORAL_CONCURRENCY)
 
     async def describe(order_id: str) -> WorkflowState | None:
-        handle = client.get_workflow_handle(f"order-{order_id}")
+        handle = client.get_workflow_handle(workflow_id(order_id))
         async with limit:
             try:
                 described = await handle.describe()
@@ -259,7 +260,7 @@ async def _read_workflows(
 
     described = await asyncio.gather(*(describe(order_id) for order_id in order_ids))
     try:
-        listed = [execution.id async for execution in client.list_workflows('WorkflowType = "OrderSaga"')]
+        listed = [execution.id async for execution in client.list_workflows(f'WorkflowType = "{WORKFLOW_TYPE}"')]
     except RPCError as error:
         raise TemporalUnavailable(f"Temporal at {address}: listing workflows: {error}") from error
     return dict(zip(order_ids, described, strict=True)), listed
@@ -394,12 +395,12 @@ def check_liveness(snapshot: Snapshot, *, deadline_seconds: int) -> InvariantRes
                 LIVENESS, subject, f"{_outcome(order)}, but its workflow is {workflow.status}"
             ))
     touched = {e["order_id"] for e in (*snapshot.payment_events, *snapshot.reservation_events)}
-    for workflow_id, why in snapshot.orphan_workflows.items():
-        # A saga whose order was rolled back looks for it, finds none and stops (ABANDONED) before
-        # any effect; only one that reached a service is a violation.
-        match = _WORKFLOW_ID.fullmatch(workflow_id)
+    for orphan_id, why in snapshot.orphan_workflows.items():
+        # A saga whose order was rolled back (before the outbox) looks for it, finds none and stops
+        # (ABANDONED) before any effect; only one that reached a service is a violation.
+        match = _WORKFLOW_ID.fullmatch(orphan_id)
         if match is None or match["order_id"] in touched:
-            result.violations.append(Violation(LIVENESS, f"workflow {workflow_id}", f"{why}, yet it had effects"
+            result.violations.append(Violation(LIVENESS, f"workflow {orphan_id}", f"{why}, yet it had effects"
                                                if match else why))
     return result
 

@@ -30,7 +30,8 @@ import httpx
 
 from infra.audit import AuditReport, run_audit
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError, all_pages
-from infra.stack import NAMESPACE, SERVICES, Stack, StackConfig
+from infra.stack import SERVICES, Stack, StackConfig
+from saga_contract import NAMESPACE, workflow_id
 
 FAULTS_PATH = "/internal/v1/faults"
 
@@ -72,8 +73,8 @@ SCENARIOS = {
         Scenario("http-faults", "5xx, latency and lost replies on all three services", http_faults=HTTP_FAULTS),
         Scenario("worker-kill", "SIGKILL the worker every few seconds", http_faults=REAL_LATENCY,
                  kill=("worker",), kill_every=4.0),
-        Scenario("service-kill", "SIGKILL a service mid-traffic", http_faults=REAL_LATENCY,
-                 kill=SERVICES, kill_every=5.0),
+        Scenario("service-kill", "SIGKILL a service or the outbox relay mid-traffic", http_faults=REAL_LATENCY,
+                 kill=(*SERVICES, "relay"), kill_every=5.0),
         Scenario("temporal-restart", "SIGKILL the Temporal dev server", http_faults=REAL_LATENCY,
                  kill=("temporal",), kill_every=8.0),
         Scenario("outage", "payment_svc down for longer than its breaker's reset time",
@@ -82,7 +83,7 @@ SCENARIOS = {
             "mixed",
             "all of the above at once",
             http_faults=HTTP_FAULTS,
-            kill=("worker", "temporal", *SERVICES),
+            kill=("worker", "temporal", "relay", *SERVICES),
             kill_every=4.0,
             outage=OUTAGE,
         ),
@@ -445,7 +446,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
             token=operator,
             deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
         )
-        attempts = asyncio.run(_attempts_beyond_first(stack.temporal_address, [f"order-{oid}" for oid in wanted]))
+        attempts = asyncio.run(_attempts_beyond_first(stack.temporal_address, [workflow_id(oid) for oid in wanted]))
     finally:
         for client in (orders, inventory, payment, *customers.values()):
             client.close()

@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,24 +22,23 @@ from rich.console import Console
 from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
-from infra import audit, chaos, demo_data
+from infra import audit, chaos, demo_data, saga_view
 from infra.rest import (
     FINAL_ORDER_STATUSES,
     RestClient,
     ServiceCallError,
     ServiceUnavailable,
-    wait_for_final_order,
 )
 from infra.stack import (
     DATABASE_URL_VARIABLES,
-    NAMESPACE,
-    TASK_QUEUE,
     ConfigError,
     Stack,
     StackConfig,
     StackError,
     StartCancelled,
 )
+
+from saga_contract import NAMESPACE, TASK_QUEUE, workflow_id
 
 log = logging.getLogger("sagactl")
 console = Console(highlight=False, soft_wrap=True)
@@ -118,11 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     place.add_argument(
         "--item", action="append", required=True, metavar="SKU:QTY", help="an order line; repeatable"
     )
-    place.add_argument("--wait", action="store_true", help="follow the order until CONFIRMED or CANCELLED")
+    place.add_argument(
+        "--wait", action="store_true", help="follow the order's saga step by step until CONFIRMED or CANCELLED"
+    )
     place.add_argument(
         "--timeout", type=float, default=60.0, metavar="S", help="seconds --wait waits (default 60)"
     )
     place.set_defaults(run=_place_order)
+    show = actions.add_parser("show", help="print an order and its saga's steps (state, attempts, times, errors)")
+    show.add_argument("order_id", metavar="ORDER_ID")
+    show.set_defaults(run=_show_order)
 
     audit_cmd = commands.add_parser(
         "audit", help="check from the services and Temporal that money and stock add up; exit 1 on a violation"
@@ -224,9 +229,9 @@ def _load_demo_data(config: StackConfig) -> None:
     accounts = Table("account", "balance", "seed", box=None, padding=(0, 1))
     for item, outcome in outcomes:
         if isinstance(item, demo_data.DemoProduct):
-            products.add_row(item.sku, item.name, _money(item.price_cents), str(item.on_hand), outcome)
+            products.add_row(item.sku, item.name, saga_view.money(item.price_cents), str(item.on_hand), outcome)
         else:
-            accounts.add_row(item.customer_id, _money(item.balance_cents), outcome)
+            accounts.add_row(item.customer_id, saga_view.money(item.balance_cents), outcome)
     console.print(products)
     console.print(accounts)
     console.print("Try:")
@@ -244,27 +249,26 @@ def _place_order(args: argparse.Namespace) -> int:
     token = config.local_keys().customer_token(customer)
     with RestClient("order_svc", config.order_url, token=token) as orders:
         order = orders.check(orders.post("/api/v1/orders", body))
-        workflow_id = order.get("workflow_id") or f"order-{order['id']}"
+        workflow = order.get("workflow_id") or workflow_id(order["id"])
         console.print(f"order {order['id']}  {order['status']}")
-        console.print(f"workflow  {config.workflow_url(workflow_id)}")
+        console.print(f"workflow  {config.workflow_url(workflow)}")
         if not args.wait:
             return 0
-        order = wait_for_final_order(orders, order["id"], timeout=args.timeout)
+        order = saga_view.follow(orders, order["id"], timeout=args.timeout, console=console)
     if order["status"] not in FINAL_ORDER_STATUSES:
         raise CommandFailed(f"order {order['id']} is still {order['status']} after {args.timeout:g} s")
-    style = "green" if order["status"] == "CONFIRMED" else "yellow"
-    cents = order.get("total_cents")
-    total = "-" if cents is None else _money(cents, order.get("currency", "USD"))
-    console.print(
-        f"order {order['id']}  [{style}]{order['status']}[/]  "
-        f"reason {order.get('cancellation_reason') or '-'}  total {total}"
-    )
     return 0
 
 
-def _money(cents: int, currency: str = "USD") -> str:
-    whole, fraction = divmod(cents, 100)
-    return f"{whole}.{fraction:02d} {currency}"
+def _show_order(args: argparse.Namespace) -> int:
+    try:
+        uuid.UUID(args.order_id)
+    except ValueError:
+        raise UsageError(f"bad order id {args.order_id!r}: expected a UUID") from None
+    config = StackConfig.from_env()
+    with RestClient("order_svc", config.order_url, token=config.local_keys().operator_token()) as orders:
+        console.print(saga_view.show(orders, args.order_id))
+    return 0
 
 
 def _audit(args: argparse.Namespace) -> NoReturn:

@@ -1,5 +1,5 @@
-"""Local stack runner: the Temporal dev server, the three Django services and the orchestrator worker,
-each in its own process group on 127.0.0.1, started in order, probed until ready, restarted with
+"""Local stack runner: the Temporal dev server, the three Django services, order_svc's outbox relay and
+the orchestrator worker, each in its own process group on 127.0.0.1, started in order, probed until ready, restarted with
 backoff when one dies (once supervised) and stopped whole.
 It launches and watches processes; it knows nothing of orders, stock or money.
 """
@@ -26,14 +26,13 @@ from typing import NamedTuple
 import httpx
 
 from chassis.tokens import LocalKeys, key_dir
+from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 HOST = "127.0.0.1"
-NAMESPACE = "default"
-TASK_QUEUE = "orders"
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
 
 # StackConfig field -> (what listens on it, the environment variable that moves it)
@@ -452,6 +451,8 @@ def temporal_server(config: StackConfig) -> ManagedProcess:
         "--sqlite-pragma", "journal_mode=wal",
         "--sqlite-pragma", "synchronous=normal",
         "--log-level", "warn",
+        # The saga's search attributes, so the Web UI can filter by customer, status, total, step.
+        *[arg for name, kind in SEARCH_ATTRIBUTE_TYPES.items() for arg in ("--search-attribute", f"{name}={kind}")],
     ]  # fmt: skip
     return ManagedProcess(
         "temporal",
@@ -502,6 +503,18 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
         env=_service_env(config, service),
         log_path=config.log_dir / f"{service}.log",
         ready=lambda: _answers_200(f"{url}/readyz"),
+    )
+
+
+def outbox_relay(config: StackConfig) -> ManagedProcess:
+    """order_svc's outbox relay: starts the saga of every committed order; ready once running (it
+    retries a Temporal or a database that is not there yet by itself)."""
+    return ManagedProcess(
+        "relay",
+        [sys.executable, "manage.py", "relay_outbox"],
+        cwd=config.root / "order_svc",
+        env=_service_env(config, "order_svc"),
+        log_path=config.log_dir / "relay.log",
     )
 
 
@@ -676,8 +689,8 @@ class Supervisor:
 
 
 class Stack:
-    """The whole local system: Temporal, then migrations and the three services, then the worker;
-    stopped in reverse. Use it as a context manager, or call `start` and `stop`; call `supervise`
+    """The whole local system: Temporal, then migrations, the three services and order_svc's outbox
+    relay, then the worker; stopped in reverse. Use it as a context manager, or call `start` and `stop`; call `supervise`
     once started to have every process that dies restarted (see Supervisor)."""
 
     def __init__(self, config: StackConfig) -> None:
@@ -685,6 +698,7 @@ class Stack:
         self.processes: dict[str, ManagedProcess] = {"temporal": temporal_server(config)}
         for service in SERVICES:
             self.processes[service] = django_service(config, service)
+        self.processes["relay"] = outbox_relay(config)
         self.processes["worker"] = orchestrator_worker(config)
         self._supervisor: Supervisor | None = None
 
@@ -724,7 +738,7 @@ class Stack:
         try:
             self._bring_up(["temporal"], cancel)
             self._migrate(cancel)
-            self._bring_up(list(SERVICES), cancel)
+            self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
         except BaseException:
             self.stop()

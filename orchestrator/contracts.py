@@ -1,4 +1,5 @@
-"""Payloads of the OrderSaga workflow and its activities, plus the error types they agree on.
+"""Payloads of the OrderSaga activities, plus the error types they agree on; the workflow's input,
+step names and reasons come from saga_contract, where every process reads them.
 
 Plain dataclasses that Temporal's JSON converter carries; money is int cents. No behaviour and no
 imports with side effects: the workflow sandbox passes this module through.
@@ -7,15 +8,18 @@ imports with side effects: the workflow sandbox passes this module through.
 from dataclasses import dataclass
 from enum import StrEnum
 
+from saga_contract import CancellationReason, OrderItem
+
 # ApplicationError types of business failures: the services' domain codes, which retrying never
 # changes, and the client layer's own code for an answer that breaks the contract.
 BAD_RESPONSE = "bad_response"
 
-CANCELLATION_REASONS = ("unknown_sku", "out_of_stock", "payment_declined")
+CANCELLATION_REASONS = (
+    CancellationReason.UNKNOWN_SKU,
+    CancellationReason.OUT_OF_STOCK,
+    CancellationReason.PAYMENT_DECLINED,
+)
 """Business failures before the pivot that cancel the order with that code as the reason."""
-
-TIMED_OUT = "timed_out"
-"""Cancellation reason when the saga deadline passes before the pivot."""
 
 BUSINESS_ERROR_TYPES = (
     *CANCELLATION_REASONS,
@@ -34,28 +38,11 @@ BUSINESS_ERROR_TYPES = (
 """Every business error type; the workflow's retry policies name them as non-retryable."""
 
 
-@dataclass
-class OrderItem:
-    sku: str
-    quantity: int
-
-
-@dataclass
-class OrderSagaInput:
-    """What order_svc starts the workflow with (as a plain JSON object of the same shape)."""
-
-    order_id: str
-    customer_id: str
-    items: list[OrderItem]
-    currency: str = "USD"
-    deadline_seconds: int = 300
-
-
 class SagaOutcome(StrEnum):
     CONFIRMED = "CONFIRMED"
     CANCELLED = "CANCELLED"
     ABANDONED = "ABANDONED"
-    """order_svc never stored the order (its transaction failed after the start): nothing was done."""
+    """Only sagas started before the outbox: order_svc never stored the order, nothing was done."""
 
 
 @dataclass
@@ -64,22 +51,6 @@ class OrderSagaResult:
     status: SagaOutcome
     reason: str | None = None
     total_cents: int | None = None
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    COMPENSATED = "compensated"
-
-
-@dataclass
-class StepRecord:
-    """One saga step as the workflow sees it, answered by the `progress` query."""
-
-    name: str
-    status: StepStatus = StepStatus.PENDING
 
 
 @dataclass

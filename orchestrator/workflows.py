@@ -2,6 +2,8 @@
 
 Deterministic orchestration only: services are reached through activities, time through
 workflow.now(). No side effects at import: the workflow sandbox imports this module again.
+Changing what the workflow does? Read "Changing the workflow" in the README first: every change
+to its commands is guarded with `workflow.patched`, and recorded histories are replayed in tests.
 """
 
 from collections.abc import Awaitable, Callable
@@ -10,36 +12,57 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.activities import SagaActivities
     from orchestrator.contracts import (
         CANCELLATION_REASONS,
-        TIMED_OUT,
         AuthorizePaymentInput,
         CancelOrderInput,
         ConfirmOrderInput,
         OrderRef,
-        OrderSagaInput,
         OrderSagaResult,
         Reservation,
         ReserveStockInput,
         SagaOutcome,
-        StepRecord,
-        StepStatus,
     )
     from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, HEARTBEAT_TIMEOUT, UNTIL_SUCCESS
+    from saga_contract import (
+        CANCEL_REFUSED,
+        CANCEL_UPDATE,
+        PIVOT,
+        PROGRESS_QUERY,
+        STEPS,
+        WORKFLOW_TYPE,
+        CancellationReason,
+        Compensation,
+        OrderSagaInput,
+        OrderStatus,
+        SearchAttribute,
+        Step,
+        StepProgress,
+        StepState,
+    )
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
 
-# order_svc waits up to 10 s for the start to be accepted before it commits or rolls back; the
-# commit usually lands milliseconds after the start, so the saga looks again soon, then less often.
+STARTED_BY_OUTBOX = "started-by-outbox"
+"""Patch: sagas started by order_svc's outbox relay only ever exist for a committed order, so they
+no longer look their order up first; they keep search attributes and a memo current; they take a
+customer's cancel. Histories from before (no marker) replay down the old path."""
+
+# Sagas started before the outbox: order_svc started them inside the transaction that stored the
+# order, so the saga looked for the order before any effect (at once, then after these pauses).
 ORDER_CHECK_PAUSES = tuple(timedelta(seconds=s) for s in (0.5, 1, 2, 4, 8))
 
-STEPS = ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order")
+CUSTOMER_ID = SearchAttributeKey.for_keyword(SearchAttribute.CUSTOMER_ID)
+ORDER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.ORDER_STATUS)
+ORDER_TOTAL_CENTS = SearchAttributeKey.for_int(SearchAttribute.ORDER_TOTAL_CENTS)
+SAGA_STEP = SearchAttributeKey.for_keyword(SearchAttribute.SAGA_STEP)
 
 
 @dataclass
@@ -47,6 +70,7 @@ class _Compensation:
     step: str
     activity: Activity[OrderRef, None]
     order: OrderRef
+    summary: str
 
 
 class _StopBeforePivot(Exception):
@@ -58,13 +82,22 @@ class _StopBeforePivot(Exception):
         """A cancellation reason, or None when the failure is not one to tell a customer."""
 
 
-@workflow.defn(name="OrderSaga")
+def _money(cents: int, currency: str) -> str:
+    return f"{cents // 100}.{cents % 100:02d} {currency}"
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
 class OrderSaga:
     """One order's saga, workflow id ``order-<order id>``.
 
-    - A business failure before the pivot (unknown_sku, out_of_stock, payment_declined) or the
-      saga deadline passing (timed_out) compensates every step already attempted, newest first,
-      then cancels the order with that reason and returns a CANCELLED result.
+    - A business failure before the pivot (unknown_sku, out_of_stock, payment_declined), the
+      saga deadline passing (timed_out) or a customer's cancel (customer_cancelled) compensates
+      every step already attempted, newest first, then cancels the order with that reason and
+      returns a CANCELLED result.
+    - A cancel is the `cancel` Update: its validator refuses it once the pivot is reached or the
+      saga is final (the refusal never reaches history); an accepted cancel arriving while a step
+      runs waits for that step's outcome and compensates it too. Compensations are never
+      interrupted.
     - Any other failure before the pivot (a contract bug such as bad_response or a tombstone, or a
       reservation in another currency than the order) also compensates, but then fails the
       workflow with ApplicationError type "saga_failed": the order stays PENDING, visibly stuck for
@@ -77,36 +110,70 @@ class OrderSaga:
     """
 
     def __init__(self) -> None:
-        self._steps = {name: StepRecord(name) for name in STEPS}
+        self._steps = {step: StepProgress(step) for step in STEPS}
         self._compensations: list[_Compensation] = []
+        self._cancel_requested = False
+        self._pivot_reached = False
+        self._final = False
+        self._stopping = False  # compensating after a failure or a cancel
+        self._tracked = False  # search attributes and memo kept current (sagas from the outbox on)
 
-    @workflow.query(name="progress")
-    def progress(self) -> list[StepRecord]:
+    @workflow.query(name=PROGRESS_QUERY)
+    def progress(self) -> list[StepProgress]:
         return list(self._steps.values())
+
+    @workflow.update(name=CANCEL_UPDATE)
+    async def cancel(self) -> None:
+        """Accepted: the forward path stops at the end of the step that runs now, and compensates."""
+        self._cancel_requested = True
+        workflow.logger.info("cancel accepted")
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if self._final:
+            raise ApplicationError("The order is already final.", {"reason": "final"}, type=CANCEL_REFUSED)
+        if self._stopping:
+            raise ApplicationError(
+                "The order is already being cancelled.", {"reason": "already_cancelling"}, type=CANCEL_REFUSED
+            )
+        if self._pivot_reached:
+            raise ApplicationError(
+                "The payment is being captured; the order will complete.",
+                {"reason": "pivot_passed"},
+                type=CANCEL_REFUSED,
+            )
 
     @workflow.run
     async def run(self, saga: OrderSagaInput) -> OrderSagaResult:
         deadline = workflow.info().start_time + timedelta(seconds=saga.deadline_seconds)
         order = OrderRef(saga.order_id)
-        if not await self._order_stored(order):
+        if workflow.patched(STARTED_BY_OUTBOX):
+            self._tracked = True
+            self._track_start(saga)
+        elif not await self._order_stored(order):
             workflow.logger.warning("order never stored: saga abandoned", extra={"order_id": saga.order_id})
+            self._final = True
             return OrderSagaResult(saga.order_id, SagaOutcome.ABANDONED, reason="order_not_stored")
         reservation: Reservation | None = None
+        lines = f"{len(saga.items)} line{'s' if len(saga.items) != 1 else ''}"
         try:
             reservation = await self._before_pivot(
-                "reserve_stock",
+                Step.RESERVE_STOCK,
                 SagaActivities.reserve_stock,
                 ReserveStockInput(saga.order_id, saga.items),
                 undo=SagaActivities.release_stock,
                 order=order,
                 deadline=deadline,
+                summary=f"Reserve {lines} at inventory",
             )
+            self._track_total(saga, reservation)
             if reservation.currency != saga.currency:
                 raise _StopBeforePivot(
                     None, f"stock priced in {reservation.currency}, order in {saga.currency}"
                 )
+            total = _money(reservation.total_cents, reservation.currency)
             await self._before_pivot(
-                "authorize_payment",
+                Step.AUTHORIZE_PAYMENT,
                 SagaActivities.authorize_payment,
                 AuthorizePaymentInput(
                     saga.order_id, saga.customer_id, reservation.total_cents, reservation.currency
@@ -114,8 +181,12 @@ class OrderSaga:
                 undo=SagaActivities.void_payment,
                 order=order,
                 deadline=deadline,
+                summary=f"Hold {total} on {saga.customer_id}'s account",
             )
+            self._stop_if_cancelled(PIVOT)
+            self._pivot_reached = True
         except _StopBeforePivot as stop:
+            self._stopping = True
             await self._compensate()
             if stop.reason is None:
                 raise ApplicationError(
@@ -123,24 +194,63 @@ class OrderSaga:
                 ) from stop.__cause__
             return await self._cancel(saga.order_id, stop.reason, reservation)
 
-        await self._after_pivot("capture_payment", SagaActivities.capture_payment, order)
-        await self._after_pivot("commit_stock", SagaActivities.commit_stock, order)
+        total = _money(reservation.total_cents, reservation.currency)
+        await self._after_pivot(Step.CAPTURE_PAYMENT, SagaActivities.capture_payment, order, f"Capture {total}")
         await self._after_pivot(
-            "confirm_order",
+            Step.COMMIT_STOCK, SagaActivities.commit_stock, order, f"Commit the {lines} reserved at inventory"
+        )
+        await self._after_pivot(
+            Step.CONFIRM_ORDER,
             SagaActivities.confirm_order,
             ConfirmOrderInput(
                 saga.order_id, reservation.lines, reservation.total_cents, reservation.currency
             ),
+            f"Confirm the order, {total}",
         )
         workflow.logger.info("order confirmed", extra={"order_id": saga.order_id})
+        self._finish(OrderStatus.CONFIRMED)
         return OrderSagaResult(
             saga.order_id, SagaOutcome.CONFIRMED, total_cents=reservation.total_cents
         )
 
+    # Visibility: what the Web UI filters and shows (sagas from the outbox on).
+
+    def _track_start(self, saga: OrderSagaInput) -> None:
+        workflow.upsert_search_attributes([
+            CUSTOMER_ID.value_set(saga.customer_id),
+            ORDER_STATUS.value_set(OrderStatus.PENDING),
+            SAGA_STEP.value_set(STEPS[0]),
+        ])
+        workflow.upsert_memo({"items": [{"sku": i.sku, "quantity": i.quantity} for i in saga.items]})
+        workflow.set_current_details(f"{saga.summary}: {OrderStatus.PENDING}")
+
+    def _track_step(self, step: str) -> None:
+        if self._tracked:
+            workflow.upsert_search_attributes([SAGA_STEP.value_set(step)])
+
+    def _track_total(self, saga: OrderSagaInput, reservation: Reservation) -> None:
+        if self._tracked:
+            workflow.upsert_search_attributes([ORDER_TOTAL_CENTS.value_set(reservation.total_cents)])
+            workflow.upsert_memo({"total_cents": reservation.total_cents, "currency": reservation.currency})
+            total = _money(reservation.total_cents, reservation.currency)
+            workflow.set_current_details(f"{saga.summary}, {total}")
+
+    def _finish(self, status: OrderStatus, reason: str | None = None) -> None:
+        self._final = True
+        if self._tracked:
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+            workflow.set_current_details(f"{status} {reason or ''}".strip())
+
+    # The steps.
+
+    def _stop_if_cancelled(self, next_step: str) -> None:
+        if self._cancel_requested:
+            raise _StopBeforePivot(CancellationReason.CUSTOMER_CANCELLED, f"cancelled before {next_step}")
+
     async def _order_stored(self, order: OrderRef) -> bool:
-        """order_svc starts the saga inside the transaction that stores the order: look for the
-        order before any effect, for longer than that transaction can stay open, so a saga whose
-        order was rolled back (the start answered too late, the commit failed) does nothing."""
+        """Before the outbox, order_svc started the saga inside the transaction that stored the
+        order: look for the order before any effect, for longer than that transaction could stay
+        open, so a saga whose order was rolled back does nothing."""
         for pause in (timedelta(0), *ORDER_CHECK_PAUSES):
             if pause:
                 await workflow.sleep(pause)
@@ -154,6 +264,17 @@ class OrderSaga:
                 return True
         return False
 
+    def _started(self, step: str) -> None:
+        record = self._steps[step]
+        record.state, record.started_at = StepState.RUNNING, workflow.now().isoformat()
+        self._track_step(step)
+
+    def _ended(self, step: str, state: StepState, error: str | None = None) -> None:
+        record = self._steps[step]
+        record.state, record.finished_at = state, workflow.now().isoformat()
+        if error is not None:
+            record.last_error = error
+
     async def _before_pivot(
         self,
         step: str,
@@ -163,17 +284,22 @@ class OrderSaga:
         undo: Activity[OrderRef, None],
         order: OrderRef,
         deadline: datetime,
+        summary: str,
     ) -> ResultT:
         """Run a compensatable step within the saga deadline, its undo pushed first.
 
         The undo goes on the stack before the step runs: a step whose reply was lost may have
         taken effect, so it is compensated too (compensations are no-ops where nothing happened).
+        A cancel accepted before the step starts stops the saga here; one accepted while it runs
+        is seen once it has ended.
         """
+        self._stop_if_cancelled(step)
         remaining = deadline - workflow.now()
         if remaining <= timedelta(0):
-            raise _StopBeforePivot(TIMED_OUT, f"saga deadline passed before {step}")
-        self._compensations.append(_Compensation(step, undo, order))
-        self._steps[step].status = StepStatus.RUNNING
+            raise _StopBeforePivot(CancellationReason.TIMED_OUT, f"saga deadline passed before {step}")
+        undo_summary = f"Undo: {undo.__name__.replace('_', ' ')}"
+        self._compensations.append(_Compensation(step, undo, order, undo_summary))
+        self._started(step)
         try:
             result = await workflow.execute_activity_method(
                 activity,
@@ -182,32 +308,39 @@ class OrderSaga:
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=remaining,
                 retry_policy=BEFORE_PIVOT,
+                summary=summary,
             )
         except ActivityError as error:
-            self._steps[step].status = StepStatus.FAILED
+            self._ended(step, StepState.FAILED, str(error.cause))
             raise _StopBeforePivot(
                 _cancellation_reason(error), f"{step} failed: {error.cause}"
             ) from error
-        self._steps[step].status = StepStatus.COMPLETED
+        self._ended(step, StepState.DONE)
         return result
 
-    async def _after_pivot(self, step: str, activity: Activity[ArgT, None], arg: ArgT) -> None:
-        self._steps[step].status = StepStatus.RUNNING
+    async def _after_pivot(self, step: str, activity: Activity[ArgT, None], arg: ArgT, summary: str) -> None:
+        self._started(step)
         try:
-            await _until_success(activity, arg, what=step)
-        except ApplicationError:
-            self._steps[step].status = StepStatus.FAILED
+            await _until_success(activity, arg, what=step, summary=summary)
+        except ApplicationError as error:
+            self._ended(step, StepState.FAILED, str(error))
             raise
-        self._steps[step].status = StepStatus.COMPLETED
+        self._ended(step, StepState.DONE)
 
     async def _compensate(self) -> None:
-        """Undo the attempted steps, newest first."""
+        """Undo the attempted steps, newest first. A cancel cannot interrupt them: the Update only
+        sets a flag, and nothing here looks at it."""
         while self._compensations:
             compensation = self._compensations.pop()
+            self._track_step(compensation.activity.__name__)
             await _until_success(
-                compensation.activity, compensation.order, what=f"undo of {compensation.step}"
+                compensation.activity,
+                compensation.order,
+                what=f"undo of {compensation.step}",
+                summary=compensation.summary,
             )
-            self._steps[compensation.step].status = StepStatus.COMPENSATED
+            record = self._steps[compensation.step]
+            record.state, record.compensated_at = StepState.COMPENSATED, workflow.now().isoformat()
 
     async def _cancel(
         self, order_id: str, reason: str, reservation: Reservation | None
@@ -218,12 +351,16 @@ class OrderSaga:
             cancel = CancelOrderInput(
                 order_id, reason, reservation.lines, reservation.total_cents, reservation.currency
             )
-        await _until_success(SagaActivities.cancel_order, cancel, what="cancel_order")
+        self._track_step(Compensation.CANCEL_ORDER)
+        await _until_success(
+            SagaActivities.cancel_order, cancel, what="cancel_order", summary=f"Cancel the order: {reason}"
+        )
         workflow.logger.info("order cancelled: %s", reason, extra={"order_id": order_id})
+        self._finish(OrderStatus.CANCELLED, reason)
         return OrderSagaResult(order_id, SagaOutcome.CANCELLED, reason=reason)
 
 
-async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str) -> None:
+async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str, summary: str) -> None:
     """Run an activity that must succeed; a non-retryable failure fails the workflow."""
     try:
         await workflow.execute_activity_method(
@@ -232,6 +369,7 @@ async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str)
             start_to_close_timeout=ATTEMPT_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=UNTIL_SUCCESS,
+            summary=summary,
         )
     except ActivityError as error:
         raise ApplicationError(
@@ -244,5 +382,5 @@ def _cancellation_reason(error: ActivityError) -> str | None:
     if isinstance(cause, ApplicationError) and cause.type in CANCELLATION_REASONS:
         return cause.type
     if error.retry_state == RetryState.TIMEOUT:
-        return TIMED_OUT
+        return CancellationReason.TIMED_OUT
     return None

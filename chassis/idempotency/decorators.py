@@ -6,13 +6,18 @@ can never collide with another's, and a stored answer is only ever replayed to t
 given to. Missing or malformed key → 400; same key and body → the stored answer byte for byte; same
 key, other body → 422; same key still running → 409. A 5xx is never stored, nor a refusal (401,
 403: nothing was done, and asking again is refused again); a body cut short never gets this far
-(see RequestBodyMiddleware). The answer is stored in the same transaction as the view's effect.
+(see RequestBodyMiddleware). The answer is stored in the same transaction as the view's effect; for a view whose effect lives elsewhere (a Temporal Update), `idempotent(atomic=False)`
+runs it with no transaction open, so nothing holds the database while the other system answers:
+the key is claimed, and the answer stored, in short transactions of their own. A process that dies
+between such an effect and the store leaves the claim to lapse (IDEMPOTENCY_LEASE_SECONDS), and the
+retry asks again: such views must be idempotent in the system that holds their effect.
 """
 
 from __future__ import annotations
 
 import re
-from functools import wraps
+from contextlib import nullcontext
+from functools import partial, wraps
 
 from django.db import transaction
 from django.http import HttpResponse
@@ -51,8 +56,11 @@ def request_idempotency_key(request) -> str:
     return request.headers[HEADER]
 
 
-def idempotent(post):
-    """Decorate the `post(self, request, ...)` method of an APIView whose POST must be idempotent."""
+def idempotent(post=None, *, atomic: bool = True):
+    """Decorate the `post(self, request, ...)` method of an APIView whose POST must be idempotent:
+    `@idempotent`, or `@idempotent(atomic=False)` when its effect is not in this database."""
+    if post is None:
+        return partial(idempotent, atomic=atomic)
 
     @wraps(post)
     def wrapped(view, request, *args, **kwargs):
@@ -82,7 +90,7 @@ def idempotent(post):
             )
 
         try:
-            with transaction.atomic():
+            with transaction.atomic() if atomic else nullcontext():
                 try:
                     response = post(view, request, *args, **kwargs)
                 except Exception as exc:  # a domain error is an answer too, stored like any other

@@ -1,17 +1,43 @@
-"""Settings of order_svc: the chassis defaults plus this service's own app."""
+"""Settings of order_svc: the chassis defaults plus this service's own app, its saga and its outbox."""
 
 import os
 from pathlib import Path
 
+import saga_contract
 from chassis.settings import service_settings
+from django.core.exceptions import ImproperlyConfigured
 
 _env = os.environ
 
 globals().update(service_settings(name="order", base_dir=Path(__file__).resolve().parent.parent, apps=["orders"]))
 
-# The saga this service starts for every order.
+# The saga every order gets: started by the outbox relay (`manage.py relay_outbox`), asked to cancel
+# and read by the API, always through orders.saga.
 TEMPORAL_ADDRESS = _env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
-TEMPORAL_NAMESPACE = _env.get("TEMPORAL_NAMESPACE", "default")
-TEMPORAL_TASK_QUEUE = _env.get("TEMPORAL_TASK_QUEUE", "orders")
+TEMPORAL_NAMESPACE = _env.get("TEMPORAL_NAMESPACE", saga_contract.NAMESPACE)
+TEMPORAL_TASK_QUEUE = _env.get("TEMPORAL_TASK_QUEUE", saga_contract.TASK_QUEUE)
+TEMPORAL_RPC_TIMEOUT_SECONDS = float(_env.get("TEMPORAL_RPC_TIMEOUT_SECONDS", "5"))
+"""Deadline of a start, a describe, a query or a history fetch."""
+ORDER_CANCEL_TIMEOUT_SECONDS = float(_env.get("ORDER_CANCEL_TIMEOUT_SECONDS", "10"))
+"""Deadline of a customer's cancel: the Update (with its start) until the workflow answers; then 503."""
 ORDER_SAGA_DEADLINE_SECONDS = int(_env.get("ORDER_SAGA_DEADLINE_SECONDS", "300"))
-ORDER_SAGA_STARTER = "orders.saga.TemporalSagaStarter"
+ORDER_SAGA_GATEWAY = "orders.saga.TemporalSagaGateway"
+
+# The outbox relay.
+OUTBOX_POLL_SECONDS = float(_env.get("OUTBOX_POLL_SECONDS", "0.05"))
+"""How often an idle relay looks for new records: most of the time from placement to saga start."""
+OUTBOX_RELAY_CONCURRENCY = int(_env.get("OUTBOX_RELAY_CONCURRENCY", "8"))
+"""Starts in flight at once, per relay: also how many records it claims at a time."""
+OUTBOX_LEASE_SECONDS = float(_env.get("OUTBOX_LEASE_SECONDS", "15"))
+"""How long a claimed record is left to its relay before another may take it (a relay that died).
+A claim's starts run at once, each within TEMPORAL_RPC_TIMEOUT_SECONDS, so the lease must outlast one."""
+OUTBOX_RETRY_FIRST_SECONDS = float(_env.get("OUTBOX_RETRY_FIRST_SECONDS", "0.5"))
+OUTBOX_RETRY_MAX_SECONDS = float(_env.get("OUTBOX_RETRY_MAX_SECONDS", "30"))
+
+if OUTBOX_RELAY_CONCURRENCY < 1:
+    raise ImproperlyConfigured("OUTBOX_RELAY_CONCURRENCY must be at least 1")
+if OUTBOX_LEASE_SECONDS <= TEMPORAL_RPC_TIMEOUT_SECONDS + 1:
+    raise ImproperlyConfigured(
+        "OUTBOX_LEASE_SECONDS must outlast a start (TEMPORAL_RPC_TIMEOUT_SECONDS + 1 s), or a second relay "
+        "would take records the first is still starting"
+    )

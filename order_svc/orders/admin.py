@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OutboxRecord
 
 
 class OrderLineInline(admin.TabularInline):
@@ -15,3 +15,19 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "cancellation_reason")
     search_fields = ("id", "customer_id")
     inlines = [OrderLineInline]
+
+
+@admin.register(OutboxRecord)
+class OutboxRecordAdmin(admin.ModelAdmin):
+    """Read-only: the relay owns these rows; an operator looks at what is stuck and why."""
+
+    list_display = ("workflow_id", "created_at", "started_at", "attempts", "next_attempt_at", "last_error")
+    list_filter = (("started_at", admin.EmptyFieldListFilter),)
+    search_fields = ("workflow_id",)
+    readonly_fields = [field.name for field in OutboxRecord._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,8 +1,9 @@
 """The order service's REST API: the public v1 endpoints and the saga's internal reports.
 
-A customer places orders for itself and reads its own; an operator reads every order; the saga
-alone reads an order by id and reports it confirmed or cancelled (`/internal/v1/`). Views
-validate, call one service or selector, and serialize. No business logic here.
+A customer places orders for itself, reads its own, asks to cancel them and watches their saga;
+an operator reads, cancels and watches every order; the saga alone reads an order by id and reports
+it confirmed or cancelled (`/internal/v1/`). Views validate, call one service or selector, and
+serialize. No business logic here.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class ItemInputSerializer(StrictSerializer):
 
 
 class OrderCollectionApi(ServiceApi):
-    """POST (a customer) places an order for itself and starts its saga; GET lists orders, newest
-    first: a customer's own, or every order for an operator."""
+    """POST (a customer) places an order for itself: 202 once the order and its saga's outbox record
+    are stored (the relay starts the saga); GET lists orders, newest first: a customer's own, or
+    every order for an operator."""
 
     throttle_classes = [RequestRateThrottle, OrderPlacementThrottle]
 
@@ -107,6 +109,50 @@ class OrderDetailApi(ServiceApi):
     def get(self, request: Request, order_id) -> Response:
         order = selectors.order_get(order_id=order_id, owner=request.user.customer_id)
         return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelRequestApi(ServiceApi):
+    """A customer (its own order) or an operator asks the order's saga to cancel: 202 with the order
+    once the saga has accepted (it compensates what it did, then reports the order CANCELLED); 409
+    `order_not_cancellable` with `details.reason` once payment is captured or the order is final."""
+
+    permission_classes = [IsCustomer | IsOperator]
+
+    class InputSerializer(StrictSerializer):
+        pass
+
+    @idempotent(atomic=False)  # the effect is the saga's: no transaction is held while Temporal answers
+    def post(self, request: Request, order_id) -> Response:
+        bind(order_id=str(order_id))
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
+        order = services.order_request_cancel(order_id=order_id, owner=request.user.customer_id)
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OrderSagaApi(ServiceApi):
+    """The order's saga as its workflow sees it (a query; answered from history once closed), with
+    each step's attempts: a customer's own order, or any for an operator."""
+
+    permission_classes = [IsCustomer | IsOperator]
+
+    class OutputSerializer(serializers.Serializer):
+        class StepSerializer(serializers.Serializer):
+            name = serializers.CharField()
+            state = serializers.CharField()
+            attempts = serializers.IntegerField()
+            last_error = serializers.CharField(allow_null=True)
+            started_at = serializers.CharField(allow_null=True)
+            finished_at = serializers.CharField(allow_null=True)
+            compensated_at = serializers.CharField(allow_null=True)
+
+        order_id = serializers.UUIDField(source="order.id")
+        workflow_id = serializers.CharField(source="order.workflow_id")
+        status = serializers.CharField(source="progress.status")
+        steps = StepSerializer(source="progress.steps", many=True)
+
+    def get(self, request: Request, order_id) -> Response:
+        order, progress = selectors.order_saga_progress(order_id=order_id, owner=request.user.customer_id)
+        return Response(self.OutputSerializer({"order": order, "progress": progress}).data)
 
 
 class OrderInternalDetailApi(ServiceApi):

@@ -1,6 +1,7 @@
 """The order service's business errors, each with its HTTP status and machine code."""
 
 from chassis.errors import Conflict, DomainError, NotFound, PermissionDenied
+from saga_contract import CANCEL_REFUSED
 
 
 class OrderNotFound(NotFound):
@@ -19,10 +20,18 @@ class LinesMismatch(DomainError):
     message = "The priced lines do not match the order's items."
 
 
+class OrderNotCancellable(Conflict):
+    """`details.reason`: `pivot_passed` (payment captured: the order will complete), `final`, or
+    another reason the saga gave (saga_contract.CancelRefusal)."""
+
+    code = CANCEL_REFUSED
+    message = "The order can no longer be cancelled."
+
+
 class SagaUnavailable(DomainError):
     status_code = 503
     code = "saga_unavailable"
-    message = "The order could not be started right now; nothing was stored. Retry with the same Idempotency-Key."
+    message = "The order's saga cannot be reached right now; retry shortly (a cancel with the same Idempotency-Key)."
 
 
 class CustomerMismatch(PermissionDenied):

@@ -1,22 +1,27 @@
-"""Orders and their lines. An order is PENDING until its saga confirms or cancels it."""
+"""Orders, their lines, and the outbox record that has each order's saga started.
+
+An order is PENDING until its saga confirms or cancels it. The outbox record is written in the
+same transaction as the order; the relay (orders.relay) starts the saga from it after commit.
+"""
 
 import uuid
 
+import saga_contract
 from django.db import models
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "PENDING"
-        CONFIRMED = "CONFIRMED"
-        CANCELLED = "CANCELLED"
+        PENDING = saga_contract.OrderStatus.PENDING
+        CONFIRMED = saga_contract.OrderStatus.CONFIRMED
+        CANCELLED = saga_contract.OrderStatus.CANCELLED
 
     class CancellationReason(models.TextChoices):
-        UNKNOWN_SKU = "unknown_sku"
-        OUT_OF_STOCK = "out_of_stock"
-        PAYMENT_DECLINED = "payment_declined"
-        CUSTOMER_CANCELLED = "customer_cancelled"
-        TIMED_OUT = "timed_out"
+        UNKNOWN_SKU = saga_contract.CancellationReason.UNKNOWN_SKU
+        OUT_OF_STOCK = saga_contract.CancellationReason.OUT_OF_STOCK
+        PAYMENT_DECLINED = saga_contract.CancellationReason.PAYMENT_DECLINED
+        CUSTOMER_CANCELLED = saga_contract.CancellationReason.CUSTOMER_CANCELLED
+        TIMED_OUT = saga_contract.CancellationReason.TIMED_OUT
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.CharField(max_length=64, db_index=True)
@@ -32,7 +37,7 @@ class Order(models.Model):
 
     @property
     def workflow_id(self) -> str:
-        return f"order-{self.id}"
+        return saga_contract.workflow_id(self.id)
 
     @property
     def is_final(self) -> bool:
@@ -51,3 +56,33 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku")]
+
+
+class OutboxRecord(models.Model):
+    """An order's saga, to be started: its workflow id and input, written with the order.
+
+    `started_at` stays empty until a relay has seen Temporal accept the start (or say the workflow
+    exists already). `next_attempt_at` is when a relay may try next: now for a new record, later
+    after a failed attempt (backoff) or while another relay holds it (a short lease).
+    """
+
+    order = models.OneToOneField(Order, related_name="outbox", on_delete=models.CASCADE)
+    workflow_id = models.CharField(max_length=64, unique=True)
+    payload = models.JSONField(help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Start calls made, the successful one included.")
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The relay's only question: which unstarted records are due? Started ones drop out.
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(started_at__isnull=True), name="outbox_due_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {'started' if self.started_at else 'pending'}"

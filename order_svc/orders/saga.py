@@ -1,79 +1,333 @@
-"""Starts an order's saga on Temporal. The only place order_svc talks to Temporal.
+"""The one place order_svc talks to Temporal: start an order's saga, ask it to cancel, read its progress.
 
-The workflow is started by name with a plain JSON argument, so this service
-imports nothing from the orchestrator. Django runs synchronous request threads;
-one background event loop per process holds the Temporal client.
+Workflows are addressed by the names in `saga_contract`, with plain JSON arguments, so this service
+imports nothing from the orchestrator. Django runs synchronous threads: one background event loop per
+process holds the one Temporal client, and every call waits for its answer with a deadline. Nothing
+here touches the database, and no caller may hold a transaction open while it waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import threading
-from dataclasses import asdict, dataclass
-from functools import cache
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from saga_contract import (
+    CANCEL_REFUSED,
+    CANCEL_UPDATE,
+    PROGRESS_QUERY,
+    STEPS,
+    WORKFLOW_TYPE,
+    CancelRefusal,
+    OrderSagaInput,
+    StepState,
+)
+
 logger = logging.getLogger(__name__)
 
-START_TIMEOUT_SECONDS = 10
+NOT_STARTED = "NOT_STARTED"
+"""The status of a saga the relay has not started yet (Temporal knows no workflow by its id)."""
+
+
+class SagaUnreachable(Exception):
+    """Temporal did not answer in time: the server is down or slow, or no worker took the call."""
+
+
+class SagaNotStarted(Exception):
+    """Temporal knows no workflow by this id yet."""
+
+
+class CancelRefused(Exception):
+    """The saga refused to cancel; `reason` is a CancelRefusal value (or whatever the workflow said)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
-class SagaStart:
-    """The workflow's input, as OrderSaga expects it."""
+class StepReport:
+    """One forward step: the workflow's view (progress query), with attempts counted from history."""
 
-    order_id: str
-    customer_id: str
-    items: list[dict]
-    currency: str
-    deadline_seconds: int
-
-
-class SagaStartFailed(Exception):
-    pass
+    name: str
+    state: str = StepState.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    compensated_at: str | None = None
 
 
-class TemporalSagaStarter:
-    """Starts workflow `OrderSaga` with id `order-<id>`; starting one twice is a no-op."""
+@dataclass(frozen=True)
+class SagaProgress:
+    status: str
+    """The workflow's status (RUNNING, COMPLETED, FAILED, TERMINATED, ...), or NOT_STARTED."""
+    steps: list[StepReport]
+
+
+def saga_progress_not_started() -> SagaProgress:
+    return SagaProgress(status=NOT_STARTED, steps=[StepReport(name=step) for step in STEPS])
+
+
+def saga_progress_from(
+    *, status: str, steps: list[dict], history_events: Iterable, pending_activities: Iterable
+) -> SagaProgress:
+    """Combine the progress query's rows with attempts counted from the workflow's history.
+
+    Each step runs as the activity of the same name. An activity's ActivityTaskStarted event (written
+    when it finishes) carries the attempt it finished on; one still running is in `pending_activities`
+    (from DescribeWorkflowExecution), with its current attempt and its last failure.
+    """
+    scheduled: dict[int, tuple[str, str]] = {}  # scheduled event id -> (activity type, activity id)
+    finished_on: dict[int, int] = {}  # scheduled event id -> the attempt it finished on
+    for event in history_events:
+        kind = event.WhichOneof("attributes")
+        if kind == "activity_task_scheduled_event_attributes":
+            attributes = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = (attributes.activity_type.name, attributes.activity_id)
+        elif kind == "activity_task_started_event_attributes":
+            attributes = event.activity_task_started_event_attributes
+            finished_on[attributes.scheduled_event_id] = attributes.attempt
+    pending = {activity.activity_id: activity for activity in pending_activities}
+
+    attempts: dict[str, int] = {}
+    running_errors: dict[str, str] = {}
+    for event_id, (activity_type, activity_id) in scheduled.items():
+        if event_id in finished_on:
+            made = finished_on[event_id]
+        elif activity_id in pending:
+            activity = pending[activity_id]
+            # STARTED: attempt `attempt` is running; otherwise it waits to run (first try or a backoff).
+            made = activity.attempt if activity.state == _PENDING_ACTIVITY_STARTED else activity.attempt - 1
+            if activity.HasField("last_failure") and activity.last_failure.message:
+                running_errors[activity_type] = activity.last_failure.message
+        else:
+            made = 0
+        attempts[activity_type] = attempts.get(activity_type, 0) + max(made, 0)
+
+    rows = {row.get("name"): row for row in steps if isinstance(row, dict)}
+    reports = []
+    for step in STEPS:
+        row = rows.get(step, {})
+        reports.append(StepReport(
+            name=step,
+            state=row.get("state") or StepState.PENDING,
+            attempts=attempts.get(step, 0),
+            last_error=running_errors.get(step) or row.get("last_error"),
+            started_at=row.get("started_at"),
+            finished_at=row.get("finished_at"),
+            compensated_at=row.get("compensated_at"),
+        ))
+    return SagaProgress(status=status, steps=reports)
+
+
+_PENDING_ACTIVITY_STARTED = 2  # temporalio.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+
+
+def _refusal_reason(details: Iterable) -> str:
+    """The `reason` of the validator's ApplicationError details (`{"reason": ...}`)."""
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get("reason"), str):
+            return detail["reason"]
+    return CancelRefusal.FINAL
+
+
+class TemporalSagaGateway:
+    """start / cancel / progress of workflow `OrderSaga` with id `order-<id>`, over one client."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = None
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client = None
+        self._connecting: asyncio.Lock | None = None
 
-    def start(self, *, workflow_id: str, saga: SagaStart) -> None:
-        future = asyncio.run_coroutine_threadsafe(self._start(workflow_id, saga), self._event_loop())
+    # --- what order_svc asks ---
+
+    def start(self, *, workflow_id: str, saga_input: OrderSagaInput) -> bool:
+        """Start the saga; False when a workflow with this id exists already (running or closed),
+        which is as good as started. REJECT_DUPLICATE: a closed saga is never started again."""
+        return self._call(self._start(workflow_id, saga_input), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+
+    def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None:
+        """Send the cancel Update and wait for its outcome; a saga not started yet is started with it.
+        Raises CancelRefused (with the validator's reason, or `final` for a closed workflow) or
+        SagaUnreachable."""
+        self._call(self._cancel(workflow_id, saga_input), settings.ORDER_CANCEL_TIMEOUT_SECONDS)
+
+    def progress(self, *, workflow_id: str) -> SagaProgress:
+        """The saga's steps (query, answered from history once closed), attempts and status.
+        Raises SagaNotStarted or SagaUnreachable."""
+        return self._call(self._progress(workflow_id), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        """Stop the background loop (tests, and a command about to exit)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = self._client = self._connecting = None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+
+    # --- the event loop and the client ---
+
+    def _call(self, coroutine, timeout_seconds: float):
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(coroutine, timeout=timeout_seconds), self._event_loop()
+        )
         try:
-            future.result(timeout=START_TIMEOUT_SECONDS)
-        except Exception as exc:
+            return future.result(timeout=timeout_seconds + 1)
+        except (CancelRefused, SagaNotStarted, SagaUnreachable):
+            raise
+        except (TimeoutError, concurrent.futures.TimeoutError):
             future.cancel()
-            raise SagaStartFailed(str(exc) or type(exc).__name__) from exc
+            raise SagaUnreachable(f"Temporal did not answer within {timeout_seconds:g} s") from None
+        except Exception as error:
+            raise SagaUnreachable(str(error) or type(error).__name__) from error
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                threading.Thread(target=self._loop.run_forever, name="temporal-client", daemon=True).start()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="temporal-client", daemon=True)
+                self._thread.start()
             return self._loop
 
-    async def _start(self, workflow_id: str, saga: SagaStart) -> None:
+    async def _connected(self):
         from temporalio.client import Client
+
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._client is None:
+                self._client = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+        return self._client
+
+    # --- the calls, on the loop ---
+
+    async def _start(self, workflow_id: str, saga_input: OrderSagaInput) -> bool:
+        from temporalio.common import WorkflowIDReusePolicy
         from temporalio.exceptions import WorkflowAlreadyStartedError
 
-        if self._client is None:
-            self._client = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+        client = await self._connected()
         try:
-            await self._client.start_workflow(
-                "OrderSaga", asdict(saga), id=workflow_id, task_queue=settings.TEMPORAL_TASK_QUEUE
+            await client.start_workflow(
+                WORKFLOW_TYPE,
+                saga_input.as_payload(),
+                id=workflow_id,
+                task_queue=settings.TEMPORAL_TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=saga_input.summary,
+                rpc_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS),
             )
         except WorkflowAlreadyStartedError:
-            logger.info("saga already started", extra={"fields": {"workflow_id": workflow_id}})
+            return False
+        return True
+
+    async def _cancel(self, workflow_id: str, saga_input: OrderSagaInput) -> None:
+        from temporalio.client import (
+            WithStartWorkflowOperation,
+            WorkflowUpdateFailedError,
+            WorkflowUpdateRPCTimeoutOrCancelledError,
+            WorkflowUpdateStage,
+        )
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+        from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+        from temporalio.service import RPCError, RPCStatusCode
+
+        client = await self._connected()
+        deadline = timedelta(seconds=settings.ORDER_CANCEL_TIMEOUT_SECONDS)
+        start = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
+            saga_input.as_payload(),
+            id=workflow_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=saga_input.summary,
+        )
+        try:
+            update = await client.start_update_with_start_workflow(
+                CANCEL_UPDATE,
+                start_workflow_operation=start,
+                wait_for_stage=WorkflowUpdateStage.COMPLETED,
+                rpc_timeout=deadline,
+            )
+            await update.result(rpc_timeout=deadline)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == CANCEL_REFUSED:
+                raise CancelRefused(_refusal_reason(cause.details)) from None
+            if isinstance(cause, ApplicationError) and cause.type == "AcceptedUpdateCompletedWorkflow":
+                raise CancelRefused(CancelRefusal.FINAL) from None  # the saga ended as it took the cancel
+            raise SagaUnreachable(f"the cancel Update failed: {cause or error}") from error
+        except WorkflowAlreadyStartedError:
+            # Closed: USE_EXISTING found no running saga and REJECT_DUPLICATE refused a new one.
+            await self._forget_start_error(start)
+            raise CancelRefused(CancelRefusal.FINAL) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            raise SagaUnreachable("the cancel Update got no answer in time (is a worker running?)") from error
+        except RPCError as error:
+            await self._forget_start_error(start)
+            if error.status == RPCStatusCode.NOT_FOUND:  # the saga closed between start and Update
+                raise CancelRefused(CancelRefusal.FINAL) from None
+            raise
+
+    @staticmethod
+    async def _forget_start_error(start) -> None:
+        """The start operation keeps the failure too; read it so asyncio does not log it as lost."""
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
+
+    async def _progress(self, workflow_id: str) -> SagaProgress:
+        from temporalio.service import RPCError, RPCStatusCode
+
+        client = await self._connected()
+        handle = client.get_workflow_handle(workflow_id)
+        timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        try:
+            description = await handle.describe(rpc_timeout=timeout)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise SagaNotStarted(workflow_id) from None
+            raise
+        steps, history = await asyncio.gather(
+            handle.query(PROGRESS_QUERY, rpc_timeout=timeout), handle.fetch_history(rpc_timeout=timeout)
+        )
+        return saga_progress_from(
+            status=description.status.name if description.status is not None else "UNKNOWN",
+            steps=steps if isinstance(steps, list) else [],
+            history_events=history.events,
+            pending_activities=description.raw_description.pending_activities,
+        )
 
 
-@cache
-def saga_starter():
-    """The process-wide starter named by settings.ORDER_SAGA_STARTER."""
-    return import_string(settings.ORDER_SAGA_STARTER)()
+_gateway_lock = threading.Lock()
+_gateways: dict[str, object] = {}
+
+
+def saga_gateway():
+    """The process-wide gateway named by settings.ORDER_SAGA_GATEWAY (tests put a fake there)."""
+    with _gateway_lock:
+        path = settings.ORDER_SAGA_GATEWAY
+        if path not in _gateways:
+            _gateways[path] = import_string(path)()
+        return _gateways[path]
+
+
+def saga_gateway_close() -> None:
+    """Close and forget the process's gateway: before a command exits, and between tests."""
+    with _gateway_lock:
+        gateways = list(_gateways.values())
+        _gateways.clear()
+    for gateway in gateways:
+        if hasattr(gateway, "close"):
+            gateway.close()

@@ -1,13 +1,17 @@
-"""Reads of orders. Nothing here changes state."""
+"""Reads of orders, and of their sagas as the workflows see them. Nothing here changes state."""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from django.db.models import QuerySet
 
-from orders.errors import OrderNotFound
+from orders.errors import OrderNotFound, SagaUnavailable
 from orders.models import Order
+from orders.saga import SagaNotStarted, SagaProgress, SagaUnreachable, saga_gateway, saga_progress_not_started
+
+logger = logging.getLogger(__name__)
 
 
 def order_get(*, order_id: UUID, owner: str | None = None) -> Order:
@@ -34,3 +38,19 @@ def order_list(
     if status:
         orders = orders.filter(status=status)
     return orders
+
+
+def order_saga_progress(*, order_id: UUID, owner: str | None = None) -> tuple[Order, SagaProgress]:
+    """The order and its saga's progress from Temporal: every step pending (NOT_STARTED) while the
+    relay has not started it. Raises OrderNotFound (`owner` as in order_get) or SagaUnavailable."""
+    order = order_get(order_id=order_id, owner=owner)
+    try:
+        return order, saga_gateway().progress(workflow_id=order.workflow_id)
+    except SagaNotStarted:
+        return order, saga_progress_not_started()
+    except SagaUnreachable as error:
+        logger.warning(
+            "saga progress: saga unreachable",
+            extra={"fields": {"order_id": str(order.id), "workflow_id": order.workflow_id, "error": str(error)}},
+        )
+        raise SagaUnavailable(order_id=str(order.id)) from None

@@ -1,40 +1,73 @@
-"""State changes of orders: placing one (and starting its saga), confirming and cancelling.
+"""State changes of orders: placing one (with its saga's outbox record), asking its saga to
+cancel, and the saga's own reports (confirmed, cancelled), which are safe to repeat.
 
-Placing an order stores it and starts its saga in one transaction: if the saga
-cannot be started, nothing is stored. Confirm and cancel are the saga's reports
-and are safe to repeat.
+Placing an order stores the order, its lines and its outbox record in one short transaction and
+calls nothing else: the relay (orders.relay) starts the saga once that has committed. The only
+service that talks to Temporal, `order_request_cancel`, does so with no transaction open.
 """
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from chassis.logging import bind
-from orders.errors import LinesMismatch, OrderFinal, OrderNotFound, SagaUnavailable
-from orders.models import Order, OrderLine
-from orders.saga import SagaStart, SagaStartFailed, saga_starter
+from orders import selectors
+from orders.errors import LinesMismatch, OrderFinal, OrderNotCancellable, OrderNotFound, SagaUnavailable
+from orders.models import Order, OrderLine, OutboxRecord
+from orders.saga import CancelRefused, SagaUnreachable, saga_gateway
+from saga_contract import CancelRefusal, OrderItem, OrderSagaInput
+
+logger = logging.getLogger(__name__)
 
 
 def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
+    """Store a PENDING order with its lines and the outbox record its saga is started from."""
     with transaction.atomic():
         order = Order.objects.create(customer_id=customer_id)
         OrderLine.objects.bulk_create(OrderLine(order=order, sku=sku, quantity=qty) for sku, qty in items)
-        bind(order_id=str(order.id), workflow_id=order.workflow_id)
-        saga = SagaStart(
+        saga_input = OrderSagaInput(
             order_id=str(order.id),
             customer_id=customer_id,
-            items=[{"sku": sku, "quantity": qty} for sku, qty in items],
+            items=[OrderItem(sku=sku, quantity=qty) for sku, qty in items],
             currency=order.currency,
             deadline_seconds=settings.ORDER_SAGA_DEADLINE_SECONDS,
         )
-        try:
-            saga_starter().start(workflow_id=order.workflow_id, saga=saga)
-        except SagaStartFailed as exc:
-            raise SagaUnavailable(error=str(exc)) from exc
+        OutboxRecord.objects.create(
+            order=order,
+            workflow_id=order.workflow_id,
+            payload=saga_input.as_payload(),
+            next_attempt_at=timezone.now(),
+        )
+    bind(order_id=str(order.id), workflow_id=order.workflow_id)
     return order
+
+
+def order_request_cancel(*, order_id: UUID, owner: str | None = None) -> Order:
+    """Ask the order's saga to cancel (the cancel Update) and answer with the order as it now is.
+
+    A final order is refused without asking. A saga the relay has not started yet is started by the
+    same call and cancelled at once. Raises OrderNotFound (also for another customer's order),
+    OrderNotCancellable with the saga's reason, or SagaUnavailable. Holds no transaction.
+    """
+    order = selectors.order_get(order_id=order_id, owner=owner)
+    bind(order_id=str(order.id), workflow_id=order.workflow_id)
+    if order.is_final:
+        raise OrderNotCancellable(order_id=str(order.id), reason=CancelRefusal.FINAL)
+    saga_input = OrderSagaInput(**order.outbox.payload)
+    try:
+        saga_gateway().cancel(workflow_id=order.workflow_id, saga_input=saga_input)
+    except CancelRefused as refused:
+        raise OrderNotCancellable(order_id=str(order.id), reason=refused.reason) from None
+    except SagaUnreachable as error:
+        logger.warning("cancel: saga unreachable", extra={"fields": {"error": str(error)}})
+        raise SagaUnavailable(order_id=str(order.id)) from None
+    logger.info("cancel accepted by the saga")
+    return selectors.order_get(order_id=order.id)
 
 
 def _locked_order(order_id: UUID) -> Order:

@@ -5,6 +5,8 @@ from orders import apis
 urlpatterns = [
     path("orders", apis.OrderCollectionApi.as_view(), name="orders"),
     path("orders/<uuid:order_id>", apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/cancel", apis.OrderCancelRequestApi.as_view(), name="order-cancel-request"),
+    path("orders/<uuid:order_id>/saga", apis.OrderSagaApi.as_view(), name="order-saga"),
 ]
 
 # The saga's reads and reports: the saga's identity only.

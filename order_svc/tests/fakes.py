@@ -1,14 +1,77 @@
-"""A saga starter that records instead of calling Temporal (order_svc's unit tests only)."""
+"""A saga gateway that stands in for Temporal in order_svc's own tests.
 
-from orders.saga import SagaStartFailed
+It keeps the workflows it "started" (by id, with their input), records every call (and whether a
+database transaction was open at the time), and answers what a test scripted: `script(start=[...])`
+queues outcomes for the next calls of a method, an exception to raise or a value to return; with
+nothing queued it behaves like Temporal with a healthy worker: start is idempotent by id, cancel
+starts a saga that is missing and accepts, progress is NOT_STARTED for an unknown id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from orders.saga import SagaNotStarted, SagaProgress, StepReport
+from saga_contract import STEPS, OrderSagaInput, StepState
 
 
-class RecordingSagaStarter:
+@dataclass(frozen=True)
+class Call:
+    method: str
+    workflow_id: str
+    in_transaction: bool
+
+
+class FakeSagaGateway:
     def __init__(self) -> None:
-        self.started: list[tuple[str, object]] = []
-        self.fail_with: str | None = None
+        self.workflows: dict[str, OrderSagaInput] = {}
+        self.calls: list[Call] = []
+        self.cancelled: list[str] = []
+        self._scripted: dict[str, list] = {"start": [], "cancel": [], "progress": []}
 
-    def start(self, *, workflow_id, saga) -> None:
-        if self.fail_with:
-            raise SagaStartFailed(self.fail_with)
-        self.started.append((workflow_id, saga))
+    def script(self, **outcomes: list) -> None:
+        """Queue outcomes: `script(start=[SagaUnreachable("down"), True], cancel=[CancelRefused("final")])`."""
+        for method, queue in outcomes.items():
+            self._scripted[method].extend(queue)
+
+    @property
+    def started(self) -> list[tuple[str, OrderSagaInput]]:
+        """(workflow id, input) of every saga started, in order."""
+        return list(self.workflows.items())
+
+    def start(self, *, workflow_id: str, saga_input: OrderSagaInput) -> bool:
+        scripted = self._next("start", workflow_id)
+        if scripted is not None:
+            return scripted
+        if workflow_id in self.workflows:
+            return False
+        self.workflows[workflow_id] = saga_input
+        return True
+
+    def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None:
+        self._next("cancel", workflow_id)
+        self.workflows.setdefault(workflow_id, saga_input)  # update-with-start
+        self.cancelled.append(workflow_id)
+
+    def progress(self, *, workflow_id: str) -> SagaProgress:
+        scripted = self._next("progress", workflow_id)
+        if scripted is not None:
+            return scripted
+        if workflow_id not in self.workflows:
+            raise SagaNotStarted(workflow_id)
+        return SagaProgress(
+            status="RUNNING",
+            steps=[StepReport(name=STEPS[0], state=StepState.RUNNING, attempts=1)]
+            + [StepReport(name=step) for step in STEPS[1:]],
+        )
+
+    def _next(self, method: str, workflow_id: str):
+        self.calls.append(Call(method, workflow_id, connection.in_atomic_block))
+        if not self._scripted[method]:
+            return None
+        outcome = self._scripted[method].pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome

@@ -1,7 +1,7 @@
-"""Who may call what on order_svc: a customer places orders for itself and reads its own, an operator
-reads every order, the saga alone reads an order by id and reports it confirmed or cancelled, and
-nobody gets in without a token. A refused call (401 or 403) answers in the error shape, stores
-nothing and starts no saga."""
+"""Who may call what on order_svc: a customer places orders for itself, reads its own, cancels them and
+watches their saga; an operator reads, cancels and watches every order; the saga alone reads an order
+by id and reports it confirmed or cancelled; nobody gets in without a token. A refused call (401 or
+403) answers in the error shape, stores nothing and never reaches Temporal."""
 
 import uuid
 
@@ -11,7 +11,8 @@ from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import Endpoint, access_cases, assert_error
 from orders import services
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OutboxRecord
+from tests.factories import order_create
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +20,14 @@ PENDING = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """Alice's order every test starts with, one MUG, waiting for its saga."""
 PRICED = {"lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}], "total_cents": 500, "currency": "USD"}
 
-
-
 OPERATOR, SAGA, CUSTOMER = frozenset({"operator"}), frozenset({"saga"}), frozenset({"customer"})
 READERS = frozenset({"customer", "operator"})
 ENDPOINTS = [
     Endpoint("POST", "/api/v1/orders", CUSTOMER, 202, {"items": [{"sku": "TEA", "quantity": 1}]}),
     Endpoint("GET", "/api/v1/orders", READERS, 200),
     Endpoint("GET", f"/api/v1/orders/{PENDING}", READERS, 200),
+    Endpoint("POST", f"/api/v1/orders/{PENDING}/cancel", READERS, 202, {}),
+    Endpoint("GET", f"/api/v1/orders/{PENDING}/saga", READERS, 200),
     Endpoint("GET", f"/internal/v1/orders/{PENDING}", SAGA, 200),
     Endpoint("POST", f"/internal/v1/orders/{PENDING}/confirm", SAGA, 200, PRICED),
     Endpoint("POST", f"/internal/v1/orders/{PENDING}/cancel", SAGA, 200, {"reason": "out_of_stock"}),
@@ -43,17 +44,18 @@ def pending_order(settings, tmp_path):
     its endpoint exists."""
     settings.CHAOS_ENABLED = True
     settings.VAR_DIR = tmp_path
-    order = Order.objects.create(id=PENDING, customer_id="alice")
-    OrderLine.objects.create(order=order, sku="MUG", quantity=1)
+    order_create(id=PENDING, customer_id="alice", items=(("MUG", 1),))
 
 
 def state(sagas) -> tuple:
-    """Everything a call could change: orders, their lines, stored keys, sagas started, the fault file."""
+    """Everything a call could change: orders, their lines, outbox records, stored keys, calls to
+    Temporal, the fault file."""
     return (
         list(Order.objects.values_list("id", "customer_id", "status", "total_cents")),
         list(OrderLine.objects.values_list("order_id", "sku", "quantity", "unit_price_cents")),
+        list(OutboxRecord.objects.values_list("order_id", "started_at", "attempts")),
         IdempotencyRecord.objects.count(),
-        list(sagas.started),
+        list(sagas.calls),
         fault_store().snapshot(),
     )
 
@@ -83,18 +85,18 @@ def test_the_right_caller_gets_through(callers, endpoint, kind):
 # --- a customer's own orders ---
 
 
-def test_an_order_without_customer_id_is_placed_for_the_tokens_customer(customer, sagas):
+def test_an_order_without_customer_id_is_placed_for_the_tokens_customer(customer):
     r = customer("bob").post("/api/v1/orders", {"items": [{"sku": "TEA", "quantity": 1}]})
     assert r.status_code == 202 and r.json()["customer_id"] == "bob"
     assert Order.objects.get(id=r.json()["id"]).customer_id == "bob"
-    assert [saga.customer_id for _, saga in sagas.started] == ["bob"]
+    assert OutboxRecord.objects.get(order_id=r.json()["id"]).payload["customer_id"] == "bob"
 
 
 def test_placing_an_order_for_another_customer_is_403_stores_nothing_and_starts_no_saga(customer, sagas):
     r = customer("mallory").post("/api/v1/orders", {"customer_id": "alice", "items": [{"sku": "TEA", "quantity": 1}]})
     assert_error(r, 403, "customer_mismatch")
     assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
-    assert OrderLine.objects.count() == 1 and sagas.started == []
+    assert OrderLine.objects.count() == 1 and OutboxRecord.objects.count() == 1 and sagas.calls == []
     assert not IdempotencyRecord.objects.exists()  # a refusal claims no key
 
 
@@ -112,7 +114,7 @@ def test_fields_a_customer_may_not_set_are_400_and_store_nothing(customer, sagas
     assert_error(r, 400, "validation_error")
     assert field in r.json()["details"]
     assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
-    assert OrderLine.objects.count() == 1 and sagas.started == []
+    assert OrderLine.objects.count() == 1 and OutboxRecord.objects.count() == 1 and sagas.calls == []
 
 
 def test_a_customer_reads_its_own_order_and_not_another_customers(customer, operator):
@@ -124,6 +126,14 @@ def test_a_customer_reads_its_own_order_and_not_another_customers(customer, oper
     assert_error(others, 404, "order_not_found")
     assert others.json()["message"] == missing.json()["message"], "just like an order that does not exist"
     assert operator.get(f"/api/v1/orders/{PENDING}").status_code == 200
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/orders/{PENDING}/cancel", f"/api/v1/orders/{PENDING}/saga"])
+def test_another_customers_order_cannot_be_cancelled_or_watched_and_temporal_is_not_asked(customer, sagas, path):
+    bob = customer("bob")
+    r = bob.post(path) if path.endswith("cancel") else bob.get(path)
+    assert_error(r, 404, "order_not_found")
+    assert sagas.calls == []
 
 
 def test_a_customers_list_shows_its_own_orders_only_whatever_the_filter(customer, operator):

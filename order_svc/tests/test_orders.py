@@ -1,12 +1,14 @@
-"""Placing, reading, listing orders, and the saga's confirm/cancel reports."""
+"""Placing, reading, listing orders, and the saga's confirm/cancel reports (the outbox: test_outbox.py)."""
 
 import uuid
 
 import pytest
 
+import saga_contract
 from orders import services
 from orders.errors import LinesMismatch, OrderFinal
-from orders.models import Order, OrderLine
+from orders.models import Order, OutboxRecord
+from orders.saga import SagaUnreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +20,7 @@ def place(client, body=BODY, **kwargs):
     return client.post("/api/v1/orders", body, **kwargs)
 
 
-def test_place_order_stores_pending_and_starts_its_saga(customer, sagas):
+def test_place_order_stores_pending_with_its_outbox_record_and_the_relay_starts_its_saga(customer, sagas, relay_once):
     alice = customer("alice")
     r = place(alice)
     assert r.status_code == 202
@@ -30,32 +32,32 @@ def test_place_order_stores_pending_and_starts_its_saga(customer, sagas):
         {"sku": "TEA", "quantity": 1, "unit_price_cents": None},
     ]
     assert order["total_cents"] is None and order["currency"] == "USD"
+    assert sagas.calls == [], "placing an order calls no one; the relay starts the saga"
+    assert alice.get(f"/api/v1/orders/{order['id']}").json() == order
+
+    relay_once()
 
     [(workflow_id, start)] = sagas.started
     assert workflow_id == order["workflow_id"]
-    assert (start.order_id, start.customer_id, start.items) == (order["id"], "alice", BODY["items"])
+    assert (start.order_id, start.customer_id, start.currency) == (order["id"], "alice", "USD")
+    assert [(item.sku, item.quantity) for item in start.items] == [("MUG", 2), ("TEA", 1)]
     assert start.deadline_seconds > 0
-    assert alice.get(f"/api/v1/orders/{order['id']}").json() == order
 
 
-def test_replayed_place_starts_one_saga_and_stores_one_order(customer, sagas):
+def test_replayed_place_stores_one_order_and_one_outbox_record(customer, sagas, relay_once):
     alice = customer("alice")
     first = place(alice, key="place-1")
     again = place(alice, key="place-1")
     assert again.content == first.content
-    assert len(sagas.started) == 1 and Order.objects.count() == 1
+    assert Order.objects.count() == 1 and OutboxRecord.objects.count() == 1
+    relay_once()
+    assert len(sagas.started) == 1
 
 
-def test_when_the_saga_cannot_start_nothing_is_stored(customer, sagas):
-    alice = customer("alice")
-    sagas.fail_with = "temporal unreachable"
-    r = place(alice, key="place-1")
-    assert r.status_code == 503 and r.json()["code"] == "saga_unavailable"
-    assert not Order.objects.exists() and not OrderLine.objects.exists()
-
-    sagas.fail_with = None
-    retried = place(alice, key="place-1")
-    assert retried.status_code == 202 and Order.objects.count() == 1
+def test_placing_does_not_need_temporal(customer, sagas):
+    sagas.script(start=[SagaUnreachable("temporal unreachable")] * 3)
+    r = place(customer("alice"))
+    assert r.status_code == 202 and Order.objects.count() == 1 and sagas.calls == []
 
 
 def test_list_filters_and_pages_newest_first(customer, operator):
@@ -135,3 +137,10 @@ def test_confirm_with_a_repeated_sku_is_refused(customer, saga):
     r = saga.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": doubled, "total_cents": 1251})
     assert r.status_code == 400 and r.json()["code"] == "validation_error"
     assert Order.objects.get(id=order_id).status == "PENDING"
+
+
+def test_order_states_and_reasons_are_the_contracts():
+    """Fails when saga_contract gains a status or a reason that orders cannot store."""
+    assert set(Order.Status.values) == set(saga_contract.OrderStatus)
+    assert set(Order.CancellationReason.values) == set(saga_contract.CancellationReason)
+    assert Order(id=uuid.UUID(int=7)).workflow_id == saga_contract.workflow_id(uuid.UUID(int=7))

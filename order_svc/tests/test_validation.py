@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OutboxRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +37,8 @@ def test_invalid_orders_are_400_and_store_nothing(customer, sagas, body, field):
     r = customer("alice").post("/api/v1/orders", body)
     assert r.status_code == 400, r.content
     assert r.json()["code"] == "validation_error" and field in r.json()["details"]
-    assert not Order.objects.exists() and not OrderLine.objects.exists()
-    assert sagas.started == []
+    assert not Order.objects.exists() and not OrderLine.objects.exists() and not OutboxRecord.objects.exists()
+    assert sagas.calls == []
 
 
 def test_fifty_lines_is_fine(customer):

@@ -24,9 +24,12 @@ REPORTED_VARIABLES = (
 )
 
 FAKE_MANAGE = """
-    import os, sys
+    import os, sys, time
     from pathlib import Path
 
+    if sys.argv[1:] == ["relay_outbox"]:  # order_svc's relay: runs until stopped
+        while True:
+            time.sleep(1)
     assert sys.argv[1:] == ["migrate", "--noinput"], sys.argv
     Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".migrated").write_text("ok")
     print("Applying fake.0001_initial... OK")

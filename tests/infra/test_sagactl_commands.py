@@ -57,6 +57,13 @@ class FakeServices:
             order["workflow_id"] = f"order-{order['id']}"
             self.orders[order["id"]] = order
             return 202, order
+        if method == "GET" and (match := re.fullmatch(r"/api/v1/orders/([-0-9a-f]+)/saga", path)):
+            done = self.orders[match[1]]["status"] == "CONFIRMED"
+            steps = [{"name": name, "state": "done" if done else "pending", "attempts": 1 if done else 0,
+                      "last_error": None, "started_at": None, "finished_at": None, "compensated_at": None}
+                     for name in ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock",
+                                  "confirm_order")]
+            return 200, {"order_id": match[1], "status": "COMPLETED" if done else "RUNNING", "steps": steps}
         if method == "GET" and (match := re.fullmatch(r"/api/v1/orders/([-0-9a-f]+)", path)):
             order = self.orders[match[1]]
             order["reads"] += 1
@@ -164,6 +171,9 @@ def test_order_place_wait_follows_the_order_to_its_final_status(services, capsys
     (order_id,) = services.orders
     assert code == 0
     assert f"order {order_id}  CONFIRMED  reason -  total 61.80 USD" in out
+    # The steps, as the saga reported them last: every one done.
+    assert [line.split()[:2] for line in out.splitlines() if line.split()[:1] in (["reserve_stock"], ["confirm_order"])] \
+        == [["reserve_stock", "done"], ["confirm_order", "done"]]
 
 
 def test_a_service_error_prints_its_code_and_message_with_exit_code_1(services, capsys):
@@ -234,3 +244,25 @@ def test_token_names_exactly_one_caller(var_dir, argv):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
+
+
+def test_order_show_prints_the_order_and_its_steps(services, var_dir, capsys):
+    main(["order", "place", "--customer", "alice", "--item", "BEANS-1KG:2"])
+    (order_id,) = services.orders
+    capsys.readouterr()
+
+    assert main(["order", "show", order_id]) == 0
+
+    out = capsys.readouterr().out
+    assert f"order {order_id}  PENDING" in out
+    assert [line.split()[0] for line in out.splitlines()[2:]] == [
+        "reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order",
+    ]
+    _, path, headers, _ = services.requests[-1]
+    assert path == f"/api/v1/orders/{order_id}/saga"
+    assert ROLE_OPERATOR in claims_of(bearer(headers), var_dir)["roles"]
+
+
+def test_order_show_refuses_what_is_not_an_order_id(var_dir, capsys):
+    assert main(["order", "show", "42"]) == 2
+    assert capsys.readouterr().err.startswith("sagactl: bad order id '42'")

@@ -81,7 +81,7 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
         assert worker["PAYMENT_SVC_URL"] == config.payment_url
         assert worker["INVENTORY_SVC_URL"] == config.inventory_url
         assert worker["SAGA_CHAOS"] is None
-        for name in ("temporal", *SERVICES, "worker"):
+        for name in ("temporal", *SERVICES, "relay", "worker"):
             assert (var_dir / "logs" / f"{name}.log").stat().st_size > 0
 
         os.kill(seen["payment_svc"]["master_pid"], signal.SIGKILL)  # as `kill -9 <pid>` would

@@ -3,6 +3,7 @@
 Each attempt is recorded; an outcome script per activity says how successive attempts end.
 """
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -54,6 +55,14 @@ class FakeSagaServices:
         """How often the saga looked for its order (not in `calls`: it changes nothing)."""
         self.order_appears_after_checks = 0
         """The order is missing for this many checks first (None: it never appears)."""
+        self.entered: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        """Set once an attempt of that activity has begun."""
+        self._gates: dict[str, asyncio.Event] = {}
+
+    def hold(self, name: str) -> asyncio.Event:
+        """Attempts of activity `name` wait, once begun, until the returned event is set."""
+        gate = self._gates[name] = asyncio.Event()
+        return gate
 
     def all(self) -> list[Any]:
         return [
@@ -68,7 +77,10 @@ class FakeSagaServices:
             self.cancel_order,
         ]
 
-    def _attempt(self, name: str, arg: Any) -> None:
+    async def _attempt(self, name: str, arg: Any) -> None:
+        self.entered[name].set()
+        if (gate := self._gates.get(name)) is not None:
+            await gate.wait()
         self.calls.append(name)
         self.inputs[name].append(arg)
         pending = self._script.get(name)
@@ -91,7 +103,7 @@ class FakeSagaServices:
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
-        self._attempt("reserve_stock", request)
+        await self._attempt("reserve_stock", request)
         lines = [
             PricedLine(item.sku, item.quantity, PRICES[item.sku]) for item in request.items
         ]
@@ -105,28 +117,28 @@ class FakeSagaServices:
 
     @activity.defn(name="release_stock")
     async def release_stock(self, order: OrderRef) -> None:
-        self._attempt("release_stock", order)
+        await self._attempt("release_stock", order)
 
     @activity.defn(name="authorize_payment")
     async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
-        self._attempt("authorize_payment", request)
+        await self._attempt("authorize_payment", request)
 
     @activity.defn(name="void_payment")
     async def void_payment(self, order: OrderRef) -> None:
-        self._attempt("void_payment", order)
+        await self._attempt("void_payment", order)
 
     @activity.defn(name="capture_payment")
     async def capture_payment(self, order: OrderRef) -> None:
-        self._attempt("capture_payment", order)
+        await self._attempt("capture_payment", order)
 
     @activity.defn(name="commit_stock")
     async def commit_stock(self, order: OrderRef) -> None:
-        self._attempt("commit_stock", order)
+        await self._attempt("commit_stock", order)
 
     @activity.defn(name="confirm_order")
     async def confirm_order(self, request: ConfirmOrderInput) -> None:
-        self._attempt("confirm_order", request)
+        await self._attempt("confirm_order", request)
 
     @activity.defn(name="cancel_order")
     async def cancel_order(self, request: CancelOrderInput) -> None:
-        self._attempt("cancel_order", request)
+        await self._attempt("cancel_order", request)

@@ -1,0 +1,83 @@
+"""How sagactl shows a saga: its steps as a table (`order show`), redrawn live while it runs (`order
+place --wait`). Reads order_svc's REST API only: the order and `GET /api/v1/orders/{id}/saga`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient
+
+STATE_STYLES = {"pending": "dim", "running": "cyan", "done": "green", "failed": "red", "compensated": "yellow"}
+
+
+def money(cents: int, currency: str = "USD") -> str:
+    whole, fraction = divmod(cents, 100)
+    return f"{whole}.{fraction:02d} {currency}"
+
+
+def order_line(order: dict) -> Text:
+    """'order <id>  CONFIRMED  reason -  total 61.80 USD', the status coloured."""
+    style = {"CONFIRMED": "green", "CANCELLED": "yellow"}.get(order["status"], "cyan")
+    cents = order.get("total_cents")
+    total = "-" if cents is None else money(cents, order.get("currency", "USD"))
+    line = Text(f"order {order['id']}  ")
+    line.append(order["status"], style=style)
+    line.append(f"  reason {order.get('cancellation_reason') or '-'}  total {total}")
+    return line
+
+
+def _clock(stamp: str | None) -> str:
+    return "-" if not stamp else stamp[11:23]  # HH:MM:SS.mmm of an ISO time
+
+
+def steps_table(saga: dict | None) -> Table:
+    """One row per saga step: state, attempts, when it started and ended, its last error."""
+    table = Table("step", "state", "attempts", "started", "finished", "last error", box=None, padding=(0, 1))
+    if saga is None:
+        return table
+    for step in saga["steps"]:
+        state = step["state"]
+        finished = step.get("compensated_at") if state == "compensated" else step.get("finished_at")
+        table.add_row(
+            step["name"],
+            Text(state, style=STATE_STYLES.get(state, "")),
+            str(step.get("attempts") or "-"),
+            _clock(step.get("started_at")),
+            _clock(finished),
+            Text((step.get("last_error") or "")[:80], style="red"),
+        )
+    return table
+
+
+def read_saga(orders: RestClient, order_id: str) -> dict | None:
+    """The saga's steps, or None while order_svc cannot tell (Temporal not reachable right now)."""
+    try:
+        return orders.check(orders.get(f"/api/v1/orders/{order_id}/saga"))
+    except ApiError as error:
+        if error.status == 503:
+            return None
+        raise
+
+
+def show(orders: RestClient, order_id: str) -> Group:
+    order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
+    return Group(order_line(order), steps_table(read_saga(orders, order_id)))
+
+
+def follow(orders: RestClient, order_id: str, *, timeout: float, console: Console, interval: float = 0.25) -> dict:
+    """Redraw the order and its steps until it is final or `timeout` seconds have passed; the last
+    order read."""
+    deadline = time.monotonic() + timeout
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        while True:
+            order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
+            live.update(Group(order_line(order), steps_table(read_saga(orders, order_id))), refresh=True)
+            if order["status"] in FINAL_ORDER_STATUSES or time.monotonic() >= deadline:
+                return order
+            time.sleep(interval)

@@ -1,0 +1,169 @@
+"""The order saga's names, defined once: what order_svc, the orchestrator and the tools agree on.
+
+Task queue, workflow type, the workflow id scheme (`order-<id>` and back), step names, cancellation
+reasons, the idempotency key scheme, search attributes, the Update and query names, and the
+workflow's input. Plain Python only: no Django, no Temporal, nothing with side effects, so that a
+Django service, the workflow sandbox and a command-line tool can all import it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+TASK_QUEUE = "orders"
+WORKFLOW_TYPE = "OrderSaga"
+NAMESPACE = "default"
+
+CANCEL_UPDATE = "cancel"
+"""The Temporal Update a customer's or operator's cancel is sent as (no argument). Its validator
+refuses with an ApplicationError of type CANCEL_REFUSED, details `{"reason": "pivot_passed" |
+"final" | "already_cancelling"}`; an accepted cancel returns at once, and the saga compensates
+what it did."""
+CANCEL_REFUSED = "order_not_cancellable"
+PROGRESS_QUERY = "progress"
+"""The query that answers the saga's steps as the workflow sees them: a list of StepProgress."""
+
+
+class CancelRefusal(StrEnum):
+    """Why the CANCEL_UPDATE validator refused: the `reason` in its ApplicationError's details."""
+
+    PIVOT_PASSED = "pivot_passed"
+    """Payment is captured: the order will complete, there is nothing left to compensate."""
+    FINAL = "final"
+    """The saga has already ended (confirmed or cancelled)."""
+    ALREADY_CANCELLING = "already_cancelling"
+    """An earlier cancel (or a business failure) already has the saga compensating."""
+
+
+class Step(StrEnum):
+    """The saga's forward steps, in order; capture is the pivot."""
+
+    RESERVE_STOCK = "reserve_stock"
+    AUTHORIZE_PAYMENT = "authorize_payment"
+    CAPTURE_PAYMENT = "capture_payment"
+    COMMIT_STOCK = "commit_stock"
+    CONFIRM_ORDER = "confirm_order"
+
+
+STEPS = tuple(Step)
+PIVOT = Step.CAPTURE_PAYMENT
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    COMPENSATED = "compensated"
+
+
+@dataclass
+class StepProgress:
+    """One forward step as the workflow sees it; times are ISO 8601 (UTC) from the workflow's clock."""
+
+    name: str
+    state: StepState = StepState.PENDING
+    started_at: str | None = None
+    finished_at: str | None = None
+    last_error: str | None = None
+    compensated_at: str | None = None
+
+
+class Compensation(StrEnum):
+    """The undo of a compensatable step, and the final report of a cancelled saga."""
+
+    RELEASE_STOCK = "release_stock"
+    VOID_PAYMENT = "void_payment"
+    CANCEL_ORDER = "cancel_order"
+
+
+class CancellationReason(StrEnum):
+    UNKNOWN_SKU = "unknown_sku"
+    OUT_OF_STOCK = "out_of_stock"
+    PAYMENT_DECLINED = "payment_declined"
+    CUSTOMER_CANCELLED = "customer_cancelled"
+    TIMED_OUT = "timed_out"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+
+
+class SearchAttribute(StrEnum):
+    """Custom search attributes of OrderSaga workflows, registered with the Temporal server."""
+
+    CUSTOMER_ID = "CustomerId"
+    ORDER_STATUS = "OrderStatus"
+    ORDER_TOTAL_CENTS = "OrderTotalCents"
+    SAGA_STEP = "SagaStep"
+
+
+SEARCH_ATTRIBUTE_TYPES = {
+    SearchAttribute.CUSTOMER_ID: "Keyword",
+    SearchAttribute.ORDER_STATUS: "Keyword",
+    SearchAttribute.ORDER_TOTAL_CENTS: "Int",
+    SearchAttribute.SAGA_STEP: "Keyword",
+}
+"""Name -> Temporal type, as `temporal server start-dev --search-attribute Name=Type` takes them."""
+
+_WORKFLOW_ID = re.compile(r"order-(?P<order_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
+_IDEMPOTENCY_KEY = re.compile(r"(?P<workflow_id>order-[^:]+):(?P<step>[a-z_]+)")
+
+
+def workflow_id(order_id: object) -> str:
+    """The id of an order's saga: one workflow per order, so a second start is refused by id."""
+    return f"order-{order_id}"
+
+
+def order_id_of(workflow_id_: str) -> str | None:
+    """The order id a saga's workflow id names, or None when it names none."""
+    match = _WORKFLOW_ID.fullmatch(workflow_id_)
+    return match["order_id"] if match else None
+
+
+def idempotency_key(workflow_id_: str, step: str) -> str:
+    """The Idempotency-Key of one step of one saga: the same on every attempt of that step."""
+    return f"{workflow_id_}:{step}"
+
+
+def parse_idempotency_key(key: str) -> tuple[str, str] | None:
+    """(order id, step) of a saga's idempotency key, or None for any other key."""
+    match = _IDEMPOTENCY_KEY.fullmatch(key)
+    if match is None or (order_id := order_id_of(match["workflow_id"])) is None:
+        return None
+    return order_id, match["step"]
+
+
+@dataclass
+class OrderItem:
+    sku: str
+    quantity: int
+
+
+@dataclass
+class OrderSagaInput:
+    """What the saga is started with: written by order_svc into its outbox, read by the workflow."""
+
+    order_id: str
+    customer_id: str
+    items: list[OrderItem]
+    currency: str = "USD"
+    deadline_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        self.items = [item if isinstance(item, OrderItem) else OrderItem(**item) for item in self.items]
+
+    def as_payload(self) -> dict:
+        """The plain JSON object order_svc stores in its outbox and the relay starts the workflow with."""
+        return asdict(self)
+
+    @property
+    def summary(self) -> str:
+        """What the Temporal Web UI shows for the saga, instead of a bare type name."""
+        lines = len(self.items)
+        units = sum(item.quantity for item in self.items)
+        return f"Order of {units} item{'s' if units != 1 else ''} ({lines} line{'s' if lines != 1 else ''}) for {self.customer_id}"

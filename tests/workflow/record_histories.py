@@ -1,0 +1,37 @@
+"""Records the event history of every saga scenario into tests/workflow/histories/<name>.json.
+
+Run it (`make record-histories`) when the workflow changed on purpose and the change is guarded
+with `workflow.patched`: the new histories then join the old ones, which stay, so that the tests
+keep replaying the histories of sagas started by every earlier version. Files whose name starts
+with `before-` come from earlier versions of the workflow and are never re-recorded.
+"""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflow.conftest import register_search_attributes
+from tests.workflow.scenarios import SCENARIOS
+
+HISTORIES = Path(__file__).parent / "histories"
+TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
+
+
+async def record() -> None:
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER)) as env:
+        await register_search_attributes(env)
+        for scenario in SCENARIOS:
+            _, handle, result, _ = await scenario.run(env)
+            assert (result["status"], result["reason"]) == scenario.expected, (scenario.name, result)
+            history = await handle.fetch_history()
+            (HISTORIES / f"{scenario.name}.json").write_text(history.to_json())
+            print(f"recorded {scenario.name}: {len(history.events)} events")
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
+    sys.stdout.flush()
+    os._exit(0)  # temporalio can crash at interpreter exit
