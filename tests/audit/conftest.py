@@ -13,6 +13,7 @@ import pytest
 
 from infra.stack import Stack, StackConfig
 from tests.support.api import Api, unique
+from tests.support.waiting import wait_for
 
 SAGA_DEADLINE_SECONDS = 5
 TUNING = {"ORDER_SAGA_DEADLINE_SECONDS": str(SAGA_DEADLINE_SECONDS), "BREAKER_FAIL_MAX": "1000"}
@@ -33,8 +34,7 @@ def api(stack: Stack) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def orders(stack: Stack, api: Api) -> dict[str, dict]:
-    """Final orders by outcome: confirmed, confirmed_single, and one CANCELLED per reason the stack can
-    produce (customer_cancelled needs the cancel endpoint, which does not exist yet)."""
+    """Final orders by outcome: confirmed, confirmed_single, and one CANCELLED per reason."""
     a = api.create_product(price_cents=1_000, on_hand=10)["sku"]
     b = api.create_product(price_cents=250, on_hand=5)["sku"]
     scarce = api.create_product(price_cents=5_000, on_hand=1)["sku"]
@@ -58,10 +58,29 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
     finally:
         api.payment.http.delete("/internal/v1/faults").raise_for_status()
 
+    # The customer cancels while its payment is being authorized (held 2 s): 202, then compensated.
+    api.payment.http.put(
+        "/internal/v1/faults", json={"latency_ms": [2000, 2000], "paths": ["/internal/v1/payments/authorize"]}
+    ).raise_for_status()
+    try:
+        order = api.place_order(rich, {a: 1})
+        customer = api.customer(rich)
+        wait_for(lambda: _step_state(customer, order["id"], "authorize_payment") == "running", 10,
+                 "the authorization to be under way")
+        assert customer.post(f"/api/v1/orders/{order['id']}/cancel", {}).status_code == 202
+        final["customer_cancelled"] = api.wait_for_final(order["id"], timeout=30)
+    finally:
+        api.payment.http.delete("/internal/v1/faults").raise_for_status()
+
     for name, order in final.items():
         expected = ("CONFIRMED", None) if name.startswith("confirmed") else ("CANCELLED", name)
         assert (order["status"], order["cancellation_reason"]) == expected, order
     return final
+
+
+def _step_state(orders, order_id: str, step: str) -> str | None:
+    saga = orders.get(f"/api/v1/orders/{order_id}/saga").json()
+    return next((s["state"] for s in saga.get("steps", []) if s["name"] == step), None)
 
 
 class Saboteur:

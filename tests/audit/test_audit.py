@@ -24,11 +24,12 @@ from tests.audit.conftest import SAGA_DEADLINE_SECONDS
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
-# Two accounts + the books as a whole + six final orders; three SKUs + six final orders; six orders;
-# payment events (2 + 2 for the confirmed orders, a 0-cent void tombstone each for declined and timed
-# out) and reservation events (2 + 2 confirmed; release tombstones for out_of_stock and unknown_sku;
-# reserve + release for declined and timed out).
-CLEAN_COUNTS = {MONEY: 9, STOCK: 9, LIVENESS: 6, EXACTLY_ONCE: 6 + 10}
+# Two accounts + the books as a whole + seven final orders; three SKUs + seven final orders; seven
+# orders; payment events (2 + 2 for the confirmed orders, a 0-cent void tombstone each for declined
+# and timed out, authorize + void for the customer's cancel) and reservation events (2 + 2 confirmed;
+# release tombstones for out_of_stock and unknown_sku; reserve + release for declined, timed out and
+# the customer's cancel).
+CLEAN_COUNTS = {MONEY: 10, STOCK: 10, LIVENESS: 7, EXACTLY_ONCE: 8 + 12}
 
 
 def audit(stack):
@@ -67,7 +68,7 @@ def test_every_invariant_holds_after_orders_that_end_every_way(stack, orders):
     assert report.violations == []
     assert report.ok
     assert {result.name: result.checked for result in report.results} == CLEAN_COUNTS
-    assert report.seen["orders"] == report.seen["workflows"] == 6
+    assert report.seen["orders"] == report.seen["workflows"] == 7
 
 
 def test_sagactl_audit_prints_one_line_per_invariant_and_exits_0(stack, orders, tmp_path):
