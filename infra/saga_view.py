@@ -38,7 +38,12 @@ def _clock(stamp: str | None) -> str:
 
 def steps_table(saga: dict | None) -> Table:
     """One row per saga step: state, attempts, when it started and ended, its last error."""
-    table = Table("step", "state", "attempts", "started", "finished", "last error", box=None, padding=(0, 1))
+    table = Table(box=None, padding=(0, 1))
+    table.add_column("step", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    for name in ("attempts", "started", "finished"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("last error")
     if saga is None:
         return table
     for step in saga["steps"]:

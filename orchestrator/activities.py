@@ -29,6 +29,7 @@ from orchestrator.contracts import (
     Reservation,
     ReserveStockInput,
 )
+from saga_contract import idempotency_key
 
 
 class SagaActivities:
@@ -147,7 +148,7 @@ class SagaActivities:
             return await client.post(
                 path,
                 body,
-                idempotency_key=f"{workflow_id}:{info.activity_type}",
+                idempotency_key=idempotency_key(workflow_id, info.activity_type),
                 order_id=order_id,
                 workflow_id=workflow_id,
             )
@@ -157,7 +158,7 @@ class SagaActivities:
             )
             raise ApplicationError(
                 error.message, error.details, type=error.code, non_retryable=True
-            ) from error
+            ) from None  # see below
         except CircuitOpen as error:
             # Fail fast, and let Temporal's next attempt wait until the breaker allows a trial
             # call: an outage pauses the saga instead of burning its attempts.
@@ -166,12 +167,15 @@ class SagaActivities:
                 type=type(error).__name__,
                 # Jittered, so the sagas an outage paused do not all come back at the same instant.
                 next_retry_delay=timedelta(seconds=max(error.retry_after, 0.5) + random.uniform(0, 1)),
-            ) from error
+            ) from None
         except TransientServiceError as error:
             activity.logger.warning(
                 "transient failure: %s", error, extra={"order_id": order_id}
             )
-            raise ApplicationError(str(error), type=type(error).__name__) from error
+            # The failure Temporal keeps (and the saga's progress shows) is the message alone: the client
+            # layer's chained stack traces can pass the server's failure size limit, which would
+            # replace the message by "Failure exceeds size limit". The worker's log has the rest.
+            raise ApplicationError(str(error), type=type(error).__name__) from None
         finally:
             heartbeats.cancel()
 
