@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-resilience test-chaos record-histories bench venv clean
+.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-browser test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed
 
-test: venv test-services test-workflow test-e2e test-security test-resilience test-chaos
+test: venv test-services test-workflow test-e2e test-security test-browser test-resilience test-chaos
 
 # Each service is its own Django project, so each gets its own pytest run.
 test-services: venv
@@ -55,6 +55,12 @@ test-e2e: venv
 # idempotency keys, smuggled fields, a burst; audited clean afterwards.
 test-security: venv
 	$(BIN)/pytest -q tests/security
+
+# The Temporal Web UI of a real stack in headless Chromium (Debian's /usr/bin/chromium, driven by
+# Playwright; skipped without it): sagas filtered by customer and outcome, a compensation's history.
+# Screenshots in var/test-artifacts/.
+test-browser: venv
+	$(BIN)/pytest -q tests/browser
 
 # Faults injected into a chaos-enabled stack: 503 bursts, an outage, lost replies, slow answers.
 test-resilience: venv
