@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
+from saga_contract import NAMESPACE, TASK_QUEUE
 from orchestrator.breakers import BreakerSettings
 
 _REPO_VAR_DIR = Path(__file__).resolve().parent.parent / "var"
@@ -47,8 +48,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         raise ValueError("SAGA_TOKEN_URL needs SAGA_CLIENT_ID and SAGA_CLIENT_SECRET")
     return OrchestratorSettings(
         temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-        temporal_namespace=environ.get("TEMPORAL_NAMESPACE", "default"),
-        task_queue=environ.get("TEMPORAL_TASK_QUEUE", "orders"),
+        temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
+        task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),
         order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),
         payment_svc_url=environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
         inventory_svc_url=environ.get("INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
