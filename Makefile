@@ -49,7 +49,7 @@ record-histories: venv
 # Real processes: the Temporal dev server, three gunicorn services and the worker;
 # the audit of money and stock included.
 test-e2e: venv
-	$(BIN)/pytest -q tests/infra tests/e2e tests/audit
+	$(BIN)/pytest -q tests/infra tests/e2e tests/audit tests/bench
 
 # One attack per test on the trust boundaries of a real stack: tokens, ownership, internal commands,
 # idempotency keys, smuggled fields, a burst; audited clean afterwards.

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
 from infra import audit, chaos, demo_data, saga_view
+from infra.bench import command as bench
 from infra.rest import (
     FINAL_ORDER_STATUSES,
     RestClient,
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     chaos.add_command(commands)
+    bench.add_command(commands)
     return parser
 
 

@@ -1,0 +1,182 @@
+"""`sagactl bench`: a stack of its own, the floor's worker beside it, every level measured, reported
+as a table, and written as JSON and a plot when asked."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from infra.bench.measure import FLOOR_TASK_QUEUE, ITEMS, Target, run_levels
+from infra.rest import RestClient
+from infra.stack import ManagedProcess, Stack, StackConfig
+from saga_contract import NAMESPACE
+
+# The bench measures cost, not abuse limits: it raises them out of the way, and says so.
+BENCH_TUNING = {"THROTTLE_REQUESTS": "1000000/min", "THROTTLE_ORDER_PLACEMENTS": "1000000/min"}
+ORDER_PRICE_CENTS = 100
+
+
+def add_command(commands) -> None:
+    """Register `sagactl bench` on sagactl's subcommands."""
+    bench = commands.add_parser(
+        "bench", help="measure orders against a no-op saga of the same shape (the floor) on a stack of its own"
+    )
+    bench.add_argument("--orders", type=_positive, default=100, metavar="N", help="sagas per side and level (default 100)")
+    bench.add_argument("--concurrency", type=_positive, nargs="+", default=[1, 20, 50], metavar="C",
+                       help="concurrent clients, one level each (default 1 20 50)")
+    bench.add_argument("--repeat", type=_positive, default=1, metavar="R", help="repetitions of each level (default 1)")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE as JSON")
+    bench.add_argument("--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency")
+    bench.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def floor_worker(config: StackConfig) -> ManagedProcess:
+    return ManagedProcess(
+        "floor_worker",
+        [sys.executable, "-m", "infra.bench.floor_worker", "--address", config.temporal_address,
+         "--namespace", NAMESPACE, "--task-queue", FLOOR_TASK_QUEUE],
+        cwd=config.root,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        log_path=config.log_dir / "floor_worker.log",
+    )
+
+
+def prepare(stack: Stack, customers: int, orders: int) -> Target:
+    """Products with stock for every order of the run, and `customers` rich customers with tokens."""
+    keys = stack.config.local_keys()
+    operator = keys.operator_token()
+    run = f"B{time.strftime('%H%M%S')}"
+    skus = [f"{run}-SKU{i}" for i in range(ITEMS)]
+    ids = [f"{run}-c{i}" for i in range(customers)]
+    with (
+        RestClient("inventory_svc", stack.inventory_url, token=operator) as inventory,
+        RestClient("payment_svc", stack.payment_url, token=operator) as payment,
+    ):
+        for sku in skus:
+            inventory.check(inventory.post("/api/v1/products", {
+                "sku": sku, "name": f"Bench {sku}", "price_cents": ORDER_PRICE_CENTS, "on_hand": orders + 10}))
+        for customer in ids:
+            payment.check(payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**12}))
+    processes = {name: process.pid for name, process in stack.processes.items() if process.pid}
+    return Target(
+        temporal_address=stack.temporal_address,
+        order_url=stack.order_url,
+        customer_tokens=[keys.customer_token(customer, ttl_seconds=24 * 3600) for customer in ids],
+        skus=skus,
+        processes=processes,
+    )
+
+
+def print_levels(levels: list[dict], console) -> None:
+    from rich.table import Table
+
+    table = Table(title="orders (product) against a no-op saga of the same shape (floor); times in ms", box=None)
+    for column in ("conc", "orders×rep", "floor /s", "product /s", "ratio", "floor p50", "product p50", "ratio",
+                   "p95 f/p", "p99 f/p", "accept p50/p99", "events f/p"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for level in levels:
+        floor, product, ratios = level["floor"], level["product"], level["ratios"]
+        table.add_row(
+            str(level["concurrency"]), f"{level['orders']}×{level['repeat']}",
+            f"{floor['throughput_per_s']:.1f}", f"{product['throughput_per_s']:.1f}", f"{ratios['throughput']}",
+            f"{floor['p50_ms']:.0f}", f"{product['p50_ms']:.0f}", f"{ratios['p50']}",
+            f"{floor['p95_ms']:.0f}/{product['p95_ms']:.0f}", f"{floor['p99_ms']:.0f}/{product['p99_ms']:.0f}",
+            f"{product['accept_p50_ms']:.1f}/{product['accept_p99_ms']:.1f}",
+            f"{floor['history_events_per_order']}/{product['history_events_per_order']}",
+        )
+    console.print(table)
+    for side in ("floor", "product"):
+        cpu = Table(title=f"{side}: CPU ms per saga / peak resident MB, by process", box=None)
+        names = list(levels[0][side]["processes"]) if levels else []
+        cpu.add_column("conc", justify="right")
+        for name in names:
+            cpu.add_column(name, justify="right", no_wrap=True)
+        for level in levels:
+            processes = level[side]["processes"]
+            cpu.add_row(str(level["concurrency"]), *[
+                f"{processes[n]['cpu_ms_per_order']:.0f} / {processes[n]['peak_rss_mb']:.0f}" for n in names
+            ])
+        console.print(cpu)
+
+
+def plot(levels: list[dict], path: Path) -> None:
+    """Throughput and p99 time to final against concurrency, product beside floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    concurrency = [level["concurrency"] for level in levels]
+    figure, (throughput, p99) = plt.subplots(1, 2, figsize=(10, 4))
+    for side, style in (("floor", "--o"), ("product", "-o")):
+        throughput.plot(concurrency, [level[side]["throughput_per_s"] for level in levels], style, label=side)
+        p99.plot(concurrency, [level[side]["p99_ms"] for level in levels], style, label=side)
+    throughput.set(title="throughput", xlabel="concurrent clients", ylabel="completed sagas / s")
+    p99.set(title="p99 time to final", xlabel="concurrent clients", ylabel="ms")
+    for axes in (throughput, p99):
+        axes.set_xticks(concurrency)
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
+    """Exit 0 with the figures printed, 1 when the run failed. Leaves through os._exit."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    code = 1
+    var_dir = root_var_dir / "bench" / time.strftime("%Y%m%d-%H%M%S")
+    stack = Stack(StackConfig.on_free_ports(var_dir, tuning=BENCH_TUNING))
+    floor = floor_worker(stack.config)
+    try:
+        console.print(f"bench: starting a stack of its own (logs in {var_dir / 'logs'}); abuse limits raised")
+        stack.start()
+        floor.start()
+        floor.wait_ready(30)
+        stack.processes["floor_worker"] = floor
+        target = prepare(stack, max(args.concurrency), args.orders * args.repeat * len(args.concurrency))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as bar:
+            task = bar.add_task("", total=0)
+
+            def progress(description: str, total: int) -> None:
+                if description:
+                    bar.reset(task, description=description, total=total)
+                else:
+                    bar.advance(task)
+
+            levels = asyncio.run(run_levels(
+                target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress
+            ))
+        print_levels(levels, console)
+        if args.json:
+            args.json.write_text(json.dumps(levels, indent=2))
+        if args.plot:
+            plot(levels, args.plot)
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    except Exception:
+        console.print_exception()
+    finally:
+        floor.stop()
+        stack.stop()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -1,0 +1,62 @@
+"""CPU seconds and resident memory of process groups, read from /proc (Linux). The stack runs each
+process (with its children: gunicorn's workers) in a process group of its own."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _usage(groups: Mapping[str, int]) -> dict[str, tuple[float, int]]:
+    """Per named group (name -> pgid): CPU seconds so far and resident bytes, summed over its live
+    processes; one pass over /proc."""
+    names = {pgid: name for name, pgid in groups.items()}
+    usage = dict.fromkeys(groups, (0.0, 0))
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # After "(comm)": state ppid pgrp ... utime (11) stime (12) ... rss (21), 0-based here.
+        name = names.get(int(fields[2]))
+        if name is not None:
+            cpu, rss = usage[name]
+            usage[name] = (cpu + (int(fields[11]) + int(fields[12])) / _TICKS, rss + int(fields[21]) * _PAGE)
+    return usage
+
+
+def cpu_seconds(groups: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by the live members of each named group (name -> pgid)."""
+    return {name: cpu for name, (cpu, _) in _usage(groups).items()}
+
+
+class PeakMemory:
+    """Samples the summed resident memory of each group every `interval` seconds while running."""
+
+    def __init__(self, groups: Mapping[str, int], interval: float = 0.25) -> None:
+        self.groups = dict(groups)
+        self.interval = interval
+        self.peak_bytes = dict.fromkeys(self.groups, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            for name, (_, rss) in _usage(self.groups).items():
+                self.peak_bytes[name] = max(self.peak_bytes[name], rss)
+            if self._stop.wait(self.interval):
+                return
