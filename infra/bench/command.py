@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from infra.bench.history import store_past_orders
 from infra.bench.measure import FLOOR_TASK_QUEUE, ITEMS, Target, run_levels
 from infra.rest import RestClient
 from infra.stack import ManagedProcess, Stack, StackConfig
@@ -31,6 +32,8 @@ def add_command(commands) -> None:
     bench.add_argument("--concurrency", type=_positive, nargs="+", default=[1, 20, 50], metavar="C",
                        help="concurrent clients, one level each (default 1 20 50)")
     bench.add_argument("--repeat", type=_positive, default=1, metavar="R", help="repetitions of each level (default 1)")
+    bench.add_argument("--history", type=_non_negative, default=0, metavar="N",
+                       help="measure again after storing N past orders in every service (e.g. 10000)")
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE as JSON")
     bench.add_argument("--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency")
     bench.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
@@ -39,6 +42,13 @@ def add_command(commands) -> None:
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
         raise ValueError(text)
     return value
 
@@ -112,6 +122,27 @@ def print_levels(levels: list[dict], console) -> None:
         console.print(cpu)
 
 
+def print_growth(empty: list[dict], stored: list[dict], console) -> None:
+    """The product with past orders stored against the same product on an empty start."""
+    from rich.table import Table
+
+    orders = stored[0]["stored_orders"] if stored else 0
+    table = Table(title=f"product with {orders} past orders stored, against an empty start", box=None)
+    for column in ("conc", "orders/s empty", f"orders/s {orders}", "ratio", "p50 empty", f"p50 {orders}", "ratio",
+                   "accept p99 empty", f"accept p99 {orders}"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for before, after in zip(empty, stored, strict=True):
+        b, a = before["product"], after["product"]
+        table.add_row(
+            str(before["concurrency"]),
+            f"{b['throughput_per_s']:.1f}", f"{a['throughput_per_s']:.1f}",
+            f"{a['throughput_per_s'] / b['throughput_per_s']:.2f}" if b["throughput_per_s"] else "-",
+            f"{b['p50_ms']:.0f}", f"{a['p50_ms']:.0f}", f"{a['p50_ms'] / b['p50_ms']:.2f}" if b["p50_ms"] else "-",
+            f"{b['accept_p99_ms']:.1f}", f"{a['accept_p99_ms']:.1f}",
+        )
+    console.print(table)
+
+
 def plot(levels: list[dict], path: Path) -> None:
     """Throughput and p99 time to final against concurrency, product beside floor."""
     import matplotlib
@@ -150,7 +181,8 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
         floor.start()
         floor.wait_ready(30)
         stack.processes["floor_worker"] = floor
-        target = prepare(stack, max(args.concurrency), args.orders * args.repeat * len(args.concurrency))
+        rounds = 2 if args.history else 1
+        target = prepare(stack, max(args.concurrency), rounds * args.orders * args.repeat * len(args.concurrency))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as bar:
             task = bar.add_task("", total=0)
@@ -161,14 +193,25 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 else:
                     bar.advance(task)
 
-            levels = asyncio.run(run_levels(
-                target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress
-            ))
-        print_levels(levels, console)
+            def measure(stored_orders: int) -> list[dict]:
+                levels = asyncio.run(run_levels(
+                    target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress
+                ))
+                return [{**level, "stored_orders": stored_orders} for level in levels]
+
+            empty = measure(0)
+            stored = []
+            if args.history:
+                bar.console.print(f"storing {args.history} past orders in every service")
+                store_past_orders(stack.config, orders=args.history, run=int(time.time()))
+                stored = measure(args.history)
+        print_levels(empty, console)
+        if stored:
+            print_growth(empty, stored, console)
         if args.json:
-            args.json.write_text(json.dumps(levels, indent=2))
+            args.json.write_text(json.dumps(empty + stored, indent=2))
         if args.plot:
-            plot(levels, args.plot)
+            plot(empty, args.plot)
         code = 0
     except KeyboardInterrupt:
         code = 130

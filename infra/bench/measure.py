@@ -139,7 +139,7 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
             body = {"items": [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]]}
             headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
             began = time.perf_counter()
-            response = await http.post("/api/v1/orders", json=body, headers=headers)
+            response = await _post_as_a_careful_client(http, body, headers)
             side.accept.append(time.perf_counter() - began)
             if response.status_code != 202:
                 raise RuntimeError(f"POST /api/v1/orders answered {response.status_code}: {response.text[:200]}")
@@ -150,6 +150,18 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
 
         await _measured(side, target, lambda: _run_clients(concurrency, orders, one))
     return side
+
+
+async def _post_as_a_careful_client(http: httpx.AsyncClient, body: dict, headers: dict) -> httpx.Response:
+    """POST the order; a connection the server closed under a reused keep-alive (a race every HTTP
+    client meets now and then) is sent again with the same Idempotency-Key: at most 3 tries."""
+    for attempt in range(3):
+        try:
+            return await http.post("/api/v1/orders", json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _measured(side: Side, target: Target, run: Callable) -> None:
