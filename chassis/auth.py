@@ -31,6 +31,7 @@ CUSTOMER, OPERATOR, SAGA = "customer", "operator", "saga"
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"})
 REALM = "saga-orders"
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MAX_SUBJECT_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class TokenVerifier:
     def __init__(
         self, *, jwks_url: str | None, jwks_file: str | None, issuer: str, audience: str,
         algorithms: tuple[str, ...], leeway: float, operator_role: str, saga_role: str,
+        saga_subjects: tuple[str, ...],
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -105,6 +107,7 @@ class TokenVerifier:
         self.leeway = leeway
         self.operator_role = operator_role
         self.saga_role = saga_role
+        self.saga_subjects = frozenset(saga_subjects)
         if jwks_url:
             # The key set is cached for five minutes; a token naming an unknown kid fetches it again
             # (at most every 10 s), so a provider's key rotation is picked up at once.
@@ -144,10 +147,14 @@ class TokenVerifier:
 
     def _principal(self, claims: dict) -> Principal:
         subject = claims["sub"]
-        if not isinstance(subject, str) or not subject:
-            raise InvalidToken("The token's subject is empty.")
+        if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+            raise InvalidToken("The token's subject is empty or too long.")
         roles = token_roles(claims)
         if self.saga_role in roles:
+            # The saga's commands move money: the role alone is not enough, the token must also be
+            # the worker's own (its subject, or the client it was issued to, named in settings).
+            if not {subject, claims.get("azp"), claims.get("client_id")} & self.saga_subjects:
+                raise InvalidToken("The token claims the saga's role but is not the saga's.")
             return Principal(SAGA, subject)
         if self.operator_role in roles:
             return Principal(OPERATOR, subject)
@@ -158,10 +165,10 @@ class TokenVerifier:
 
 @functools.cache
 def _verifier(*configuration: object) -> TokenVerifier:
-    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role = configuration
+    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role, saga_subjects = configuration
     return TokenVerifier(
         jwks_url=jwks_url, jwks_file=jwks_file, issuer=issuer, audience=audience, algorithms=algorithms,
-        leeway=leeway, operator_role=operator_role, saga_role=saga_role,
+        leeway=leeway, operator_role=operator_role, saga_role=saga_role, saga_subjects=saga_subjects,
     )
 
 
@@ -170,7 +177,7 @@ def token_verifier() -> TokenVerifier:
     return _verifier(
         settings.JWT_JWKS_URL, settings.JWT_JWKS_FILE, settings.JWT_ISSUER, settings.JWT_AUDIENCE,
         tuple(settings.JWT_ALGORITHMS), settings.JWT_LEEWAY_SECONDS, settings.JWT_OPERATOR_ROLE,
-        settings.JWT_SAGA_ROLE,
+        settings.JWT_SAGA_ROLE, tuple(settings.JWT_SAGA_SUBJECTS),
     )
 
 

@@ -17,14 +17,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from chassis.auth import ASYMMETRIC_ALGORITHMS
 from chassis.logging import logging_config
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, ROLE_SAGA, jwks_file
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, ROLE_SAGA, SAGA_SUBJECT, jwks_file
 
 ENVIRONMENTS = ("development", "test", "production")
 
 # Development only: never valid when DJANGO_ENV=production.
 DEV_SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
 PRODUCTION_REQUIRED = (
-    "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "REDIS_URL",
+    "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "JWT_SAGA_SUBJECTS",
+    "REDIS_URL", "NUM_PROXIES",
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,10 @@ def _jwt(environ: os._Environ | dict, var_dir: Path) -> dict:
         "JWT_LEEWAY_SECONDS": leeway,
         "JWT_OPERATOR_ROLE": environ.get("JWT_OPERATOR_ROLE") or ROLE_OPERATOR,
         "JWT_SAGA_ROLE": environ.get("JWT_SAGA_ROLE") or ROLE_SAGA,
+        # Subjects or client ids (`azp`, `client_id`) whose tokens may act as the saga.
+        "JWT_SAGA_SUBJECTS": [
+            s.strip() for s in (environ.get("JWT_SAGA_SUBJECTS") or SAGA_SUBJECT).split(",") if s.strip()
+        ],
     }
 
 

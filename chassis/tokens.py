@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROLE_OPERATOR = "operator"
 ROLE_SAGA = "saga"
-"""Roles a token carries in its `roles` claim (or Keycloak's `realm_access.roles`, or `scope`).
-A token with neither is a customer's, and its `sub` is the customer id."""
+"""Roles a token carries in its `roles` claim (or Keycloak's `realm_access.roles`), which only the
+identity provider's administrators grant; never scopes, which a client may ask for itself. A token
+with neither is a customer's, and its `sub` is the customer id."""
 
 SAGA_SUBJECT = "saga-orchestrator"
 """The `sub` of the worker's service tokens in the embedded default."""
@@ -151,16 +152,11 @@ def _public_jwk(private_key: Ed25519PrivateKey) -> dict:
 
 
 def token_roles(claims: dict) -> set[str]:
-    """Every role a token's claims grant: `roles`, Keycloak's `realm_access.roles`, and `scope`/`scp`."""
+    """The roles a token's claims grant: `roles` and Keycloak's `realm_access.roles`. Scopes
+    (`scope`, `scp`) are not roles: a client can request them for itself."""
     roles: set[str] = set()
     realm = claims.get("realm_access")
     for value in (claims.get("roles"), realm.get("roles") if isinstance(realm, dict) else None):
         if isinstance(value, list):
             roles.update(role for role in value if isinstance(role, str))
-    for name in ("scope", "scp"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            roles.update(value.split())
-        elif isinstance(value, list):
-            roles.update(scope for scope in value if isinstance(scope, str))
     return roles

@@ -6,14 +6,16 @@ the three services on 127.0.0.1).
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
 from saga_contract import NAMESPACE, TASK_QUEUE
 from orchestrator.breakers import BreakerSettings
 
 _REPO_VAR_DIR = Path(__file__).resolve().parent.parent / "var"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class IdentitySettings:
 
     token_url: str | None
     client_id: str | None
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # never in a log line or a dump of the settings
     scope: str | None
     local_key_dir: Path
     issuer: str
@@ -46,6 +48,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
     token_url = environ.get("SAGA_TOKEN_URL") or None
     if token_url and not (environ.get("SAGA_CLIENT_ID") and environ.get("SAGA_CLIENT_SECRET")):
         raise ValueError("SAGA_TOKEN_URL needs SAGA_CLIENT_ID and SAGA_CLIENT_SECRET")
+    if token_url and urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
+        raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     return OrchestratorSettings(
         temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),

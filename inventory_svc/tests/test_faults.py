@@ -245,7 +245,9 @@ PRODUCTION = {
     "JWT_ISSUER": "https://idp.example/realms/shop",
     "JWT_AUDIENCE": "saga-orders",
     "JWT_JWKS_URL": "https://idp.example/jwks",
+    "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
     "REDIS_URL": "redis://cache.example:6379/0",
+    "NUM_PROXIES": "1",
 }
 
 

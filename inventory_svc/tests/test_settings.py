@@ -28,7 +28,9 @@ def production(**overrides) -> dict:
         "JWT_ISSUER": "https://idp.example/realms/shop",
         "JWT_AUDIENCE": "saga-orders",
         "JWT_JWKS_URL": "https://idp.example/jwks",
+        "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "NUM_PROXIES": "1",
         **overrides,
     }
     return {name: value for name, value in environ.items() if value is not None}
@@ -87,3 +89,14 @@ def test_production_refuses_the_development_secret_key(tmp_path):
         service_settings(
             name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(SECRET_KEY=DEV_SECRET_KEY)
         )
+
+
+def test_what_gunicorn_serves_is_production_unless_told_otherwise(tmp_path):
+    """A deployment that forgets DJANGO_ENV does not start on development defaults: the WSGI entry
+    point defaults to production, whose settings refuse to start without their values."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"], cwd=REPO / "inventory_svc",
+        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "production settings need SECRET_KEY" in done.stderr

@@ -149,3 +149,32 @@ def test_when_the_keys_cannot_be_read_a_token_is_not_refused_but_the_call_is_503
     settings.JWT_JWKS_FILE = str(tmp_path / "no-such-jwks.json")
     r = ApiClient(local_keys.operator_token()).get(OPERATOR_ONLY)
     assert r.status_code == 503 and r.json()["code"] == "auth_unavailable"
+
+
+@pytest.mark.parametrize("scopes", [{"scope": "openid saga operator"}, {"scp": ["saga", "operator"]}])
+def test_scopes_a_client_may_request_for_itself_grant_no_role(local_keys, scopes):
+    """At many providers a client chooses its own scopes: a customer asking for `saga` or `operator`
+    scopes stays a customer."""
+    payload = claims(sub="mallory", **scopes)
+    del payload["roles"]
+    client = ApiClient(signed(local_keys, payload))
+    assert client.get(OPERATOR_ONLY).status_code == 403
+    assert client.post(SAGA_ONLY, {"order_id": "00000000-0000-4000-8000-000000000001", "items": []}).status_code == 403
+
+
+def test_the_saga_role_alone_is_not_the_saga(local_keys):
+    """The saga's commands move money: a token with the role but another subject is refused."""
+    assert_refused(signed(local_keys, claims(sub="mallory", roles=["saga"])), SAGA_ONLY)
+
+
+def test_the_saga_is_known_by_its_subject_or_its_client(settings, local_keys):
+    settings.JWT_SAGA_SUBJECTS = ["saga-worker-client"]
+    by_client = signed(local_keys, claims(sub="2f6e-service-account", roles=["saga"], azp="saga-worker-client"))
+    by_subject = signed(local_keys, claims(sub="saga-worker-client", roles=["saga"]))
+    for token in (by_client, by_subject):
+        assert ApiClient(token).get(OPERATOR_ONLY).status_code == 403, "the saga, which reads no catalog"
+    assert_refused(local_keys.saga_token(), SAGA_ONLY)  # the local subject is no longer named
+
+
+def test_a_subject_longer_than_a_principal_may_be_is_refused(local_keys):
+    assert_refused(signed(local_keys, claims(sub="o" * 129)))

@@ -5,4 +5,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# What gunicorn serves fails closed: without DJANGO_ENV it is production, whose settings refuse to
+# start on development defaults. `sagactl up` and manage.py say development themselves.
+os.environ.setdefault("DJANGO_ENV", "production")
 application = get_wsgi_application()

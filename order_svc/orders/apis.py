@@ -152,7 +152,13 @@ class OrderSagaApi(ServiceApi):
 
     def get(self, request: Request, order_id) -> Response:
         order, progress = selectors.order_saga_progress(order_id=order_id, owner=request.user.customer_id)
-        return Response(self.OutputSerializer({"order": order, "progress": progress}).data)
+        data = self.OutputSerializer({"order": order, "progress": progress}).data
+        if request.user.customer_id is not None:
+            # A step's last error is the worker's own words (service names, transport errors): for
+            # operators. A customer sees the states and times, and the order's reason once final.
+            for step in data["steps"]:
+                step["last_error"] = None
+        return Response(data)
 
 
 class OrderInternalDetailApi(ServiceApi):

@@ -67,6 +67,19 @@ def test_a_running_saga_answers_the_workflows_view(operator, sagas):
     }
 
 
+def test_the_owner_sees_states_and_attempts_but_not_the_workers_error_text(customer, sagas):
+    order = order_create(customer_id="alice", saga_started=True)
+    sagas.script(progress=[SagaProgress("RUNNING", [
+        StepReport("reserve_stock", "failed", 2, "inventory_svc: ReadTimeout: ", "2026-01-01T00:00:00Z"),
+        *[StepReport(step) for step in STEPS[1:]],
+    ])])
+
+    body = progress_of(customer("alice"), order).json()
+
+    assert (body["steps"][0]["state"], body["steps"][0]["attempts"]) == ("failed", 2)
+    assert [step["last_error"] for step in body["steps"]] == [None] * len(STEPS)
+
+
 def test_another_customers_saga_is_not_found_and_temporal_is_not_asked(customer, sagas):
     order = order_create(customer_id="alice")
     assert_error(progress_of(customer("bob"), order), 404, "order_not_found")

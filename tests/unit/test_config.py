@@ -76,3 +76,15 @@ def test_a_token_url_without_client_credentials_fails_at_start(credentials: dict
     quietly fall back to signing its own tokens."""
     with pytest.raises(ValueError, match="SAGA_CLIENT_ID and SAGA_CLIENT_SECRET"):
         load_settings({"SAGA_TOKEN_URL": "https://idp/token", **credentials})
+
+
+def test_a_token_url_must_be_https_unless_on_this_machine() -> None:
+    credentials = {"SAGA_CLIENT_ID": "saga-worker", "SAGA_CLIENT_SECRET": "s3cret"}
+    with pytest.raises(ValueError, match="https"):
+        load_settings({"SAGA_TOKEN_URL": "http://idp.example/token", **credentials})
+    assert load_settings({"SAGA_TOKEN_URL": "http://127.0.0.1:8080/token", **credentials}).identity.token_url
+
+
+def test_the_client_secret_is_never_in_the_settings_repr() -> None:
+    settings = load_settings({"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "w", "SAGA_CLIENT_SECRET": "s3cret"})
+    assert "s3cret" not in repr(settings)
