@@ -234,9 +234,19 @@ class _Monkey:
 
     @property
     def injected_enough(self) -> bool:
-        """Every kind of failure the scenario names has happened at least once."""
+        """Every kind of failure the scenario names has happened at least once: a kill, the outage,
+        and each HTTP fault it sets a rate for (a short run may otherwise see no lost reply at all)."""
         kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
-        return kills_done and (not self.scenario.outage or self._outage_done)
+        if not (kills_done and (not self.scenario.outage or self._outage_done)):
+            return False
+        wanted = [kind for kind, rate in (("error", "error_rate"), ("lost_ack", "lost_ack_rate"))
+                  if self.scenario.http_faults.get(rate)]
+        if not wanted:
+            return True
+        injected: Counter[str] = Counter()
+        for service in ("order", "payment", "inventory"):
+            injected.update(_get_faults(self.stack, service)["injected"])
+        return all(injected[kind] > 0 for kind in wanted)
 
     def stop(self) -> dict[str, int]:
         """Stop injecting, switch faults off, and return what the services counted."""
@@ -424,7 +434,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         # Keep injecting until the scenario's every failure happened at least once (bounded).
         injecting_until = time.monotonic() + 60
         while not monkey.injected_enough and time.monotonic() < injecting_until:
-            time.sleep(0.2)
+            time.sleep(0.5)
         faults = monkey.stop()
         say("injection stopped; waiting for every order to be final")
 
