@@ -188,6 +188,7 @@ class _Monkey:
 
     def __init__(self, stack: Stack, scenario: Scenario, rng: random.Random, log) -> None:
         self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
+        self.faults = _Faults(stack)
         self.kills: Counter[str] = Counter()
         self.stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-monkey", daemon=True)
@@ -195,8 +196,8 @@ class _Monkey:
         self._outage_done = False
 
     def start(self) -> None:
-        for service in ("order", "payment", "inventory"):
-            _put_faults(self.stack, service, self.scenario.http_faults)
+        for service in _FAULTED:
+            self.faults.put(service, self.scenario.http_faults)
         self.log(f"faults on: {self.scenario.http_faults}")
         self._thread.start()
 
@@ -208,7 +209,7 @@ class _Monkey:
             now = time.monotonic()
             if outage_at is not None and now >= outage_at:
                 service, seconds = self.scenario.outage
-                _put_faults(self.stack, service, {"error_rate": 1.0})
+                self.faults.put(service, {"error_rate": 1.0})
                 self.log(f"outage: {service}_svc down for {seconds:.0f} s")
                 self._outage_until, outage_at = now + seconds, None
             if self._outage_until is not None and now >= self._outage_until:
@@ -228,7 +229,7 @@ class _Monkey:
 
     def _end_outage(self) -> None:
         service, _ = self.scenario.outage
-        _put_faults(self.stack, service, self.scenario.http_faults)
+        self.faults.put(service, self.scenario.http_faults)
         self._outage_until, self._outage_done = None, True
         self.log(f"outage over: {service}_svc back")
 
@@ -243,9 +244,7 @@ class _Monkey:
                   if self.scenario.http_faults.get(rate)]
         if not wanted:
             return True
-        injected: Counter[str] = Counter()
-        for service in ("order", "payment", "inventory"):
-            injected.update(_get_faults(self.stack, service)["injected"])
+        injected = self.faults.injected()
         return all(injected[kind] > 0 for kind in wanted)
 
     def stop(self) -> dict[str, int]:
@@ -254,10 +253,9 @@ class _Monkey:
         self._thread.join(timeout=10)
         if self._outage_until is not None:
             self._end_outage()
-        injected: Counter[str] = Counter()
-        for service in ("order", "payment", "inventory"):
-            injected.update(_get_faults(self.stack, service)["injected"])
-            _delete_faults(self.stack, service)
+        injected = self.faults.injected()
+        for service in _FAULTED:
+            self.faults.clear(service)
         return dict(injected)
 
 
@@ -271,30 +269,33 @@ class _Log:
         self.printer(f"[{time.monotonic() - self.started:6.1f} s] {line}")
 
 
-def _faults_url(stack: Stack, service: str) -> str:
-    return f"{stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"
+_FAULTED = ("order", "payment", "inventory")
 
 
-def _operator(stack: Stack) -> dict[str, str]:
-    return {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+class _Faults:
+    """The services' fault endpoints, called as an operator (one token for the whole run)."""
 
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.headers = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
 
-def _put_faults(stack: Stack, service: str, config: dict) -> None:
-    _with_retries(lambda: httpx.put(
-        _faults_url(stack, service), json=config, headers=_operator(stack), timeout=5
-    ).raise_for_status())
+    def put(self, service: str, config: dict) -> None:
+        _with_retries(lambda: httpx.put(self._url(service), json=config, headers=self.headers, timeout=5)
+                      .raise_for_status())
 
+    def clear(self, service: str) -> None:
+        _with_retries(lambda: httpx.delete(self._url(service), headers=self.headers, timeout=5).raise_for_status())
 
-def _get_faults(stack: Stack, service: str) -> dict:
-    return _with_retries(lambda: httpx.get(
-        _faults_url(stack, service), headers=_operator(stack), timeout=5
-    ).raise_for_status().json())
+    def injected(self) -> Counter[str]:
+        """The faults every service injected since its last clear, summed by kind."""
+        injected: Counter[str] = Counter()
+        for service in _FAULTED:
+            injected.update(_with_retries(lambda: httpx.get(
+                self._url(service), headers=self.headers, timeout=5).raise_for_status().json())["injected"])
+        return injected
 
-
-def _delete_faults(stack: Stack, service: str) -> None:
-    _with_retries(lambda: httpx.delete(
-        _faults_url(stack, service), headers=_operator(stack), timeout=5
-    ).raise_for_status())
+    def _url(self, service: str) -> str:
+        return f"{self.stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"
 
 
 def _with_retries(call, *, seconds: float = 30.0):
