@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import sys
 import traceback
 from collections import Counter, defaultdict
@@ -22,7 +21,16 @@ from rich.console import Console
 
 from infra.rest import ApiError, RestClient, ServiceCallError, ServiceUnavailable, all_pages
 from infra.stack import StackConfig
-from saga_contract import NAMESPACE, WORKFLOW_TYPE, workflow_id
+from saga_contract import (
+    NAMESPACE,
+    WORKFLOW_TYPE,
+    Compensation,
+    Step,
+    idempotency_key,
+    order_id_of,
+    parse_idempotency_key,
+    workflow_id,
+)
 
 MONEY, STOCK, LIVENESS, EXACTLY_ONCE = "money", "stock", "liveness", "exactly_once"
 DEFAULT_DEADLINE_SECONDS = 300
@@ -34,15 +42,13 @@ FINAL = ("CONFIRMED", "CANCELLED")
 
 # (service, event kind) -> the saga activity whose idempotency key may record it.
 SAGA_STEP_OF_EVENT = {
-    ("payment_svc", "AUTHORIZED"): "authorize_payment",
-    ("payment_svc", "CAPTURED"): "capture_payment",
-    ("payment_svc", "VOIDED"): "void_payment",
-    ("inventory_svc", "RESERVED"): "reserve_stock",
-    ("inventory_svc", "COMMITTED"): "commit_stock",
-    ("inventory_svc", "RELEASED"): "release_stock",
+    ("payment_svc", "AUTHORIZED"): Step.AUTHORIZE_PAYMENT,
+    ("payment_svc", "CAPTURED"): Step.CAPTURE_PAYMENT,
+    ("payment_svc", "VOIDED"): Compensation.VOID_PAYMENT,
+    ("inventory_svc", "RESERVED"): Step.RESERVE_STOCK,
+    ("inventory_svc", "COMMITTED"): Step.COMMIT_STOCK,
+    ("inventory_svc", "RELEASED"): Compensation.RELEASE_STOCK,
 }
-_SAGA_KEY = re.compile(r"order-(?P<order_id>[^:]+):(?P<activity>.+)")
-_WORKFLOW_ID = re.compile(r"order-(?P<order_id>[0-9a-fA-F-]{36})")
 
 
 @dataclass
@@ -221,10 +227,10 @@ def _orphans(orders_api: RestClient, listed: list[str], orders: dict[str, dict])
     taken after the orders were read, so an order the list names but the order list lacks is asked for."""
     orphans = {}
     for listed_id in listed:
-        match = _WORKFLOW_ID.fullmatch(listed_id)
-        if match is None:
+        order_id = order_id_of(listed_id)
+        if order_id is None:
             orphans[listed_id] = "its id names no order"
-        elif match["order_id"] not in orders and _get_order(orders_api, match["order_id"]) is None:
+        elif order_id not in orders and _get_order(orders_api, order_id) is None:
             orphans[listed_id] = "order_svc has no such order"
     return orphans
 
@@ -398,10 +404,10 @@ def check_liveness(snapshot: Snapshot, *, deadline_seconds: int) -> InvariantRes
     for orphan_id, why in snapshot.orphan_workflows.items():
         # A saga whose order was rolled back (before the outbox) looks for it, finds none and stops
         # (ABANDONED) before any effect; only one that reached a service is a violation.
-        match = _WORKFLOW_ID.fullmatch(orphan_id)
-        if match is None or match["order_id"] in touched:
+        order_id = order_id_of(orphan_id)
+        if order_id is None or order_id in touched:
             result.violations.append(Violation(LIVENESS, f"workflow {orphan_id}", f"{why}, yet it had effects"
-                                               if match else why))
+                                               if order_id else why))
     return result
 
 
@@ -451,13 +457,13 @@ def check_exactly_once(snapshot: Snapshot) -> InvariantResult:
             ))
 
     for service, event in events:
-        match = _SAGA_KEY.fullmatch(event["idempotency_key"])
+        named = parse_idempotency_key(event["idempotency_key"])
         step = SAGA_STEP_OF_EVENT[(service, event["kind"])]
-        if match and (match["order_id"], match["activity"]) != (event["order_id"], step):
+        if named and named != (event["order_id"], step):
             result.violations.append(Violation(
                 EXACTLY_ONCE, f"order {event['order_id']}",
                 f"{service} {event['kind']} event carries key {event['idempotency_key']}, "
-                f"not order-{event['order_id']}:{step}",
+                f"not {idempotency_key(workflow_id(event['order_id']), step)}",
             ))
     return result
 
