@@ -12,20 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient
+from saga_contract import format_money
 
 STATE_STYLES = {"pending": "dim", "running": "cyan", "done": "green", "failed": "red", "compensated": "yellow"}
-
-
-def money(cents: int, currency: str = "USD") -> str:
-    whole, fraction = divmod(cents, 100)
-    return f"{whole}.{fraction:02d} {currency}"
 
 
 def order_line(order: dict) -> Text:
     """'order <id>  CONFIRMED  reason -  total 61.80 USD', the status coloured."""
     style = {"CONFIRMED": "green", "CANCELLED": "yellow"}.get(order["status"], "cyan")
     cents = order.get("total_cents")
-    total = "-" if cents is None else money(cents, order.get("currency", "USD"))
+    total = "-" if cents is None else format_money(cents, order.get("currency", "USD"))
     line = Text(f"order {order['id']}  ")
     line.append(order["status"], style=style)
     line.append(f"  reason {order.get('cancellation_reason') or '-'}  total {total}")

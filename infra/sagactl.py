@@ -39,7 +39,7 @@ from infra.stack import (
     StartCancelled,
 )
 
-from saga_contract import NAMESPACE, TASK_QUEUE, workflow_id
+from saga_contract import NAMESPACE, TASK_QUEUE, format_money, workflow_id
 
 log = logging.getLogger("sagactl")
 console = Console(highlight=False, soft_wrap=True)
@@ -231,9 +231,9 @@ def _load_demo_data(config: StackConfig) -> None:
     accounts = Table("account", "balance", "seed", box=None, padding=(0, 1))
     for item, outcome in outcomes:
         if isinstance(item, demo_data.DemoProduct):
-            products.add_row(item.sku, item.name, saga_view.money(item.price_cents), str(item.on_hand), outcome)
+            products.add_row(item.sku, item.name, format_money(item.price_cents), str(item.on_hand), outcome)
         else:
-            accounts.add_row(item.customer_id, saga_view.money(item.balance_cents), outcome)
+            accounts.add_row(item.customer_id, format_money(item.balance_cents), outcome)
     console.print(products)
     console.print(accounts)
     console.print("Try:")

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         StepProgress,
         StepState,
+        format_money,
     )
 
 ArgT = TypeVar("ArgT")
@@ -80,10 +81,6 @@ class _StopBeforePivot(Exception):
         super().__init__(description)
         self.reason = reason
         """A cancellation reason, or None when the failure is not one to tell a customer."""
-
-
-def _money(cents: int, currency: str) -> str:
-    return f"{cents // 100}.{cents % 100:02d} {currency}"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -171,7 +168,7 @@ class OrderSaga:
                 raise _StopBeforePivot(
                     None, f"stock priced in {reservation.currency}, order in {saga.currency}"
                 )
-            total = _money(reservation.total_cents, reservation.currency)
+            total = format_money(reservation.total_cents, reservation.currency)
             await self._before_pivot(
                 Step.AUTHORIZE_PAYMENT,
                 SagaActivities.authorize_payment,
@@ -194,7 +191,6 @@ class OrderSaga:
                 ) from stop.__cause__
             return await self._cancel(saga.order_id, stop.reason, reservation)
 
-        total = _money(reservation.total_cents, reservation.currency)
         await self._after_pivot(Step.CAPTURE_PAYMENT, SagaActivities.capture_payment, order, f"Capture {total}")
         await self._after_pivot(
             Step.COMMIT_STOCK, SagaActivities.commit_stock, order, f"Commit the {lines} reserved at inventory"
@@ -232,7 +228,7 @@ class OrderSaga:
         if self._tracked:
             workflow.upsert_search_attributes([ORDER_TOTAL_CENTS.value_set(reservation.total_cents)])
             workflow.upsert_memo({"total_cents": reservation.total_cents, "currency": reservation.currency})
-            total = _money(reservation.total_cents, reservation.currency)
+            total = format_money(reservation.total_cents, reservation.currency)
             workflow.set_current_details(f"{saga.summary}, {total}")
 
     def _finish(self, status: OrderStatus, reason: str | None = None) -> None:

@@ -137,6 +137,12 @@ def parse_idempotency_key(key: str) -> tuple[str, str] | None:
     return (match["order_id"], match["step"]) if match else None
 
 
+def format_money(cents: int, currency: str = "USD") -> str:
+    """Integer cents as people read them: 6180, "USD" -> "61.80 USD"."""
+    whole, fraction = divmod(cents, 100)
+    return f"{whole}.{fraction:02d} {currency}"
+
+
 @dataclass
 class OrderItem:
     sku: str
