@@ -213,20 +213,28 @@ class TemporalSagaGateway:
 
     # --- the calls, on the loop ---
 
-    async def _start(self, workflow_id: str, saga_input: OrderSagaInput) -> bool:
+    @staticmethod
+    def _start_arguments(workflow_id: str, saga_input: OrderSagaInput) -> tuple[tuple, dict]:
+        """How a saga is started, by the relay and by a cancel alike: by name, with the outbox's
+        input, and never again once it has closed (REJECT_DUPLICATE)."""
         from temporalio.common import WorkflowIDReusePolicy
+
+        options = {
+            "id": workflow_id,
+            "task_queue": settings.TEMPORAL_TASK_QUEUE,
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "static_summary": saga_input.summary,
+        }
+        return (WORKFLOW_TYPE, saga_input.as_payload()), options
+
+    async def _start(self, workflow_id: str, saga_input: OrderSagaInput) -> bool:
         from temporalio.exceptions import WorkflowAlreadyStartedError
 
         client = await self._connected()
+        arguments, options = self._start_arguments(workflow_id, saga_input)
         try:
             await client.start_workflow(
-                WORKFLOW_TYPE,
-                saga_input.as_payload(),
-                id=workflow_id,
-                task_queue=settings.TEMPORAL_TASK_QUEUE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=saga_input.summary,
-                rpc_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS),
+                *arguments, **options, rpc_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
             )
         except WorkflowAlreadyStartedError:
             return False
@@ -239,20 +247,15 @@ class TemporalSagaGateway:
             WorkflowUpdateRPCTimeoutOrCancelledError,
             WorkflowUpdateStage,
         )
-        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+        from temporalio.common import WorkflowIDConflictPolicy
         from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
         from temporalio.service import RPCError, RPCStatusCode
 
         client = await self._connected()
         deadline = timedelta(seconds=settings.ORDER_CANCEL_TIMEOUT_SECONDS)
+        arguments, options = self._start_arguments(workflow_id, saga_input)
         start = WithStartWorkflowOperation(
-            WORKFLOW_TYPE,
-            saga_input.as_payload(),
-            id=workflow_id,
-            task_queue=settings.TEMPORAL_TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=saga_input.summary,
+            *arguments, **options, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING
         )
         try:
             update = await client.start_update_with_start_workflow(
