@@ -140,8 +140,12 @@ class LocalKeys:
     def operator_token(self, ttl_seconds: int = DEFAULT_TTL_SECONDS, subject: str = "operator") -> str:
         return self.issue(subject=subject, roles=[ROLE_OPERATOR], ttl_seconds=ttl_seconds)
 
-    def saga_token(self, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
-        return self.issue(subject=SAGA_SUBJECT, roles=[ROLE_SAGA], ttl_seconds=ttl_seconds)
+    def saga_token(
+        self, ttl_seconds: int = DEFAULT_TTL_SECONDS, *, issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE
+    ) -> str:
+        return self.issue(
+            subject=SAGA_SUBJECT, roles=[ROLE_SAGA], ttl_seconds=ttl_seconds, issuer=issuer, audience=audience
+        )
 
 
 def _public_jwk(private_key: Ed25519PrivateKey) -> dict:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import httpx
 
-from chassis.tokens import DEFAULT_TTL_SECONDS, ROLE_SAGA, SAGA_SUBJECT, LocalKeys
+from chassis.tokens import DEFAULT_TTL_SECONDS, LocalKeys
 
 REFRESH_MARGIN_SECONDS = 60
 """A cached token is replaced this long before it expires; a short-lived one at half its life."""
@@ -83,14 +83,7 @@ class LocalSagaTokens(_CachingSource):
             keys = LocalKeys.load(self.key_dir)  # read again each time: `sagactl` may have made new keys
         except (OSError, ValueError) as error:
             raise NoToken(f"no local signing key in {self.key_dir}: {error}") from error
-        token = keys.issue(
-            subject=SAGA_SUBJECT,
-            roles=[ROLE_SAGA],
-            ttl_seconds=self.ttl_seconds,
-            issuer=self.issuer,
-            audience=self.audience,
-        )
-        return token, self.ttl_seconds
+        return keys.saga_token(self.ttl_seconds, issuer=self.issuer, audience=self.audience), self.ttl_seconds
 
 
 class ClientCredentialsTokens(_CachingSource):
