@@ -19,7 +19,7 @@ import uuid
 from django.db import transaction
 from chassis.idempotency.models import IdempotencyRecord
 from orders.models import Order, OrderLine, OutboxRecord
-from saga_contract import OrderSagaInput, workflow_id
+from saga_contract import OrderSagaInput
 from django.utils import timezone
 
 now = timezone.now()
@@ -30,7 +30,7 @@ for start in range(0, N, 1000):
         OrderLine.objects.bulk_create(
             OrderLine(order_id=i, sku=f"HIST-{RUN}-{n}", quantity=1, unit_price_cents=100) for i in ids for n in (0, 1))
         OutboxRecord.objects.bulk_create(OutboxRecord(
-            order_id=i, workflow_id=workflow_id(i), started_at=now, attempts=1, next_attempt_at=now,
+            order_id=i, started_at=now, attempts=1, next_attempt_at=now,
             payload=OrderSagaInput(str(i), CUSTOMER, [{"sku": f"HIST-{RUN}-{n}", "quantity": 1} for n in (0, 1)]).as_payload(),
         ) for i in ids)
         IdempotencyRecord.objects.bulk_create(IdempotencyRecord(

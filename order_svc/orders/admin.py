@@ -23,7 +23,7 @@ class OutboxRecordAdmin(admin.ModelAdmin):
 
     list_display = ("workflow_id", "created_at", "started_at", "attempts", "next_attempt_at", "last_error")
     list_filter = (("started_at", admin.EmptyFieldListFilter),)
-    search_fields = ("workflow_id",)
+    search_fields = ("order__id",)
     readonly_fields = [field.name for field in OutboxRecord._meta.fields]
 
     def has_add_permission(self, request) -> bool:

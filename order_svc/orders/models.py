@@ -59,7 +59,8 @@ class OrderLine(models.Model):
 
 
 class OutboxRecord(models.Model):
-    """An order's saga, to be started: its workflow id and input, written with the order.
+    """An order's saga, to be started: its input, written with the order (its workflow id follows
+    from the order's).
 
     `started_at` stays empty until a relay has seen Temporal accept the start (or say the workflow
     exists already). `next_attempt_at` is when a relay may try next: now for a new record, later
@@ -67,7 +68,6 @@ class OutboxRecord(models.Model):
     """
 
     order = models.OneToOneField(Order, related_name="outbox", on_delete=models.CASCADE)
-    workflow_id = models.CharField(max_length=64, unique=True)
     payload = models.JSONField(help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +83,10 @@ class OutboxRecord(models.Model):
                 fields=["next_attempt_at"], condition=models.Q(started_at__isnull=True), name="outbox_due_idx"
             ),
         ]
+
+    @property
+    def workflow_id(self) -> str:
+        return saga_contract.workflow_id(self.order_id)
 
     def __str__(self) -> str:
         return f"{self.workflow_id} {'started' if self.started_at else 'pending'}"

@@ -39,7 +39,6 @@ def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
         )
         OutboxRecord.objects.create(
             order=order,
-            workflow_id=order.workflow_id,
             payload=saga_input.as_payload(),
             next_attempt_at=timezone.now(),
         )

@@ -21,7 +21,7 @@ def order_create(
     )
     now = timezone.now()
     OutboxRecord.objects.create(
-        order=order, workflow_id=order.workflow_id, payload=saga_input.as_payload(), next_attempt_at=now,
+        order=order, payload=saga_input.as_payload(), next_attempt_at=now,
         started_at=now if saga_started else None, attempts=1 if saga_started else 0,
     )
     return order

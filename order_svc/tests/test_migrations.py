@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from orders.models import OutboxRecord
+
 from chassis.testing import migrate_to
 from saga_contract import OrderSagaInput
 
@@ -23,7 +25,7 @@ def test_orders_placed_before_the_outbox_get_a_started_outbox_record(settings):
     new = migrate_to(AFTER)
 
     record = new.get_model("orders", "OutboxRecord").objects.get()
-    assert record.order_id == order.id and record.workflow_id == f"order-{order.id}"
+    assert record.order_id == order.id and OutboxRecord.objects.get().workflow_id == f"order-{order.id}"
     assert record.started_at == order.created_at and record.attempts == 1
     assert OrderSagaInput(**record.payload) == OrderSagaInput(
         order_id=str(order.id), customer_id="ann", items=[{"sku": "MUG", "quantity": 2}, {"sku": "TEA", "quantity": 1}],

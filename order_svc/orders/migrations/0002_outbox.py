@@ -15,7 +15,6 @@ class Migration(migrations.Migration):
             name='OutboxRecord',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('workflow_id', models.CharField(max_length=64, unique=True)),
                 ('payload', models.JSONField(help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input.")),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),

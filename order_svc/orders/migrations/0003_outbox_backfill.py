@@ -14,7 +14,6 @@ def backfill(apps, schema_editor):
     for order in orders.iterator(chunk_size=500):
         OutboxRecord.objects.create(
             order=order,
-            workflow_id=f"order-{order.id}",
             payload={
                 "order_id": str(order.id),
                 "customer_id": order.customer_id,
