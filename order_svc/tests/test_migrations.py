@@ -5,9 +5,8 @@ import uuid
 
 import pytest
 
-from orders.models import OutboxRecord
-
 from chassis.testing import migrate_to
+from orders.models import OutboxRecord
 from saga_contract import OrderSagaInput
 
 BEFORE = [("orders", "0002_outbox")]
