@@ -35,6 +35,7 @@ class Side:
     to_final: list[float] = field(default_factory=list)
     accept: list[float] = field(default_factory=list)
     history_events: int = 0
+    last_workflow_id: str | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: dict[str, int] = field(default_factory=dict)
 
@@ -121,11 +122,13 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
             WORKFLOW_TYPE, saga.as_payload(), id=f"floor-{order_id}", task_queue=FLOOR_TASK_QUEUE
         )
         await handle.result()
+        side.last_workflow_id = handle.id
         side.to_final.append(time.perf_counter() - began)
         side.completed += 1
         tick()
 
     await _measured(side, target, lambda: _run_clients(concurrency, orders, one))
+    side.history_events = await history_events(client, side.last_workflow_id)
     return side
 
 
@@ -143,12 +146,14 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
             side.accept.append(time.perf_counter() - began)
             if response.status_code != 202:
                 raise RuntimeError(f"POST /api/v1/orders answered {response.status_code}: {response.text[:200]}")
-            await _await_result(client, workflow_id(response.json()["id"]))
+            side.last_workflow_id = workflow_id(response.json()["id"])
+            await _await_result(client, side.last_workflow_id)
             side.to_final.append(time.perf_counter() - began)
             side.completed += 1
             tick()
 
         await _measured(side, target, lambda: _run_clients(concurrency, orders, one))
+    side.history_events = await history_events(client, side.last_workflow_id)
     return side
 
 
@@ -174,6 +179,7 @@ async def _measured(side: Side, target: Target, run: Callable) -> None:
 
 
 async def history_events(client: Client, wf_id: str) -> int:
+    """Events in the history of one saga of the level (they all take the same path)."""
     return len((await client.get_workflow_handle(wf_id).fetch_history()).events)
 
 
@@ -225,17 +231,4 @@ async def run_levels(
             progress(f"product c={level}", orders)
             products.append(await product_level(client, target, level, orders, lambda: progress("", 0)))
         levels.append(summarize(level, orders, repeat, floors, products))
-        levels[-1]["floor"]["history_events_per_order"] = await _one_history(client, "floor-", FLOOR_TASK_QUEUE)
-        levels[-1]["product"]["history_events_per_order"] = await _one_history(client, "order-", None)
     return levels
-
-
-async def _one_history(client: Client, prefix: str, task_queue: str | None) -> int:
-    """Events in the history of the most recent completed saga whose id starts with `prefix`."""
-    query = f'WorkflowType = "{WORKFLOW_TYPE}" AND ExecutionStatus = "Completed"'
-    if task_queue:
-        query += f' AND TaskQueue = "{task_queue}"'
-    async for execution in client.list_workflows(query, limit=50):
-        if execution.id.startswith(prefix):
-            return await history_events(client, execution.id)
-    return 0

@@ -62,10 +62,6 @@ class Api:
             )
         return self._customers[customer_id]
 
-    def client(self, service: str, token: str | None) -> RestClient:
-        """A fresh client of `service` ("order", "payment", "inventory") holding `token` (None:
-        anonymous); the caller closes it."""
-        return RestClient(f"{service}_svc", self.urls[service], token=token, timeout=self.timeout)
 
     def __enter__(self) -> Api:
         return self
