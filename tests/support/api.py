@@ -62,7 +62,6 @@ class Api:
             )
         return self._customers[customer_id]
 
-
     def __enter__(self) -> Api:
         return self
 
