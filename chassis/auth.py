@@ -28,7 +28,6 @@ from chassis.tokens import token_roles
 logger = logging.getLogger("chassis.auth")
 
 CUSTOMER, OPERATOR, SAGA = "customer", "operator", "saga"
-ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"})
 REALM = "saga-orders"
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MAX_SUBJECT_LENGTH = 128

@@ -15,9 +15,16 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chassis.auth import ASYMMETRIC_ALGORITHMS
 from chassis.logging import logging_config
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, ROLE_SAGA, SAGA_SUBJECT, jwks_file
+from chassis.tokens import (
+    ASYMMETRIC_ALGORITHMS,
+    DEV_AUDIENCE,
+    DEV_ISSUER,
+    ROLE_OPERATOR,
+    ROLE_SAGA,
+    SAGA_SUBJECT,
+    jwks_file,
+)
 
 ENVIRONMENTS = ("development", "test", "production")
 

@@ -34,6 +34,8 @@ DEV_ISSUER = "saga-orders-dev"
 DEV_AUDIENCE = "saga-orders"
 """`iss` and `aud` of the embedded default; production settings name the provider's own."""
 
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"})
+"""What the services may accept: signatures a public key verifies, never a shared secret (HS*) or none."""
 LOCAL_ALGORITHM = "EdDSA"
 DEFAULT_TTL_SECONDS = 3600
 MAX_TTL_SECONDS = 7 * 24 * 3600
