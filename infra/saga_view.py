@@ -5,6 +5,7 @@ place --wait`). Reads order_svc's REST API only: the order and `GET /api/v1/orde
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -72,13 +73,19 @@ def show(orders: RestClient, order_id: str) -> Group:
 
 
 def follow(orders: RestClient, order_id: str, *, timeout: float, console: Console, interval: float = 0.25) -> dict:
-    """Redraw the order and its steps until it is final or `timeout` seconds have passed; the last
-    order read."""
+    """Redraw the order and its steps until it is final or `timeout` seconds have passed (on a
+    terminal; piped, only the last view is printed); the last order read."""
     deadline = time.monotonic() + timeout
-    with Live(console=console, auto_refresh=False, transient=False) as live:
+    live = Live(console=console, auto_refresh=False) if console.is_terminal else None
+    with live or nullcontext():
         while True:
             order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
-            live.update(Group(order_line(order), steps_table(read_saga(orders, order_id))), refresh=True)
+            view = Group(order_line(order), steps_table(read_saga(orders, order_id)))
+            if live is not None:
+                live.update(view, refresh=True)
             if order["status"] in FINAL_ORDER_STATUSES or time.monotonic() >= deadline:
-                return order
+                break
             time.sleep(interval)
+    if live is None:
+        console.print(view)
+    return order

@@ -42,7 +42,8 @@ from infra.stack import (
 from saga_contract import NAMESPACE, TASK_QUEUE, format_money, workflow_id
 
 log = logging.getLogger("sagactl")
-console = Console(highlight=False, soft_wrap=True)
+# Piped or captured, rich would assume 80 columns and fold the step tables; give them room.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
 _ITEM = re.compile(r"(?P<sku>[^\s:]+):(?P<quantity>[0-9]+)")
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9._@-]{1,64}")
