@@ -84,6 +84,17 @@ def assert_error(response, status: int, code: str) -> None:
     assert body["message"]
 
 
+def assert_refused(call, status: int, code: str, *, state) -> None:
+    """`call()` is refused with `status` and `code` in the error shape (a 401 names the Bearer scheme)
+    and changes nothing `state()` can see."""
+    before = state()
+    response = call()
+    assert_error(response, status, code)
+    if status == 401:
+        assert response["WWW-Authenticate"].startswith("Bearer ")
+    assert state() == before
+
+
 @pytest.fixture(scope="session")
 def local_keys(tmp_path_factory: pytest.TempPathFactory) -> LocalKeys:
     """A key pair of the test session's own, like the one `sagactl` makes under var/keys."""

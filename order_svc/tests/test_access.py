@@ -9,7 +9,7 @@ import pytest
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
-from chassis.testing import Endpoint, access_cases, assert_error
+from chassis.testing import Endpoint, access_cases, assert_error, assert_refused
 from orders import services
 from orders.models import Order, OrderLine, OutboxRecord
 from tests.factories import order_create
@@ -62,18 +62,12 @@ def state(sagas) -> tuple:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, sagas, endpoint):
-    before = state(sagas)
-    r = endpoint.call(anonymous)
-    assert_error(r, 401, "not_authenticated")
-    assert r["WWW-Authenticate"].startswith("Bearer ")
-    assert state(sagas) == before
+    assert_refused(lambda: endpoint.call(anonymous), 401, "not_authenticated", state=lambda: state(sagas))
 
 
 @pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, sagas, endpoint, kind):
-    before = state(sagas)
-    assert_error(endpoint.call(callers[kind]), 403, "permission_denied")
-    assert state(sagas) == before
+    assert_refused(lambda: endpoint.call(callers[kind]), 403, "permission_denied", state=lambda: state(sagas))
 
 
 @pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)

@@ -8,7 +8,7 @@ import pytest
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
-from chassis.testing import Endpoint, access_cases, assert_error
+from chassis.testing import Endpoint, access_cases, assert_error, assert_refused
 from payments import services
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
@@ -64,18 +64,12 @@ def state() -> tuple:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, endpoint):
-    before = state()
-    r = endpoint.call(anonymous)
-    assert_error(r, 401, "not_authenticated")
-    assert r["WWW-Authenticate"].startswith("Bearer ")
-    assert state() == before
+    assert_refused(lambda: endpoint.call(anonymous), 401, "not_authenticated", state=state)
 
 
 @pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, endpoint, kind):
-    before = state()
-    assert_error(endpoint.call(callers[kind]), 403, "permission_denied")
-    assert state() == before
+    assert_refused(lambda: endpoint.call(callers[kind]), 403, "permission_denied", state=state)
 
 
 @pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
