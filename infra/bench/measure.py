@@ -127,8 +127,7 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
         side.completed += 1
         tick()
 
-    await _measured(side, target, lambda: _run_clients(concurrency, orders, one))
-    side.history_events = await history_events(client, side.last_workflow_id)
+    await _measured(side, target, client, lambda: _run_clients(concurrency, orders, one))
     return side
 
 
@@ -152,8 +151,7 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
             side.completed += 1
             tick()
 
-        await _measured(side, target, lambda: _run_clients(concurrency, orders, one))
-    side.history_events = await history_events(client, side.last_workflow_id)
+        await _measured(side, target, client, lambda: _run_clients(concurrency, orders, one))
     return side
 
 
@@ -169,18 +167,17 @@ async def _post_as_a_careful_client(http: httpx.AsyncClient, body: dict, headers
     raise AssertionError("unreachable")
 
 
-async def _measured(side: Side, target: Target, run: Callable) -> None:
+async def _measured(side: Side, target: Target, client: Client, run: Callable) -> None:
+    """Run the level's sagas, with the processes' CPU and memory around them; then count the events
+    of one of them (they all take the same path)."""
     before = cpu_seconds(target.processes)
     with PeakMemory(target.processes) as memory:
         side.wall_seconds = await run()
     after = cpu_seconds(target.processes)
     side.cpu_seconds = {name: max(0.0, after[name] - before[name]) for name in target.processes}
     side.peak_rss_bytes = dict(memory.peak_bytes)
-
-
-async def history_events(client: Client, wf_id: str) -> int:
-    """Events in the history of one saga of the level (they all take the same path)."""
-    return len((await client.get_workflow_handle(wf_id).fetch_history()).events)
+    history = await client.get_workflow_handle(side.last_workflow_id).fetch_history()
+    side.history_events = len(history.events)
 
 
 def summarize(concurrency: int, orders: int, repeat: int, floor: list[Side], product: list[Side]) -> dict:
