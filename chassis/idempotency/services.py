@@ -1,7 +1,7 @@
-"""Claim, complete and release idempotency keys. Each function is one short transaction.
-
-The claim is committed on its own so a concurrent duplicate sees "in flight";
-completion is written inside the caller's transaction, next to the effect.
+"""Claim, complete and release idempotency keys. Each function is one short transaction, or a
+savepoint of the caller's: `idempotent` runs the claim, the effect and the completion in one
+transaction, except for views whose effect lives elsewhere, whose claim commits on its own so that a
+concurrent duplicate sees "in flight".
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Concurrent reservations never oversell. Needs PostgreSQL: real row locks, real parallel transactions."""
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,3 +81,29 @@ def test_a_late_reserve_racing_its_own_release_leaves_no_stock_held():
             future.result()
     product = Product.objects.get(sku="RACE")
     assert (product.on_hand, product.reserved) == (100, 0)
+
+
+def test_concurrent_duplicates_of_one_request_make_one_effect_and_all_get_its_answer(operator, monkeypatch):
+    """The same Idempotency-Key sent eight times at once, the first still working when the others
+    arrive: one restock, and every duplicate waits for it and is given its answer (not a 409)."""
+    Product.objects.create(sku="DUP", name="Dup", price_cents=1, on_hand=10, received=10)
+    restock = services.product_restock
+
+    def slow_restock(**kwargs):
+        time.sleep(0.3)
+        return restock(**kwargs)
+
+    monkeypatch.setattr(services, "product_restock", slow_restock)
+
+    def send(_):
+        try:
+            return operator.post("/api/v1/products/DUP/restock", {"quantity": 5}, key="restock-once")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(send, range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len({r.content for r in responses}) == 1
+    assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == 7
+    assert Product.objects.get(sku="DUP").received == 15

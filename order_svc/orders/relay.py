@@ -36,12 +36,11 @@ def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None)
     """Claim up to `limit` records whose saga is not started and whose next attempt is due, oldest
     due first: each is leased for `lease_seconds` (its next attempt moves that far ahead)."""
     now = now or timezone.now()
+    due_now = OutboxRecord.objects.filter(started_at__isnull=True, next_attempt_at__lte=now)
+    if not due_now.exists():  # a plain read: an idle relay never takes the database's write lock
+        return []
     with transaction.atomic():
-        due = list(
-            OutboxRecord.objects.select_for_update(skip_locked=True)
-            .filter(started_at__isnull=True, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:limit]
-        )
+        due = list(due_now.select_for_update(skip_locked=True).order_by("next_attempt_at", "id")[:limit])
         if due:
             OutboxRecord.objects.filter(pk__in=[record.pk for record in due]).update(
                 next_attempt_at=now + timedelta(seconds=lease_seconds)
