@@ -19,6 +19,7 @@ from infra.stack import ManagedProcess, Stack, StackConfig
 from saga_contract import NAMESPACE
 
 # The bench measures cost, not abuse limits: it raises them out of the way, and says so.
+FLOOR_KINDS = ("activities", "local")
 BENCH_TUNING = {"THROTTLE_REQUESTS": "1000000/min", "THROTTLE_ORDER_PLACEMENTS": "1000000/min"}
 ORDER_PRICE_CENTS = 100
 
@@ -34,6 +35,9 @@ def add_command(commands) -> None:
     bench.add_argument("--repeat", type=_positive, default=1, metavar="R", help="repetitions of each level (default 1)")
     bench.add_argument("--history", type=_non_negative, default=0, metavar="N",
                        help="measure again after storing N past orders in every service (e.g. 10000)")
+    bench.add_argument("--floor", choices=FLOOR_KINDS, default="activities",
+                       help="the floor's saga runs its no-op steps as activities (default, as the product does) "
+                            "or as local activities")
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE as JSON")
     bench.add_argument("--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency")
     bench.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
@@ -53,11 +57,12 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def floor_worker(config: StackConfig) -> ManagedProcess:
+def floor_worker(config: StackConfig, kind: str) -> ManagedProcess:
+    local = ["--local-activities"] if kind == "local" else []
     return ManagedProcess(
         "floor_worker",
         [sys.executable, "-m", "infra.bench.floor_worker", "--address", config.temporal_address,
-         "--namespace", NAMESPACE, "--task-queue", FLOOR_TASK_QUEUE],
+         "--namespace", NAMESPACE, "--task-queue", FLOOR_TASK_QUEUE, *local],
         cwd=config.root,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         log_path=config.log_dir / "floor_worker.log",
@@ -90,10 +95,11 @@ def prepare(stack: Stack, customers: int, orders: int) -> Target:
     )
 
 
-def print_levels(levels: list[dict], console) -> None:
+def print_levels(levels: list[dict], console, *, floor_kind: str = "activities") -> None:
     from rich.table import Table
 
-    table = Table(title="orders (product) against a no-op saga of the same shape (floor); times in ms", box=None)
+    floor = "a no-op saga of the same shape" + (", its steps local activities" if floor_kind == "local" else "")
+    table = Table(title=f"orders (product) against {floor} (floor); times in ms", box=None)
     for column in ("conc", "orders×rep", "floor /s", "product /s", "ratio", "floor p50", "product p50", "ratio",
                    "p95 f/p", "p99 f/p", "accept p50/p99", "events f/p"):
         table.add_column(column, justify="right", no_wrap=True)
@@ -174,7 +180,7 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     code = 1
     var_dir = root_var_dir / "bench" / time.strftime("%Y%m%d-%H%M%S")
     stack = Stack(StackConfig.on_free_ports(var_dir, tuning=BENCH_TUNING))
-    floor = floor_worker(stack.config)
+    floor = floor_worker(stack.config, args.floor)
     try:
         console.print(f"bench: starting a stack of its own (logs in {var_dir / 'logs'}); abuse limits raised")
         stack.start()
@@ -197,7 +203,7 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 levels = asyncio.run(run_levels(
                     target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress
                 ))
-                return [{**level, "stored_orders": stored_orders} for level in levels]
+                return [{**level, "floor_kind": args.floor, "stored_orders": stored_orders} for level in levels]
 
             empty = measure(0)
             stored = []
@@ -205,7 +211,7 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 bar.console.print(f"storing {args.history} past orders in every service")
                 store_past_orders(stack.config, orders=args.history, run=int(time.time()))
                 stored = measure(args.history)
-        print_levels(empty, console)
+        print_levels(empty, console, floor_kind=args.floor)
         if stored:
             print_growth(empty, stored, console)
         if args.json:

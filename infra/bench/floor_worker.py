@@ -1,8 +1,11 @@
-"""The floor's worker: ``python -m infra.bench.floor_worker --task-queue Q``.
+"""The floor's worker: ``python -m infra.bench.floor_worker --task-queue Q [--local-activities]``.
 
 Serves the real OrderSaga workflow with activities that answer at once and call nothing, so a saga
 on its task queue costs exactly what Temporal and the worker cost: the floor the product is measured
-against. Nothing runs at import; the process leaves through os._exit (temporalio can crash at exit).
+against. With ``--local-activities`` an interceptor runs each of the saga's activities as a local
+activity instead (same timeouts and retry policy), so the cost of the activity design is measured
+on the same workflow code. Nothing runs at import; the process leaves through os._exit (temporalio
+can crash at exit).
 """
 
 import argparse
@@ -13,7 +16,15 @@ import sys
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    Interceptor,
+    StartActivityInput,
+    StartLocalActivityInput,
+    Worker,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
 from orchestrator.contracts import (
     AuthorizePaymentInput,
@@ -73,13 +84,48 @@ class NoopSagaActivities:
         pass
 
 
-async def serve(address: str, namespace: str, task_queue: str) -> None:
+class LocalActivities(Interceptor):
+    """Runs every activity the workflow schedules as a local activity of the same name and limits."""
+
+    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput):
+        return _LocalInbound
+
+
+class _LocalInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_LocalOutbound(outbound))
+
+
+class _LocalOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput):
+        return self.next.start_local_activity(StartLocalActivityInput(
+            activity=input.activity,
+            args=input.args,
+            activity_id=input.activity_id,
+            schedule_to_close_timeout=input.schedule_to_close_timeout,
+            schedule_to_start_timeout=input.schedule_to_start_timeout,
+            start_to_close_timeout=input.start_to_close_timeout,
+            retry_policy=input.retry_policy,
+            local_retry_threshold=None,
+            cancellation_type=input.cancellation_type,
+            headers=input.headers,
+            summary=input.summary,
+            event_groups=input.event_groups,
+            arg_types=input.arg_types,
+            ret_type=input.ret_type,
+        ))
+
+
+async def serve(address: str, namespace: str, task_queue: str, local_activities: bool) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     client = await Client.connect(address, namespace=namespace)
-    async with Worker(client, task_queue=task_queue, workflows=[OrderSaga], activities=NoopSagaActivities().all()):
-        print(f"floor worker serving {task_queue!r} on {address}", flush=True)
+    interceptors = [LocalActivities()] if local_activities else []
+    async with Worker(client, task_queue=task_queue, workflows=[OrderSaga], activities=NoopSagaActivities().all(),
+                      interceptors=interceptors):
+        kind = "local activities" if local_activities else "activities"
+        print(f"floor worker serving {task_queue!r} on {address} with {kind}", flush=True)
         await stop.wait()
 
 
@@ -88,10 +134,11 @@ def main() -> None:
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--local-activities", action="store_true", help="run the activities as local activities")
     args = parser.parse_args()
     code = 0
     try:
-        asyncio.run(serve(args.address, args.namespace, args.task_queue))
+        asyncio.run(serve(args.address, args.namespace, args.task_queue, args.local_activities))
     except Exception as error:  # reported on one line; the bench reads the log
         print(f"floor worker failed: {error}", file=sys.stderr, flush=True)
         code = 1
