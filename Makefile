@@ -17,8 +17,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# `make run ARGS=--prometheus` passes options on to `sagactl up`.
 run: venv
-	$(BIN)/sagactl up --seed
+	$(BIN)/sagactl up --seed $(ARGS)
 
 test: venv test-services test-workflow test-e2e test-security test-browser test-resilience test-chaos
 

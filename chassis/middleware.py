@@ -11,7 +11,7 @@ import time
 from django.conf import settings
 
 from chassis.errors import error_response
-from chassis.logging import log_context
+from observability.logs import log_context
 
 logger = logging.getLogger("chassis.request")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from chassis.logging import logging_config
+from observability.logs import logging_config
 from chassis.tokens import (
     ASYMMETRIC_ALGORITHMS,
     DEV_AUDIENCE,
@@ -38,15 +38,23 @@ PRODUCTION_REQUIRED = (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Django's own backends, wrapped by django-prometheus to count queries, errors and their time.
+_MEASURED_ENGINES = {
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+}
+
+
 def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     url = environ.get("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        db["ENGINE"] = _MEASURED_ENGINES.get(db["ENGINE"], db["ENGINE"])
         db.setdefault("TEST", {})["NAME"] = f"test_{name}_svc"
         return db
     var_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": _MEASURED_ENGINES["django.db.backends.sqlite3"],
         "NAME": str(var_dir / f"{name}.sqlite3"),
         # Each server thread keeps its connection: opening one per request, and closing it again,
         # cost a third of a short request's time.
@@ -168,6 +176,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
     return {
         "BASE_DIR": base_dir,
         "SERVICE_NAME": name,
+        "LOG_SERVICE": f"{name}_svc",
+        "TRACES_DIR": Path(environ.get("SAGA_TRACES_DIR", var_dir / "traces")),
         "PRODUCTION": production,
         **_jwt(environ, var_dir),
         **_throttling(environ),
@@ -186,10 +196,12 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             "django.contrib.messages",
             "django.contrib.staticfiles",
             "rest_framework",
+            "django_prometheus",
             "chassis.idempotency",
             *apps,
         ],
         "MIDDLEWARE": [
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "chassis.middleware.RequestContextMiddleware",
             "chassis.middleware.RequestBodyMiddleware",
             # Inside the log context (its lines carry the order's ids) and around the whole view,
@@ -202,6 +214,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "django_prometheus.middleware.PrometheusAfterMiddleware",
         ],
         "ROOT_URLCONF": "config.urls",
         "WSGI_APPLICATION": "config.wsgi.application",

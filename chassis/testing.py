@@ -153,3 +153,16 @@ def migrate_to(targets: list[tuple[str, str]]):
     executor.loader.build_graph()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def migrations():
+    """`migrate_to` for a data migration's test, with the database migrated back to the latest
+    state afterwards, for the tests that follow."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield migrate_to
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

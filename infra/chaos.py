@@ -31,6 +31,7 @@ import httpx
 from infra.audit import AuditReport, run_audit
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError, all_pages
 from infra.stack import SERVICES, Stack, StackConfig
+from observability.logs import parse_line
 from saga_contract import NAMESPACE, workflow_id
 
 FAULTS_PATH = "/internal/v1/faults"
@@ -375,9 +376,9 @@ def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
     seen: Counter[tuple[str, str, str]] = Counter()
     for service in SERVICES:
         for raw in (log_dir / f"{service}.log").read_text().splitlines():
-            if not raw.startswith("{"):
+            line = parse_line(raw)
+            if line is None:
                 continue
-            line = json.loads(raw)
             if line.get("logger") == "chassis.request" and line.get("method") == "POST" \
                     and line.get("order_id") in order_ids:
                 seen[service, line["path"], line["order_id"]] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -22,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
-from infra import audit, chaos, demo_data, saga_view
+from infra import audit, chaos, demo_data, monitoring, saga_view, trace_view
 from infra.bench import command as bench
 from infra.rest import (
     FINAL_ORDER_STATUSES,
@@ -37,8 +38,9 @@ from infra.stack import (
     StackConfig,
     StackError,
     StartCancelled,
+    parse_port,
 )
-
+from observability.logs import JsonFormatter
 from saga_contract import NAMESPACE, TASK_QUEUE, format_money, workflow_id
 
 log = logging.getLogger("sagactl")
@@ -108,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--seed", action="store_true", help="load the demo data once everything is ready")
     up.add_argument("--chaos", action="store_true", help="start the services with fault injection on")
+    up.add_argument(
+        "--prometheus", action="store_true",
+        help="also run Prometheus with the project's scrape configuration and alert rules (PROMETHEUS_PORT, "
+             "default 9090), when it is installed",
+    )
     up.set_defaults(run=_up)
 
     seed = commands.add_parser("seed", help="load the demo catalog and customer accounts (idempotent)")
@@ -130,6 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="print an order and its saga's steps (state, attempts, times, errors)")
     show.add_argument("order_id", metavar="ORDER_ID")
     show.set_defaults(run=_show_order)
+
+    trace = commands.add_parser(
+        "trace", help="print an order's trace: every span of its saga across the processes, as a tree"
+    )
+    trace.add_argument("order_id", metavar="ORDER_ID")
+    trace.set_defaults(run=_trace_order)
 
     audit_cmd = commands.add_parser(
         "audit", help="check from the services and Temporal that money and stock add up; exit 1 on a violation"
@@ -175,11 +188,26 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prometheus_port(wanted: bool) -> int | None:
+    """PROMETHEUS_PORT (default 9090) when --prometheus was given and Prometheus is installed."""
+    if not wanted:
+        return None
+    if monitoring.prometheus_binary() is None:
+        log.warning("prometheus is not installed, so it is not started (Debian: apt-get install prometheus); "
+                    "every process still serves /metrics")
+        return None
+    return parse_port("PROMETHEUS_PORT", os.environ.get("PROMETHEUS_PORT", "9090"))
+
+
 def _up(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    config = StackConfig.from_env(chaos=args.chaos)
+    config = StackConfig.from_env(chaos=args.chaos, prometheus_port=_prometheus_port(args.prometheus))
+    config.log_dir.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
+    to_file.setFormatter(JsonFormatter("sagactl"))
+    logging.getLogger().addHandler(to_file)
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop_requested.set())
@@ -210,6 +238,10 @@ def _print_endpoints(config: StackConfig) -> None:
         "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
     )
     table.add_row("Temporal Web UI", config.ui_url)
+    table.add_row("metrics", f"<service>/metrics   |   worker {config.worker_metrics_url}")
+    if config.prometheus_port is not None:
+        table.add_row("Prometheus", f"http://127.0.0.1:{config.prometheus_port}  (alerts: /alerts)")
+    table.add_row("traces", f"sagactl trace ORDER_ID   ({config.var_dir / 'traces'})")
     table.add_row("tokens", "sagactl token --customer alice   |   sagactl token --operator")
     table.add_row("logs", str(config.log_dir))
     console.print(table)
@@ -263,14 +295,35 @@ def _place_order(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_order(args: argparse.Namespace) -> int:
+def _order_id(text: str) -> str:
     try:
-        uuid.UUID(args.order_id)
+        return str(uuid.UUID(text))
     except ValueError:
-        raise UsageError(f"bad order id {args.order_id!r}: expected a UUID") from None
+        raise UsageError(f"bad order id {text!r}: expected a UUID") from None
+
+
+def _show_order(args: argparse.Namespace) -> int:
+    order_id = _order_id(args.order_id)
     config = StackConfig.from_env()
     with RestClient("order_svc", config.order_url, token=config.local_keys().operator_token()) as orders:
-        console.print(saga_view.show(orders, args.order_id))
+        console.print(saga_view.show(orders, order_id))
+    return 0
+
+
+def _trace_order(args: argparse.Namespace) -> int:
+    order_id = _order_id(args.order_id)
+    traces_dir = StackConfig.from_env().var_dir / "traces"
+    tree, others = trace_view.order_trace_view(traces_dir, order_id)
+    if tree is None:
+        raise CommandFailed(
+            f"no span in {traces_dir} names order {order_id} (spans are written within a second; with "
+            "OTEL_EXPORTER_OTLP_ENDPOINT set they go to that collector instead)"
+        )
+    console.print(tree)
+    if others:
+        console.print("other requests about this order, each a trace of its own:")
+        for line in others:
+            console.print(f"  {line}", highlight=False)
     return 0
 
 

@@ -42,6 +42,7 @@ PORT_SETTINGS = {
     "order_port": ("order_svc", "ORDER_SVC_PORT"),
     "payment_port": ("payment_svc", "PAYMENT_SVC_PORT"),
     "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
+    "worker_metrics_port": ("the worker's metrics", "WORKER_METRICS_PORT"),
 }
 DATABASE_URL_VARIABLES = {
     "order_svc": "ORDER_DATABASE_URL",
@@ -55,6 +56,8 @@ _STACK_VARIABLES = frozenset(
         "SAGA_CHAOS",
         "SAGA_VAR_DIR",
         "DJANGO_SETTINGS_MODULE",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "WORKER_METRICS_ADDRESS",
         "ORDER_SVC_URL",
         "PAYMENT_SVC_URL",
         "INVENTORY_SVC_URL",
@@ -83,6 +86,9 @@ class StackConfig:
     order_port: int = 8001
     payment_port: int = 8002
     inventory_port: int = 8003
+    worker_metrics_port: int = 9464
+    prometheus_port: int | None = None
+    """Run Prometheus (infra/monitoring.py) on this port beside the stack; None: no Prometheus."""
     var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     chaos: bool = False
     database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
@@ -102,7 +108,7 @@ class StackConfig:
         `overrides` win over the environment, and an overridden variable is not even read."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {
-            name: _parse_port(variable, environ[variable])
+            name: parse_port(variable, environ[variable])
             for name, (_, variable) in PORT_SETTINGS.items()
             if environ.get(variable) and name not in overrides
         }
@@ -117,12 +123,12 @@ class StackConfig:
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
-        """A stack of its own (tests, chaos runs): five free ports and `var_dir`; `settings` win.
+        """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
         *_DATABASE_URL from the environment still apply, so the same runs work on PostgreSQL."""
-        temporal, ui, order, payment, inventory = free_ports(5)
+        temporal, ui, order, payment, inventory, metrics = free_ports(6)
         return cls.from_env(
             temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
-            inventory_port=inventory, var_dir=var_dir, **settings,
+            inventory_port=inventory, worker_metrics_port=metrics, var_dir=var_dir, **settings,
         )
 
     @property
@@ -149,6 +155,10 @@ class StackConfig:
     def ui_url(self) -> str:
         return f"http://{HOST}:{self.temporal_ui_port}"
 
+    @property
+    def worker_metrics_url(self) -> str:
+        return f"http://{HOST}:{self.worker_metrics_port}/metrics"
+
     def service_url(self, service: str) -> str:
         port = {
             "order_svc": self.order_port,
@@ -168,7 +178,10 @@ class StackConfig:
 
     def ports(self) -> list[tuple[str, str, int]]:
         """(what listens, variable that moves it, port) for every configured port."""
-        return [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
+        ports = [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
+        if self.prometheus_port is not None:
+            ports.append(("prometheus", "PROMETHEUS_PORT", self.prometheus_port))
+        return ports
 
     def check_ports(self) -> None:
         """Raise ConfigError naming the variable to change if two settings share a port or one is taken."""
@@ -183,7 +196,7 @@ class StackConfig:
                 raise ConfigError(f"port {port} ({owner}) is already in use; set {variable} to another port")
 
 
-def _parse_port(variable: str, text: str) -> int:
+def parse_port(variable: str, text: str) -> int:
     try:
         port = int(text)
     except ValueError:
@@ -430,7 +443,7 @@ def _temporal_cli(config: StackConfig, *args: str) -> str | None:
     return done.stdout.decode() if done.returncode == 0 else None
 
 
-def _answers_200(url: str) -> bool:
+def answers_200(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
     except httpx.HTTPError:
@@ -492,18 +505,21 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
     url = config.service_url(service)
     argv = [
         str(BIN_DIR / "gunicorn"), "config.wsgi:application",
+        "--config", "python:chassis.gunicorn_conf",
         "--bind", url.removeprefix("http://"),
         "--workers", "2",
         "--threads", "4",
         "--graceful-timeout", "5",
     ]  # fmt: skip (each request is logged as a JSON line by the chassis, not by gunicorn)
+    # gunicorn's workers sum their metrics through files here (chassis.gunicorn_conf).
+    metrics_dir = config.var_dir / "prometheus-multiproc" / service
     return ManagedProcess(
         service,
         argv,
         cwd=config.root / service,
-        env=_service_env(config, service),
+        env=_service_env(config, service) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
         log_path=config.log_dir / f"{service}.log",
-        ready=lambda: _answers_200(f"{url}/readyz"),
+        ready=lambda: answers_200(f"{url}/readyz"),
     )
 
 
@@ -544,6 +560,7 @@ def orchestrator_worker(config: StackConfig) -> ManagedProcess:
         **config.tuning,
         **_temporal_env(config),
         SAGA_VAR_DIR=str(config.var_dir),  # where the local signing key lives
+        WORKER_METRICS_ADDRESS=f"{HOST}:{config.worker_metrics_port}",
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,
@@ -701,6 +718,13 @@ class Stack:
             self.processes[service] = django_service(config, service)
         self.processes["relay"] = outbox_relay(config)
         self.processes["worker"] = orchestrator_worker(config)
+        if config.prometheus_port is not None:
+            from infra.monitoring import prometheus_binary, prometheus_server
+
+            binary = prometheus_binary()
+            if binary is None:
+                raise ConfigError("prometheus is not installed (Debian: apt-get install prometheus)")
+            self.processes["prometheus"] = prometheus_server(config, binary)
         self._supervisor: Supervisor | None = None
 
     def __enter__(self) -> Stack:
@@ -741,6 +765,8 @@ class Stack:
             self._migrate(cancel)
             self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
+            if "prometheus" in self.processes:
+                self._bring_up(["prometheus"], cancel)
         except BaseException:
             self.stop()
             raise

@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
+from orchestrator import metrics
 from orchestrator.clients import ServiceClient
 from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
 from orchestrator.policies import HEARTBEAT_INTERVAL
@@ -141,6 +142,7 @@ class SagaActivities:
         activity.logger.info(
             "calling %s %s", client.service, path, extra={"order_id": order_id}
         )
+        metrics.attempt_started()
         heartbeats = asyncio.create_task(_heartbeat_while_running())
         try:
             if method == "GET":

@@ -9,6 +9,7 @@ This module builds and watches breakers; it never makes a call itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,7 +51,9 @@ class _LogStateChanges(pybreaker.CircuitBreakerListener):
 class ServiceBreaker:
     """A pybreaker breaker for one service plus what callers need: the time left while open."""
 
-    def __init__(self, service: str, settings: BreakerSettings) -> None:
+    def __init__(
+        self, service: str, settings: BreakerSettings, *, listeners: Sequence[pybreaker.CircuitBreakerListener] = ()
+    ) -> None:
         self.service = service
         self.reset_seconds = settings.reset_seconds
         self._storage = _storage(service, settings)
@@ -58,7 +61,7 @@ class ServiceBreaker:
             fail_max=settings.fail_max,
             reset_timeout=settings.reset_seconds,
             exclude=[_not_ill_health],
-            listeners=[_LogStateChanges()],
+            listeners=[_LogStateChanges(), *listeners],
             state_storage=self._storage,
             name=service,
         )

@@ -42,6 +42,10 @@ class OrchestratorSettings:
     inventory_svc_url: str
     breakers: BreakerSettings
     identity: IdentitySettings
+    metrics_address: str | None = None
+    """host:port where the worker serves Prometheus metrics (Temporal SDK's and the saga's); None: off."""
+    traces_dir: Path = _REPO_VAR_DIR / "traces"
+    """Where spans go when no OTLP endpoint is set."""
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
@@ -51,6 +55,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
     if token_url and urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     return OrchestratorSettings(
+        metrics_address=environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1:9464") or None,
+        traces_dir=Path(environ.get("SAGA_TRACES_DIR") or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"),
         temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),

@@ -5,16 +5,17 @@ SIGINT/SIGTERM, and logs JSON lines. Nothing runs at import; the process leaves 
 """
 
 import asyncio
-import json
 import logging
 import os
 import signal
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import timedelta
 
 from temporalio import activity, workflow
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from tenacity import (
     AsyncRetrying,
@@ -26,9 +27,12 @@ from tenacity import (
 
 from orchestrator.activities import SagaActivities
 from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSource
+from observability.logs import configure_logging
+from observability.tracing import start_tracing, stop_tracing
 from orchestrator.breakers import ServiceBreaker
 from orchestrator.clients import ServiceClient
 from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
+from orchestrator.metrics import BreakerStateGauge, start_at_zero
 from orchestrator.workflows import OrderSaga
 
 logger = logging.getLogger("orchestrator.worker")
@@ -37,42 +41,24 @@ _CONNECT_PATIENCE_SECONDS = 30
 _GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
-class JsonLineFormatter(logging.Formatter):
-    """One JSON object per record, carrying order_id and workflow_id wherever they are known."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        temporal: dict[str, Any] = (
-            getattr(record, "temporal_activity", None)
-            or getattr(record, "temporal_workflow", None)
-            or {}
-        )
-        line = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "order_id": getattr(record, "order_id", None),
-            "workflow_id": getattr(record, "workflow_id", None) or temporal.get("workflow_id"),
-        }
-        if "activity_type" in temporal:
-            line["activity"] = temporal["activity_type"]
-            line["attempt"] = temporal.get("attempt")
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
 def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonLineFormatter())
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    configure_logging("worker", stream=sys.stdout)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # activities log their calls with ids
     # The JSON line carries the Temporal context as fields, not appended to the message.
     activity.logger.activity_info_on_message = False
     workflow.logger.workflow_info_on_message = False
 
 
-async def _connect(settings: OrchestratorSettings, stop: asyncio.Event) -> Client:
+def _runtime(settings: OrchestratorSettings) -> Runtime:
+    """Temporal's runtime, serving its metrics and the saga's on settings.metrics_address."""
+    if settings.metrics_address is None:
+        return Runtime.default()
+    return Runtime(telemetry=TelemetryConfig(
+        metrics=PrometheusConfig(bind_address=settings.metrics_address, durations_as_seconds=True)
+    ))
+
+
+async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime: Runtime) -> Client:
     """Connect to Temporal, waiting up to half a minute for a server that is still starting."""
 
     def log_wait(_: object) -> None:
@@ -90,7 +76,8 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event) -> Clien
         reraise=True,
     )
     return await retrying(
-        Client.connect, settings.temporal_address, namespace=settings.temporal_namespace
+        Client.connect, settings.temporal_address, namespace=settings.temporal_namespace,
+        runtime=runtime, interceptors=[TracingInterceptor()],
     )
 
 
@@ -114,8 +101,10 @@ async def _serve(settings: OrchestratorSettings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
+    runtime = _runtime(settings)
+    start_at_zero(runtime.metric_meter)
     try:
-        client = await _connect(settings, stop)
+        client = await _connect(settings, stop, runtime)
     except RuntimeError as error:
         if stop.is_set():
             logger.info("stop signal received before Temporal was reachable")
@@ -126,7 +115,9 @@ async def _serve(settings: OrchestratorSettings) -> int:
     # One identity, and one client and one breaker per downstream service, for the life of the process.
     tokens = _token_source(settings.identity)
     services = [
-        ServiceClient(name, url, tokens=tokens, breaker=ServiceBreaker(name, settings.breakers))
+        ServiceClient(name, url, tokens=tokens, breaker=ServiceBreaker(
+            name, settings.breakers, listeners=[BreakerStateGauge(runtime.metric_meter, name)]
+        ))
         for name, url in (
             ("inventory_svc", settings.inventory_svc_url),
             ("payment_svc", settings.payment_svc_url),
@@ -164,10 +155,14 @@ async def _serve(settings: OrchestratorSettings) -> int:
 def main() -> None:
     _configure_logging()
     try:
-        code = asyncio.run(_serve(load_settings()))
+        settings = load_settings()
+        start_tracing("worker", settings.traces_dir)
+        HTTPXClientInstrumentor().instrument()  # each call a client span, its context sent along
+        code = asyncio.run(_serve(settings))
     except Exception:
         logger.exception("worker crashed")
         code = 1
+    stop_tracing()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

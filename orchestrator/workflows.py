@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveStockInput,
         SagaOutcome,
     )
+    from orchestrator import metrics
     from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, HEARTBEAT_TIMEOUT, UNTIL_SUCCESS
     from saga_contract import (
         CANCEL_REFUSED,
@@ -114,6 +115,7 @@ class OrderSaga:
         self._final = False
         self._stopping = False  # compensating after a failure or a cancel
         self._tracked = False  # search attributes and memo kept current (sagas from the outbox on)
+        self._placed_at: datetime | None = None
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> list[StepProgress]:
@@ -143,6 +145,7 @@ class OrderSaga:
     @workflow.run
     async def run(self, saga: OrderSagaInput) -> OrderSagaResult:
         deadline = workflow.info().start_time + timedelta(seconds=saga.deadline_seconds)
+        self._placed_at = datetime.fromisoformat(saga.placed_at) if saga.placed_at else workflow.info().start_time
         order = OrderRef(saga.order_id)
         if workflow.patched(STARTED_BY_OUTBOX):
             self._tracked = True
@@ -150,6 +153,7 @@ class OrderSaga:
         elif not await self._order_stored(order):
             workflow.logger.warning("order never stored: saga abandoned", extra={"order_id": saga.order_id})
             self._final = True
+            metrics.saga_finished(SagaOutcome.ABANDONED, "order_not_stored", self._placed_at)
             return OrderSagaResult(saga.order_id, SagaOutcome.ABANDONED, reason="order_not_stored")
         reservation: Reservation | None = None
         lines = f"{len(saga.items)} line{'s' if len(saga.items) != 1 else ''}"
@@ -233,6 +237,7 @@ class OrderSaga:
 
     def _finish(self, status: OrderStatus, reason: str | None = None) -> None:
         self._final = True
+        metrics.saga_finished(status, reason, self._placed_at)
         if self._tracked:
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
             workflow.set_current_details(f"{status} {reason or ''}".strip())
@@ -337,6 +342,7 @@ class OrderSaga:
             )
             record = self._steps[compensation.step]
             record.state, record.compensated_at = StepState.COMPENSATED, workflow.now().isoformat()
+            metrics.compensation_ran(compensation.step)
 
     async def _cancel(
         self, order_id: str, reason: str, reservation: Reservation | None

@@ -158,6 +158,9 @@ class OrderSagaInput:
     items: list[OrderItem]
     currency: str = "USD"
     deadline_seconds: int = 300
+    placed_at: str | None = None
+    """When the order was stored (ISO 8601): the saga's time to final is measured from it. Sagas
+    started before it was written carry none, and are measured from their start."""
 
     def __post_init__(self) -> None:
         self.items = [item if isinstance(item, OrderItem) else OrderItem(**item) for item in self.items]

@@ -4,15 +4,13 @@ import uuid
 
 import pytest
 
-from chassis.testing import migrate_to
-
 BEFORE = [("inventory", "0001_initial")]
 AFTER = [("inventory", "0002_product_received_reservation_events")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_products_and_reservations_get_their_stock_received_and_events():
-    old = migrate_to(BEFORE)
+def test_existing_products_and_reservations_get_their_stock_received_and_events(migrations):
+    old = migrations(BEFORE)
     product = old.get_model("inventory", "Product").objects.create(sku="A", name="A", price_cents=1, on_hand=7)
     reservations = old.get_model("inventory", "Reservation").objects
     line = old.get_model("inventory", "ReservationLine").objects
@@ -22,7 +20,7 @@ def test_existing_products_and_reservations_get_their_stock_received_and_events(
         line.create(reservation=reservation, product=product, quantity=quantity, unit_price_cents=1)
     reservations.create(order_id=tombstone, status="RELEASED")
 
-    new = migrate_to(AFTER)
+    new = migrations(AFTER)
 
     assert new.get_model("inventory", "Product").objects.get().received == 10
     events = new.get_model("inventory", "ReservationEvent").objects

@@ -23,6 +23,9 @@ ORDER_CANCEL_TIMEOUT_SECONDS = float(_env.get("ORDER_CANCEL_TIMEOUT_SECONDS", "1
 ORDER_SAGA_DEADLINE_SECONDS = int(_env.get("ORDER_SAGA_DEADLINE_SECONDS", "300"))
 ORDER_SAGA_GATEWAY = "orders.saga.TemporalSagaGateway"
 
+# /metrics also reports the outbox and the orders still pending (chassis.telemetry).
+METRICS_COLLECTORS = ["orders.metrics.OrderSagaCollector"]
+
 # The outbox relay.
 OUTBOX_POLL_SECONDS = float(_env.get("OUTBOX_POLL_SECONDS", "0.05"))
 """How often an idle relay looks for new records: most of the time from placement to saga start."""

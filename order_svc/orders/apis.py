@@ -21,7 +21,7 @@ from chassis.fields import (
     unique_skus,
 )
 from chassis.idempotency.decorators import idempotent
-from chassis.logging import bind
+from observability.logs import bind
 from chassis.pagination import paginated_response
 from chassis.permissions import IsCustomer, IsOperator, IsSaga
 from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle

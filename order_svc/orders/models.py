@@ -74,6 +74,10 @@ class OutboxRecord(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Start calls made, the successful one included.")
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
+    trace_context = models.JSONField(
+        default=dict, blank=True,
+        help_text="The placement's W3C trace context (traceparent), so the saga's spans join its trace.",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

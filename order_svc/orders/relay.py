@@ -21,13 +21,15 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.models import F
 from django.utils import timezone
+from opentelemetry import propagate, trace
 
-from chassis.logging import log_context
+from observability.logs import log_context
 from orders.models import OutboxRecord
 from orders.saga import saga_gateway
 from saga_contract import OrderSagaInput
 
 logger = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 MAX_ERROR_LENGTH = 2000
 
@@ -80,15 +82,24 @@ class StartOutcome:
     record: OutboxRecord
     created: bool | None = None  # True: started now; False: it existed already; None: failed
     error: str | None = None
+    span: trace.SpanContext = trace.INVALID_SPAN_CONTEXT  # of the start, for the lines logged about it
 
 
 def _start(gateway, record: OutboxRecord) -> StartOutcome:
-    """One start, outside any transaction (runs on the relay's pool)."""
-    try:
-        created = gateway.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
-    except Exception as error:  # Temporal down or slow, or a payload the contract no longer takes
-        return StartOutcome(record, error=f"{type(error).__name__}: {error}")
-    return StartOutcome(record, created=created)
+    """One start, outside any transaction (runs on the relay's pool), as a span of the order's trace."""
+    placement = propagate.extract(record.trace_context or {})
+    with tracer.start_as_current_span(
+        "outbox relay: start saga", context=placement, kind=trace.SpanKind.PRODUCER,
+        attributes={"saga.order_id": str(record.order_id), "saga.workflow_id": record.workflow_id,
+                    "outbox.attempt": record.attempts + 1},
+    ) as span:
+        try:
+            created = gateway.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
+        except Exception as error:  # Temporal down or slow, or a payload the contract no longer takes
+            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            return StartOutcome(record, error=f"{type(error).__name__}: {error}", span=span.get_span_context())
+        span.set_attribute("outbox.created", created)
+    return StartOutcome(record, created=created, span=span.get_span_context())
 
 
 class OutboxRelay:
@@ -148,7 +159,8 @@ class OutboxRelay:
     def _record(self, outcome: StartOutcome) -> None:
         record = outcome.record
         order_id = str(record.order_id)
-        with log_context(order_id=order_id, workflow_id=record.workflow_id):
+        with trace.use_span(trace.NonRecordingSpan(outcome.span)), \
+                log_context(order_id=order_id, workflow_id=record.workflow_id):
             if outcome.error is None:
                 outbox_mark_started(record=record)
                 since_placed_ms = round((time.time() - record.created_at.timestamp()) * 1000, 1)

@@ -19,7 +19,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from opentelemetry import context as otel_context
 
+from observability.tracing import current_trace_id
 from saga_contract import (
     CANCEL_REFUSED,
     CANCEL_UPDATE,
@@ -140,6 +142,15 @@ def _refusal_reason(details: Iterable) -> str:
     return CancelRefusal.FINAL
 
 
+async def _in_context(context, coroutine):
+    """Run `coroutine` on the client's loop within the caller's trace context (a span of its trace)."""
+    token = otel_context.attach(context)
+    try:
+        return await coroutine
+    finally:
+        otel_context.detach(token)
+
+
 class TemporalSagaGateway:
     """start / cancel / progress of workflow `OrderSaga` with id `order-<id>`, over one client."""
 
@@ -181,7 +192,8 @@ class TemporalSagaGateway:
 
     def _call(self, coroutine, timeout_seconds: float):
         future = asyncio.run_coroutine_threadsafe(
-            asyncio.wait_for(coroutine, timeout=timeout_seconds), self._event_loop()
+            _in_context(otel_context.get_current(), asyncio.wait_for(coroutine, timeout=timeout_seconds)),
+            self._event_loop(),
         )
         try:
             return future.result(timeout=timeout_seconds + 1)
@@ -208,7 +220,12 @@ class TemporalSagaGateway:
             self._connecting = asyncio.Lock()
         async with self._connecting:
             if self._client is None:
-                self._client = await Client.connect(settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE)
+                from temporalio.contrib.opentelemetry import TracingInterceptor
+
+                self._client = await Client.connect(
+                    settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE,
+                    interceptors=[TracingInterceptor()],
+                )
         return self._client
 
     # --- the calls, on the loop ---
@@ -225,6 +242,9 @@ class TemporalSagaGateway:
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
             "static_summary": saga_input.summary,
         }
+        trace_id = current_trace_id()
+        if trace_id:  # the Web UI's memo leads to the order's trace
+            options["memo"] = {"trace_id": trace_id}
         return (WORKFLOW_TYPE, saga_input.as_payload()), options
 
     async def _start(self, workflow_id: str, saga_input: OrderSagaInput) -> bool:

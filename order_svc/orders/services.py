@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chassis.logging import bind
+from observability.logs import bind
+from observability.tracing import carrier
 from orders import selectors
 from orders.errors import LinesMismatch, OrderFinal, OrderNotCancellable, OrderNotFound, SagaUnavailable
 from orders.models import Order, OrderLine, OutboxRecord
@@ -36,11 +37,13 @@ def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
             items=[OrderItem(sku=sku, quantity=qty) for sku, qty in items],
             currency=order.currency,
             deadline_seconds=settings.ORDER_SAGA_DEADLINE_SECONDS,
+            placed_at=order.created_at.isoformat(),
         )
         OutboxRecord.objects.create(
             order=order,
             payload=saga_input.as_payload(),
             next_attempt_at=timezone.now(),
+            trace_context=carrier(),
         )
     bind(order_id=str(order.id), workflow_id=order.workflow_id)
     return order

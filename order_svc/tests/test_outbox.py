@@ -81,7 +81,7 @@ def test_the_outbox_payload_is_exactly_the_workflows_input():
     assert json.loads(json.dumps(payload)) == payload
     assert saga_input == OrderSagaInput(
         order_id=str(order.id), customer_id="alice", items=[OrderItem("MUG", 2), OrderItem("TEA", 1)],
-        currency="USD", deadline_seconds=saga_input.deadline_seconds,
+        currency="USD", deadline_seconds=saga_input.deadline_seconds, placed_at=order.created_at.isoformat(),
     )
     assert saga_input.deadline_seconds > 0 and saga_input.summary
 

@@ -4,15 +4,13 @@ import uuid
 
 import pytest
 
-from chassis.testing import migrate_to
-
 BEFORE = [("payments", "0002_merchant_account")]
 AFTER = [("payments", "0003_account_deposited_cents_payment_events")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_existing_accounts_and_payments_get_their_deposit_and_events():
-    old = migrate_to(BEFORE)
+def test_existing_accounts_and_payments_get_their_deposit_and_events(migrations):
+    old = migrations(BEFORE)
     captured, held, tombstone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     old.get_model("payments", "Account").objects.create(customer_id="ann", balance_cents=600, held_cents=100)
     payment = old.get_model("payments", "Payment").objects
@@ -20,7 +18,7 @@ def test_existing_accounts_and_payments_get_their_deposit_and_events():
     payment.create(order_id=held, customer_id="ann", amount_cents=100, status="AUTHORIZED")
     payment.create(order_id=tombstone, status="VOIDED")
 
-    new = migrate_to(AFTER)
+    new = migrations(AFTER)
 
     assert new.get_model("payments", "Account").objects.get().deposited_cents == 1000
     events = new.get_model("payments", "PaymentEvent").objects

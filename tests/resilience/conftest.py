@@ -1,7 +1,6 @@
 """A chaos-enabled stack for the resilience tests, tuned so outages play out in seconds:
 breakers open after 3 failures and try again after 3 s, the saga deadline is 25 s."""
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ import httpx
 import pytest
 
 from infra.stack import Stack, StackConfig
+from observability.logs import parse_line
 from tests.support.api import Api
 
 SAGA_DEADLINE_SECONDS = 25
@@ -72,14 +72,7 @@ class Faults:
 
 
 def _json_lines(path: Path) -> list[dict]:
-    lines = []
-    for raw in path.read_text().splitlines():
-        if raw.startswith("{"):
-            try:
-                lines.append(json.loads(raw))
-            except ValueError:
-                continue
-    return lines
+    return [line for line in map(parse_line, path.read_text().splitlines()) if line is not None]
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def _breaker_events(faults, service: str, since: datetime) -> list[tuple[datetim
     events = []
     for line in faults.worker_log():
         if line.get("logger") == "orchestrator.breakers" and f"circuit breaker {service}:" in line["message"]:
-            at = datetime.fromisoformat(line["ts"])
+            at = datetime.fromisoformat(line["time"])
             if at >= since:
                 events.append((at, line["message"].split(": ", 1)[1]))
     return events

@@ -29,6 +29,8 @@ def test_defaults_fit_the_local_stack() -> None:
             issuer=DEV_ISSUER,
             audience=DEV_AUDIENCE,
         ),
+        metrics_address="127.0.0.1:9464",
+        traces_dir=REPO_VAR_DIR / "traces",
     )
 
 
@@ -50,6 +52,7 @@ def test_environment_overrides_every_value() -> None:
         "SAGA_VAR_DIR": "/srv/saga/var",
         "JWT_ISSUER": "https://idp/realms/shop",
         "JWT_AUDIENCE": "shop-services",
+        "WORKER_METRICS_ADDRESS": "0.0.0.0:9100",
     }
 
     assert load_settings(environ) == OrchestratorSettings(
@@ -59,7 +62,10 @@ def test_environment_overrides_every_value() -> None:
             "https://idp/realms/shop/protocol/openid-connect/token", "saga-worker", "s3cret", "saga",
             Path("/srv/saga/var/keys"), "https://idp/realms/shop", "shop-services",
         ),
+        "0.0.0.0:9100", Path("/srv/saga/var/traces"),
     )
+    assert load_settings({"SAGA_TRACES_DIR": "/spans"}).traces_dir == Path("/spans")
+    assert load_settings({"WORKER_METRICS_ADDRESS": ""}).metrics_address is None  # no metrics endpoint
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """`manage.py relay_outbox`: the outbox relay as a process of its own, next to order_svc's web workers.
 
 Runs until SIGTERM or SIGINT and exits 0; `--once` relays what is due now and exits (tests, cron).
-Logs JSON lines through the service's logging settings. Run from the command line it leaves through
+Logs JSON lines through the service's logging settings, as service `relay`, and traces each start
+as part of its order's trace (the placement's context is stored with the record). Run from the command line it leaves through
 `os._exit` after flushing: temporalio can crash the interpreter's own exit (ARCHITECTURE.md).
 """
 
@@ -16,6 +17,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from observability.logs import name_service
+from observability.tracing import start_tracing, stop_tracing
 from orders.relay import OutboxRelay
 from orders.saga import saga_gateway_close
 
@@ -29,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="relay what is due now, then exit")
 
     def handle(self, *args, once: bool = False, **options) -> None:
+        name_service("relay")
+        start_tracing("relay", settings.TRACES_DIR)
         relay = OutboxRelay()
         try:
             if once:
@@ -75,6 +80,7 @@ class Command(BaseCommand):
             code = 1
         finally:
             saga_gateway_close()
+            stop_tracing()
             for handler in logging.getLogger().handlers:
                 handler.flush()
             sys.stdout.flush()

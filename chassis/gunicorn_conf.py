@@ -1,0 +1,24 @@
+"""gunicorn hooks every service runs with: ``gunicorn -c python:chassis.gunicorn_conf config.wsgi``.
+
+With PROMETHEUS_MULTIPROC_DIR set, each worker process writes its metrics to files there and
+/metrics sums them: the master starts from an empty directory, and forgets a worker that exits.
+Nothing else happens in the master: tracing starts in each worker (wsgi.py), after the fork.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+
+def on_starting(server) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True)
+
+
+def child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,143 @@
+"""Tracing with OpenTelemetry: one tracer provider per process, started after any fork.
+
+With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set, spans go over
+OTLP/HTTP to that collector (Jaeger, Tempo, any OpenTelemetry Collector); the SDK's other OTEL_*
+settings (sampler, headers) apply as usual. Without it, each process appends its spans as JSON
+lines to `<traces_dir>/<service>-<pid>.jsonl`, which `read_spans` reads back for `sagactl trace`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+_provider: TracerProvider | None = None
+
+
+def start_tracing(service: str, traces_dir: Path) -> TracerProvider | None:
+    """Install this process's tracer provider (once; call it after gunicorn forks, never before).
+    None when `OTEL_SDK_DISABLED=true`."""
+    global _provider
+    if _provider is not None:
+        return _provider
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter: SpanExporter = OTLPSpanExporter()
+    else:
+        exporter = JsonLinesSpanExporter(traces_dir, service)
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def stop_tracing() -> None:
+    """Export what is still buffered (a process about to leave through os._exit)."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid else None
+
+
+def carrier() -> dict[str, str]:
+    """The current trace context as W3C headers, to store beside work that continues elsewhere."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends finished spans to one file per process, one JSON object per line."""
+
+    def __init__(self, traces_dir: Path, service: str) -> None:
+        self.traces_dir = traces_dir
+        self.service = service
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = "".join(json.dumps(span_record(span)) + "\n" for span in spans)
+        try:
+            with self._lock:
+                self.traces_dir.mkdir(parents=True, exist_ok=True)
+                with open(self.traces_dir / f"{self.service}-{os.getpid()}.jsonl", "a", encoding="utf-8") as out:
+                    out.write(lines)
+        except OSError:
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+
+def span_record(span: ReadableSpan) -> dict[str, Any]:
+    context = span.get_span_context()
+    return {
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "parent_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "name": span.name,
+        "service": span.resource.attributes.get(SERVICE_NAME, ""),
+        "kind": span.kind.name,
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "status": span.status.status_code.name,
+        "error": span.status.description,
+        "attributes": dict(span.attributes or {}),
+    }
+
+
+def read_spans(traces_dir: Path) -> Iterator[dict[str, Any]]:
+    """Every span the processes wrote under `traces_dir` (lines cut short by a kill are skipped)."""
+    for path in sorted(traces_dir.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as lines:
+            for raw in lines:
+                try:
+                    yield json.loads(raw)
+                except ValueError:
+                    continue
+
+
+def order_traces(spans: Iterable[dict[str, Any]], order_id: str) -> list[list[dict[str, Any]]]:
+    """The traces that touched `order_id` (its placement first), each as its spans by start time."""
+    by_trace: dict[str, list[dict[str, Any]]] = {}
+    touched: set[str] = set()
+    workflow_id = f"order-{order_id}"
+    for span in spans:
+        by_trace.setdefault(span["trace_id"], []).append(span)
+        attributes = span.get("attributes") or {}
+        if attributes.get("saga.order_id") == order_id or attributes.get("temporalWorkflowID") == workflow_id:
+            touched.add(span["trace_id"])
+    traces = [sorted(by_trace[trace_id], key=lambda span: span["start_ns"]) for trace_id in touched]
+    return sorted(traces, key=lambda spans: spans[0]["start_ns"])
+
+
+def span_tree(spans: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """(depth, span) in the order a tree is printed: each span under its parent, by start time. A span
+    whose parent was not exported (yet) is shown as a root."""
+    ids = {span["span_id"] for span in spans}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for span in spans:
+        parent = span["parent_id"] if span["parent_id"] in ids else None
+        children.setdefault(parent, []).append(span)
+    ordered: list[tuple[int, dict[str, Any]]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for span in sorted(children.get(parent, []), key=lambda s: s["start_ns"]):
+            ordered.append((depth, span))
+            walk(span["span_id"], depth + 1)
+
+    walk(None, 0)
+    return ordered

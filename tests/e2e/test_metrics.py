@@ -1,0 +1,132 @@
+"""Metrics on real parts: the real Prometheus server scrapes a real stack with the project's scrape
+configuration and rules (infra/prometheus); orders of every outcome show up in the saga's metrics
+exactly as placed; every Grafana panel queries a metric that is really there."""
+
+import dataclasses
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infra.monitoring import prometheus_binary, prometheus_server
+from infra.stack import ManagedProcess, free_ports
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "saga-orders.json"
+PROMQL_WORDS = {"sum", "by", "rate", "max", "histogram_quantile", "le", "increase", "clamp_min", "or"}
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack) -> Iterator[str]:
+    binary = prometheus_binary()
+    if binary is None:
+        pytest.skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
+    config = dataclasses.replace(stack.config, prometheus_port=free_ports(1)[0])
+    server: ManagedProcess = prometheus_server(config, binary)
+    server.start()
+    try:
+        server.wait_ready(60)
+        yield f"http://127.0.0.1:{config.prometheus_port}"
+    finally:
+        server.stop()
+
+
+def query(prometheus: str, promql: str) -> dict[tuple, float]:
+    """An instant query's vector, by its labels (as sorted tuples)."""
+    answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()
+    assert answer["status"] == "success", answer
+    return {tuple(sorted(item["metric"].items())): float(item["value"][1]) for item in answer["data"]["result"]}
+
+
+def scraped_after(prometheus: str, moment: float, timeout: float = 30.0) -> None:
+    """Wait until every target has been scraped since `moment` (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+        if len(targets) == 4 and all(
+            t["health"] == "up" and _epoch(t["lastScrape"]) > moment for t in targets
+        ):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"targets not all scraped since {moment}: {targets}")
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", stamp.replace("Z", "+00:00"))).timestamp()
+
+
+def outcomes(prometheus: str) -> dict[tuple[str, str], float]:
+    return {
+        (dict(labels)["outcome"], dict(labels).get("reason", "")): value  # an empty label is no label
+        for labels, value in query(prometheus, "sum by (outcome, reason) (saga_orders)").items()
+    }
+
+
+def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
+    scraped_after(prometheus, time.time())
+    before = outcomes(prometheus)
+    compensations_before = query(prometheus, "sum by (step) (saga_compensations)")
+    posts_before = query(prometheus, 'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})')
+
+    sku = api.create_product(price_cents=500, on_hand=3)["sku"]
+    rich = api.create_account(balance_cents=100_000)["customer_id"]
+    poor = api.create_account(balance_cents=100)["customer_id"]
+    placed = [
+        api.place_order(rich, {sku: 1}),  # CONFIRMED
+        api.place_order(rich, {sku: 1}),  # CONFIRMED
+        api.place_order(rich, {sku: 5}),  # CANCELLED out_of_stock (1 left)
+        api.place_order(poor, {sku: 1}),  # CANCELLED payment_declined
+    ]
+    finals = [api.wait_for_final(order["id"], timeout=60) for order in placed]
+    assert [(o["status"], o["cancellation_reason"]) for o in finals] == [
+        ("CONFIRMED", None), ("CONFIRMED", None), ("CANCELLED", "out_of_stock"), ("CANCELLED", "payment_declined"),
+    ]
+    scraped_after(prometheus, time.time())
+
+    after = outcomes(prometheus)
+    delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+    assert delta == {("CONFIRMED", ""): 2, ("CANCELLED", "out_of_stock"): 1, ("CANCELLED", "payment_declined"): 1}
+    compensations = query(prometheus, "sum by (step) (saga_compensations)")
+    assert {
+        dict(labels)["step"]: value - compensations_before.get(labels, 0) for labels, value in compensations.items()
+    } == {"reserve_stock": 2, "authorize_payment": 1}  # out_of_stock undoes its reserve; declined both
+    posts = query(prometheus, 'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})')
+    assert sum(posts.values()) - sum(posts_before.values()) == 4
+    durations = query(prometheus, "sum by (outcome) (saga_duration_count)")
+    assert {dict(labels)["outcome"] for labels in durations} >= {"CONFIRMED", "CANCELLED"}
+    assert query(prometheus, "max(saga_outbox_waiting)") == {(): 0.0}
+    assert query(prometheus, "max(saga_orders_pending)") == {(): 0.0}
+    breakers = query(prometheus, "max by (service) (saga_breaker_open)")
+    assert {dict(labels)["service"]: value for labels, value in breakers.items()} == {
+        "inventory_svc": 0, "payment_svc": 0, "order_svc": 0,
+    }
+
+
+def test_the_alert_rules_are_loaded_and_quiet(prometheus):
+    groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    rules = {rule["name"]: rule for group in groups for rule in group["rules"]}
+    assert set(rules) == {
+        "SagaStuck", "SagaCompensationRateHigh", "SagaCompensationRetrying", "CircuitBreakerOpen", "OutboxBacklog",
+        "ServiceErrorRate",
+    }
+    assert all(rule["health"] == "ok" and rule["state"] == "inactive" for rule in rules.values()), rules
+
+
+def test_every_dashboard_panel_queries_metrics_the_system_exports(stack, prometheus):
+    scraped_after(prometheus, time.time())
+    exported = set(httpx.get(f"{prometheus}/api/v1/label/__name__/values", timeout=10).json()["data"])
+    dashboard = json.loads(DASHBOARD.read_text())
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            expression = re.sub(r'\{[^}]*\}|\[[^\]]*\]|"[^"]*"|\([^()]*?\bby\b|\d+(\.\d+)?', " ", target["expr"])
+            metrics = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expression)) - PROMQL_WORDS
+            labels = set(re.findall(r"by \(([^)]*)\)", target["expr"]))
+            metrics -= {name.strip() for group in labels for name in group.split(",")}
+            assert metrics and metrics <= exported, f"{panel['title']}: {sorted(metrics - exported)} not exported"
+            answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": target["expr"]}, timeout=10).json()
+            assert answer["status"] == "success", (panel["title"], answer)
