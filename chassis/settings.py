@@ -15,7 +15,6 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from observability.logs import logging_config
 from chassis.tokens import (
     ASYMMETRIC_ALGORITHMS,
     DEV_AUDIENCE,
@@ -25,6 +24,7 @@ from chassis.tokens import (
     SAGA_SUBJECT,
     jwks_file,
 )
+from observability.logs import logging_config
 
 ENVIRONMENTS = ("development", "test", "production")
 

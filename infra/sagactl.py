@@ -204,6 +204,7 @@ def _up(args: argparse.Namespace) -> int:
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
     config = StackConfig.from_env(chaos=args.chaos, prometheus_port=_prometheus_port(args.prometheus))
+    config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
     to_file.setFormatter(JsonFormatter("sagactl"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +31,25 @@ def start_tracing(service: str, traces_dir: Path) -> TracerProvider | None:
         return _provider
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
+    _provider = tracer_provider(service, traces_dir, os.environ)
+    trace.set_tracer_provider(_provider)
+    return _provider
+
+
+def tracer_provider(service: str, traces_dir: Path, environ: Mapping[str, str]) -> TracerProvider:
+    """A provider whose spans name `service` and go to the OTLP endpoint `environ` names, if any,
+    else to `traces_dir`; batched, so a request never waits for its spans to be written."""
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter: SpanExporter = OTLPSpanExporter()
+        if not environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            endpoint = endpoint.rstrip("/") + "/v1/traces"  # the base URL, as the OTLP specification says
+        exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint)
     else:
         exporter = JsonLinesSpanExporter(traces_dir, service)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
-    trace.set_tracer_provider(provider)
-    _provider = provider
     return provider
 
 
@@ -63,19 +72,25 @@ def carrier() -> dict[str, str]:
 
 
 class JsonLinesSpanExporter(SpanExporter):
-    """Appends finished spans to one file per process, one JSON object per line."""
+    """Appends finished spans to one file per process, one JSON object per line. A file that
+    reaches `max_bytes` is kept as `<name>.jsonl.old` (replacing the one before) and begun anew,
+    so a long-running process holds at most twice that on disk."""
 
-    def __init__(self, traces_dir: Path, service: str) -> None:
+    def __init__(self, traces_dir: Path, service: str, max_bytes: int = 64 * 2**20) -> None:
         self.traces_dir = traces_dir
         self.service = service
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = "".join(json.dumps(span_record(span)) + "\n" for span in spans)
+        path = self.traces_dir / f"{self.service}-{os.getpid()}.jsonl"  # the pid of now: after a fork, a file of its own
         try:
             with self._lock:
                 self.traces_dir.mkdir(parents=True, exist_ok=True)
-                with open(self.traces_dir / f"{self.service}-{os.getpid()}.jsonl", "a", encoding="utf-8") as out:
+                if path.exists() and path.stat().st_size >= self.max_bytes:
+                    path.replace(path.with_name(path.name + ".old"))
+                with open(path, "a", encoding="utf-8") as out:
                     out.write(lines)
         except OSError:
             return SpanExportResult.FAILURE
@@ -101,7 +116,8 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
 
 def read_spans(traces_dir: Path) -> Iterator[dict[str, Any]]:
     """Every span the processes wrote under `traces_dir` (lines cut short by a kill are skipped)."""
-    for path in sorted(traces_dir.glob("*.jsonl")):
+    files = [*traces_dir.glob("*.jsonl.old"), *traces_dir.glob("*.jsonl")]
+    for path in sorted(files, key=lambda file: (file.name.removesuffix(".old"), not file.name.endswith(".old"))):
         with open(path, encoding="utf-8") as lines:
             for raw in lines:
                 try:

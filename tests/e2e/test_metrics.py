@@ -14,6 +14,7 @@ import pytest
 
 from infra.monitoring import prometheus_binary, prometheus_server
 from infra.stack import ManagedProcess, free_ports
+from tests.support.api import unique
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "saga-orders.json"
 PROMQL_WORDS = {"sum", "by", "rate", "max", "histogram_quantile", "le", "increase", "clamp_min", "or"}
@@ -81,22 +82,27 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
         api.place_order(rich, {sku: 1}),  # CONFIRMED
         api.place_order(rich, {sku: 5}),  # CANCELLED out_of_stock (1 left)
         api.place_order(poor, {sku: 1}),  # CANCELLED payment_declined
+        api.place_order(rich, {unique("GHOST").upper(): 1}),  # CANCELLED unknown_sku
     ]
     finals = [api.wait_for_final(order["id"], timeout=60) for order in placed]
     assert [(o["status"], o["cancellation_reason"]) for o in finals] == [
         ("CONFIRMED", None), ("CONFIRMED", None), ("CANCELLED", "out_of_stock"), ("CANCELLED", "payment_declined"),
+        ("CANCELLED", "unknown_sku"),
     ]
     scraped_after(prometheus, time.time())
 
     after = outcomes(prometheus)
     delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
-    assert delta == {("CONFIRMED", ""): 2, ("CANCELLED", "out_of_stock"): 1, ("CANCELLED", "payment_declined"): 1}
+    assert delta == {
+        ("CONFIRMED", ""): 2, ("CANCELLED", "out_of_stock"): 1, ("CANCELLED", "payment_declined"): 1,
+        ("CANCELLED", "unknown_sku"): 1,
+    }
     compensations = query(prometheus, "sum by (step) (saga_compensations)")
     assert {
         dict(labels)["step"]: value - compensations_before.get(labels, 0) for labels, value in compensations.items()
-    } == {"reserve_stock": 2, "authorize_payment": 1}  # out_of_stock undoes its reserve; declined both
+    } == {"reserve_stock": 3, "authorize_payment": 1}  # a failed reserve is undone too; declined undoes both
     posts = query(prometheus, 'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})')
-    assert sum(posts.values()) - sum(posts_before.values()) == 4
+    assert sum(posts.values()) - sum(posts_before.values()) == 5
     durations = query(prometheus, "sum by (outcome) (saga_duration_count)")
     assert {dict(labels)["outcome"] for labels in durations} >= {"CONFIRMED", "CANCELLED"}
     assert query(prometheus, "max(saga_outbox_waiting)") == {(): 0.0}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from infra.stack import Stack, StackConfig
 from observability.logs import parse_line
@@ -66,6 +67,16 @@ class Faults:
             if line.get("logger") == "chassis.request" and line.get("path") == path
             and line.get("order_id") == order_id
         ]
+
+    def worker_metric(self, name: str, **labels: str) -> float:
+        """The sum of the worker's `name` samples that carry `labels`, as Prometheus would scrape it."""
+        text = httpx.get(self.stack.config.worker_metrics_url, timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
 
     def worker_log(self) -> list[dict]:
         return _json_lines(self.stack.config.log_dir / "worker.log")

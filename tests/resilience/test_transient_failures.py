@@ -36,6 +36,7 @@ def assert_confirmed_exactly_once(api, order, sku, customer, *, quantity, on_han
 def test_a_burst_of_503s_is_ridden_out(api, faults):
     sku, customer = fresh_order_setup(api)
     merchant_before = merchant_balance(api)
+    retries_before = faults.worker_metric("saga_activity_retries", step="reserve_stock")
     faults.set("inventory", error_rate=1.0, paths=["/internal/v1/reservations"])
 
     order_id = api.place_order(customer, {sku: 2})["id"]
@@ -47,6 +48,8 @@ def test_a_burst_of_503s_is_ridden_out(api, faults):
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=2, merchant_before=merchant_before)
     refused = [r for r in faults.requests("inventory", "/internal/v1/reservations", order_id) if r["status"] == 503]
     assert len(refused) >= 3
+    # The client layer's own quick retries are inside one attempt; Temporal's next attempts are counted.
+    assert faults.worker_metric("saga_activity_retries", step="reserve_stock") > retries_before
 
 
 def _breaker_events(faults, service: str, since: datetime) -> list[tuple[datetime, str]]:
@@ -70,6 +73,7 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
     while not any(state == "closed -> open" for _, state in _breaker_events(faults, "payment_svc", started)):
         assert time.monotonic() < deadline, "payment_svc's breaker never opened"
         time.sleep(0.1)
+    assert faults.worker_metric("saga_breaker_open", service="payment_svc") == 1
     calls_when_opened = len(faults.requests("payment", "/internal/v1/payments/authorize", order_id))
     time.sleep(BREAKER_RESET_SECONDS - 1)
     # While open, attempts fail inside the worker without a single request reaching the service.
@@ -80,6 +84,7 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=1, merchant_before=merchant_before)
     states = [state for _, state in _breaker_events(faults, "payment_svc", started)]
     assert states[:1] == ["closed -> open"] and states[-1] == "half-open -> closed", states
+    assert faults.worker_metric("saga_breaker_open", service="payment_svc") == 0
 
 
 @pytest.mark.parametrize("service, path", [

@@ -1,13 +1,16 @@
 """Spans written as JSON lines in the embedded default, and read back as an order's trace tree."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from observability.tracing import JsonLinesSpanExporter, order_traces, read_spans, span_tree
+from observability.tracing import JsonLinesSpanExporter, order_traces, read_spans, span_tree, tracer_provider
 
 ORDER = "0b6f8a52-5d1e-4c1b-9a5e-8c3f2d7e4a11"
 
@@ -65,3 +68,51 @@ def test_a_span_whose_parent_is_missing_is_a_root_and_a_cut_line_is_skipped(tmp_
     (trace,) = order_traces(read_spans(tmp_path), ORDER)
     assert [(depth, span["name"]) for depth, span in span_tree(trace)] == [(0, "inner")]
     assert "parent, never exported" in parent_line
+
+
+def test_with_an_otlp_endpoint_spans_go_to_the_collector_and_not_to_files(tmp_path: Path) -> None:
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"}
+        provider = tracer_provider("payment_svc", tmp_path, environ)
+        with provider.get_tracer(__name__).start_as_current_span("POST internal/v1/payments/capture"):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        server.shutdown()
+
+    ((path, body),) = received
+    request = ExportTraceServiceRequest.FromString(body)
+    (resource_spans,) = request.resource_spans
+    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
+    spans = [span.name for scope in resource_spans.scope_spans for span in scope.spans]
+    assert (path, service, spans) == ("/v1/traces", "payment_svc", ["POST internal/v1/payments/capture"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_file_is_kept_once_as_old_and_begun_anew(tmp_path: Path) -> None:
+    provider = TracerProvider(resource=Resource.create({"service.name": "worker"}))
+    provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path, "worker", max_bytes=1000)))
+    for index in range(12):
+        with provider.get_tracer(__name__).start_as_current_span(f"span {index}"):
+            pass
+
+    files = sorted(path.name.split(".", 1)[1] for path in tmp_path.iterdir())
+    assert files == ["jsonl", "jsonl.old"]
+    assert all(path.stat().st_size < 1000 + 600 for path in tmp_path.iterdir())
+    names = [span["name"] for span in read_spans(tmp_path)]
+    assert names == [f"span {index}" for index in range(12 - len(names), 12)] and len(names) < 12
