@@ -75,7 +75,8 @@ class Faults:
             sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
-            if sample.name == name and labels.items() <= sample.labels.items()
+            # The parser names a counter's samples `<name>_total`, as the OpenMetrics convention has it.
+            if sample.name in (name, f"{name}_total") and labels.items() <= sample.labels.items()
         )
 
     def worker_log(self) -> list[dict]:
