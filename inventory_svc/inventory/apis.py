@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from chassis.api import ServiceApi
 from chassis.fields import CurrencyField, StrictSerializer, StrictCharField, StrictIntegerField, sku_field, unique_skus
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
-from observability.logs import bind
 from chassis.pagination import paginated_response
 from chassis.permissions import IsOperator, IsSaga
 from inventory import selectors, services
 from inventory.models import Product, Reservation, ReservationEvent
+from observability.logs import bind
 
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000

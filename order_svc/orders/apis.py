@@ -21,10 +21,10 @@ from chassis.fields import (
     unique_skus,
 )
 from chassis.idempotency.decorators import idempotent
-from observability.logs import bind
 from chassis.pagination import paginated_response
 from chassis.permissions import IsCustomer, IsOperator, IsSaga
 from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle
+from observability.logs import bind
 from orders import selectors, services
 from orders.errors import CustomerMismatch
 from orders.models import Order

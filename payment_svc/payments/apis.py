@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from chassis.api import ServiceApi
 from chassis.fields import CurrencyField, StrictSerializer, StrictIntegerField, customer_id_field
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
-from observability.logs import bind
 from chassis.pagination import paginated_response
 from chassis.permissions import IsCustomer, IsOperator, IsSaga
+from observability.logs import bind
 from payments import selectors, services
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
