@@ -1,4 +1,7 @@
-"""gunicorn hooks every service runs with: ``gunicorn -c python:chassis.gunicorn_conf config.wsgi``.
+"""gunicorn settings every service runs with: ``gunicorn -c python:chassis.gunicorn_conf config.wsgi``.
+
+A request line (method, path and query) may be as long as gunicorn allows (8190 bytes): anything
+within it reaches the service and is answered in its error shape.
 
 With PROMETHEUS_MULTIPROC_DIR set, each worker process writes its metrics to files there and
 /metrics sums them: the master starts from an empty directory, and forgets a worker that exits.
@@ -8,6 +11,8 @@ Nothing else happens in the master: tracing starts in each worker (wsgi.py), aft
 import os
 import shutil
 from pathlib import Path
+
+limit_request_line = 8190
 
 
 def on_starting(server) -> None:

@@ -70,6 +70,20 @@ def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     }
 
 
+def _api_docs(service: str, description: str) -> dict:
+    """drf-spectacular's settings: the schema and Swagger UI of chassis.schema, from local files."""
+    return {
+        "TITLE": service,
+        "DESCRIPTION": description,
+        "VERSION": "1",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+
+
 def _chaos_enabled(environ: os._Environ | dict, production: bool) -> bool:
     """SAGA_CHAOS=1 switches fault injection on; production refuses it outright."""
     value = environ.get("SAGA_CHAOS", "0") or "0"
@@ -155,8 +169,9 @@ def _production_security(environ: os._Environ | dict) -> dict:
     }
 
 
-def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None) -> dict:
-    """The Django settings of service `name` (e.g. "inventory") as a dict."""
+def service_settings(*, name: str, base_dir: Path, apps: list[str], description: str = "", environ=None) -> dict:
+    """The Django settings of service `name` (e.g. "inventory") as a dict; `description` opens its
+    API documentation."""
     environ = os.environ if environ is None else environ
     production = _environment(environ) == "production"
     var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
@@ -196,6 +211,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             "django.contrib.messages",
             "django.contrib.staticfiles",
             "rest_framework",
+            "drf_spectacular",
+            "drf_spectacular_sidecar",
             "django_prometheus",
             "chassis.idempotency",
             *apps,
@@ -208,6 +225,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             # idempotency transaction included, so a lost ack drops the reply of a committed effect.
             "chassis.faults.FaultInjectionMiddleware",
             "django.middleware.security.SecurityMiddleware",
+            # Swagger UI's own files (drf-spectacular-sidecar), from the installed packages: no CDN.
+            "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
@@ -232,6 +251,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
         "USE_TZ": True,
         "TIME_ZONE": "UTC",
         "STATIC_URL": "static/",
+        "WHITENOISE_USE_FINDERS": True,  # served from the apps' static folders, no collectstatic step
+        "SPECTACULAR_SETTINGS": _api_docs(f"{name}_svc", description),
         "APPEND_SLASH": False,
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 64 * 1024,
         "REST_FRAMEWORK": {
@@ -245,6 +266,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], environ=None
             # front (the gateway: 1); X-Forwarded-For is never trusted beyond them.
             "NUM_PROXIES": int(environ.get("NUM_PROXIES", "0")),
             "EXCEPTION_HANDLER": "chassis.errors.exception_handler",
+            "DEFAULT_SCHEMA_CLASS": "chassis.schema.ServiceAutoSchema",
         },
         "IDEMPOTENCY_LEASE_SECONDS": int(environ.get("IDEMPOTENCY_LEASE_SECONDS", "30")),
         "LOGGING": logging_config(f"{name}_svc", environ.get("LOG_LEVEL", "INFO")),

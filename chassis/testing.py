@@ -166,3 +166,54 @@ def migrations():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def api_schema_problems() -> list[str]:
+    """What is wrong with this service's OpenAPI schema, as its tests see it: drf-spectacular's own
+    warnings and errors, and any of the API's operations that is missing, or documented without
+    its id, bearer security, error shape and examples, or Idempotency-Key."""
+    import io
+    import json
+    import tempfile
+
+    from django.core.management import call_command
+    from drf_spectacular.generators import EndpointEnumerator
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", out.name,
+                     stderr=io.StringIO())
+        schema = json.load(open(out.name))
+    problems = []
+    routes = {
+        (path, method.lower())
+        for path, _, method, _ in EndpointEnumerator().get_api_endpoints()
+        if path.startswith(("/api/v1/", "/internal/v1/")) and path != "/internal/v1/faults"
+    }
+    documented = {(path, method) for path, operations in schema["paths"].items() for method in operations}
+    problems += [f"{method.upper()} {path} is not documented" for path, method in sorted(routes - documented)]
+    problems += [f"{method.upper()} {path} is documented but not served" for path, method in sorted(documented - routes)]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            if not operation.get("operationId", "").isalnum() or not operation.get("summary"):
+                problems.append(f"{where}: no camelCase operationId or no summary")
+            if operation.get("security") != [{"bearerAuth": []}]:
+                problems.append(f"{where}: security is {operation.get('security')}")
+            for status in ("401", "403", "429"):
+                if status not in operation["responses"]:
+                    problems.append(f"{where}: no {status}")
+            for status, answer in operation["responses"].items():
+                content = answer.get("content", {}).get("application/json", {})
+                if status >= "400" and (content.get("schema") != {"$ref": "#/components/schemas/Error"}
+                                         or not content.get("examples")):
+                    problems.append(f"{where}: {status} is not the error shape with an example")
+                if status < "300" and "schema" not in content:
+                    problems.append(f"{where}: {status} has no schema")
+            if method == "post":
+                headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+                if "Idempotency-Key" not in headers:
+                    problems.append(f"{where}: no Idempotency-Key")
+                body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+                if body is not None and not body.get("examples"):
+                    problems.append(f"{where}: a body without an example")
+    return problems

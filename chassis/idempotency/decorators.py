@@ -100,6 +100,7 @@ def idempotent(post=None, *, atomic: bool = True):
                 idempotency_release(record=claimed.record)
             raise
 
+    wrapped.idempotent = True  # for the OpenAPI schema: this POST takes an Idempotency-Key
     return wrapped
 
 

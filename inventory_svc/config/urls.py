@@ -8,6 +8,7 @@ from inventory.urls import internal_urlpatterns
 urlpatterns = [
     path("", include("chassis.health")),
     path("", include("chassis.telemetry")),  # /metrics, for Prometheus (never routed by the gateway)
+    path("", include("chassis.api_docs")),  # api/docs/: the OpenAPI schema and Swagger UI
     path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
     path("admin/", admin.site.urls),
     path("api/v1/", include("inventory.urls")),

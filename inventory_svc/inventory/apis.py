@@ -7,15 +7,29 @@ selector, and serialize. No business logic here.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+
 from chassis.api import ServiceApi
 from chassis.fields import CurrencyField, StrictSerializer, StrictCharField, StrictIntegerField, sku_field, unique_skus
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
 from chassis.permissions import IsOperator, IsSaga
+from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from inventory import selectors, services
+from inventory.errors import (
+    OutOfStock,
+    ProductExists,
+    ProductNotFound,
+    ReservationCommitted,
+    ReservationConflict,
+    ReservationNotFound,
+    ReservationReleased,
+    StockLimit,
+    UnknownSku,
+)
 from inventory.models import Product, Reservation, ReservationEvent
 from observability.logs import bind
 
@@ -44,6 +58,13 @@ class ProductCollectionApi(ServiceApi):
         on_hand = StrictIntegerField(min_value=0, max_value=MAX_QUANTITY * 1000)
         currency = CurrencyField()
 
+    @extend_schema(
+        operation_id="createProduct", summary="Add a product with its first stock", tags=["products"],
+        responses=answers({201: ProductOutputSerializer}, ProductExists),
+        examples=[OpenApiExample("a product", request_only=True, value={
+            "sku": "BEANS-1KG", "name": "Coffee beans, 1 kg", "price_cents": 1890, "on_hand": 40, "currency": "USD",
+        })],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -51,6 +72,10 @@ class ProductCollectionApi(ServiceApi):
         product = services.product_create(**serializer.validated_data)
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        operation_id="listProducts", summary="The catalog, by SKU", tags=["products"],
+        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(ProductOutputSerializer)}),
+    )
     def get(self, request: Request) -> Response:
         return paginated_response(
             queryset=selectors.product_list(), serializer_class=ProductOutputSerializer, request=request, view=self
@@ -60,6 +85,10 @@ class ProductCollectionApi(ServiceApi):
 class ProductDetailApi(ServiceApi):
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        operation_id="getProduct", summary="Read a product and its stock", tags=["products"],
+        responses=answers({200: ProductOutputSerializer}, ProductNotFound),
+    )
     def get(self, request: Request, sku: str) -> Response:
         return Response(ProductOutputSerializer(selectors.product_get(sku=sku)).data)
 
@@ -72,6 +101,11 @@ class ProductRestockApi(ServiceApi):
     class InputSerializer(StrictSerializer):
         quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY * 1000)
 
+    @extend_schema(
+        operation_id="restockProduct", summary="Receive more stock", tags=["products"],
+        responses=answers({200: ProductOutputSerializer}, ProductNotFound, StockLimit),
+        examples=[OpenApiExample("a delivery", request_only=True, value={"quantity": 24})],
+    )
     @idempotent
     def post(self, request: Request, sku: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -98,6 +132,10 @@ class ReservationListApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        operation_id="listReservations", summary="Reservations, newest first", tags=["reservations"],
+        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(ReservationOutputSerializer)}),
+    )
     def get(self, request: Request) -> Response:
         return paginated_response(
             queryset=selectors.reservation_list(),
@@ -123,6 +161,17 @@ class ReservationCreateApi(ServiceApi):
         def validate_items(self, items):
             return unique_skus(items)
 
+    @extend_schema(
+        operation_id="reserveStock", summary="The saga reserves an order's lines, all or none", tags=["saga"],
+        responses=answers(
+            {201: ReservationOutputSerializer, 200: ReservationOutputSerializer},
+            OutOfStock, ReservationReleased, ReservationConflict, UnknownSku,
+        ),
+        examples=[OpenApiExample("two lines", request_only=True, value={
+            "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b",
+            "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
+        })],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -143,6 +192,10 @@ class ReservationCreateApi(ServiceApi):
 class ReservationDetailApi(ServiceApi):
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        operation_id="getReservation", summary="Read an order's reservation", tags=["reservations"],
+        responses=answers({200: ReservationOutputSerializer}, ReservationNotFound),
+    )
     def get(self, request: Request, order_id) -> Response:
         return Response(ReservationOutputSerializer(selectors.reservation_get(order_id=order_id)).data)
 
@@ -152,6 +205,11 @@ class ReservationReleaseApi(ServiceApi):
 
     permission_classes = [IsSaga]
 
+    @extend_schema(
+        operation_id="releaseStock", summary="The saga releases an order's reservation (compensation)",
+        tags=["saga"], request=None,
+        responses=answers({200: ReservationOutputSerializer}, ReservationCommitted),
+    )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
@@ -162,6 +220,11 @@ class ReservationReleaseApi(ServiceApi):
 class ReservationCommitApi(ServiceApi):
     permission_classes = [IsSaga]
 
+    @extend_schema(
+        operation_id="commitStock", summary="The saga commits an order's reservation: the stock leaves",
+        tags=["saga"], request=None,
+        responses=answers({200: ReservationOutputSerializer}, ReservationNotFound, ReservationReleased),
+    )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
@@ -183,6 +246,10 @@ class ReservationEventListApi(ServiceApi):
             model = ReservationEvent
             fields = ["id", "order_id", "kind", "idempotency_key", "created_at"]
 
+    @extend_schema(
+        operation_id="listReservationEvents", summary="The ledger of reservation transitions, oldest first",
+        tags=["reservations"], parameters=PAGE_PARAMETERS, responses=answers({200: page_of(OutputSerializer)}),
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

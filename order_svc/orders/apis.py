@@ -8,9 +8,11 @@ serialize. No business logic here.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+
 from chassis.api import ServiceApi
 from chassis.fields import (
     CurrencyField,
@@ -23,10 +25,18 @@ from chassis.fields import (
 from chassis.idempotency.decorators import idempotent
 from chassis.pagination import paginated_response
 from chassis.permissions import IsCustomer, IsOperator, IsSaga
+from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle
 from observability.logs import bind
 from orders import selectors, services
-from orders.errors import CustomerMismatch
+from orders.errors import (
+    CustomerMismatch,
+    LinesMismatch,
+    OrderFinal,
+    OrderNotCancellable,
+    OrderNotFound,
+    SagaUnavailable,
+)
 from orders.models import Order
 
 MAX_LINES = 50
@@ -77,6 +87,13 @@ class OrderCollectionApi(ServiceApi):
         customer_id = customer_id_field(required=False)
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
+    @extend_schema(
+        operation_id="placeOrder", summary="Place an order", tags=["orders"],
+        responses=answers({202: OrderOutputSerializer}, CustomerMismatch),
+        examples=[OpenApiExample("two lines", request_only=True, value={
+            "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
+        })],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         customer_id = request.user.customer_id
@@ -90,6 +107,10 @@ class OrderCollectionApi(ServiceApi):
         )
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        operation_id="listOrders", summary="List orders, newest first", tags=["orders"],
+        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(OrderOutputSerializer)}),
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -106,6 +127,10 @@ class OrderDetailApi(ServiceApi):
 
     permission_classes = [IsCustomer | IsOperator]
 
+    @extend_schema(
+        operation_id="getOrder", summary="Read an order", tags=["orders"],
+        responses=answers({200: OrderOutputSerializer}, OrderNotFound),
+    )
     def get(self, request: Request, order_id) -> Response:
         order = selectors.order_get(order_id=order_id, owner=request.user.customer_id)
         return Response(OrderOutputSerializer(order).data)
@@ -121,6 +146,11 @@ class OrderCancelRequestApi(ServiceApi):
     class InputSerializer(StrictSerializer):
         pass
 
+    @extend_schema(
+        operation_id="requestOrderCancel", summary="Ask an order's saga to cancel", tags=["orders"],
+        responses=answers({202: OrderOutputSerializer}, OrderNotFound, OrderNotCancellable, SagaUnavailable),
+        examples=[OpenApiExample("no body", request_only=True, value={})],
+    )
     @idempotent(atomic=False)  # the effect is the saga's: no transaction is held while Temporal answers
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
@@ -150,6 +180,10 @@ class OrderSagaApi(ServiceApi):
         status = serializers.CharField(source="progress.status")
         steps = StepSerializer(source="progress.steps", many=True)
 
+    @extend_schema(
+        operation_id="getOrderSaga", summary="Follow an order's saga, step by step", tags=["orders"],
+        responses=answers({200: OutputSerializer}, OrderNotFound, SagaUnavailable),
+    )
     def get(self, request: Request, order_id) -> Response:
         order, progress = selectors.order_saga_progress(order_id=order_id, owner=request.user.customer_id)
         data = self.OutputSerializer({"order": order, "progress": progress}).data
@@ -166,6 +200,10 @@ class OrderInternalDetailApi(ServiceApi):
 
     permission_classes = [IsSaga]
 
+    @extend_schema(
+        operation_id="getOrderForSaga", summary="The saga reads its order", tags=["saga"],
+        responses=answers({200: OrderOutputSerializer}, OrderNotFound),
+    )
     def get(self, request: Request, order_id) -> Response:
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
@@ -189,6 +227,14 @@ class OrderConfirmApi(ServiceApi):
         def validate_lines(self, lines):
             return unique_skus(lines)
 
+    @extend_schema(
+        operation_id="confirmOrder", summary="The saga reports the order confirmed", tags=["saga"],
+        responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
+        examples=[OpenApiExample("confirmed", request_only=True, value={
+            "lines": [{"sku": "BEANS-1KG", "quantity": 2, "unit_price_cents": 1890}],
+            "total_cents": 3780, "currency": "USD",
+        })],
+    )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
@@ -217,6 +263,17 @@ class OrderCancelApi(ServiceApi):
                 raise serializers.ValidationError("lines and total_cents go together.")
             return data
 
+    @extend_schema(
+        operation_id="cancelOrder", summary="The saga reports the order cancelled, and why", tags=["saga"],
+        responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
+        examples=[
+            OpenApiExample("before stock was priced", request_only=True, value={"reason": "out_of_stock"}),
+            OpenApiExample("after", request_only=True, value={
+                "reason": "payment_declined", "lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "unit_price_cents": 1200}],
+                "total_cents": 1200, "currency": "USD",
+            }),
+        ],
+    )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))

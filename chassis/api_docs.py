@@ -1,0 +1,13 @@
+"""`/api/docs/`: a service's OpenAPI schema (`schema.json`, built by chassis.schema) and Swagger UI.
+
+Open to anyone, throttled as anonymous callers: the API's shape is no secret, and "Try it out" asks
+for a bearer token like any client.
+"""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("api/docs/schema.json", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

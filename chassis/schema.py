@@ -1,0 +1,178 @@
+"""Each service's OpenAPI 3 schema (drf-spectacular) and its Swagger UI, served from local files.
+
+The schema follows the services' conventions instead of repeating them on every view:
+
+- a view's `InputSerializer` is its POST body, its `FilterSerializer` its GET query;
+- an `@idempotent` POST takes the `Idempotency-Key` header, and may answer 409 and 422;
+- every operation needs a bearer token (`bearerAuth`) and may answer 401, 403 and 429, an operation
+  with a body or a query may answer 400, one with a path parameter 404; all in the error shape;
+- a list answers a page (`page_of`).
+
+Views declare what only they know: their success answers, the domain errors they raise, and examples.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of every service."""
+
+    code = serializers.CharField(help_text="Machine-readable: `validation_error`, `not_found`, `out_of_stock`, ...")
+    message = serializers.CharField(help_text="For a person.")
+    details = serializers.DictField(help_text="What the code needs: the fields that failed, a reason, ...")
+
+
+STANDARD_ERRORS = {
+    400: ("The body, the query or the Idempotency-Key is not valid.", "validation_error",
+          "The request is not valid.", {"items": ["This field is required."]}),
+    401: ("No bearer token, or one that is not valid.", "not_authenticated",
+          "Authentication credentials were not provided.", {}),
+    403: ("The token is valid, but its holder may not do this.", "permission_denied",
+          "You do not have permission to perform this action.", {}),
+    404: ("Nothing here, or nothing this caller may see.", "not_found", "Not found.", {}),
+    409: ("A request with this Idempotency-Key is still being processed.", "idempotency_in_flight",
+          "A request with this Idempotency-Key is still being processed.", {}),
+    413: ("The body is larger than 64 KiB.", "payload_too_large", "The body is larger than 65536 bytes.",
+          {"max_bytes": 65536}),
+    422: ("This Idempotency-Key was used with another body.", "idempotency_key_reused",
+          "This Idempotency-Key was used with a different request body.", {}),
+    429: ("Too many requests: try again after Retry-After seconds.", "throttled",
+          "Request was throttled. Expected available in 12 seconds.", {"retry_after_seconds": 12}),
+}
+
+
+def error(status: int, description: str, code: str, message: str, details: dict | None = None) -> OpenApiResponse:
+    """A documented error answer: the error shape, with one example."""
+    return OpenApiResponse(ErrorSerializer, description=description, examples=[
+        OpenApiExample(code, value={"code": code, "message": message, "details": details or {}},
+                       response_only=True, status_codes=[str(status)]),
+    ])
+
+
+def answers(ok: dict, *domain_errors: type) -> dict:
+    """`@extend_schema(responses=...)` of an operation: its success answers (status -> serializer)
+    and the domain errors (chassis.errors.DomainError subclasses) it may raise, one example each."""
+    responses = dict(ok)
+    by_status: dict[int, list] = {}
+    for domain_error in domain_errors:
+        by_status.setdefault(domain_error.status_code, []).append(domain_error)
+    for status, raised in by_status.items():
+        responses[status] = OpenApiResponse(
+            ErrorSerializer,
+            description="; ".join(f"`{e.code}`: {e.message}" for e in raised),
+            examples=[
+                OpenApiExample(e.code, value={"code": e.code, "message": e.message, "details": {}},
+                               response_only=True, status_codes=[str(status)])
+                for e in raised
+            ],
+        )
+    return responses
+
+
+@cache
+def page_of(serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The paginated envelope of a list of `serializer`."""
+    name = serializer.__name__.removesuffix("Serializer").removesuffix("Output")
+    return type(f"{name}Page", (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer(many=True),
+        "__doc__": f"One page of {name} items.",
+    })
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number, from 1 (a page past the end is 404)."),
+    OpenApiParameter("page_size", int, description="Items per page, 1 to 500 (default 20)."),
+]
+
+
+class ServiceAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, taught the conventions above."""
+
+    def get_request_serializer(self):
+        if self.method in ("POST", "PUT", "PATCH"):
+            return getattr(self.view, "InputSerializer", None)
+        return None
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "GET" and hasattr(self.view, "FilterSerializer"):
+            parameters.append(self.view.FilterSerializer)
+        if self._idempotent():
+            parameters.append(OpenApiParameter(
+                IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
+                description="1-255 printable ASCII characters, new for each new request: the same key "
+                            "with the same body replays the first answer (header Idempotent-Replayed: "
+                            "true), and never repeats the effect.",
+            ))
+        return parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status in self._implied_errors():
+            description, code, message, details = STANDARD_ERRORS[status]
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    error(status, description, code, message, details), str(status), direction=direction
+                )
+            else:  # the view's own errors of this status, and this one too
+                answer = responses[str(status)]
+                answer["description"] = f"{answer['description']}; `{code}`: {description}"
+                for content in answer.get("content", {}).values():
+                    content.setdefault("examples", {})[code] = {
+                        "value": {"code": code, "message": message, "details": details}, "summary": code,
+                    }
+        return dict(sorted(responses.items()))
+
+    def get_serializer_name(self, serializer, direction):
+        """A view's nested serializers are named after the view: OrderSagaApi.OutputSerializer ->
+        OrderSagaOutput (DRF would call every one of them Input or Output)."""
+        qualname = type(serializer).__qualname__
+        if "." in qualname:
+            return "".join(part.removesuffix("Api").removesuffix("Serializer") for part in qualname.split("."))
+        return super().get_serializer_name(serializer, direction)
+
+    def _implied_errors(self) -> list[int]:
+        errors = [401, 403, 429]
+        has_body = self.get_request_serializer() is not None
+        if has_body or self._idempotent() or (self.method == "GET" and hasattr(self.view, "FilterSerializer")):
+            errors.append(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors.append(413)
+        if self._idempotent():
+            errors += [409, 422]
+        if "{" in self.path or self._paged():
+            errors.append(404)
+        return errors
+
+    def _paged(self) -> bool:
+        return any(getattr(parameter, "name", None) == "page" for parameter in self.get_override_parameters())
+
+    def _idempotent(self) -> bool:
+        handler = getattr(self.view, self.method.lower(), None)
+        return getattr(handler, "idempotent", False)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """chassis.auth.JwtAuthentication, as OpenAPI sees it: a bearer JWT."""
+
+    target_class = "chassis.auth.JwtAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A JWT from the identity provider; locally, `sagactl token --customer ID` or "
+                           "`sagactl token --operator` prints one.",
+        }
