@@ -9,5 +9,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("api/docs/schema.json", SpectacularJSONAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The schema by a relative URL, so the page works under any prefix (the gateway serves it under
+    # /api/docs/<service>/).
+    path("api/docs/", SpectacularSwaggerView.as_view(url="schema.json"), name="swagger-ui"),
 ]

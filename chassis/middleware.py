@@ -17,7 +17,8 @@ logger = logging.getLogger("chassis.request")
 
 
 class RequestContextMiddleware:
-    """Binds X-Order-Id / X-Workflow-Id to the logs and writes one access line."""
+    """Binds X-Order-Id / X-Workflow-Id (sent by the saga) and X-Request-ID (set by the gateway) to
+    the logs, and writes one access line."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -27,6 +28,7 @@ class RequestContextMiddleware:
         with log_context(
             order_id=request.headers.get("X-Order-Id"),
             workflow_id=request.headers.get("X-Workflow-Id"),
+            request_id=request.headers.get("X-Request-ID", "")[:200] or None,
         ):
             response = self.get_response(request)
             if not request.path.startswith(("/healthz", "/readyz")):

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
-from infra import audit, chaos, demo_data, monitoring, saga_view, trace_view
+from infra import audit, chaos, demo_data, monitoring, nginx, saga_view, trace_view
 from infra.bench import command as bench
 from infra.rest import (
     FINAL_ORDER_STATUSES,
@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         (variable, f"{service} database (default: SQLite in the var dir)")
         for service, variable in DATABASE_URL_VARIABLES.items()
     ]
+    variables.append(("GATEWAY_PORT", "the nginx gateway's port with --gateway (default 8000)"))
+    variables.append(("PROMETHEUS_PORT", "Prometheus's port with --prometheus (default 9090)"))
     variables.append(("SAGA_VAR_DIR", "logs, SQLite files and Temporal state (default: <repo>/var)"))
     parser = argparse.ArgumentParser(
         prog="sagactl",
@@ -114,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         "--prometheus", action="store_true",
         help="also run Prometheus with the project's scrape configuration and alert rules (PROMETHEUS_PORT, "
              "default 9090), when it is installed",
+    )
+    up.add_argument(
+        "--gateway", action="store_true",
+        help="also run the nginx gateway in front of the services (GATEWAY_PORT, default 8000), when nginx is "
+             "installed",
     )
     up.set_defaults(run=_up)
 
@@ -199,11 +206,24 @@ def _prometheus_port(wanted: bool) -> int | None:
     return parse_port("PROMETHEUS_PORT", os.environ.get("PROMETHEUS_PORT", "9090"))
 
 
+def _gateway_port(wanted: bool) -> int | None:
+    """GATEWAY_PORT (default 8000) when --gateway was given and nginx is installed."""
+    if not wanted:
+        return None
+    if nginx.nginx_binary() is None:
+        log.warning("nginx is not installed, so the gateway is not started (Debian: apt-get install nginx); "
+                    "the services answer on their own ports")
+        return None
+    return parse_port("GATEWAY_PORT", os.environ.get("GATEWAY_PORT", "8000"))
+
+
 def _up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    config = StackConfig.from_env(chaos=args.chaos, prometheus_port=_prometheus_port(args.prometheus))
+    config = StackConfig.from_env(
+        chaos=args.chaos, prometheus_port=_prometheus_port(args.prometheus), gateway_port=_gateway_port(args.gateway)
+    )
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
@@ -238,6 +258,8 @@ def _print_endpoints(config: StackConfig) -> None:
     table.add_row(
         "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
     )
+    if config.gateway_port is not None:
+        table.add_row("gateway", f"http://127.0.0.1:{config.gateway_port}/api/v1/   (docs: /api/docs/orders/)")
     table.add_row("Temporal Web UI", config.ui_url)
     table.add_row("metrics", f"<service>/metrics   |   worker {config.worker_metrics_url}")
     if config.prometheus_port is not None:

@@ -89,6 +89,8 @@ class StackConfig:
     worker_metrics_port: int = 9464
     prometheus_port: int | None = None
     """Run Prometheus (infra/monitoring.py) on this port beside the stack; None: no Prometheus."""
+    gateway_port: int | None = None
+    """Run the nginx gateway (infra/nginx.py) on this port in front of the stack; None: no gateway."""
     var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     chaos: bool = False
     database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
@@ -181,6 +183,8 @@ class StackConfig:
         ports = [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
         if self.prometheus_port is not None:
             ports.append(("prometheus", "PROMETHEUS_PORT", self.prometheus_port))
+        if self.gateway_port is not None:
+            ports.append(("the gateway", "GATEWAY_PORT", self.gateway_port))
         return ports
 
     def check_ports(self) -> None:
@@ -725,6 +729,13 @@ class Stack:
             if binary is None:
                 raise ConfigError("prometheus is not installed (Debian: apt-get install prometheus)")
             self.processes["prometheus"] = prometheus_server(config, binary)
+        if config.gateway_port is not None:
+            from infra.nginx import gateway_server, nginx_binary
+
+            binary = nginx_binary()
+            if binary is None:
+                raise ConfigError("nginx is not installed (Debian: apt-get install nginx)")
+            self.processes["gateway"] = gateway_server(config, binary)
         self._supervisor: Supervisor | None = None
 
     def __enter__(self) -> Stack:
@@ -765,8 +776,9 @@ class Stack:
             self._migrate(cancel)
             self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
-            if "prometheus" in self.processes:
-                self._bring_up(["prometheus"], cancel)
+            extras = [name for name in ("gateway", "prometheus") if name in self.processes]
+            if extras:
+                self._bring_up(extras, cancel)
         except BaseException:
             self.stop()
             raise

@@ -1,0 +1,86 @@
+"""The gateway in front of the local stack (`sagactl up --gateway`, the gateway tests): the project's
+nginx configuration from infra/gateway, filled in for this stack's ports, served by the machine's
+nginx (Debian's package, for one) as an ordinary process of the stack."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from infra.stack import HOST, REPO_ROOT, ManagedProcess, StackConfig, answers_200
+
+GATEWAY_FILES = REPO_ROOT / "infra" / "gateway"
+DEFAULT_RATE, DEFAULT_BURST = "20r/s", "40"
+_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+
+
+def nginx_binary() -> str | None:
+    """nginx on PATH, or where Debian puts it (/usr/sbin, not on every user's PATH)."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+
+
+def render(template: Path, values: dict[str, str]) -> str:
+    """A template with its ${...} placeholders filled in, as envsubst would; nginx's own $variables stay."""
+    text = template.read_text()
+    missing = sorted(set(_PLACEHOLDER.findall(text)) - set(values))
+    if missing:
+        raise ValueError(f"{template.name} needs {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda match: values[match[1]], text)
+
+
+def write_configuration(config: StackConfig, directory: Path) -> Path:
+    """nginx.conf for this stack in `directory` (the gateway, and TLS when GATEWAY_TLS_CERT and
+    GATEWAY_TLS_KEY are set), with the temporary folders nginx needs; its path. GATEWAY_* settings
+    come from the stack's tuning, else from the environment."""
+    tuning = {name: value for name, value in os.environ.items() if name.startswith("GATEWAY_")} | dict(config.tuning)
+    values = {
+        "ORDER_SVC": config.service_url("order_svc").removeprefix("http://"),
+        "INVENTORY_SVC": config.service_url("inventory_svc").removeprefix("http://"),
+        "PAYMENT_SVC": config.service_url("payment_svc").removeprefix("http://"),
+        "GATEWAY_LISTEN": f"{HOST}:{config.gateway_port}",
+        "GATEWAY_RATE": tuning.get("GATEWAY_RATE", DEFAULT_RATE),
+        "GATEWAY_BURST": tuning.get("GATEWAY_BURST", DEFAULT_BURST),
+        "GATEWAY_CONF_DIR": str(GATEWAY_FILES),
+    }
+    servers = [render(GATEWAY_FILES / "gateway.conf.template", values)]
+    if tuning.get("GATEWAY_TLS_CERT") and tuning.get("GATEWAY_TLS_KEY"):
+        servers.append(render(GATEWAY_FILES / "tls.conf.template", values | {
+            "GATEWAY_TLS_LISTEN": f"{HOST}:{tuning.get('GATEWAY_TLS_PORT', '8443')}",
+            "GATEWAY_TLS_CERT": tuning["GATEWAY_TLS_CERT"],
+            "GATEWAY_TLS_KEY": tuning["GATEWAY_TLS_KEY"],
+        }))
+    for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (directory / "tmp" / folder).mkdir(parents=True, exist_ok=True)
+    (directory / "gateway.conf").write_text("\n".join(servers))
+    main = directory / "nginx.conf"
+    main.write_text(
+        "# Written by sagactl for this stack: nginx in the foreground, its files under this folder.\n"
+        "daemon off;\nworker_processes 1;\npid nginx.pid;\nerror_log stderr warn;\n"
+        "events { worker_connections 512; }\n"
+        "http {\n"
+        "    default_type application/octet-stream;\n"
+        "    server_tokens off;\n"
+        + "".join(f"    {kind}_temp_path tmp/{folder};\n" for kind, folder in (
+            ("client_body", "client_body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"),
+            ("scgi", "scgi")))
+        + f"    include {directory / 'gateway.conf'};\n"
+        "}\n"
+    )
+    return main
+
+
+def gateway_server(config: StackConfig, binary: str) -> ManagedProcess:
+    """nginx on config.gateway_port, its files under <var>/gateway; ready once it answers."""
+    directory = config.var_dir / "gateway"
+    directory.mkdir(parents=True, exist_ok=True)
+    configuration = write_configuration(config, directory)
+    return ManagedProcess(
+        "gateway",
+        [binary, "-p", f"{directory}/", "-c", str(configuration), "-e", "stderr"],
+        cwd=directory,
+        env=dict(os.environ),
+        log_path=config.log_dir / "gateway.log",
+        ready=lambda: answers_200(f"http://{HOST}:{config.gateway_port}/gateway/healthz"),
+    )
