@@ -195,35 +195,37 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prometheus_port(wanted: bool) -> int | None:
-    """PROMETHEUS_PORT (default 9090) when --prometheus was given and Prometheus is installed."""
+def _optional_port(wanted: bool, *, installed: bool, variable: str, default: str, not_installed: str) -> int | None:
+    """The port of an optional part of the stack (`variable`, else `default`) when it was asked for
+    and is installed; when it is not installed, one line saying so, and None."""
     if not wanted:
         return None
-    if monitoring.prometheus_binary() is None:
-        log.warning("prometheus is not installed, so it is not started (Debian: apt-get install prometheus); "
-                    "every process still serves /metrics")
+    if not installed:
+        log.warning(not_installed)
         return None
-    return parse_port("PROMETHEUS_PORT", os.environ.get("PROMETHEUS_PORT", "9090"))
+    return parse_port(variable, os.environ.get(variable, default))
 
 
-def _gateway_port(wanted: bool) -> int | None:
-    """GATEWAY_PORT (default 8000) when --gateway was given and nginx is installed."""
-    if not wanted:
-        return None
-    if nginx.nginx_binary() is None:
-        log.warning("nginx is not installed, so the gateway is not started (Debian: apt-get install nginx); "
-                    "the services answer on their own ports")
-        return None
-    return parse_port("GATEWAY_PORT", os.environ.get("GATEWAY_PORT", "8000"))
+def _extra_ports(args: argparse.Namespace) -> dict[str, int | None]:
+    return {
+        "prometheus_port": _optional_port(
+            args.prometheus, installed=monitoring.prometheus_binary() is not None, variable="PROMETHEUS_PORT",
+            default="9090", not_installed="prometheus is not installed, so it is not started (Debian: apt-get "
+                                          "install prometheus); every process still serves /metrics",
+        ),
+        "gateway_port": _optional_port(
+            args.gateway, installed=nginx.nginx_binary() is not None, variable="GATEWAY_PORT", default="8000",
+            not_installed="nginx is not installed, so the gateway is not started (Debian: apt-get install "
+                          "nginx); the services answer on their own ports",
+        ),
+    }
 
 
 def _up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    config = StackConfig.from_env(
-        chaos=args.chaos, prometheus_port=_prometheus_port(args.prometheus), gateway_port=_gateway_port(args.gateway)
-    )
+    config = StackConfig.from_env(chaos=args.chaos, **_extra_ports(args))
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
