@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES
+from orchestrator.search_attributes import register
+from saga_contract import NAMESPACE
 
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
@@ -25,16 +24,5 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER)
     ) as environment:
-        await register_search_attributes(environment)
+        await register(environment.client, NAMESPACE)  # the test server refuses to set them before
         yield environment
-
-
-async def register_search_attributes(environment: WorkflowEnvironment) -> None:
-    """The saga's custom search attributes, which the test server refuses to set until registered."""
-    await environment.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=NAMESPACE,
-        search_attributes={
-            name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
-            for name, kind in SEARCH_ATTRIBUTE_TYPES.items()
-        },
-    ))

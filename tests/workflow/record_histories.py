@@ -14,7 +14,8 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflow.conftest import register_search_attributes
+from orchestrator.search_attributes import register
+from saga_contract import NAMESPACE
 from tests.workflow.scenarios import SCENARIOS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -23,7 +24,7 @@ TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
 async def record() -> None:
     async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER)) as env:
-        await register_search_attributes(env)
+        await register(env.client, NAMESPACE)
         for scenario in SCENARIOS:
             _, handle, result, _ = await scenario.run(env)
             assert (result["status"], result["reason"]) == scenario.expected, (scenario.name, result)
