@@ -182,6 +182,8 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
             raise ImproperlyConfigured(f"production settings need {', '.join(missing)}")
         if secret_key == DEV_SECRET_KEY:
             raise ImproperlyConfigured("the development SECRET_KEY is refused in production")
+        if len(secret_key) < 50:  # a placeholder or a password, not a key (Django's own check wants 50)
+            raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters in production")
         if environ["JWT_ISSUER"] == DEV_ISSUER:
             raise ImproperlyConfigured("the development JWT_ISSUER is refused in production")
         if not environ["JWT_JWKS_URL"].startswith("https://"):

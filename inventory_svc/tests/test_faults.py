@@ -239,7 +239,7 @@ def _settings(tmp_path, **environ) -> dict:
 
 PRODUCTION = {
     "DJANGO_ENV": "production",
-    "SECRET_KEY": "a-real-production-secret-key",
+    "SECRET_KEY": "a-real-production-secret-key-long-enough-to-be-one-0123456789",
     "DATABASE_URL": "postgres://inventory@db.example/inventory",
     "ALLOWED_HOSTS": "inventory.example",
     "JWT_ISSUER": "https://idp.example/realms/shop",

@@ -91,6 +91,14 @@ def test_production_refuses_the_development_secret_key(tmp_path):
         )
 
 
+@pytest.mark.parametrize("placeholder", ["REPLACE-ME", "changeme", "x" * 49])
+def test_production_refuses_a_secret_key_that_is_a_placeholder(tmp_path, placeholder):
+    with pytest.raises(ImproperlyConfigured, match="at least 50 random characters"):
+        service_settings(
+            name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(SECRET_KEY=placeholder)
+        )
+
+
 def test_what_gunicorn_serves_is_production_unless_told_otherwise(tmp_path):
     """A deployment that forgets DJANGO_ENV does not start on development defaults: the WSGI entry
     point defaults to production, whose settings refuse to start without their values."""
