@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         (variable, f"{service} database (default: SQLite in the var dir)")
         for service, variable in DATABASE_URL_VARIABLES.items()
     ]
+    variables.append(("SAGA_POSTGRES_URL", "a PostgreSQL server for every service, as --postgres (default: SQLite)"))
     variables.append(("GATEWAY_PORT", "the nginx gateway's port with --gateway (default 8000)"))
     variables.append(("PROMETHEUS_PORT", "Prometheus's port with --prometheus (default 9090)"))
     variables.append(("SAGA_VAR_DIR", "logs, SQLite files and Temporal state (default: <repo>/var)"))
@@ -116,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         "--prometheus", action="store_true",
         help="also run Prometheus with the project's scrape configuration and alert rules (PROMETHEUS_PORT, "
              "default 9090), when it is installed",
+    )
+    up.add_argument(
+        "--postgres", metavar="URL",
+        help="run the services on this PostgreSQL server (postgres://user:password@host:5432), a database "
+             "each (saga_inventory, saga_payment, saga_orders), created when missing; default: SQLite",
     )
     up.add_argument(
         "--gateway", action="store_true",
@@ -225,7 +231,8 @@ def _up(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    config = StackConfig.from_env(chaos=args.chaos, **_extra_ports(args))
+    postgres = {"postgres_url": args.postgres} if args.postgres else {}
+    config = StackConfig.from_env(chaos=args.chaos, **postgres, **_extra_ports(args))
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import httpx
 
 from chassis.tokens import LocalKeys, key_dir
+from infra.databases import database_urls, drop_databases, ensure_databases
 from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,12 @@ class StackConfig:
     var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     chaos: bool = False
     database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
+    postgres_url: str | None = None
+    """A PostgreSQL server: each service not given a DATABASE_URL gets a database of its own on it
+    (infra/databases.py), named `<database_prefix>_<service>`; None: SQLite files in var_dir."""
+    database_prefix: str = "saga"
+    drop_databases: bool = False
+    """Drop those databases when the stack stops (stacks of their own)."""
     root: Path = field(default_factory=lambda: REPO_ROOT)
     startup_timeout: float = 60.0  # seconds allowed to each startup step
     tuning: Mapping[str, str] = field(default_factory=dict)
@@ -103,6 +110,12 @@ class StackConfig:
         # Children run in other working directories: every path they get must be absolute.
         object.__setattr__(self, "var_dir", Path(self.var_dir).absolute())
         object.__setattr__(self, "root", Path(self.root).absolute())
+        if self.postgres_url:
+            try:
+                on_server = database_urls(self.postgres_url, self.database_prefix)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            object.__setattr__(self, "database_urls", on_server | dict(self.database_urls))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> StackConfig:
@@ -121,16 +134,20 @@ class StackConfig:
             for service, variable in DATABASE_URL_VARIABLES.items()
             if environ.get(variable)
         }
+        if environ.get("SAGA_POSTGRES_URL") and "postgres_url" not in overrides:
+            values["postgres_url"] = environ["SAGA_POSTGRES_URL"]
         return cls(**(values | overrides))
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
         """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
-        *_DATABASE_URL from the environment still apply, so the same runs work on PostgreSQL."""
+        With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
+        are dropped when it stops."""
         temporal, ui, order, payment, inventory, metrics = free_ports(6)
         return cls.from_env(
             temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
-            inventory_port=inventory, worker_metrics_port=metrics, var_dir=var_dir, **settings,
+            inventory_port=inventory, worker_metrics_port=metrics, var_dir=var_dir,
+            database_prefix=f"saga_stack{temporal}", drop_databases=True, **settings,
         )
 
     @property
@@ -773,6 +790,10 @@ class Stack:
         began = time.monotonic()
         try:
             self._bring_up(["temporal"], cancel)
+            if self.config.postgres_url:
+                created = ensure_databases(self._own_databases())
+                if created:
+                    log.info("databases created: %s", ", ".join(created))
             self._migrate(cancel)
             self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
@@ -791,6 +812,15 @@ class Stack:
             self._supervisor.stop()
         for process in reversed(self.processes.values()):
             process.stop()
+        if self.config.postgres_url and self.config.drop_databases:
+            drop_databases(self._own_databases())
+
+    def _own_databases(self) -> dict[str, str]:
+        """The databases on config.postgres_url (not those given by *_DATABASE_URL)."""
+        return {
+            service: url for service, url in database_urls(self.config.postgres_url, self.config.database_prefix).items()
+            if self.config.database_urls.get(service) == url
+        }
 
     def supervise(self, policy: RestartPolicy | None = None) -> None:
         """From now until `stop`, restart any process that dies (migrations are one-shot and not
