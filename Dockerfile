@@ -1,5 +1,5 @@
 # One image for every process of the system: the three services (gunicorn), the worker, the relay and
-# the migrations. The role is the command: see infra/container/entrypoint.sh.
+# the migrations. The role is the command: see infra/deploy/container/entrypoint.sh.
 #   docker build -t saga-orders .
 #   docker run saga-orders order_svc | worker | relay | migrate order_svc
 
@@ -32,7 +32,7 @@ COPY --chown=root:root orchestrator/ orchestrator/
 COPY --chown=root:root inventory_svc/ inventory_svc/
 COPY --chown=root:root payment_svc/ payment_svc/
 COPY --chown=root:root order_svc/ order_svc/
-COPY --chown=root:root infra/container/entrypoint.sh /usr/local/bin/saga-entrypoint
+COPY --chown=root:root infra/deploy/container/entrypoint.sh /usr/local/bin/saga-entrypoint
 USER 10001:10001
 EXPOSE 8000 9464
 ENTRYPOINT ["/usr/local/bin/saga-entrypoint"]

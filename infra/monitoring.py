@@ -11,7 +11,7 @@ from pathlib import Path
 
 from infra.stack import HOST, REPO_ROOT, SERVICES, ManagedProcess, StackConfig, answers_200
 
-PROMETHEUS_FILES = REPO_ROOT / "infra" / "prometheus"
+PROMETHEUS_FILES = REPO_ROOT / "infra" / "deploy" / "prometheus"
 
 
 def prometheus_binary() -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from infra.stack import HOST, REPO_ROOT, ManagedProcess, StackConfig, answers_200
 
-GATEWAY_FILES = REPO_ROOT / "infra" / "gateway"
+GATEWAY_FILES = REPO_ROOT / "infra" / "deploy" / "gateway"
 DEFAULT_RATE, DEFAULT_BURST = "20r/s", "40"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 

@@ -2,7 +2,7 @@
 
 Workflow code counts through `workflow.metric_meter()` (nothing is counted again while a history
 replays), activities through `activity.metric_meter()`, the breakers through the worker runtime's
-meter. The names are Prometheus's as `infra/prometheus` and the Grafana dashboard query them.
+meter. The names are Prometheus's as `infra/deploy/prometheus` and the Grafana dashboard query them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The gateway, real nginx in front of a real stack (infra/gateway, through `sagactl`'s runner): a
+"""The gateway, real nginx in front of a real stack (infra/deploy/gateway, through `sagactl`'s runner): a
 whole order placed and followed through the gateway alone, the docs under it, the internal and
 admin endpoints unreachable, refusals in the error shape, TLS where a certificate is given, and
 the rate limit biting. Skips, saying how to install it, where nginx is missing (.ci/run installs it).

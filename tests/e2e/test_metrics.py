@@ -1,5 +1,5 @@
 """Metrics on real parts: the real Prometheus server scrapes a real stack with the project's scrape
-configuration and rules (infra/prometheus); orders of every outcome show up in the saga's metrics
+configuration and rules (infra/deploy/prometheus); orders of every outcome show up in the saga's metrics
 exactly as placed; every Grafana panel queries a metric that is really there."""
 
 import dataclasses
@@ -16,7 +16,7 @@ from infra.monitoring import prometheus_binary, prometheus_server
 from infra.stack import ManagedProcess, free_ports
 from tests.support.api import unique
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "saga-orders.json"
+DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "deploy" / "grafana" / "saga-orders.json"
 PROMQL_WORDS = {"sum", "by", "rate", "max", "histogram_quantile", "le", "increase", "clamp_min", "or"}
 
 

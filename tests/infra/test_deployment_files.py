@@ -16,7 +16,7 @@ from infra.nginx import GATEWAY_FILES, render
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 COMPOSE = shutil.which("docker-compose")
-ENTRYPOINT = ROOT / "infra" / "container" / "entrypoint.sh"
+ENTRYPOINT = ROOT / "infra" / "deploy" / "container" / "entrypoint.sh"
 COMPOSE_SETTINGS = {
     "JWT_ISSUER": "https://idp.example/realms/shop", "JWT_AUDIENCE": "shop", "JWT_JWKS_URL": "https://idp.example/jwks",
     "JWT_SAGA_SUBJECTS": "saga-worker", "POSTGRES_PASSWORD": "pg", "INVENTORY_DB_PASSWORD": "inv",

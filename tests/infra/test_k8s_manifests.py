@@ -1,4 +1,4 @@
-"""The Kubernetes manifests (infra/k8s), validated offline against the Kubernetes schemas
+"""The Kubernetes manifests (infra/deploy/k8s), validated offline against the Kubernetes schemas
 (kubernetes-validate, strict) and read for what a deployment relies on: probes, limits, locked-down
 pods, disruption budgets and autoscalers, an Ingress that routes exactly what the gateway routes,
 network policies that leave /internal/ to the worker, placeholder secrets only."""
@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-K8S = Path(__file__).resolve().parents[2] / "infra" / "k8s"
-ROUTES = Path(__file__).resolve().parents[2] / "infra" / "gateway" / "routes.conf"
+K8S = Path(__file__).resolve().parents[2] / "infra" / "deploy" / "k8s"
+ROUTES = Path(__file__).resolve().parents[2] / "infra" / "deploy" / "gateway" / "routes.conf"
 KUBERNETES_VERSION = "1.30.0"
 SERVICES = ["inventory-svc", "payment-svc", "order-svc"]
 
