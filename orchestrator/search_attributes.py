@@ -11,22 +11,37 @@ import sys
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES
 
 
 async def register(client: Client, namespace: str) -> list[str]:
-    """Add every attribute of SEARCH_ATTRIBUTE_TYPES the namespace lacks; the names added."""
-    existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    missing = {name: kind for name, kind in SEARCH_ATTRIBUTE_TYPES.items() if name not in existing.custom_attributes}
-    if missing:
-        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={
-                name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}") for name, kind in missing.items()
-            },
-        ))
-    return sorted(missing)
+    """Add every attribute of SEARCH_ATTRIBUTE_TYPES the namespace lacks; the names added. Those
+    already there are skipped: as listed by the server, or refused by it as existing (a server that
+    cannot list them, like the time-skipping test server)."""
+    try:
+        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        existing = set(listed.custom_attributes)
+    except RPCError as error:
+        if error.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        existing = set()
+    added = []
+    for name, kind in SEARCH_ATTRIBUTE_TYPES.items():
+        if name in existing:
+            continue
+        try:
+            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")},
+            ))
+        except RPCError as error:
+            if error.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+            continue
+        added.append(name)
+    return sorted(added)
 
 
 async def _main() -> None:

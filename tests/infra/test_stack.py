@@ -21,7 +21,7 @@ from tests.support.waiting import wait_for
 
 # `sagactl up` with the repository root pointed at the fake one; everything else as installed.
 UP_OVER_FAKE_ROOT = (
-    "import sys; from pathlib import Path; import infra.stack; infra.stack.REPO_ROOT = Path(sys.argv[1]); "
+    "import sys; from pathlib import Path; import infra.stack.config; infra.stack.config.REPO_ROOT = Path(sys.argv[1]); "
     "from infra.sagactl import main; sys.exit(main(sys.argv[2:]))"
 )
 
@@ -164,3 +164,9 @@ def test_a_failed_migration_stops_what_had_started_and_shows_the_log_tail(tmp_pa
     assert marked_processes(marker) == []
     assert all_ports_free(config)
     assert "starting temporal" in (config.log_dir / "temporal.log").read_text()
+
+
+def test_by_default_the_stack_runs_the_services_of_this_repository_and_keeps_its_files_in_var():
+    config = StackConfig()
+    assert all((config.root / service / "manage.py").is_file() for service in ("inventory_svc", "payment_svc", "order_svc"))
+    assert config.var_dir == config.root / "var" and (config.root / "Makefile").is_file()

@@ -1,0 +1,38 @@
+"""The local stack runner: the Temporal dev server, the three Django services, order_svc's outbox
+relay and the orchestrator worker, each in its own process group on 127.0.0.1, started in order,
+probed until ready, restarted with backoff when one dies (once supervised) and stopped whole. It
+launches and watches processes; it knows nothing of orders, stock or money.
+
+- `config`: where it listens and keeps its files (StackConfig), ports, and its errors;
+- `process`: one child process (ManagedProcess);
+- `processes`: the system's processes as the stack runs them;
+- `supervision`: restarts (Supervisor, RestartPolicy);
+- `system`: the whole (Stack).
+"""
+
+from infra.stack.config import (
+    BIN_DIR,
+    DATABASE_URL_VARIABLES,
+    HOST,
+    PORT_SETTINGS,
+    REPO_ROOT,
+    SERVICES,
+    ConfigError,
+    StackConfig,
+    StackError,
+    StartCancelled,
+    free_ports,
+    parse_port,
+    port_is_free,
+)
+from infra.stack.process import ManagedProcess, group_alive
+from infra.stack.processes import answers_200, temporal_server, worker_polls
+from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
+from infra.stack.system import Stack
+
+__all__ = [
+    "BIN_DIR", "DATABASE_URL_VARIABLES", "HOST", "PORT_SETTINGS", "REPO_ROOT", "SERVICES", "ConfigError",
+    "ManagedProcess", "RestartPolicy", "Stack", "StackConfig", "StackError", "StartCancelled", "SupervisionEvent",
+    "Supervisor", "answers_200", "free_ports", "group_alive", "parse_port", "port_is_free", "temporal_server",
+    "worker_polls",
+]

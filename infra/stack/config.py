@@ -1,0 +1,234 @@
+"""Where the local stack listens and keeps its files: ports, folders, databases, and the errors of a
+stack that cannot start as asked."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chassis.tokens import LocalKeys, key_dir
+from infra.databases import database_urls
+from saga_contract import NAMESPACE
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+HOST = "127.0.0.1"
+SERVICES = ("inventory_svc", "payment_svc", "order_svc")
+
+# StackConfig field -> (what listens on it, the environment variable that moves it)
+PORT_SETTINGS = {
+    "temporal_port": ("temporal", "TEMPORAL_PORT"),
+    "temporal_ui_port": ("temporal web ui", "TEMPORAL_UI_PORT"),
+    "order_port": ("order_svc", "ORDER_SVC_PORT"),
+    "payment_port": ("payment_svc", "PAYMENT_SVC_PORT"),
+    "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
+    "worker_metrics_port": ("the worker's metrics", "WORKER_METRICS_PORT"),
+}
+DATABASE_URL_VARIABLES = {
+    "order_svc": "ORDER_DATABASE_URL",
+    "payment_svc": "PAYMENT_DATABASE_URL",
+    "inventory_svc": "INVENTORY_DATABASE_URL",
+}
+# Set by the stack itself for the children that need them, never inherited from the caller.
+_STACK_VARIABLES = frozenset(
+    {
+        "DATABASE_URL",
+        "SAGA_CHAOS",
+        "SAGA_VAR_DIR",
+        "DJANGO_SETTINGS_MODULE",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "WORKER_METRICS_ADDRESS",
+        "ORDER_SVC_URL",
+        "PAYMENT_SVC_URL",
+        "INVENTORY_SVC_URL",
+    }
+)
+
+
+class StackError(Exception):
+    """The stack could not start or run as asked; the message is written for a person."""
+
+
+class ConfigError(StackError):
+    """The settings are unusable (a port taken, a malformed variable); nothing was started."""
+
+
+class StartCancelled(StackError):
+    """A stop was requested while the stack was starting; what had started is stopped again."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where every process listens and keeps its files; `from_env` reads the documented variables."""
+
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    order_port: int = 8001
+    payment_port: int = 8002
+    inventory_port: int = 8003
+    worker_metrics_port: int = 9464
+    prometheus_port: int | None = None
+    """Run Prometheus (infra/monitoring.py) on this port beside the stack; None: no Prometheus."""
+    gateway_port: int | None = None
+    """Run the nginx gateway (infra/nginx.py) on this port in front of the stack; None: no gateway."""
+    var_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    chaos: bool = False
+    database_urls: Mapping[str, str] = field(default_factory=dict)  # service name -> DATABASE_URL
+    postgres_url: str | None = None
+    """A PostgreSQL server: each service not given a DATABASE_URL gets a database of its own on it
+    (infra/databases.py), named `<database_prefix>_<service>`; None: SQLite files in var_dir."""
+    database_prefix: str = "saga"
+    drop_databases: bool = False
+    """Drop those databases when the stack stops (stacks of their own)."""
+    root: Path = field(default_factory=lambda: REPO_ROOT)
+    startup_timeout: float = 60.0  # seconds allowed to each startup step
+    tuning: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for the services and the worker (saga deadline, breaker settings, ...)."""
+
+    def __post_init__(self) -> None:
+        # Children run in other working directories: every path they get must be absolute.
+        object.__setattr__(self, "var_dir", Path(self.var_dir).absolute())
+        object.__setattr__(self, "root", Path(self.root).absolute())
+        if self.postgres_url:
+            try:
+                on_server = database_urls(self.postgres_url, self.database_prefix)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+            object.__setattr__(self, "database_urls", on_server | dict(self.database_urls))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> StackConfig:
+        """Ports, SAGA_VAR_DIR and the per-service database URLs from `environ` (default os.environ);
+        `overrides` win over the environment, and an overridden variable is not even read."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            name: parse_port(variable, environ[variable])
+            for name, (_, variable) in PORT_SETTINGS.items()
+            if environ.get(variable) and name not in overrides
+        }
+        if environ.get("SAGA_VAR_DIR"):
+            values["var_dir"] = Path(environ["SAGA_VAR_DIR"])
+        values["database_urls"] = {
+            service: environ[variable]
+            for service, variable in DATABASE_URL_VARIABLES.items()
+            if environ.get(variable)
+        }
+        if environ.get("SAGA_POSTGRES_URL") and "postgres_url" not in overrides:
+            values["postgres_url"] = environ["SAGA_POSTGRES_URL"]
+        return cls(**(values | overrides))
+
+    @classmethod
+    def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
+        """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
+        With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
+        are dropped when it stops."""
+        temporal, ui, order, payment, inventory, metrics = free_ports(6)
+        return cls.from_env(
+            temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
+            inventory_port=inventory, worker_metrics_port=metrics, var_dir=var_dir,
+            database_prefix=f"saga_stack{temporal}", drop_databases=True, **settings,
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "logs"
+
+    @property
+    def order_url(self) -> str:
+        return self.service_url("order_svc")
+
+    @property
+    def payment_url(self) -> str:
+        return self.service_url("payment_svc")
+
+    @property
+    def inventory_url(self) -> str:
+        return self.service_url("inventory_svc")
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{HOST}:{self.temporal_port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{HOST}:{self.temporal_ui_port}"
+
+    @property
+    def worker_metrics_url(self) -> str:
+        return f"http://{HOST}:{self.worker_metrics_port}/metrics"
+
+    def service_url(self, service: str) -> str:
+        port = {
+            "order_svc": self.order_port,
+            "payment_svc": self.payment_port,
+            "inventory_svc": self.inventory_port,
+        }[service]
+        return f"http://{HOST}:{port}"
+
+    def local_keys(self) -> LocalKeys:
+        """The stack's signing key pair under `<var>/keys`, created on first use: the services trust
+        it, the worker signs its service tokens with it, and sagactl and the tests mint tokens."""
+        return LocalKeys.ensure(key_dir(self.var_dir))
+
+    def workflow_url(self, workflow_id: str) -> str:
+        """The Temporal Web UI page of one workflow."""
+        return f"{self.ui_url}/namespaces/{NAMESPACE}/workflows/{workflow_id}"
+
+    def ports(self) -> list[tuple[str, str, int]]:
+        """(what listens, variable that moves it, port) for every configured port."""
+        ports = [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
+        if self.prometheus_port is not None:
+            ports.append(("prometheus", "PROMETHEUS_PORT", self.prometheus_port))
+        if self.gateway_port is not None:
+            ports.append(("the gateway", "GATEWAY_PORT", self.gateway_port))
+        return ports
+
+    def check_ports(self) -> None:
+        """Raise ConfigError naming the variable to change if two settings share a port or one is taken."""
+        claimed: dict[int, str] = {}
+        for owner, variable, port in self.ports():
+            if port in claimed:
+                raise ConfigError(
+                    f"port {port} is set for both {claimed[port]} and {owner}; set {variable} to another port"
+                )
+            claimed[port] = owner
+            if not port_is_free(port):
+                raise ConfigError(f"port {port} ({owner}) is already in use; set {variable} to another port")
+
+
+def parse_port(variable: str, text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{variable} must be a port number from 1 to 65535, not {text!r}")
+    return port
+
+
+def port_is_free(port: int) -> bool:
+    """True when a server could listen on 127.0.0.1:`port` now (TIME_WAIT leftovers do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int, *, avoid: Collection[int] = ()) -> list[int]:
+    """Ports the OS calls free right now, none of them in `avoid` and no two alike."""
+    found: list[int] = []
+    while len(found) < count:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((HOST, 0))
+            port = probe.getsockname()[1]
+        if port not in avoid and port not in found:
+            found.append(port)
+    return found

@@ -1,0 +1,204 @@
+"""One child process of the stack: started in a process group of its own, its output appended to a
+log file, probed until ready, stopped gently then firmly."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from infra.stack.config import StackError, StartCancelled
+
+log = logging.getLogger("infra.stack")
+
+
+class ManagedProcess:
+    """One child process, leader of its own process group, its output appended to a log file.
+
+    `start` launches it, `wait_ready` polls its readiness probe (none: ready once running), `stop` ends
+    the whole group (SIGTERM, then SIGKILL) and waits until no member is left. It may be started again
+    after it has exited: the seam for supervision.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        log_path: Path,
+        ready: Callable[[], bool] | None = None,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.cwd = cwd
+        self.env = dict(env)
+        self.log_path = log_path
+        self.stop_timeout = stop_timeout
+        self._ready = ready
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int | None:
+        """Pid of the last started process, which is also its process group id."""
+        return None if self._popen is None else self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """None while running or never started; negative for death by a signal."""
+        return None if self._popen is None else self._popen.poll()
+
+    def is_alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self) -> None:
+        if self.is_alive():
+            raise RuntimeError(f"{self.name} is already running")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self._log_offset = log_file.tell()
+            stamp = datetime.now().isoformat(timespec="seconds")
+            log_file.write(f"=== {stamp} starting {self.name}: {shlex.join(self.argv)}\n".encode())
+            log_file.flush()
+            try:
+                self._popen = subprocess.Popen(
+                    self.argv,
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise StackError(f"cannot start {self.name} ({shlex.join(self.argv)}): {error}") from error
+
+    def wait_ready(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
+        """Return once the readiness probe passes; StackError if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            _raise_if_cancelled(cancel)
+            if not self.is_alive():
+                raise self.failure(f"{self.exit_description()} while starting")
+            if self._ready is None or self._ready():
+                return
+            if time.monotonic() >= deadline:
+                raise self.failure(f"was not ready after {timeout:g} s")
+            _pause(0.2, cancel)
+
+    def wait_exit(self, timeout: float, *, cancel: threading.Event | None = None) -> int:
+        """The exit code of a one-shot process; StackError (after stopping it) if it runs too long."""
+        deadline = time.monotonic() + timeout
+        while (code := self.returncode) is None:
+            _raise_if_cancelled(cancel)
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise self.failure(f"did not finish within {timeout:g} s")
+            _pause(0.1, cancel)
+        return code
+
+    def stop(self) -> None:
+        """End every process of the group, gently first; a no-op for a group that is already gone."""
+        if self._popen is None or self._group_gone():
+            return
+        group = self._popen.pid
+        log.info("stopping %s", self.name)
+        _signal_group(group, signal.SIGTERM)
+        if self._wait_group_gone(self.stop_timeout):
+            return
+        log.warning("%s still running %.0f s after SIGTERM; sending SIGKILL", self.name, self.stop_timeout)
+        _signal_group(group, signal.SIGKILL)
+        if not self._wait_group_gone(5.0):
+            log.error("process group %d of %s survived SIGKILL", group, self.name)
+
+    def exit_description(self) -> str:
+        """How the process ended, for a person: 'exited with code 1', 'was killed by SIGKILL'."""
+        code = self.returncode
+        if code is None:
+            return "is running"
+        if code >= 0:
+            return f"exited with code {code}"
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last `lines` lines this process (since its last start) wrote to its log."""
+        try:
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(self._log_offset)
+                text = log_file.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+    def failure(self, what: str) -> StackError:
+        """A StackError saying `what` happened to this process, with the tail of its log."""
+        tail = self.log_tail() or "(nothing)"
+        return StackError(f"{self.name} {what}; last lines of {self.log_path}:\n{tail}")
+
+    def _group_gone(self) -> bool:
+        # The leader must be reaped, not merely a zombie: a multithreaded leader shows as a zombie while
+        # its other threads are still exiting (and may still hold its ports).
+        assert self._popen is not None
+        return self._popen.poll() is not None and not group_alive(self._popen.pid)
+
+    def _wait_group_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._group_gone():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of group `pgid` runs; zombies waiting for their reaper do not count."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs (macOS): ask the kernel, which also counts zombies
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    for stat_file in proc.glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        # Fields after "(comm)": state, ppid, pgrp, ...; comm itself may hold spaces and parentheses.
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _raise_if_cancelled(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise StartCancelled("stop requested while starting")
+
+
+def _pause(seconds: float, cancel: threading.Event | None) -> None:
+    if cancel is None:
+        time.sleep(seconds)
+    else:
+        cancel.wait(seconds)

@@ -1,0 +1,174 @@
+"""The whole local system: Temporal, then migrations, the three services and the outbox relay, then
+the worker (and the gateway and Prometheus when asked), started in order and stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+from infra.databases import database_urls, drop_databases, ensure_databases
+from infra.stack.config import SERVICES, ConfigError, StackConfig, StackError
+from infra.stack.process import ManagedProcess
+from infra.stack.processes import django_service, orchestrator_worker, outbox_relay, service_migration, temporal_server
+from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
+
+log = logging.getLogger("infra.stack")
+
+
+class Stack:
+    """The whole local system: Temporal, then migrations, the three services and order_svc's outbox
+    relay, then the worker; stopped in reverse. Use it as a context manager, or call `start` and `stop`; call `supervise`
+    once started to have every process that dies restarted (see Supervisor)."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes: dict[str, ManagedProcess] = {"temporal": temporal_server(config)}
+        for service in SERVICES:
+            self.processes[service] = django_service(config, service)
+        self.processes["relay"] = outbox_relay(config)
+        self.processes["worker"] = orchestrator_worker(config)
+        if config.prometheus_port is not None:
+            from infra.monitoring import prometheus_binary, prometheus_server
+
+            binary = prometheus_binary()
+            if binary is None:
+                raise ConfigError("prometheus is not installed (Debian: apt-get install prometheus)")
+            self.processes["prometheus"] = prometheus_server(config, binary)
+        if config.gateway_port is not None:
+            from infra.nginx import gateway_server, nginx_binary
+
+            binary = nginx_binary()
+            if binary is None:
+                raise ConfigError("nginx is not installed (Debian: apt-get install nginx)")
+            self.processes["gateway"] = gateway_server(config, binary)
+        self._supervisor: Supervisor | None = None
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def order_url(self) -> str:
+        return self.config.order_url
+
+    @property
+    def payment_url(self) -> str:
+        return self.config.payment_url
+
+    @property
+    def inventory_url(self) -> str:
+        return self.config.inventory_url
+
+    @property
+    def temporal_address(self) -> str:
+        return self.config.temporal_address
+
+    @property
+    def ui_url(self) -> str:
+        return self.config.ui_url
+
+    def start(self, *, cancel: threading.Event | None = None) -> None:
+        """Start everything and wait until each part is ready. On any failure, or once `cancel` is
+        set, what was started is stopped again before the error propagates."""
+        self.config.check_ports()
+        self.config.local_keys()
+        began = time.monotonic()
+        try:
+            self._bring_up(["temporal"], cancel)
+            if self.config.postgres_url:
+                created = ensure_databases(self._own_databases())
+                if created:
+                    log.info("databases created: %s", ", ".join(created))
+            self._migrate(cancel)
+            self._bring_up([*SERVICES, "relay"], cancel)
+            self._bring_up(["worker"], cancel)
+            extras = [name for name in ("gateway", "prometheus") if name in self.processes]
+            if extras:
+                self._bring_up(extras, cancel)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("stack ready in %.1f s; logs in %s", time.monotonic() - began, self.config.log_dir)
+
+    def stop(self) -> None:
+        """End supervision first, so nothing is restarted behind our back, then stop every process
+        group, newest first; safe to call more than once."""
+        if self._supervisor is not None:
+            self._supervisor.stop()
+        for process in reversed(self.processes.values()):
+            process.stop()
+        if self.config.postgres_url and self.config.drop_databases:
+            drop_databases(self._own_databases())
+
+    def _own_databases(self) -> dict[str, str]:
+        """The databases on config.postgres_url (not those given by *_DATABASE_URL)."""
+        return {
+            service: url for service, url in database_urls(self.config.postgres_url, self.config.database_prefix).items()
+            if self.config.database_urls.get(service) == url
+        }
+
+    def supervise(self, policy: RestartPolicy | None = None) -> None:
+        """From now until `stop`, restart any process that dies (migrations are one-shot and not
+        among them), with the backoff of `policy` and readiness within the startup timeout."""
+        if self._supervisor is not None:
+            raise StackError("the stack is already supervised")
+        if any(process.pid is None for process in self.processes.values()):
+            raise StackError("start the stack before supervising it")
+        self._supervisor = Supervisor(
+            self.processes, policy=policy or RestartPolicy(), ready_timeout=self.config.startup_timeout
+        )
+        self._supervisor.start()
+
+    @property
+    def restarts(self) -> dict[str, int]:
+        """How many times supervision started each process again."""
+        if self._supervisor is None:
+            return dict.fromkeys(self.processes, 0)
+        return self._supervisor.restarts
+
+    @property
+    def events(self) -> list[SupervisionEvent]:
+        """What supervision saw and did: deaths, failed restarts, recoveries; oldest first."""
+        return [] if self._supervisor is None else self._supervisor.events
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> bool:
+        """Send `signum` to every process of `name`'s group, as `kill -9 -<pgid>` from a shell would.
+        False when it was not running (stopped, or dead and not yet restarted). Supervision carries
+        on, so a supervised process comes back."""
+        process = self.processes[name]
+        if process.pid is None or not process.is_alive():
+            return False
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _bring_up(self, names: list[str], cancel: threading.Event | None) -> None:
+        began = time.monotonic()
+        for name in names:
+            self.processes[name].start()
+        for name in names:
+            process = self.processes[name]
+            process.wait_ready(self.config.startup_timeout, cancel=cancel)
+            log.info("%s ready (pid %d, %.1f s)", name, process.pid, time.monotonic() - began)
+
+    def _migrate(self, cancel: threading.Event | None) -> None:
+        began = time.monotonic()
+        migrations = [service_migration(self.config, service) for service in SERVICES]
+        try:
+            for migration in migrations:
+                migration.start()
+            for migration in migrations:
+                if migration.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
+                    raise migration.failure(migration.exit_description())
+        finally:
+            for migration in migrations:
+                migration.stop()
+        log.info("migrations applied (%.1f s)", time.monotonic() - began)
