@@ -36,7 +36,7 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
     root = write_fake_root(tmp_path / "root")
     var_dir = tmp_path / "var"
     env = (
-        os.environ
+        {name: value for name, value in os.environ.items() if name != "SAGA_POSTGRES_URL"}  # SQLite by default
         | port_env
         | {
             "SAGA_VAR_DIR": str(var_dir),

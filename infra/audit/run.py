@@ -1,0 +1,74 @@
+"""One audit: read a snapshot of the system, check the invariants against it, report."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from infra.audit.invariants import DEFAULT_DEADLINE_SECONDS, check_exactly_once, check_liveness, check_money, check_stock
+from infra.audit.report import AuditReport
+from infra.audit.snapshot import FINAL, Snapshot, _get_order, _orphans, _read_workflows
+from infra.rest import RestClient, all_pages
+
+
+def run_audit(
+    *,
+    order_url: str,
+    payment_url: str,
+    inventory_url: str,
+    temporal_address: str,
+    token: str,
+    namespace: str = "default",
+    deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
+) -> AuditReport:
+    """Read the services (as the operator holding `token`) and Temporal, check every invariant, and report.
+
+    The reads are not one atomic snapshot: audit a quiet system (no saga moving), or audit again when
+    something looks wrong. ServiceCallError (or its TemporalUnavailable) when something cannot be read.
+    """
+    audited_at = datetime.now(UTC)
+    with (
+        RestClient("order_svc", order_url, token=token) as orders_api,
+        RestClient("payment_svc", payment_url, token=token) as payment_api,
+        RestClient("inventory_svc", inventory_url, token=token) as inventory_api,
+    ):
+        # Orders first, then their workflows, then the effects: an order that is final when read has
+        # made all its effects already, so the later reads cannot catch it half-way.
+        orders = {order["id"]: order for order in all_pages(orders_api, "/api/v1/orders")}
+        workflows, listed = asyncio.run(_read_workflows(temporal_address, namespace, list(orders)))
+        read_workflows_at = datetime.now(UTC)
+        for order_id, workflow in workflows.items():
+            if workflow and workflow.status == "COMPLETED" and orders[order_id]["status"] not in FINAL:
+                orders[order_id] = _get_order(orders_api, order_id) or orders[order_id]  # it finished meanwhile
+        snapshot = Snapshot(
+            orders=orders,
+            workflows=workflows,
+            orphan_workflows=_orphans(orders_api, listed, orders),
+            accounts=all_pages(payment_api, "/api/v1/accounts"),
+            merchant_cents=payment_api.check(payment_api.get("/api/v1/merchant"))["balance_cents"],
+            payments=all_pages(payment_api, "/api/v1/payments"),
+            payment_events=all_pages(payment_api, "/api/v1/payment-events"),
+            products=all_pages(inventory_api, "/api/v1/products"),
+            reservations=all_pages(inventory_api, "/api/v1/reservations"),
+            reservation_events=all_pages(inventory_api, "/api/v1/reservation-events"),
+            read_workflows_at=read_workflows_at,
+        )
+    return AuditReport(
+        results=[
+            check_money(snapshot),
+            check_stock(snapshot),
+            check_liveness(snapshot, deadline_seconds=deadline_seconds),
+            check_exactly_once(snapshot),
+        ],
+        audited_at=audited_at.isoformat(timespec="seconds"),
+        seen={
+            "orders": len(snapshot.orders),
+            "workflows": sum(workflow is not None for workflow in workflows.values()),
+            "accounts": len(snapshot.accounts),
+            "payments": len(snapshot.payments),
+            "payment_events": len(snapshot.payment_events),
+            "products": len(snapshot.products),
+            "reservations": len(snapshot.reservations),
+            "reservation_events": len(snapshot.reservation_events),
+        },
+    )

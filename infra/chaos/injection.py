@@ -1,0 +1,135 @@
+"""Failures injected into a running stack: the services' fault endpoints (errors, lost replies,
+latency) and the monkey that kills and pauses processes, each bounded in time."""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections import Counter
+
+import httpx
+
+from infra.chaos.scenarios import Scenario
+from infra.stack import Stack
+
+
+FAULTS_PATH = "/internal/v1/faults"
+
+
+class _Monkey:
+    """Injects one scenario's failures on a schedule until told to stop (or its time runs out)."""
+
+    def __init__(self, stack: Stack, scenario: Scenario, rng: random.Random, log) -> None:
+        self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
+        self.faults = _Faults(stack)
+        self.kills: Counter[str] = Counter()
+        self.stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos-monkey", daemon=True)
+        self._outage_until: float | None = None
+        self._outage_done = False
+
+    def start(self) -> None:
+        for service in _FAULTED:
+            self.faults.put(service, self.scenario.http_faults)
+        self.log(f"faults on: {self.scenario.http_faults}")
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        next_kill = started + 1.0
+        outage_at = started + 2.0 if self.scenario.outage else None
+        while not self.stopped.wait(0.1):
+            now = time.monotonic()
+            if outage_at is not None and now >= outage_at:
+                service, seconds = self.scenario.outage
+                self.faults.put(service, {"error_rate": 1.0})
+                self.log(f"outage: {service}_svc down for {seconds:.0f} s")
+                self._outage_until, outage_at = now + seconds, None
+            if self._outage_until is not None and now >= self._outage_until:
+                self._end_outage()
+            if self.scenario.kill and now >= next_kill:
+                target = self.rng.choice(self.scenario.kill)
+                # Kill only what is up: a process still coming back is not yet serving anything.
+                if self._is_up(target) and self.stack.kill(target, signal.SIGKILL):
+                    self.kills[target] += 1
+                    self.log(f"SIGKILL {target}")
+                    next_kill = now + self.scenario.kill_every
+
+    def _is_up(self, name: str) -> bool:
+        """Not killed since it was last ready: its last supervision event, if any, says it is back."""
+        events = [event for event in self.stack.events if event.name == name]
+        return not events or events[-1].description.startswith("is back")
+
+    def _end_outage(self) -> None:
+        service, _ = self.scenario.outage
+        self.faults.put(service, self.scenario.http_faults)
+        self._outage_until, self._outage_done = None, True
+        self.log(f"outage over: {service}_svc back")
+
+    @property
+    def injected_enough(self) -> bool:
+        """Every kind of failure the scenario names has happened at least once: a kill, the outage,
+        and each HTTP fault it sets a rate for (a short run may otherwise see no lost reply at all)."""
+        kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
+        if not (kills_done and (not self.scenario.outage or self._outage_done)):
+            return False
+        wanted = [kind for kind, rate in (("error", "error_rate"), ("lost_ack", "lost_ack_rate"))
+                  if self.scenario.http_faults.get(rate)]
+        if not wanted:
+            return True
+        injected = self.faults.injected()
+        return all(injected[kind] > 0 for kind in wanted)
+
+    def stop(self) -> dict[str, int]:
+        """Stop injecting, switch faults off, and return what the services counted."""
+        self.stopped.set()
+        self._thread.join(timeout=10)
+        if self._outage_until is not None:
+            self._end_outage()
+        injected = self.faults.injected()
+        for service in _FAULTED:
+            self.faults.clear(service)
+        return dict(injected)
+
+
+_FAULTED = ("order", "payment", "inventory")
+
+
+class _Faults:
+    """The services' fault endpoints, called as an operator (one token for the whole run)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.headers = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+
+    def put(self, service: str, config: dict) -> None:
+        _with_retries(lambda: httpx.put(self._url(service), json=config, headers=self.headers, timeout=5)
+                      .raise_for_status())
+
+    def clear(self, service: str) -> None:
+        _with_retries(lambda: httpx.delete(self._url(service), headers=self.headers, timeout=5).raise_for_status())
+
+    def injected(self) -> Counter[str]:
+        """The faults every service injected since its last clear, summed by kind."""
+        injected: Counter[str] = Counter()
+        for service in _FAULTED:
+            injected.update(_with_retries(lambda: httpx.get(
+                self._url(service), headers=self.headers, timeout=5).raise_for_status().json())["injected"])
+        return injected
+
+    def _url(self, service: str) -> str:
+        return f"{self.stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"
+
+
+def _with_retries(call, *, seconds: float = 30.0):
+    """The faults endpoint of a service that is being restarted answers again within seconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except httpx.HTTPError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)

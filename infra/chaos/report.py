@@ -1,0 +1,46 @@
+"""What a chaos run found: orders by outcome, times to final, faults injected, repeated calls, the
+audit; written as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ChaosReport:
+    scenario: str
+    seed: int
+    orders: int
+    by_outcome: dict[str, int]
+    unexpected: list[dict]
+    """Orders that ended otherwise than their kind demands (a valid order cancelled, say)."""
+    not_final: list[str]
+    faults_injected: dict[str, int]
+    kills: dict[str, int]
+    restarts: dict[str, int]
+    attempts_beyond_first: int
+    """Temporal activity attempts past the first."""
+    calls_beyond_first: int
+    """HTTP requests the services received for an order step they had already been asked for."""
+    place_retries: int
+    seconds_to_final: dict[str, float]
+    duration_seconds: float
+    audit: dict = field(default_factory=dict)
+    """The audit's report as JSON (infra.audit.AuditReport.as_json)."""
+
+    @property
+    def violations(self) -> int:
+        return sum(len(result["violations"]) for result in self.audit["invariants"])
+
+    @property
+    def ok(self) -> bool:
+        return self.audit["ok"] and self.violations == 0 and not self.unexpected and not self.not_final
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "violations": self.violations, "ok": self.ok}
+
+
+def write_json(report: ChaosReport, path: Path) -> None:
+    path.write_text(json.dumps(report.as_json(), indent=2))

@@ -1,0 +1,215 @@
+"""One chaos run against a running, supervised, chaos-enabled stack: place the planned orders at a
+steady rate while the scenario's failures are injected, wait (bounded) until every order is final,
+audit, report."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from infra.audit import AuditReport, run_audit
+from infra.chaos.injection import _Monkey
+from infra.chaos.plan import Catalog, PlannedOrder
+from infra.chaos.report import ChaosReport
+from infra.chaos.scenarios import CHAOS_TUNING, Scenario
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError, all_pages
+from infra.stack import SERVICES, Stack
+from observability.logs import parse_line
+from saga_contract import NAMESPACE, workflow_id
+
+
+class _Log:
+    """Timestamped lines for the person watching."""
+
+    def __init__(self, printer) -> None:
+        self.printer, self.started = printer, time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        self.printer(f"[{time.monotonic() - self.started:6.1f} s] {line}")
+
+
+def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0) -> None:
+    """POST the order as a careful client would: on a 5xx, an in-flight key or no answer, the same
+    request again with the same Idempotency-Key, until accepted or out of patience."""
+    body = {"customer_id": planned.customer_id,
+            "items": [{"sku": sku, "quantity": qty} for sku, qty in planned.items.items()]}
+    key = str(uuid.uuid4())
+    deadline = time.monotonic() + patience
+    while True:
+        planned.place_attempts += 1
+        try:
+            order = orders.check(orders.post("/api/v1/orders", body, key=key))
+            planned.order_id, planned.placed_at = order["id"], time.monotonic()
+            return
+        except ApiError as error:
+            # A first attempt that died with its service keeps the key "in flight" for a while.
+            retryable = error.status >= 500 or error.code == "idempotency_in_flight"
+            if not retryable or time.monotonic() >= deadline:
+                raise
+        except ServiceCallError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(min(2.0, 0.2 * planned.place_attempts))
+
+
+def _seconds_to_final(order: dict) -> float:
+    return (datetime.fromisoformat(order["updated_at"]) - datetime.fromisoformat(order["created_at"])).total_seconds()
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(values)
+    return {
+        "p50": round(statistics.median(ordered), 3),
+        "p99": round(ordered[max(0, int(len(ordered) * 0.99 + 0.5) - 1)], 3),
+        "max": round(ordered[-1], 3),
+    }
+
+
+async def _attempts_beyond_first(temporal_address: str, workflow_ids: list[str]) -> int:
+    """Activity attempts past the first, summed over the workflows' histories: the duplicates the
+    system absorbed (each final attempt's number is recorded on its ActivityTaskStarted event)."""
+    from temporalio.client import Client
+
+    client = await Client.connect(temporal_address, namespace=NAMESPACE)
+    semaphore = asyncio.Semaphore(16)
+
+    async def extra(workflow_id: str) -> int:
+        async with semaphore:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        return sum(
+            event.activity_task_started_event_attributes.attempt - 1
+            for event in history.events
+            if event.HasField("activity_task_started_event_attributes")
+        )
+
+    return sum(await asyncio.gather(*(extra(workflow_id) for workflow_id in workflow_ids)))
+
+
+def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
+    """Repeated POSTs per (service, path, order) in the services' request logs: inner retries,
+    Temporal retries and replays alike, each one a duplicate the idempotency keys absorbed."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for service in SERVICES:
+        for raw in (log_dir / f"{service}.log").read_text().splitlines():
+            line = parse_line(raw)
+            if line is None:
+                continue
+            if line.get("logger") == "chassis.request" and line.get("method") == "POST" \
+                    and line.get("order_id") in order_ids:
+                seen[service, line["path"], line["order_id"]] += 1
+    return sum(count - 1 for count in seen.values())
+
+
+@dataclass
+class ChaosOptions:
+    scenario: Scenario
+    orders: int
+    concurrency: int = 4
+    seed: int = 1
+    rate: float = 5.0
+    """Orders placed per second, so that the failures meet orders in flight."""
+    timeout: float = 300.0
+    """Seconds to wait, after the last order was placed, for every order to be final."""
+
+
+def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) -> ChaosReport:
+    """Drive one scenario against a running, supervised, chaos-enabled stack and report."""
+    rng = random.Random(options.seed)
+    run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
+    say = _Log(log)
+    started = time.monotonic()
+    keys = stack.config.local_keys()
+    operator = keys.operator_token()
+    orders = RestClient("order_svc", stack.order_url, token=operator, timeout=30)
+    inventory = RestClient("inventory_svc", stack.inventory_url, token=operator, timeout=30)
+    payment = RestClient("payment_svc", stack.payment_url, token=operator, timeout=30)
+    catalog = Catalog.make(run_id, rng)
+    # Each customer places its own orders, with its own token, like any client.
+    customers = {
+        customer: RestClient("order_svc", stack.order_url, token=keys.customer_token(customer), timeout=30)
+        for customer in [*catalog.rich, catalog.poor]
+    }
+    try:
+        catalog.create(inventory, payment, options.orders)
+        planned = catalog.plan(options.orders, rng)
+        say(f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}")
+
+        monkey = _Monkey(stack, options.scenario, rng, say)
+        monkey.start()
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            futures = []
+            for index, order in enumerate(planned):
+                delay = t0 + index / options.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(pool.submit(_place, customers[order.customer_id], order))
+            for future in futures:
+                future.result()
+                if progress:
+                    progress("placed")
+        # Keep injecting until the scenario's every failure happened at least once (bounded).
+        injecting_until = time.monotonic() + 60
+        while not monkey.injected_enough and time.monotonic() < injecting_until:
+            time.sleep(0.5)
+        faults = monkey.stop()
+        say("injection stopped; waiting for every order to be final")
+
+        wanted = {order.order_id for order in planned}
+        deadline = time.monotonic() + options.timeout
+        while True:
+            seen = {o["id"]: o for o in all_pages(orders, "/api/v1/orders") if o["id"] in wanted}
+            final = {oid: o for oid, o in seen.items() if o["status"] in FINAL_ORDER_STATUSES}
+            if progress:
+                progress("final", len(final))
+            if len(final) == len(wanted) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+
+        say("auditing")
+        audit: AuditReport = run_audit(
+            order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
+            temporal_address=stack.temporal_address,
+            token=operator,
+            deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
+        )
+        attempts = asyncio.run(_attempts_beyond_first(stack.temporal_address, [workflow_id(oid) for oid in wanted]))
+    finally:
+        for client in (orders, inventory, payment, *customers.values()):
+            client.close()
+
+    outcomes = Counter()
+    unexpected = []
+    for order in planned:
+        got = seen.get(order.order_id, {})
+        outcome = got.get("cancellation_reason") or got.get("status", "MISSING")
+        outcomes[f"CANCELLED {outcome}" if got.get("status") == "CANCELLED" else outcome] += 1
+        if got.get("status") in FINAL_ORDER_STATUSES and outcome != order.expected:
+            unexpected.append({"order_id": order.order_id, "expected": order.expected, "got": outcome})
+    return ChaosReport(
+        scenario=options.scenario.name,
+        seed=options.seed,
+        orders=options.orders,
+        by_outcome=dict(sorted(outcomes.items())),
+        unexpected=unexpected,
+        not_final=sorted(set(wanted) - set(final)),
+        faults_injected=faults,
+        kills=dict(monkey.kills),
+        restarts=dict(stack.restarts),
+        attempts_beyond_first=attempts,
+        calls_beyond_first=_repeated_calls(stack.config.log_dir, wanted),
+        place_retries=sum(order.place_attempts - 1 for order in planned),
+        seconds_to_final=_percentiles([_seconds_to_final(order) for order in final.values()]),
+        duration_seconds=round(time.monotonic() - started, 1),
+        audit=audit.as_json(),
+    )

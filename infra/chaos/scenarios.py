@@ -1,0 +1,65 @@
+"""The chaos scenarios: which failures each injects while orders flow, and the stack tuning they run with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.stack import SERVICES
+
+
+# Settings of the stack a chaos run starts: breakers that recover in seconds, a saga deadline
+# long enough that no injected failure should ever time a valid order out, and abuse limits raised
+# out of the way (a run places orders faster than any one customer may: it tests resilience, not
+# throttling).
+CHAOS_TUNING = {
+    "ORDER_SAGA_DEADLINE_SECONDS": "120",
+    "BREAKER_FAIL_MAX": "5",
+    "BREAKER_RESET_SECONDS": "3",
+    "THROTTLE_REQUESTS": "100000/min",
+    "THROTTLE_ORDER_PLACEMENTS": "100000/min",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    http_faults: dict
+    """Fault config PUT on every service while the failures are injected."""
+    kill: tuple[str, ...] = ()
+    """Processes to SIGKILL, one at a time, chosen by the run's seeded RNG."""
+    kill_every: float = 0.0
+    outage: tuple[str, float] | None = None
+    """(service, seconds): that service answers 503 to everything for that long."""
+
+
+HTTP_FAULTS = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms": [0, 150]}
+
+# Local services answer in a millisecond, so a kill would rarely meet a call in flight; every
+# scenario gives them the latency of a real network and database instead.
+REAL_LATENCY = {"latency_ms": [20, 150]}
+
+OUTAGE = ("payment", 8.0)  # longer than the breaker's 3 s reset time
+
+SCENARIOS = {
+    scenario.name: scenario
+    for scenario in (
+        Scenario("http-faults", "5xx, latency and lost replies on all three services", http_faults=HTTP_FAULTS),
+        Scenario("worker-kill", "SIGKILL the worker every few seconds", http_faults=REAL_LATENCY,
+                 kill=("worker",), kill_every=4.0),
+        Scenario("service-kill", "SIGKILL a service or the outbox relay mid-traffic", http_faults=REAL_LATENCY,
+                 kill=(*SERVICES, "relay"), kill_every=5.0),
+        Scenario("temporal-restart", "SIGKILL the Temporal dev server", http_faults=REAL_LATENCY,
+                 kill=("temporal",), kill_every=8.0),
+        Scenario("outage", "payment_svc down for longer than its breaker's reset time",
+                 http_faults=REAL_LATENCY, outage=OUTAGE),
+        Scenario(
+            "mixed",
+            "all of the above at once",
+            http_faults=HTTP_FAULTS,
+            kill=("worker", "temporal", "relay", *SERVICES),
+            kill_every=4.0,
+            outage=OUTAGE,
+        ),
+    )
+}
