@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from infra.audit.invariants import DEFAULT_DEADLINE_SECONDS, check_exactly_once, check_liveness, check_money, check_stock
 from infra.audit.report import AuditReport
-from infra.audit.snapshot import FINAL, Snapshot, _get_order, _orphans, _read_workflows
+from infra.audit.snapshot import FINAL, Snapshot, order_if_stored, orphan_workflows, read_workflows
 from infra.rest import RestClient, all_pages
 
 
@@ -35,15 +35,15 @@ def run_audit(
         # Orders first, then their workflows, then the effects: an order that is final when read has
         # made all its effects already, so the later reads cannot catch it half-way.
         orders = {order["id"]: order for order in all_pages(orders_api, "/api/v1/orders")}
-        workflows, listed = asyncio.run(_read_workflows(temporal_address, namespace, list(orders)))
+        workflows, listed = asyncio.run(read_workflows(temporal_address, namespace, list(orders)))
         read_workflows_at = datetime.now(UTC)
         for order_id, workflow in workflows.items():
             if workflow and workflow.status == "COMPLETED" and orders[order_id]["status"] not in FINAL:
-                orders[order_id] = _get_order(orders_api, order_id) or orders[order_id]  # it finished meanwhile
+                orders[order_id] = order_if_stored(orders_api, order_id) or orders[order_id]  # it finished meanwhile
         snapshot = Snapshot(
             orders=orders,
             workflows=workflows,
-            orphan_workflows=_orphans(orders_api, listed, orders),
+            orphan_workflows=orphan_workflows(orders_api, listed, orders),
             accounts=all_pages(payment_api, "/api/v1/accounts"),
             merchant_cents=payment_api.check(payment_api.get("/api/v1/merchant"))["balance_cents"],
             payments=all_pages(payment_api, "/api/v1/payments"),

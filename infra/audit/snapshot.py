@@ -49,7 +49,7 @@ class Snapshot:
         return [order for order in self.orders.values() if order["status"] in FINAL]
 
 
-def _get_order(orders_api: RestClient, order_id: str) -> dict | None:
+def order_if_stored(orders_api: RestClient, order_id: str) -> dict | None:
     try:
         return orders_api.check(orders_api.get(f"/api/v1/orders/{order_id}"))
     except ApiError as error:
@@ -58,7 +58,7 @@ def _get_order(orders_api: RestClient, order_id: str) -> dict | None:
         raise
 
 
-def _orphans(orders_api: RestClient, listed: list[str], orders: dict[str, dict]) -> dict[str, str]:
+def orphan_workflows(orders_api: RestClient, listed: list[str], orders: dict[str, dict]) -> dict[str, str]:
     """The listed OrderSaga workflows that no order goes with. The list is eventually consistent and
     taken after the orders were read, so an order the list names but the order list lacks is asked for."""
     orphans = {}
@@ -66,12 +66,12 @@ def _orphans(orders_api: RestClient, listed: list[str], orders: dict[str, dict])
         order_id = order_id_of(listed_id)
         if order_id is None:
             orphans[listed_id] = "its id names no order"
-        elif order_id not in orders and _get_order(orders_api, order_id) is None:
+        elif order_id not in orders and order_if_stored(orders_api, order_id) is None:
             orphans[listed_id] = "order_svc has no such order"
     return orphans
 
 
-async def _read_workflows(
+async def read_workflows(
     address: str, namespace: str, order_ids: list[str]
 ) -> tuple[dict[str, WorkflowState | None], list[str]]:
     """Each order's workflow, described by id (strongly consistent), and the ids of every OrderSaga

@@ -18,12 +18,12 @@ from infra.stack import Stack
 FAULTS_PATH = "/internal/v1/faults"
 
 
-class _Monkey:
+class Monkey:
     """Injects one scenario's failures on a schedule until told to stop (or its time runs out)."""
 
     def __init__(self, stack: Stack, scenario: Scenario, rng: random.Random, log) -> None:
         self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
-        self.faults = _Faults(stack)
+        self.faults = Faults(stack)
         self.kills: Counter[str] = Counter()
         self.stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-monkey", daemon=True)
@@ -97,7 +97,7 @@ class _Monkey:
 _FAULTED = ("order", "payment", "inventory")
 
 
-class _Faults:
+class Faults:
     """The services' fault endpoints, called as an operator (one token for the whole run)."""
 
     def __init__(self, stack: Stack) -> None:

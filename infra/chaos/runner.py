@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from infra.audit import AuditReport, run_audit
-from infra.chaos.injection import _Monkey
+from infra.chaos.injection import Monkey
 from infra.chaos.plan import Catalog, PlannedOrder
 from infra.chaos.report import ChaosReport
 from infra.chaos.scenarios import CHAOS_TUNING, Scenario
@@ -144,7 +144,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         planned = catalog.plan(options.orders, rng)
         say(f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}")
 
-        monkey = _Monkey(stack, options.scenario, rng, say)
+        monkey = Monkey(stack, options.scenario, rng, say)
         monkey.start()
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
