@@ -1,6 +1,6 @@
 """Prometheus beside the local stack (`sagactl up --prometheus`, the observability tests): the
-project's scrape configuration and alerting rules from infra/prometheus, with target files written
-for this stack's ports, served by the machine's `prometheus` (Debian's package, for one)."""
+project's scrape configuration and alerting rules from infra/deploy/prometheus, with target files
+written for this stack's ports, served by the machine's `prometheus` (Debian's package, for one)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The gateway in front of the local stack (`sagactl up --gateway`, the gateway tests): the project's
-nginx configuration from infra/gateway, filled in for this stack's ports, served by the machine's
-nginx (Debian's package, for one) as an ordinary process of the stack."""
+"""The gateway in front of the local stack (`sagactl up --gateway`, the gateway tests): the
+project's nginx configuration from infra/deploy/gateway, filled in for this stack's ports, served by
+the machine's nginx (Debian's package, for one) as an ordinary process of the stack."""
 
 from __future__ import annotations
 
