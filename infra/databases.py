@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+from psycopg import sql
+
 SERVICE_DATABASES = {"inventory_svc": "inventory", "payment_svc": "payment", "order_svc": "orders"}
 
 
@@ -27,33 +30,31 @@ def database_urls(url: str, prefix: str) -> dict[str, str]:
 
 def ensure_databases(urls: dict[str, str]) -> list[str]:
     """Create the databases `urls` name that do not exist yet; the names created."""
-    created = []
-    for name, connection in _databases(urls):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(_sql().SQL("CREATE DATABASE {}").format(_sql().Identifier(name)))
+    created: list[str] = []
+    if not urls:
+        return created
+    with _server(urls) as connection:
+        for name in _names(urls):
+            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
                 created.append(name)
     return created
 
 
 def drop_databases(urls: dict[str, str]) -> None:
     """Drop the databases `urls` name, sessions and all (the stack that used them has stopped)."""
-    for name, connection in _databases(urls):
-        with connection.cursor() as cursor:
-            cursor.execute(_sql().SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(_sql().Identifier(name)))
+    if not urls:
+        return
+    with _server(urls) as connection:
+        for name in _names(urls):
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _databases(urls: dict[str, str]):
-    import psycopg
-
-    for url in urls.values():
-        parts = urlsplit(url)
-        with psycopg.connect(f"{server_url(url)}/postgres", autocommit=True, connect_timeout=10) as connection:
-            yield parts.path.lstrip("/"), connection
+def _names(urls: dict[str, str]) -> list[str]:
+    return [urlsplit(url).path.lstrip("/") for url in urls.values()]
 
 
-def _sql():
-    from psycopg import sql
-
-    return sql
+def _server(urls: dict[str, str]) -> psycopg.Connection:
+    """One connection to the server the URLs share (its maintenance database), outside transactions."""
+    (server,) = {server_url(url) for url in urls.values()}
+    return psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=10)

@@ -9,7 +9,9 @@ import os
 import shutil
 from pathlib import Path
 
-from infra.stack import HOST, REPO_ROOT, SERVICES, ManagedProcess, StackConfig, answers_200
+from infra.stack.config import HOST, REPO_ROOT, SERVICES, ConfigError, StackConfig
+from infra.stack.process import ManagedProcess
+from infra.stack.processes import answers_200
 
 PROMETHEUS_FILES = REPO_ROOT / "infra" / "deploy" / "prometheus"
 
@@ -36,8 +38,12 @@ def write_scrape_files(config: StackConfig, directory: Path) -> Path:
     return directory / "prometheus.yml"
 
 
-def prometheus_server(config: StackConfig, binary: str) -> ManagedProcess:
-    """Prometheus on config.prometheus_port, its data under <var>/prometheus; ready once it says so."""
+def prometheus_server(config: StackConfig) -> ManagedProcess:
+    """Prometheus on config.prometheus_port, its data under <var>/prometheus; ready once it says so.
+    ConfigError when Prometheus is not installed."""
+    binary = prometheus_binary()
+    if binary is None:
+        raise ConfigError("prometheus is not installed (Debian: apt-get install prometheus)")
     directory = config.var_dir / "prometheus"
     configuration = write_scrape_files(config, directory)
     address = f"{HOST}:{config.prometheus_port}"

@@ -9,7 +9,9 @@ import re
 import shutil
 from pathlib import Path
 
-from infra.stack import HOST, REPO_ROOT, ManagedProcess, StackConfig, answers_200
+from infra.stack.config import HOST, REPO_ROOT, ConfigError, StackConfig
+from infra.stack.process import ManagedProcess
+from infra.stack.processes import answers_200
 
 GATEWAY_FILES = REPO_ROOT / "infra" / "deploy" / "gateway"
 DEFAULT_RATE, DEFAULT_BURST = "20r/s", "40"
@@ -71,8 +73,12 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
     return main
 
 
-def gateway_server(config: StackConfig, binary: str) -> ManagedProcess:
-    """nginx on config.gateway_port, its files under <var>/gateway; ready once it answers."""
+def gateway_server(config: StackConfig) -> ManagedProcess:
+    """nginx on config.gateway_port, its files under <var>/gateway; ready once it answers.
+    ConfigError when nginx is not installed."""
+    binary = nginx_binary()
+    if binary is None:
+        raise ConfigError("nginx is not installed (Debian: apt-get install nginx)")
     directory = config.var_dir / "gateway"
     directory.mkdir(parents=True, exist_ok=True)
     configuration = write_configuration(config, directory)

@@ -10,7 +10,7 @@ import threading
 import time
 
 from infra.databases import database_urls, drop_databases, ensure_databases
-from infra.stack.config import SERVICES, ConfigError, StackConfig, StackError
+from infra.stack.config import SERVICES, StackConfig, StackError
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import django_service, orchestrator_worker, outbox_relay, service_migration, temporal_server
 from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
@@ -30,20 +30,15 @@ class Stack:
             self.processes[service] = django_service(config, service)
         self.processes["relay"] = outbox_relay(config)
         self.processes["worker"] = orchestrator_worker(config)
+        # The optional parts, when asked for (they raise ConfigError when not installed).
         if config.prometheus_port is not None:
-            from infra.monitoring import prometheus_binary, prometheus_server
+            from infra.monitoring import prometheus_server
 
-            binary = prometheus_binary()
-            if binary is None:
-                raise ConfigError("prometheus is not installed (Debian: apt-get install prometheus)")
-            self.processes["prometheus"] = prometheus_server(config, binary)
+            self.processes["prometheus"] = prometheus_server(config)
         if config.gateway_port is not None:
-            from infra.nginx import gateway_server, nginx_binary
+            from infra.nginx import gateway_server
 
-            binary = nginx_binary()
-            if binary is None:
-                raise ConfigError("nginx is not installed (Debian: apt-get install nginx)")
-            self.processes["gateway"] = gateway_server(config, binary)
+            self.processes["gateway"] = gateway_server(config)
         self._supervisor: Supervisor | None = None
 
     def __enter__(self) -> Stack:

@@ -22,11 +22,10 @@ PROMQL_WORDS = {"sum", "by", "rate", "max", "histogram_quantile", "le", "increas
 
 @pytest.fixture(scope="module")
 def prometheus(stack) -> Iterator[str]:
-    binary = prometheus_binary()
-    if binary is None:
+    if prometheus_binary() is None:
         pytest.skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
     config = dataclasses.replace(stack.config, prometheus_port=free_ports(1)[0])
-    server: ManagedProcess = prometheus_server(config, binary)
+    server: ManagedProcess = prometheus_server(config)
     server.start()
     try:
         server.wait_ready(60)
