@@ -20,7 +20,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
+from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER, IN_FLIGHT, KEY_REUSED
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -39,12 +39,10 @@ STANDARD_ERRORS = {
     403: ("The token is valid, but its holder may not do this.", "permission_denied",
           "You do not have permission to perform this action.", {}),
     404: ("Nothing here, or nothing this caller may see.", "not_found", "Not found.", {}),
-    409: ("A request with this Idempotency-Key is still being processed.", "idempotency_in_flight",
-          "A request with this Idempotency-Key is still being processed.", {}),
+    409: ("A request with this Idempotency-Key is still being processed.", *IN_FLIGHT, {}),
     413: ("The body is larger than 64 KiB.", "payload_too_large", "The body is larger than 65536 bytes.",
           {"max_bytes": 65536}),
-    422: ("This Idempotency-Key was used with another body.", "idempotency_key_reused",
-          "This Idempotency-Key was used with a different request body.", {}),
+    422: ("This Idempotency-Key was used with another body.", *KEY_REUSED, {}),
     429: ("Too many requests: try again after Retry-After seconds.", "throttled",
           "Request was throttled. Expected available in 12 seconds.", {"retry_after_seconds": 12}),
 }

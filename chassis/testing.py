@@ -8,6 +8,7 @@ can call the API as each kind of caller: `anonymous`, `customer("alice")`, `oper
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
@@ -182,7 +183,7 @@ def api_schema_problems() -> list[str]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", out.name,
                      stderr=io.StringIO())
-        schema = json.load(open(out.name))
+        schema = json.loads(Path(out.name).read_text())
     problems = []
     routes = {
         (path, method.lower())

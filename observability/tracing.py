@@ -20,6 +20,8 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
+from saga_contract import workflow_id
+
 _provider: TracerProvider | None = None
 
 
@@ -130,11 +132,11 @@ def order_traces(spans: Iterable[dict[str, Any]], order_id: str) -> list[list[di
     """The traces that touched `order_id` (its placement first), each as its spans by start time."""
     by_trace: dict[str, list[dict[str, Any]]] = {}
     touched: set[str] = set()
-    workflow_id = f"order-{order_id}"
+    saga = workflow_id(order_id)
     for span in spans:
         by_trace.setdefault(span["trace_id"], []).append(span)
         attributes = span.get("attributes") or {}
-        if attributes.get("saga.order_id") == order_id or attributes.get("temporalWorkflowID") == workflow_id:
+        if attributes.get("saga.order_id") == order_id or attributes.get("temporalWorkflowID") == saga:
             touched.add(span["trace_id"])
     traces = [sorted(by_trace[trace_id], key=lambda span: span["start_ns"]) for trace_id in touched]
     return sorted(traces, key=lambda spans: spans[0]["start_ns"])

@@ -38,6 +38,9 @@ _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 
 _NEVER_STORED = frozenset({401, 403})
+# The refusals of a key (code, message), also shown as examples in the OpenAPI schema.
+KEY_REUSED = ("idempotency_key_reused", f"This {HEADER} was used with a different request body.")
+IN_FLIGHT = ("idempotency_in_flight", f"A request with this {HEADER} is still being processed.")
 
 
 class _DoNotStore(Exception):
@@ -120,9 +123,9 @@ def _claimed(claim, answer) -> HttpResponse:
     if claim.replay is not None:
         return _replay(claim.replay)
     if claim.conflict == "body_mismatch":
-        return error_response(422, "idempotency_key_reused", f"This {HEADER} was used with a different request body.")
+        return error_response(422, *KEY_REUSED)
     if claim.conflict == "in_flight":
-        return error_response(409, "idempotency_in_flight", f"A request with this {HEADER} is still being processed.")
+        return error_response(409, *IN_FLIGHT)
     response = answer()
     if response.status_code >= 500 or response.status_code in _NEVER_STORED:
         raise _DoNotStore(response)
