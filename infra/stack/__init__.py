@@ -26,12 +26,12 @@ from infra.stack.config import (
     port_is_free,
 )
 from infra.stack.process import ManagedProcess, group_alive
-from infra.stack.processes import answers_200, temporal_server, worker_polls
+from infra.stack.processes import DEV_SERVER_DYNAMIC_CONFIG, answers_200, temporal_server, worker_polls
 from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
 from infra.stack.system import Stack
 
 __all__ = [
-    "BIN_DIR", "DATABASE_URL_VARIABLES", "HOST", "PORT_SETTINGS", "REPO_ROOT", "SERVICES", "ConfigError",
+    "BIN_DIR", "DATABASE_URL_VARIABLES", "DEV_SERVER_DYNAMIC_CONFIG", "HOST", "PORT_SETTINGS", "REPO_ROOT", "SERVICES", "ConfigError",
     "ManagedProcess", "RestartPolicy", "Stack", "StackConfig", "StackError", "StartCancelled", "SupervisionEvent",
     "Supervisor", "answers_200", "free_ports", "group_alive", "parse_port", "port_is_free", "temporal_server",
     "worker_polls",

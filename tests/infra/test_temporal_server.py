@@ -1,10 +1,12 @@
 """The Temporal dev server as the stack starts it, alone on free ports: it answers, keeps its state in
-the var dir, and once stopped leaves its port free and no process of its group behind.
+the var dir, runs without the dev server's default poll limits, and once stopped leaves its port free
+and no process of its group behind.
 """
 
 import subprocess
+from pathlib import Path
 
-from infra.stack import BIN_DIR, group_alive, port_is_free, temporal_server
+from infra.stack import BIN_DIR, DEV_SERVER_DYNAMIC_CONFIG, group_alive, port_is_free, temporal_server
 
 
 def test_temporal_dev_server_starts_answers_and_stops_without_leftovers(fake_config, marker):
@@ -29,6 +31,9 @@ def test_temporal_dev_server_starts_answers_and_stops_without_leftovers(fake_con
         assert "SERVING" in health.stdout
         assert not port_is_free(fake_config.temporal_port)
         assert not port_is_free(fake_config.temporal_ui_port)
+        running = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode().split("\0")
+        settings = [running[i + 1] for i, arg in enumerate(running) if arg == "--dynamic-config-value"]
+        assert settings == [f"{name}={value}" for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()]
     finally:
         server.stop()
 
