@@ -1,19 +1,26 @@
 """`idempotent`: decorates an API view's `post` so the same Idempotency-Key never repeats its effect.
 
 It runs inside DRF's dispatch, after authentication, permissions and throttles: a caller who may not
-call the endpoint never claims a key. Keys are scoped per (principal, endpoint), so one caller's key
+call the endpoint never stores a key. Keys are scoped per (principal, endpoint), so one caller's key
 can never collide with another's, and a stored answer is only ever replayed to the caller it was
 given to. Missing or malformed key → 400; same key and body → the stored answer byte for byte; same
 key, other body → 422. A 5xx is never stored, nor a refusal (401, 403: nothing was done, and asking
 again is refused again); a body cut short never gets this far (see RequestBodyMiddleware).
 
-The key is claimed, the view run and its answer stored in one transaction, the view's own: a
-duplicate sent meanwhile waits for it and is given the stored answer. For a view whose effect lives
-elsewhere (a Temporal Update), `idempotent(atomic=False)` runs it with no transaction open, so
-nothing holds the database while the other system answers: the key is claimed, and the answer
-stored, in short transactions of their own, and a duplicate sent meanwhile gets 409. A process that
-dies between such an effect and the store leaves the claim to lapse (IDEMPOTENCY_LEASE_SECONDS), and
-the retry asks again: such views must be idempotent in the system that holds their effect.
+Most views run in one transaction with two statements of their key's: a SELECT of the key's record
+(found: replay it, or 422), then the view, then one INSERT of the finished record with its answer,
+so the effect and the answer commit together or not at all. A concurrent duplicate never repeats
+the effect. On SQLite, whose IMMEDIATE transactions let one writer in at a time, it waits for the
+first request to commit, then finds the record and replays it. On PostgreSQL it may run the view
+too (waiting on the same row locks as the first), but its INSERT then meets the unique key: its
+whole transaction, effect included, rolls back, and it answers from the stored record.
+
+For a view whose effect lives elsewhere (a Temporal Update), `idempotent(atomic=False)` runs it with
+no transaction open, so nothing holds the database while the other system answers: the key is
+claimed, and the answer stored, in short transactions of their own, and a duplicate sent meanwhile
+gets 409. A process that dies between such an effect and the store leaves the claim to lapse
+(IDEMPOTENCY_LEASE_SECONDS), and the retry asks again: such views must be idempotent in the system
+that holds their effect.
 """
 
 from __future__ import annotations
@@ -21,14 +28,17 @@ from __future__ import annotations
 import re
 from functools import partial, wraps
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from chassis.errors import error_response
+from chassis.idempotency.models import IdempotencyRecord
 from chassis.idempotency.services import (
     idempotency_claim,
     idempotency_complete,
+    idempotency_lookup,
     idempotency_release,
+    idempotency_store,
     request_fingerprint,
 )
 
@@ -48,6 +58,14 @@ class _DoNotStore(Exception):
 
     def __init__(self, response) -> None:
         self.response = response
+
+
+class _StoredMeanwhile(Exception):
+    """Raised inside the transaction when a concurrent duplicate stored the key first, to roll back
+    this request's effect before answering from the duplicate's record."""
+
+    def __init__(self, error: IntegrityError) -> None:
+        self.error = error
 
 
 def _replay(record) -> HttpResponse:
@@ -76,35 +94,53 @@ def idempotent(post=None, *, atomic: bool = True):
             return error_response(
                 400, "idempotency_key_invalid", f"{HEADER} must be 1-255 printable ASCII characters."
             )
-        claim = partial(
-            idempotency_claim,
-            principal=request.user.key,
-            scope=f"POST {request.path}",
-            key=key,
-            fingerprint=request_fingerprint(request.body),
-        )
+        keyed = {"principal": request.user.key, "scope": f"POST {request.path}", "key": key}
         answer = partial(_answer, post, view, request, *args, **kwargs)
-        if atomic:
-            try:
-                # One transaction: the claim, the effect and the stored answer commit together or not
-                # at all. A concurrent duplicate waits for it, then gets the stored answer.
-                with transaction.atomic():
-                    return _claimed(claim(), answer)
-            except _DoNotStore as failed:
-                return failed.response
-        claimed = claim()  # committed on its own: a duplicate meanwhile is told the key is in flight
-        try:
-            return _claimed(claimed, answer)
-        except _DoNotStore as failed:
-            idempotency_release(record=claimed.record)
-            return failed.response
-        except BaseException:
-            if claimed.record is not None:
-                idempotency_release(record=claimed.record)
-            raise
+        run = _run_in_one_transaction if atomic else _run_claimed
+        return run(keyed, request_fingerprint(request.body), answer)
 
     wrapped.idempotent = True  # for the OpenAPI schema: this POST takes an Idempotency-Key
     return wrapped
+
+
+def _run_in_one_transaction(keyed: dict, fingerprint: str, answer) -> HttpResponse:
+    """Look the key up, run the view and store its answer, all in one transaction."""
+    try:
+        with transaction.atomic():
+            record = idempotency_lookup(**keyed)
+            if record is not None:
+                return _settled(record, fingerprint)
+            response = _storable(answer())
+            try:
+                idempotency_store(**keyed, fingerprint=fingerprint, **_stored_answer(response))
+            except IntegrityError as error:
+                raise _StoredMeanwhile(error) from error
+            return response
+    except _DoNotStore as failed:
+        return failed.response
+    except _StoredMeanwhile as meanwhile:
+        record = idempotency_lookup(**keyed)
+        if record is None:  # the duplicate's record is gone again: answer nothing rather than guess
+            raise meanwhile.error from None
+        return _settled(record, fingerprint)
+
+
+def _run_claimed(keyed: dict, fingerprint: str, answer) -> HttpResponse:
+    """Claim the key (committed on its own, so a duplicate meanwhile is told it is in flight), run
+    the view with no transaction open, then store its answer or give the claim up."""
+    claim = idempotency_claim(**keyed, fingerprint=fingerprint)
+    if claim.record is None:
+        return _settled(claim.existing, fingerprint)
+    try:
+        response = _storable(answer())
+        idempotency_complete(record=claim.record, **_stored_answer(response))
+    except _DoNotStore as failed:
+        idempotency_release(record=claim.record)
+        return failed.response
+    except BaseException:
+        idempotency_release(record=claim.record)
+        raise
+    return response
 
 
 def _answer(post, view, request, *args, **kwargs):
@@ -118,21 +154,25 @@ def _answer(post, view, request, *args, **kwargs):
     return response
 
 
-def _claimed(claim, answer) -> HttpResponse:
-    """Answer a claimed key: replay, refuse, or run the view and store what it answered."""
-    if claim.replay is not None:
-        return _replay(claim.replay)
-    if claim.conflict == "body_mismatch":
-        return error_response(422, *KEY_REUSED)
-    if claim.conflict == "in_flight":
-        return error_response(409, *IN_FLIGHT)
-    response = answer()
+def _storable(response):
+    """`response`, unless it is a 5xx or a refusal of the caller, which are never stored."""
     if response.status_code >= 500 or response.status_code in _NEVER_STORED:
         raise _DoNotStore(response)
-    idempotency_complete(
-        record=claim.record,
-        status_code=response.status_code,
-        content_type=response.get("Content-Type", "application/json"),
-        body=response.content,
-    )
     return response
+
+
+def _stored_answer(response) -> dict:
+    return {
+        "status_code": response.status_code,
+        "content_type": response.get("Content-Type", "application/json"),
+        "body": response.content,
+    }
+
+
+def _settled(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    """The answer to a key that has a record: its stored answer, or a refusal."""
+    if record.fingerprint != fingerprint:
+        return error_response(422, *KEY_REUSED)
+    if record.state == IdempotencyRecord.State.COMPLETED:
+        return _replay(record)
+    return error_response(409, *IN_FLIGHT)

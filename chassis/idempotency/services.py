@@ -1,7 +1,9 @@
-"""Claim, complete and release idempotency keys. Each function is one short transaction, or a
-savepoint of the caller's: `idempotent` runs the claim, the effect and the completion in one
-transaction, except for views whose effect lives elsewhere, whose claim commits on its own so that a
-concurrent duplicate sees "in flight".
+"""Look up, store, claim and release idempotency keys.
+
+`idempotent` answers most POSTs with two of these statements in the view's own transaction: one
+look-up of the key, and, when the key is new, one INSERT of the completed record with the answer.
+Views whose effect lives elsewhere claim the key first instead, in a short transaction of its own,
+so that a concurrent duplicate sees it "in flight"; their answer is stored once they have one.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ from chassis.idempotency.models import IdempotencyRecord
 
 @dataclass(frozen=True)
 class Claim:
-    """Outcome of claiming a key: `record` to run the request, or `replay`/`conflict`."""
+    """Outcome of claiming a key: `record` to run the request, or `existing` to answer from."""
 
     record: IdempotencyRecord | None = None
-    replay: IdempotencyRecord | None = None
-    conflict: str | None = None  # "body_mismatch" or "in_flight"
+    existing: IdempotencyRecord | None = None
 
 
 def request_fingerprint(body: bytes) -> str:
@@ -36,8 +37,25 @@ def request_fingerprint(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def idempotency_lookup(*, principal: str, scope: str, key: str) -> IdempotencyRecord | None:
+    """The record of `key` for (`principal`, `scope`), if there is one: one SELECT."""
+    return IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
+
+
+def idempotency_store(
+    *, principal: str, scope: str, key: str, fingerprint: str, status_code: int, content_type: str, body: bytes
+) -> IdempotencyRecord:
+    """Store a finished request's answer under its key: one INSERT, in the transaction that holds the
+    request's effect. Raises IntegrityError when a concurrent duplicate stored the key first."""
+    return IdempotencyRecord.objects.create(
+        principal=principal, scope=scope, key=key, fingerprint=fingerprint,
+        state=IdempotencyRecord.State.COMPLETED, status_code=status_code, content_type=content_type, body=body,
+    )
+
+
 def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str) -> Claim:
-    """Claim `key` for (`principal`, `scope`): keys of different callers never meet."""
+    """Claim `key` for (`principal`, `scope`) before running a request whose effect is not in this
+    database: `record` is the new (or taken-over) claim; otherwise `existing` holds the answer."""
     try:
         with transaction.atomic():
             return Claim(record=IdempotencyRecord.objects.create(
@@ -47,20 +65,20 @@ def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str)
         pass
     with transaction.atomic():
         existing = IdempotencyRecord.objects.select_for_update().get(principal=principal, scope=scope, key=key)
-        if existing.fingerprint != fingerprint:
-            return Claim(conflict="body_mismatch")
-        if existing.state == IdempotencyRecord.State.COMPLETED:
-            return Claim(replay=existing)
         lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
-        if existing.updated_at > timezone.now() - lease:
-            return Claim(conflict="in_flight")
-        # The first attempt died without finishing (its effect rolled back with it): take over.
-        existing.save(update_fields=["updated_at"])
-        return Claim(record=existing)
+        if (
+            existing.fingerprint == fingerprint
+            and existing.state == IdempotencyRecord.State.IN_FLIGHT
+            and existing.updated_at <= timezone.now() - lease
+        ):
+            # The first attempt died without finishing: take over.
+            existing.save(update_fields=["updated_at"])
+            return Claim(record=existing)
+        return Claim(existing=existing)
 
 
 def idempotency_complete(*, record: IdempotencyRecord, status_code: int, content_type: str, body: bytes) -> None:
-    """Store the answer. Call inside the transaction that holds the request's effect."""
+    """Store the answer of a claimed key."""
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,
         status_code=status_code,

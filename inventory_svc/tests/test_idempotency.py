@@ -2,10 +2,8 @@
 
 import json
 import uuid
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from chassis.idempotency import decorators
 from chassis.idempotency.models import IdempotencyRecord
@@ -66,30 +64,36 @@ def test_same_key_other_body_is_422(operator):
     assert Product.objects.get(sku="A").on_hand == 3
 
 
-def test_same_key_while_first_is_running_is_409(operator):
-    from chassis.idempotency.services import request_fingerprint
-
-    body = json.dumps(PRODUCT).encode()
-    IdempotencyRecord.objects.create(
-        principal=OPERATOR, scope="POST /api/v1/products", key="k-1", fingerprint=request_fingerprint(body)
-    )
-    r = operator.post("/api/v1/products", raw=body, key="k-1")
-    assert r.status_code == 409 and r.json()["code"] == "idempotency_in_flight"
-    assert not Product.objects.exists()
+def _lookup_misses_once(monkeypatch) -> None:
+    """The next request's look-up of its key finds nothing, as when a concurrent duplicate commits
+    between that look-up and this request's INSERT of the key (which PostgreSQL allows)."""
+    real = decorators.idempotency_lookup
+    misses = [None]
+    monkeypatch.setattr(decorators, "idempotency_lookup", lambda **keyed: misses.pop() if misses else real(**keyed))
 
 
-def test_abandoned_claim_is_taken_over_after_its_lease(operator, settings):
-    from chassis.idempotency.services import request_fingerprint
+def test_a_duplicate_beaten_to_the_store_rolls_its_effect_back_and_replays_the_answer(operator, make_product, monkeypatch):
+    make_product(sku="A", on_hand=10)
+    first = operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
+    _lookup_misses_once(monkeypatch)
 
-    body = json.dumps(PRODUCT).encode()
-    record = IdempotencyRecord.objects.create(
-        principal=OPERATOR, scope="POST /api/v1/products", key="k-1", fingerprint=request_fingerprint(body)
-    )
-    stale = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS + 1)
-    IdempotencyRecord.objects.filter(pk=record.pk).update(updated_at=stale)
-    r = operator.post("/api/v1/products", raw=body, key="k-1")
-    assert r.status_code == 201
-    assert Product.objects.count() == 1
+    again = operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
+
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert Product.objects.get(sku="A").on_hand == 15
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_a_duplicate_with_another_body_beaten_to_the_store_is_422_without_effect(operator, make_product, monkeypatch):
+    make_product(sku="A", on_hand=10)
+    operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
+    _lookup_misses_once(monkeypatch)
+
+    r = operator.post("/api/v1/products/A/restock", {"quantity": 7}, key="k-1")
+
+    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
+    assert Product.objects.get(sku="A").on_hand == 15
 
 
 def test_keys_are_scoped_per_endpoint(saga, make_product):
@@ -124,7 +128,7 @@ def test_effect_and_stored_answer_commit_together(operator, monkeypatch):
     def fail_to_store(**kwargs):
         raise RuntimeError("storing the answer failed")
 
-    monkeypatch.setattr(decorators, "idempotency_complete", fail_to_store)
+    monkeypatch.setattr(decorators, "idempotency_store", fail_to_store)
     failed = operator.post("/api/v1/products", PRODUCT, key="k-1")
     assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
     assert not Product.objects.exists()

@@ -6,10 +6,13 @@ without asking; another customer's order is not found. No transaction is open wh
 """
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from chassis.idempotency.models import IdempotencyRecord
+from chassis.idempotency.services import request_fingerprint
 from chassis.testing import assert_error
 from orders.models import Order
 from orders.saga import CancelRefused, SagaUnreachable
@@ -120,6 +123,35 @@ def test_idempotency_key_rules_hold(customer, sagas):
     reused = alice.post(f"/api/v1/orders/{order.id}/cancel", {"why": "changed my mind"}, key="k")
     assert_error(reused, 422, "idempotency_key_reused")
     assert len(sagas.calls) == 1
+
+
+def _claim(order, *, age_seconds: float = 0) -> None:
+    """The claim that a first cancel with key "cancel-1" leaves while Temporal has not answered it."""
+    record = IdempotencyRecord.objects.create(
+        principal="customer:alice", scope=f"POST /api/v1/orders/{order.id}/cancel", key="cancel-1",
+        fingerprint=request_fingerprint(b"{}"),
+    )
+    IdempotencyRecord.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(seconds=age_seconds))
+
+
+def test_the_same_key_while_the_first_cancel_is_running_is_409_without_asking(customer, sagas):
+    order = order_create(customer_id="alice", saga_started=True)
+    _claim(order)
+
+    r = cancel(customer("alice"), order, key="cancel-1")
+
+    assert_error(r, 409, "idempotency_in_flight")
+    assert sagas.calls == []
+
+
+def test_a_claim_abandoned_past_its_lease_is_taken_over(customer, sagas, settings):
+    order = order_create(customer_id="alice", saga_started=True)
+    _claim(order, age_seconds=settings.IDEMPOTENCY_LEASE_SECONDS + 1)
+
+    r = cancel(customer("alice"), order, key="cancel-1")
+
+    assert r.status_code == 202 and len(sagas.cancelled) == 1
+    assert IdempotencyRecord.objects.get().status_code == 202
 
 
 @pytest.mark.parametrize("body", [{"reason": "customer_cancelled"}, [], None])
