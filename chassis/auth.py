@@ -3,8 +3,9 @@
 Asymmetric algorithms only; `exp`, `iss`, `aud` and `sub` are required and checked, with a small
 leeway. Keys come from a JWKS: the identity provider's at JWT_JWKS_URL (production), cached and
 fetched again when a token names an unknown `kid`; or, in the embedded default, the local file
-JWT_JWKS_FILE that `sagactl` writes, read again whenever it changes. What a principal may do is
-decided by chassis.permissions, not here.
+JWT_JWKS_FILE that `sagactl` writes, read again whenever it changes. A token that passed is not
+checked again while it lives (at most five minutes) and the key that verified it is still the one
+the JWKS serves. What a principal may do is decided by chassis.permissions, not here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import logging
 import os
 import re
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +95,47 @@ class JwksFile:
         raise jwt.PyJWKClientError(f"no key {kid!r} in {self.path}")
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    principal: Principal
+    kid: str
+    key: jwt.PyJWK  # the key object that verified the token, as the JWKS served it then
+    until: float  # time.time() after which the token is checked again
+
+
+class VerdictCache:
+    """Tokens that passed, each until it expires or for `max_age` seconds, whichever is first; at most
+    `size` of them, the least recently used forgotten first. Shared by a process's server threads."""
+
+    def __init__(self, *, size: int = 4096, max_age: float = 300.0) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._verdicts: OrderedDict[str, _Verdict] = OrderedDict()
+
+    def get(self, token: str, now: float) -> _Verdict | None:
+        with self._lock:
+            verdict = self._verdicts.get(token)
+            if verdict is None:
+                return None
+            if verdict.until <= now:
+                del self._verdicts[token]
+                return None
+            self._verdicts.move_to_end(token)
+            return verdict
+
+    def put(self, token: str, verdict: _Verdict) -> None:
+        with self._lock:
+            self._verdicts[token] = verdict
+            self._verdicts.move_to_end(token)
+            while len(self._verdicts) > self.size:
+                self._verdicts.popitem(last=False)
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._verdicts.pop(token, None)
+
+
 class TokenVerifier:
     """Checks a token's signature against the JWKS and its claims against our issuer and audience."""
 
@@ -113,8 +157,31 @@ class TokenVerifier:
             self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, cooldown_duration=10, timeout=5)
         else:
             self._jwks = JwksFile(Path(jwks_file))
+        self._verdicts = VerdictCache()
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; InvalidToken (401) or KeysUnavailable (503) when it cannot be had.
+
+        A token verified before is taken from the cache while it has not expired and its key is still
+        the very key object the JWKS serves: a rotated or withdrawn key (the local file rewritten, the
+        provider's set fetched again without it) sends the token through the whole check again."""
+        now = time.time()
+        verdict = self._verdicts.get(token, now)
+        if verdict is not None:
+            try:
+                if self._jwks.get_signing_key(verdict.kid) is verdict.key:
+                    return verdict.principal
+            except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+                pass
+            self._verdicts.forget(token)
+        principal, kid, key, expires = self._verify(token)
+        self._verdicts.put(token, _Verdict(
+            principal, kid, key, until=min(expires + self.leeway, now + self._verdicts.max_age),
+        ))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, str, jwt.PyJWK, float]:
+        """The whole check: (principal, kid, the key that verified it, the token's expiry)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -142,7 +209,7 @@ class TokenVerifier:
             raise InvalidToken("The token has expired.") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"The token is not valid here: {error}.") from None
-        return self._principal(claims)
+        return self._principal(claims), kid, key, float(claims["exp"])
 
     def _principal(self, claims: dict) -> Principal:
         subject = claims["sub"]

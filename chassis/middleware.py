@@ -1,4 +1,5 @@
-"""Request middleware shared by the services: log context, access log, whole bodies within limits.
+"""Request middleware shared by the services: log context, access log, whole bodies within limits,
+and the admin's own stack for the admin alone.
 
 It reads headers only; it never touches the database or the body's meaning.
 """
@@ -9,6 +10,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from chassis.errors import error_response
 from observability.logs import log_context
@@ -68,4 +70,34 @@ class RequestBodyMiddleware:
             )
         if length and len(request.body) < length:
             return error_response(400, "incomplete_body", "The body ended before its Content-Length.")
+        return self.get_response(request)
+
+
+ADMIN_PREFIX = "/admin/"
+ADMIN_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+
+
+class AdminOnlyMiddleware:
+    """Runs sessions, users and messages for requests under /admin/ only.
+
+    The API authenticates every request by its bearer token and keeps no session, so these three
+    would only cost every API request its time. They wrap the admin's requests in the order Django
+    would run them. CSRF protection stays in MIDDLEWARE for every request (the API's views are
+    exempt from it, as DRF's views are).
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        admin = get_response
+        for path in reversed(ADMIN_MIDDLEWARE):
+            admin = import_string(path)(admin)
+        self.admin = admin
+
+    def __call__(self, request):
+        if request.path_info.startswith(ADMIN_PREFIX):
+            return self.admin(request)
         return self.get_response(request)

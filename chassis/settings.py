@@ -38,23 +38,18 @@ PRODUCTION_REQUIRED = (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-# Django's own backends, wrapped by django-prometheus to count queries, errors and their time.
-_MEASURED_ENGINES = {
-    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
-}
-
-
 def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     url = environ.get("DATABASE_URL")
     if url:
+        # Django's own backends, without django-prometheus's per-statement wrappers: they cost about a
+        # seventh of a saga command's CPU (docs/benchmarks.md), and statement counts are pinned by the
+        # services' tests instead.
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-        db["ENGINE"] = _MEASURED_ENGINES.get(db["ENGINE"], db["ENGINE"])
         db.setdefault("TEST", {})["NAME"] = f"test_{name}_svc"
         return db
     var_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": _MEASURED_ENGINES["django.db.backends.sqlite3"],
+        "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(var_dir / f"{name}.sqlite3"),
         # Each server thread keeps its connection: opening one per request, and closing it again,
         # cost a third of a short request's time.
@@ -229,14 +224,15 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
             "django.middleware.security.SecurityMiddleware",
             # Swagger UI's own files (drf-spectacular-sidecar), from the installed packages: no CDN.
             "whitenoise.middleware.WhiteNoiseMiddleware",
-            "django.contrib.sessions.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
-            "django.contrib.messages.middleware.MessageMiddleware",
+            # Sessions, users and messages, for /admin/ alone: the API keeps no session.
+            "chassis.middleware.AdminOnlyMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "django_prometheus.middleware.PrometheusAfterMiddleware",
         ],
+        # The admin's checks look for its middleware in MIDDLEWARE; AdminOnlyMiddleware runs them there.
+        "SILENCED_SYSTEM_CHECKS": ["admin.E408", "admin.E409", "admin.E410"],
         "ROOT_URLCONF": "config.urls",
         "WSGI_APPLICATION": "config.wsgi.application",
         "TEMPLATES": [{
