@@ -1,0 +1,49 @@
+"""The inventory floor: reserve, release and commit, each the product's service function in the
+floor's transaction (see recorded.py), taking the product's request bodies and answering with its
+output serializer."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from infra.bench.framework_floor.recorded import SAGA, recorded_command
+from inventory import services
+from inventory.apis import ReservationOutputSerializer as ReservationSerializer
+
+
+class ReserveView(APIView):
+    class InputSerializer(serializers.Serializer):
+        class ItemSerializer(serializers.Serializer):
+            sku = serializers.CharField(max_length=64)
+            quantity = serializers.IntegerField(min_value=1)
+
+        order_id = serializers.UUIDField()
+        items = ItemSerializer(many=True, allow_empty=False)
+
+    def post(self, request: Request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def reserve(key: str) -> tuple[dict, int]:
+            reservation, created = services.reservation_create(
+                order_id=data["order_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]],
+                idempotency_key=key,
+            )
+            return ReservationSerializer(reservation).data, 201 if created else 200
+
+        return recorded_command(request, principal=SAGA, effect=reserve)
+
+
+class ReleaseView(APIView):
+    def post(self, request: Request, order_id):
+        return recorded_command(request, principal=SAGA, effect=lambda key: (
+            ReservationSerializer(services.reservation_release(order_id=order_id, idempotency_key=key)).data, 200))
+
+
+class CommitView(APIView):
+    def post(self, request: Request, order_id):
+        return recorded_command(request, principal=SAGA, effect=lambda key: (
+            ReservationSerializer(services.reservation_commit(order_id=order_id, idempotency_key=key)).data, 200))
