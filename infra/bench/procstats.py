@@ -1,11 +1,12 @@
-"""CPU seconds and resident memory of process groups, read from /proc (Linux). The stack runs each
-process (with its children: gunicorn's workers) in a process group of its own."""
+"""CPU seconds and resident memory of process groups, and CPU seconds of single processes, read from
+/proc (Linux). The stack runs each process (with its children: gunicorn's workers) in a process group
+of its own; PostgreSQL's backends are single processes of the server's group."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -22,13 +23,34 @@ def _usage(groups: Mapping[str, int]) -> dict[str, tuple[float, int]]:
             stat = stat_file.read_text()
         except OSError:  # ended meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        # After "(comm)": state ppid pgrp ... utime (11) stime (12) ... rss (21), 0-based here.
+        fields = _fields(stat)
         name = names.get(int(fields[2]))
         if name is not None:
             cpu, rss = usage[name]
-            usage[name] = (cpu + (int(fields[11]) + int(fields[12])) / _TICKS, rss + int(fields[21]) * _PAGE)
+            usage[name] = (cpu + _cpu(fields), rss + int(fields[21]) * _PAGE)
     return usage
+
+
+def _fields(stat: str) -> list[str]:
+    """The fields of a /proc/<pid>/stat line after "(comm)", which may itself hold spaces: state ppid
+    pgrp ... utime (11) stime (12) ... rss (21), 0-based."""
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _cpu(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def process_cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
+    """CPU seconds used so far by each of `pids` that is still running (any user's: /proc/<pid>/stat
+    is readable by all)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            seconds[pid] = _cpu(_fields(Path(f"/proc/{pid}/stat").read_text()))
+        except OSError:  # ended
+            continue
+    return seconds
 
 
 def cpu_seconds(groups: Mapping[str, int]) -> dict[str, float]:
