@@ -2,9 +2,8 @@
 order) whose app, models and services it serves.
 
 The service's folder goes on sys.path, as its manage.py does. The database is the product's own
-setting (chassis.settings: SQLite in WAL with IMMEDIATE transactions, or DATABASE_URL), with Django's
-plain backend in place of the metrics wrapper; everything else is Django's and DRF's defaults minus
-what the product adds.
+setting (chassis.settings: SQLite in WAL with IMMEDIATE transactions, or DATABASE_URL); everything
+else is Django's and DRF's defaults, without what the product adds.
 """
 
 import os
@@ -19,20 +18,8 @@ if FLOOR_SERVICE not in SERVICE_APPS:
     raise RuntimeError(f"FLOOR_SERVICE must be one of {', '.join(SERVICE_APPS)}, not {FLOOR_SERVICE!r}")
 sys.path.insert(0, str(REPO_ROOT / f"{FLOOR_SERVICE}_svc"))
 
-
-def _plain_backend(database: dict) -> dict:
-    """The database setting with Django's own backend instead of django-prometheus's wrapper of it."""
-    engine = database["ENGINE"]
-    if engine.startswith("django_prometheus.db.backends."):
-        engine = "django.db.backends." + engine.removeprefix("django_prometheus.db.backends.")
-    return {**database, "ENGINE": engine}
-
-
 BASE_DIR = Path(__file__).resolve().parent
-DATABASES = {
-    name: _plain_backend(database)
-    for name, database in service_settings(name=FLOOR_SERVICE, base_dir=BASE_DIR, apps=[])["DATABASES"].items()
-}
+DATABASES = service_settings(name=FLOOR_SERVICE, base_dir=BASE_DIR, apps=[])["DATABASES"]
 SECRET_KEY = "framework-floor-of-the-bench-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
