@@ -3,22 +3,36 @@ no-op activities on a worker of its own, started through the Temporal client), t
 (real orders through POST /api/v1/orders, each followed to its end through the workflow's result).
 
 Every loop is bounded: a level places exactly `orders` sagas per repetition, and every wait has a
-deadline. It reaches the stack only through its APIs and /proc.
+deadline. It reaches the stack only through its APIs, /proc and, on PostgreSQL, pg_stat_activity.
+
+Each level is a dict (the JSON of `sagactl bench --json` is the list of them): `concurrency`,
+`orders`, `repeat`, `ratios` (`throughput`, `p50`: product/floor), and per side (`floor`, `product`)
+`throughput_per_s`, `p50_ms`, `p95_ms`, `p99_ms`, `completed`, `history_events_per_order`,
+`accept_p50_ms` and `accept_p99_ms` (product), and `processes`: per process group `cpu_s`,
+`cpu_ms_per_order` (per completed saga) and `peak_rss_mb`; for each service also `requests` (HTTP
+requests it answered during the side's sagas, counted on its /metrics: infra/bench/served.py) and
+`cpu_ms_per_request` (its CPU over those requests; None without any). On PostgreSQL `processes`
+holds `postgres` too: the backends serving the stack's databases (infra/bench/pg_backends.py; its
+`peak_rss_mb` is 0, not read). `after_level` adds its own keys (the commands phase: infra/bench/commands.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.bench.clients import post_with_retries, run_clients
+from infra.bench.pg_backends import BackendCpu
 from infra.bench.procstats import PeakMemory, cpu_seconds
+from infra.bench.served import requests_answered
 from saga_contract import WORKFLOW_TYPE, OrderSagaInput, workflow_id
 
 FLOOR_TASK_QUEUE = "bench-floor"
@@ -38,6 +52,7 @@ class Side:
     last_workflow_id: str | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)  # service -> HTTP requests answered
 
     def figures(self) -> dict:
         figures = {
@@ -53,6 +68,7 @@ class Side:
                     "cpu_ms_per_order": round(1000 * self.cpu_seconds.get(name, 0.0) / max(self.completed, 1), 1),
                     "peak_rss_mb": round(self.peak_rss_bytes.get(name, 0) / 2**20, 1),
                 }
+                | self._per_request(name)
                 for name in self.cpu_seconds
             },
         }
@@ -60,6 +76,14 @@ class Side:
             figures["accept_p50_ms"] = _ms(_percentile(self.accept, 50))
             figures["accept_p99_ms"] = _ms(_percentile(self.accept, 99))
         return figures
+
+
+    def _per_request(self, name: str) -> dict:
+        if name not in self.requests:
+            return {}
+        requests = self.requests[name]
+        cpu = self.cpu_seconds.get(name, 0.0)
+        return {"requests": requests, "cpu_ms_per_request": round(1000 * cpu / requests, 2) if requests else None}
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -82,6 +106,14 @@ class Target:
     customer_tokens: list[str]
     skus: list[str]
     processes: dict[str, int]  # name -> process group id
+    service_urls: dict[str, str] = field(default_factory=dict)  # service -> base URL, for its /metrics
+    postgres_url: str | None = None
+    postgres_databases: list[str] = field(default_factory=list)  # the stack's databases on that server
+
+    def postgres_backends(self) -> contextlib.AbstractContextManager:
+        if self.postgres_url is None:
+            return contextlib.nullcontext()
+        return BackendCpu(self.postgres_url, self.postgres_databases)
 
 
 async def _await_result(client: Client, wf_id: str) -> None:
@@ -97,24 +129,10 @@ async def _await_result(client: Client, wf_id: str) -> None:
             await asyncio.sleep(0.005)
 
 
-async def _run_clients(concurrency: int, orders: int, one: Callable) -> float:
-    """`concurrency` clients place `orders` sagas in all, one after another each; the wall time."""
-    queue = list(range(orders))
-    began = time.perf_counter()
-
-    async def client(index: int) -> None:
-        while queue:
-            queue.pop()
-            await one(index)
-
-    await asyncio.gather(*(client(i) for i in range(concurrency)))
-    return time.perf_counter() - began
-
-
 async def floor_level(client: Client, target: Target, concurrency: int, orders: int, tick: Callable) -> Side:
     side = Side()
 
-    async def one(index: int) -> None:
+    async def one(index: int, _: int) -> None:
         order_id = str(uuid.uuid4())
         saga = OrderSagaInput(order_id, f"floor-{index}", [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]])
         began = time.perf_counter()
@@ -127,7 +145,7 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
         side.completed += 1
         tick()
 
-    await _measured(side, target, client, lambda: _run_clients(concurrency, orders, one))
+    await _measured(side, target, client, lambda: run_clients(concurrency, range(orders), one))
     return side
 
 
@@ -136,12 +154,12 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=target.order_url, limits=limits, timeout=30, trust_env=False) as http:
 
-        async def one(index: int) -> None:
+        async def one(index: int, _: int) -> None:
             token = target.customer_tokens[index % len(target.customer_tokens)]
             body = {"items": [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]]}
             headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
             began = time.perf_counter()
-            response = await _post_as_a_careful_client(http, body, headers)
+            response = await post_with_retries(http, "/api/v1/orders", body, headers)
             side.accept.append(time.perf_counter() - began)
             if response.status_code != 202:
                 raise RuntimeError(f"POST /api/v1/orders answered {response.status_code}: {response.text[:200]}")
@@ -151,30 +169,26 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
             side.completed += 1
             tick()
 
-        await _measured(side, target, client, lambda: _run_clients(concurrency, orders, one))
+        await _measured(side, target, client, lambda: run_clients(concurrency, range(orders), one))
     return side
 
 
-async def _post_as_a_careful_client(http: httpx.AsyncClient, body: dict, headers: dict) -> httpx.Response:
-    """POST the order; a connection the server closed under a reused keep-alive (a race every HTTP
-    client meets now and then) is sent again with the same Idempotency-Key: at most 3 tries."""
-    for attempt in range(3):
-        try:
-            return await http.post("/api/v1/orders", json=body, headers=headers)
-        except httpx.TransportError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
 async def _measured(side: Side, target: Target, client: Client, run: Callable) -> None:
-    """Run the level's sagas, with the processes' CPU and memory around them; then count the events
-    of one of them (they all take the same path)."""
-    before = cpu_seconds(target.processes)
-    with PeakMemory(target.processes) as memory:
-        side.wall_seconds = await run()
-    after = cpu_seconds(target.processes)
+    """Run the level's sagas, with the processes' CPU and memory and the services' requests around
+    them; then count the events of one of them (they all take the same path)."""
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as metrics:
+        answered = await requests_answered(metrics, target.service_urls)
+        before = cpu_seconds(target.processes)
+        with PeakMemory(target.processes) as memory, target.postgres_backends() as backends:
+            side.wall_seconds = await run()
+        after = cpu_seconds(target.processes)
+        side.requests = {
+            service: count - answered[service]
+            for service, count in (await requests_answered(metrics, target.service_urls)).items()
+        }
     side.cpu_seconds = {name: max(0.0, after[name] - before[name]) for name in target.processes}
+    if backends is not None:
+        side.cpu_seconds["postgres"] = backends.cpu_seconds
     side.peak_rss_bytes = dict(memory.peak_bytes)
     history = await client.get_workflow_handle(side.last_workflow_id).fetch_history()
     side.history_events = len(history.events)
@@ -207,6 +221,8 @@ def _merge(sides: list[Side]) -> Side:
         merged.to_final += side.to_final
         merged.accept += side.accept
         merged.history_events = max(merged.history_events, side.history_events)
+        for name, requests in side.requests.items():
+            merged.requests[name] = merged.requests.get(name, 0) + requests
         for name, cpu in side.cpu_seconds.items():
             merged.cpu_seconds[name] = merged.cpu_seconds.get(name, 0.0) + cpu
         for name, rss in side.peak_rss_bytes.items():
@@ -215,9 +231,11 @@ def _merge(sides: list[Side]) -> Side:
 
 
 async def run_levels(
-    target: Target, *, concurrency: list[int], orders: int, repeat: int, progress: Callable[[str, int], None]
+    target: Target, *, concurrency: list[int], orders: int, repeat: int, progress: Callable[[str, int], None],
+    after_level: Callable[[int], Awaitable[dict]] | None = None,
 ) -> list[dict]:
-    """Every level, floor then product, `repeat` times; a summary dict per level."""
+    """Every level, floor then product, `repeat` times, then `after_level(concurrency)` when given,
+    whose keys join the level's; a summary dict per level."""
     client = await Client.connect(target.temporal_address)
     levels = []
     for level in concurrency:
@@ -227,5 +245,8 @@ async def run_levels(
             floors.append(await floor_level(client, target, level, orders, lambda: progress("", 0)))
             progress(f"product c={level}", orders)
             products.append(await product_level(client, target, level, orders, lambda: progress("", 0)))
-        levels.append(summarize(level, orders, repeat, floors, products))
+        summary = summarize(level, orders, repeat, floors, products)
+        if after_level is not None:
+            summary |= await after_level(level)
+        levels.append(summary)
     return levels
