@@ -1,5 +1,6 @@
-"""`sagactl bench`: its arguments, a stack of its own, every level measured, reported as a table, and
-written as JSON and a plot when asked."""
+"""`sagactl bench`: its arguments, a stack of its own (with the commands phase's servers beside it),
+every level measured, reported as tables, and written as JSON (keys: infra/bench/measure.py and
+infra/bench/commands.py) and a plot when asked."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from infra.bench.commands import CPU_BUDGET, commands_level, warm_up
 from infra.bench.history import store_past_orders
 from infra.bench.measure import run_levels
-from infra.bench.setup import BENCH_TUNING, FLOOR_KINDS, floor_worker, prepare
-from infra.stack import Stack, StackConfig
+from infra.bench.setup import BENCH_TUNING, FLOOR_KINDS, command_servers, floor_worker, prepare, prepare_commands
+from infra.stack import SERVICES, Stack, StackConfig
 
 
 def add_command(commands) -> None:
@@ -32,6 +34,9 @@ def add_command(commands) -> None:
     bench.add_argument("--floor", choices=FLOOR_KINDS, default="activities",
                        help="the floor's saga runs its no-op steps as activities (default, as the product does) "
                             "or as local activities")
+    bench.add_argument("--postgres", metavar="URL",
+                       help="run every service of both sides on databases of their own on this PostgreSQL server "
+                            "(e.g. postgres://postgres@127.0.0.1:5432), created and dropped by the bench")
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE as JSON")
     bench.add_argument("--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency")
     bench.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
@@ -78,10 +83,67 @@ def print_levels(levels: list[dict], console, *, floor_kind: str = "activities")
             cpu.add_column(name, justify="right", no_wrap=True)
         for level in levels:
             processes = level[side]["processes"]
-            cpu.add_row(str(level["concurrency"]), *[
-                f"{processes[n]['cpu_ms_per_order']:.0f} / {processes[n]['peak_rss_mb']:.0f}" for n in names
-            ])
+            cpu.add_row(str(level["concurrency"]), *[_cpu_and_memory(processes[n]) for n in names])
         console.print(cpu)
+
+
+def _cpu_and_memory(process: dict) -> str:
+    """CPU ms per saga and peak MB; CPU alone where no memory was read (PostgreSQL's backends)."""
+    memory = f" / {process['peak_rss_mb']:.0f}" if process["peak_rss_mb"] else ""
+    return f"{process['cpu_ms_per_order']:.0f}{memory}"
+
+
+def print_service_requests(levels: list[dict], console) -> None:
+    """Each service's CPU per HTTP request it answered while the product's sagas ran."""
+    from rich.table import Table
+
+    table = Table(title="product sagas: CPU ms per HTTP request / requests per saga, by service", box=None)
+    table.add_column("conc", justify="right")
+    for service in SERVICES:
+        table.add_column(service, justify="right", no_wrap=True)
+    for level in levels:
+        processes, completed = level["product"]["processes"], max(level["product"]["completed"], 1)
+        table.add_row(str(level["concurrency"]), *[
+            f"{_figure(processes[s]['cpu_ms_per_request'], '.1f')} / {processes[s]['requests'] / completed:.1f}"
+            for s in SERVICES
+        ])
+    console.print(table)
+
+
+def print_commands(levels: list[dict], console) -> None:
+    """Per level, each saga command's CPU per request on the product against the framework floor."""
+    from rich.table import Table
+
+    for level in levels:
+        commands = level.get("commands")
+        if not commands:
+            continue
+        postgres = "postgres_cpu_ms_per_request" in next(iter(commands.values()))["product"]
+        table = Table(
+            title=f"commands at {level['concurrency']} concurrent, {level['orders']} requests each: CPU ms per request, "
+                  f"product against a bare Django + DRF floor",
+            box=None,
+        )
+        columns = ["command", "service", "product", "floor", f"ratio (≤ {CPU_BUDGET})", "SQL p/f", "req/s p/f"]
+        if postgres:
+            columns.append("postgres p/f")
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("command", "service") else "right", no_wrap=True)
+        for command, row in commands.items():
+            product, floor = row["product"], row["floor"]
+            cells = [
+                command, row["service"], f"{product['cpu_ms_per_request']:.1f}", f"{floor['cpu_ms_per_request']:.1f}",
+                _figure(row["ratio"], ".2f"), f"{row['statements']['product']}/{row['statements']['floor']}",
+                f"{product['requests_per_s']:.0f}/{floor['requests_per_s']:.0f}",
+            ]
+            if postgres:
+                cells.append(f"{product['postgres_cpu_ms_per_request']:.1f}/{floor['postgres_cpu_ms_per_request']:.1f}")
+            table.add_row(*cells)
+        console.print(table)
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def print_growth(empty: list[dict], stored: list[dict], console) -> None:
@@ -135,14 +197,22 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     code = 1
     var_dir = root_var_dir / "bench" / time.strftime("%Y%m%d-%H%M%S")
-    stack = Stack(StackConfig.on_free_ports(var_dir, tuning=BENCH_TUNING))
+    database = {"postgres_url": args.postgres} if args.postgres else {}
+    stack = Stack(StackConfig.on_free_ports(var_dir, tuning=BENCH_TUNING, **database))
     floor = floor_worker(stack.config, args.floor)
+    servers = command_servers(stack.config)
     try:
-        console.print(f"bench: starting a stack of its own (logs in {var_dir / 'logs'}); abuse limits raised")
+        on = f"PostgreSQL at {args.postgres}" if args.postgres else "its own databases"
+        console.print(f"bench: starting a stack of its own on {on} (logs in {var_dir / 'logs'}); abuse limits raised")
         stack.start()
         floor.start()
         floor.wait_ready(30)
         stack.processes["floor_worker"] = floor
+        console.print("bench: starting the product's services again and the framework floor, for the commands")
+        for side in servers:
+            side.start()
+        sides, statements = prepare_commands(servers, max(args.concurrency))
+        asyncio.run(warm_up(sides))
         rounds = 2 if args.history else 1
         target = prepare(stack, max(args.concurrency), rounds * args.orders * args.repeat * len(args.concurrency))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -155,9 +225,13 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 else:
                     bar.advance(task)
 
+            async def commands(concurrency: int) -> dict:
+                return {"commands": await commands_level(sides, statements, concurrency, args.orders, progress)}
+
             def measure(stored_orders: int) -> list[dict]:
                 levels = asyncio.run(run_levels(
-                    target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress
+                    target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress,
+                    after_level=None if stored_orders else commands,
                 ))
                 return [{**level, "floor_kind": args.floor, "stored_orders": stored_orders} for level in levels]
 
@@ -168,6 +242,8 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 store_past_orders(stack.config, orders=args.history, run=int(time.time()))
                 stored = measure(args.history)
         print_levels(empty, console, floor_kind=args.floor)
+        print_service_requests(empty, console)
+        print_commands(empty, console)
         if stored:
             print_growth(empty, stored, console)
         if args.json:
@@ -180,6 +256,8 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     except Exception:
         console.print_exception()
     finally:
+        for side in servers:
+            side.stop()
         floor.stop()
         stack.stop()
         sys.stdout.flush()

@@ -1,5 +1,6 @@
-"""What a bench run stands on: the stack's tuning, the floor's worker process beside it, and the
-products and customers (with their tokens) its orders use."""
+"""What a bench run stands on: the stack's tuning, the floor's worker process beside it, the
+products and customers (with their tokens) its orders use, and the commands phase's two sets of
+servers (the product's services again, and the framework floor) with their data and statement counts."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import os
 import sys
 import time
 
+from urllib.parse import urlsplit
+
+from infra.bench.commands import CommandSide
 from infra.bench.measure import FLOOR_TASK_QUEUE, ITEMS, Target
+from infra.bench.saga_requests import UNIT_PRICE_CENTS
+from infra.bench.servers import ServiceSet
+from infra.bench.statements import count_statements
 from infra.rest import RestClient
-from infra.stack import ManagedProcess, Stack, StackConfig
+from infra.stack import SERVICES, ManagedProcess, Stack, StackConfig
 from saga_contract import NAMESPACE
 
 
@@ -50,10 +57,57 @@ def prepare(stack: Stack, customers: int, orders: int) -> Target:
         for customer in ids:
             payment.check(payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**12}))
     processes = {name: process.pid for name, process in stack.processes.items() if process.pid}
+    config = stack.config
     return Target(
         temporal_address=stack.temporal_address,
         order_url=stack.order_url,
         customer_tokens=[keys.customer_token(customer, ttl_seconds=24 * 3600) for customer in ids],
         skus=skus,
         processes=processes,
+        service_urls={service: config.service_url(service) for service in SERVICES},
+        postgres_url=config.postgres_url,
+        postgres_databases=[urlsplit(url).path.lstrip("/") for url in config.database_urls.values()],
     )
+
+
+def command_servers(config: StackConfig) -> list[ServiceSet]:
+    """The product's services again and the framework floor, each on free ports, a folder of its own
+    under the stack's and, when the stack is on PostgreSQL, databases of their own there."""
+    return [
+        ServiceSet(
+            StackConfig.on_free_ports(config.var_dir / f"commands-{side}", tuning=BENCH_TUNING,
+                                      postgres_url=config.postgres_url),
+            floor=side == "floor",
+        )
+        for side in ("product", "floor")
+    ]
+
+
+def prepare_commands(servers: list[ServiceSet], customers: int) -> tuple[list[CommandSide], dict[str, dict[str, int]]]:
+    """Seed each started set alike (products with ample stock, `customers` rich customers) and count
+    the statements of each command there; the sides of the commands phase and those counts."""
+    run = f"C{time.strftime('%H%M%S')}"
+    skus = [f"{run}-SKU{i}" for i in range(ITEMS)]
+    ids = [f"{run}-c{i}" for i in range(customers)]
+    sides, statements = [], {}
+    for servers_of_side in servers:
+        servers_of_side.seed(skus=skus, customers=ids, stock=10**6, price_cents=UNIT_PRICE_CENTS)
+        keys = servers_of_side.config.local_keys()
+        saga_token = keys.saga_token(ttl_seconds=24 * 3600)
+        tokens = {customer: keys.customer_token(customer, ttl_seconds=24 * 3600) for customer in ids}
+        statements[servers_of_side.name] = count_statements(
+            servers_of_side, skus=skus, customer_id=ids[0], saga_token=saga_token, customer_token=tokens[ids[0]]
+        )
+        on_postgres = servers_of_side.config.postgres_url is not None
+        sides.append(CommandSide(
+            name=servers_of_side.name,
+            urls={service: servers_of_side.url(service) for service in SERVICES},
+            groups={service: servers_of_side.group(service) for service in SERVICES},
+            customers=ids,
+            skus=skus,
+            saga_token=None if servers_of_side.floor else saga_token,
+            customer_tokens=None if servers_of_side.floor else tokens,
+            postgres_url=servers_of_side.config.postgres_url,
+            databases={service: servers_of_side.database(service) for service in SERVICES} if on_postgres else None,
+        ))
+    return sides, statements

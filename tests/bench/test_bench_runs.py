@@ -1,7 +1,8 @@
 """`sagactl bench` at a tiny size, run as a user runs it: it brings up a stack of its own, measures
-both sides at two levels, on an empty start and again with past orders stored, and writes the JSON
-and the plot it promises. Figures are not judged here
-(no timed assertions): only that every saga was measured and every figure is there."""
+both sides at two levels, on an empty start and again with past orders stored, runs the commands
+phase against the framework floor, and writes the JSON and the plot it promises. Once more on
+PostgreSQL when a server is reachable. Figures are not judged here (no timed assertions): only that
+every saga and command was measured and every figure is there."""
 
 import json
 import os
@@ -9,20 +10,51 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+import pytest
+
+from infra.bench.saga_requests import COMMANDS
+from infra.stack import SERVICES
+
 SAGACTL = Path(sys.executable).parent / "sagactl"
 SIDE_KEYS = {"throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "completed", "history_events_per_order", "processes"}
+COMMAND_FIGURES = {"requests", "requests_per_s", "cpu_ms_per_request"}
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
 
-def test_a_tiny_bench_measures_every_saga_and_writes_json_and_a_plot(tmp_path: Path) -> None:
-    report, picture = tmp_path / "bench.json", tmp_path / "bench.png"
+def run_bench(tmp_path: Path, *args: str) -> tuple[list[dict], str]:
+    report = tmp_path / "bench.json"
     done = subprocess.run(
-        [str(SAGACTL), "bench", "--orders", "3", "--concurrency", "1", "2", "--history", "50",
-         "--json", str(report), "--plot", str(picture)],
-        env=os.environ | {"SAGA_VAR_DIR": str(tmp_path / "var")}, capture_output=True, text=True, timeout=240,
+        [str(SAGACTL), "bench", *args, "--json", str(report)],
+        env=os.environ | {"SAGA_VAR_DIR": str(tmp_path / "var")}, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(report.read_text()), done.stdout
+
+
+def assert_commands_measured(level: dict, orders: int, *, postgres: bool = False) -> None:
+    """Every command on both sides, with its CPU per request and its statements, the same on both."""
+    commands = level["commands"]
+    assert list(commands) == list(COMMANDS)
+    for command, row in commands.items():
+        assert row["service"] == COMMANDS[command]
+        for side in ("product", "floor"):
+            figures = row[side]
+            assert COMMAND_FIGURES <= set(figures)
+            assert figures["requests"] == orders
+            assert figures["cpu_ms_per_request"] >= 0
+            assert ("postgres_cpu_ms_per_request" in figures) == postgres
+        assert row["statements"]["product"] > 0
+        # The floor runs the product's statements: the idempotency read, the effect, the completed record.
+        assert row["statements"]["product"] == row["statements"]["floor"], (command, row["statements"])
+
+
+def test_a_tiny_bench_measures_every_saga_and_command_and_writes_json_and_a_plot(tmp_path: Path) -> None:
+    picture = tmp_path / "bench.png"
+    levels, printed = run_bench(
+        tmp_path, "--orders", "3", "--concurrency", "1", "2", "--history", "50", "--plot", str(picture)
     )
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    levels = json.loads(report.read_text())
     assert [(level["stored_orders"], level["concurrency"], level["orders"], level["repeat"]) for level in levels] == [
         (0, 1, 3, 1), (0, 2, 3, 1), (50, 1, 3, 1), (50, 2, 3, 1),
     ]
@@ -33,6 +65,35 @@ def test_a_tiny_bench_measures_every_saga_and_writes_json_and_a_plot(tmp_path: P
         assert level["product"]["history_events_per_order"] > 20 and level["floor"]["history_events_per_order"] > 20
         assert {"temporal", "order_svc", "relay", "worker", "floor_worker"} <= set(level["product"]["processes"])
         assert level["ratios"]["throughput"] > 0 and level["ratios"]["p50"] > 0
+        for service in SERVICES:
+            served = level["product"]["processes"][service]
+            assert served["requests"] >= 2 * 3  # two commands of each saga, at least
+            assert served["cpu_ms_per_request"] >= 0
+    for level in levels[:2]:
+        assert_commands_measured(level, 3)
+    assert all("commands" not in level for level in levels[2:])  # measured once, on the empty start
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "orders (product) against a no-op saga" in done.stdout
-    assert "product with 50 past orders stored, against an empty start" in done.stdout
+    assert "orders (product) against a no-op saga" in printed
+    assert "product with 50 past orders stored, against an empty start" in printed
+    assert "CPU ms per HTTP request" in printed
+    assert "commands at 2 concurrent" in printed
+
+
+def _postgres_reachable() -> bool:
+    try:
+        psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason=f"no PostgreSQL server answers at {POSTGRES}")
+def test_on_postgresql_the_backends_cpu_is_counted_per_saga_and_per_command(tmp_path: Path) -> None:
+    (level,), printed = run_bench(tmp_path, "--orders", "3", "--concurrency", "2", "--postgres", POSTGRES)
+
+    for side in ("floor", "product"):
+        assert "postgres" in level[side]["processes"]
+    backends = level["product"]["processes"]["postgres"]
+    assert backends["cpu_s"] > 0 and backends["cpu_ms_per_order"] > 0
+    assert_commands_measured(level, 3, postgres=True)
+    assert "postgres" in printed

@@ -1,0 +1,155 @@
+"""The commands phase of a bench level: each saga command as a batch of requests, on the product's
+own services and on the framework floor, with the CPU of the service that ran it per request.
+
+At the level's concurrency each side places `count` orders, then reserves, authorizes, captures,
+commits and confirms them, one batch per command in the saga's order; then, on `count` other
+orders it places, reserves and authorizes unmeasured, it voids, releases and reports them
+cancelled. Every request carries a fresh Idempotency-Key; the product's carry real tokens (the
+saga's, a customer's for placement). Around each measured batch the CPU of the service's process
+group (gunicorn's master and workers) is read from /proc, and on PostgreSQL that of the backends
+serving its database (infra/bench/pg_backends.py).
+
+`commands_level` returns, per command (JSON under the level's `commands` key):
+`{"service", "product": FIGURES, "floor": FIGURES, "ratio": product/floor CPU per request,
+"statements": {"product", "floor"}}`, where FIGURES is `{"requests", "requests_per_s",
+"cpu_ms_per_request"}` plus `"postgres_cpu_ms_per_request"` on PostgreSQL. The statements are
+counted once per run (infra/bench/statements.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from infra.bench.clients import post_with_retries, run_clients
+from infra.bench.pg_backends import BackendCpu
+from infra.bench.procstats import cpu_seconds
+from infra.bench.saga_requests import (
+    CANCELLED_SAGA,
+    COMMANDS,
+    COMPENSATIONS,
+    COMPLETED_SAGA,
+    BenchOrder,
+    command_request,
+    is_customers,
+)
+
+CPU_BUDGET = 1.5
+"""What a command may cost the product per request, in CPU, against the framework floor."""
+
+
+@dataclass(frozen=True)
+class CommandSide:
+    """One side of the commands phase: its services' URLs and process groups, who it acts as, and
+    where its databases are on PostgreSQL."""
+
+    name: str
+    urls: dict[str, str]  # service -> base URL
+    groups: dict[str, int]  # service -> process group id
+    customers: list[str]
+    skus: list[str]
+    saga_token: str | None = None  # None: the side takes no tokens (the floor)
+    customer_tokens: dict[str, str] | None = None
+    postgres_url: str | None = None
+    databases: dict[str, str] | None = None  # service -> PostgreSQL database name
+
+    def headers(self, command: str, order: BenchOrder) -> dict[str, str]:
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        if self.saga_token is not None:
+            token = self.customer_tokens[order.customer_id] if is_customers(command) else self.saga_token
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def postgres_backends(self, service: str) -> contextlib.AbstractContextManager:
+        if self.postgres_url is None or self.databases is None:
+            return contextlib.nullcontext()
+        return BackendCpu(self.postgres_url, [self.databases[service]])
+
+
+async def _batch(
+    http: httpx.AsyncClient, side: CommandSide, command: str, orders: list[BenchOrder], concurrency: int,
+    tick: Callable[[], None],
+) -> dict:
+    """Send `command` for every order at `concurrency`; the figures of the batch."""
+    service = COMMANDS[command]
+
+    async def one(_client: int, order: BenchOrder) -> None:
+        path, body = command_request(command, order)
+        response = await post_with_retries(http, side.urls[service] + path, body, side.headers(command, order))
+        if response.status_code >= 300:
+            raise RuntimeError(f"{side.name} {command} answered {response.status_code}: {response.text[:300]}")
+        if command == "place":
+            order.order_id = response.json()["id"]
+        tick()
+
+    group = {service: side.groups[service]}
+    before = cpu_seconds(group)[service]
+    with side.postgres_backends(service) as backends:
+        wall = await run_clients(concurrency, orders, one)
+    spent = cpu_seconds(group)[service] - before
+    figures = {
+        "requests": len(orders),
+        "requests_per_s": round(len(orders) / wall, 1) if wall else 0.0,
+        "cpu_ms_per_request": round(1000 * max(spent, 0.0) / len(orders), 2),
+    }
+    if backends is not None:
+        figures["postgres_cpu_ms_per_request"] = round(1000 * backends.cpu_seconds / len(orders), 2)
+    return figures
+
+
+async def run_commands(side: CommandSide, concurrency: int, count: int, tick: Callable[[], None]) -> dict[str, dict]:
+    """Every command of the two sagas on `side`, `count` requests each: the figures per command."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    figures: dict[str, dict] = {}
+    async with httpx.AsyncClient(limits=limits, timeout=30, trust_env=False) as http:
+        for saga in (COMPLETED_SAGA, CANCELLED_SAGA):
+            orders = [BenchOrder(side.customers[i % len(side.customers)], tuple(side.skus)) for i in range(count)]
+            for command in saga:
+                batch = await _batch(http, side, command, orders, concurrency, tick)
+                if saga is COMPLETED_SAGA or command in COMPENSATIONS:
+                    figures[command] = batch
+    return figures
+
+
+WARM_UP_CONCURRENCY = 8
+"""gunicorn's workers × threads in every service (infra.stack's django_service): a warm-up batch at
+this concurrency reaches every thread, so each has imported its code and opened its connection."""
+
+
+async def warm_up(sides: list[CommandSide]) -> None:
+    """Every command a few times on each side, unmeasured: the first request of a process or thread
+    pays for imports and a database connection, which no level should count."""
+    for side in sides:
+        await run_commands(side, WARM_UP_CONCURRENCY, 2 * WARM_UP_CONCURRENCY, lambda: None)
+
+
+def requests_per_level(count: int) -> int:
+    """Requests one side sends at one level (for progress bars)."""
+    return count * (len(COMPLETED_SAGA) + len(CANCELLED_SAGA))
+
+
+async def commands_level(
+    sides: list[CommandSide], statements: dict[str, dict[str, int]], concurrency: int, count: int,
+    progress: Callable[[str, int], None],
+) -> dict[str, dict]:
+    """The product's side and the floor's at one level, command by command (see the module)."""
+    measured = {}
+    for side in sides:
+        progress(f"commands {side.name} c={concurrency}", requests_per_level(count))
+        measured[side.name] = await run_commands(side, concurrency, count, lambda: progress("", 0))
+    commands = {}
+    for command, service in COMMANDS.items():
+        product, floor = measured["product"][command], measured["floor"][command]
+        commands[command] = {
+            "service": service,
+            "product": product,
+            "floor": floor,
+            "ratio": round(product["cpu_ms_per_request"] / floor["cpu_ms_per_request"], 2)
+            if floor["cpu_ms_per_request"] else None,
+            "statements": {name: statements[name][command] for name in ("product", "floor")},
+        }
+    return commands
