@@ -4,7 +4,8 @@
 transaction open; `outbox_mark_started` and `outbox_retry_later` record each outcome in a short
 transaction of its own. Several relays may run at once: a claim is a short lease (other relays skip
 the record until it lapses), and a start that meets an existing workflow id counts as started, so a
-record started twice (a relay that died between start and mark) starts one workflow.
+record started twice (a relay that died between start and mark) starts one workflow. An idle relay
+sleeps until a placement wakes it (orders.outbox_wakeup) or OUTBOX_POLL_SECONDS pass.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from opentelemetry import propagate, trace
 
 from observability.logs import log_context
 from orders.models import OutboxRecord
+from orders.outbox_wakeup import RelayWakeups
 from orders.saga import saga_gateway
 from saga_contract import OrderSagaInput
 
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 MAX_ERROR_LENGTH = 2000
+_STOP_CHECK_SECONDS = 0.25  # an idle relay notices its stop signal at least this often
 
 
 def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None) -> list[OutboxRecord]:
@@ -132,8 +135,10 @@ class OutboxRelay:
         return handled
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until `stop` is set: at once while records are due, every poll_seconds when idle.
-        A failure of the relay itself (the database away) is logged and retried with backoff."""
+        """Relay until `stop` is set: at once while records are due; when idle, as soon as a placement
+        wakes it, or after poll_seconds (records whose retry falls due, leases that lapse, a lost
+        wake-up). A failure of the relay itself (the database away) is logged and retried with backoff."""
+        wakeups = RelayWakeups()
         failures = 0
         try:
             while not stop.is_set():
@@ -148,9 +153,18 @@ class OutboxRelay:
                     stop.wait(delay)
                     continue
                 if not busy:
-                    stop.wait(self.poll_seconds)
+                    self._idle(stop, wakeups)
         finally:
+            wakeups.close()
             connections.close_all()
+
+    def _idle(self, stop: threading.Event, wakeups: RelayWakeups) -> None:
+        """Wait for a wake-up or poll_seconds, whichever is first, looking at `stop` in between."""
+        deadline = time.monotonic() + self.poll_seconds
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or wakeups.wait(min(remaining, _STOP_CHECK_SECONDS)):
+                return
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,0 +1,170 @@
+"""Wakes the outbox relay when a placement commits, so an idle relay need not poll often.
+
+On PostgreSQL the placement's transaction sends `NOTIFY saga_outbox`, which the server delivers at
+commit (and never for a rollback) to every relay that LISTENs, on any host. On SQLite, the embedded
+default on one machine, a datagram goes after commit to the relay's Unix socket, named after the
+database file. A wake-up is only a hint: nothing waits for it, a relay that is not listening loses
+it, and the relay still looks every OUTBOX_POLL_SECONDS, so a lost wake-up costs one poll's delay,
+never an order. This module never reads or writes the outbox itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import select
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "saga_outbox"
+_DATAGRAM = b"1"
+_RETRY_LISTENING_SECONDS = 30.0
+
+
+def _socket_path(database_name: str) -> Path:
+    """The relay's socket for one SQLite database: short enough for any Unix socket (108 bytes)."""
+    digest = hashlib.sha256(str(Path(database_name).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"saga-outbox-{digest}.sock"
+
+
+_sender: socket.socket | None = None
+
+
+def _send_datagram(path: Path) -> None:
+    global _sender
+    if _sender is None:
+        _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        _sender.setblocking(False)
+    try:
+        _sender.sendto(_DATAGRAM, str(path))
+    except OSError:  # no relay listening, or its queue is full: it will find the record by polling
+        pass
+
+
+def outbox_wake_relay() -> None:
+    """Call inside the transaction that adds outbox records: the relay wakes once it has committed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {CHANNEL}")
+    elif connection.vendor == "sqlite":
+        path = _socket_path(connection.settings_dict["NAME"])
+        transaction.on_commit(lambda: _send_datagram(path))
+
+
+class RelayWakeups:
+    """The relay's side: `wait(timeout)` returns early when a placement commits, or after `timeout`.
+
+    Falls back to plain waiting where no wake-up can be had: another relay holds the SQLite socket,
+    or the database is away (both tried again every 30 s), or it is neither SQLite nor PostgreSQL.
+    A listener that fails later is dropped and opened again on the next wait.
+    """
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self._socket: socket.socket | None = None
+        self._listener = None  # a DatabaseWrapper of its own, LISTENing (PostgreSQL)
+        self._unavailable_until = 0.0
+
+    def wait(self, timeout: float) -> bool:
+        """True if woken by a placement, False after `timeout` seconds without one."""
+        source = self._source()
+        if source is None:
+            select.select([], [], [], timeout)
+            return False
+        try:
+            ready, _, _ = select.select([source], [], [], timeout)
+            if not ready:
+                return False
+            self._drain()
+            return True
+        except Exception as error:  # the socket or the listening connection broke: listen again next time
+            logger.warning("outbox wake-ups lost; polling until they are back: %s", error)
+            self.close()
+            return False
+
+    def _source(self):
+        if self._socket is not None:
+            return self._socket
+        if self._listener is not None:
+            return self._listener.connection.fileno()
+        if time.monotonic() < self._unavailable_until:
+            return None
+        try:
+            self._open()
+        except Exception as error:  # another relay's socket, or the database away (polling finds out)
+            logger.warning("outbox wake-ups unavailable for now; polling: %s", error)
+            self._unavailable_until = time.monotonic() + _RETRY_LISTENING_SECONDS
+            return None
+        if self._socket is None and self._listener is None:  # neither SQLite nor PostgreSQL
+            self._unavailable_until = float("inf")
+            return None
+        return self._source()
+
+    def _open(self) -> None:
+        database = connections[self.alias]
+        if database.vendor == "sqlite":
+            path = _socket_path(database.settings_dict["NAME"])
+            listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                _bind_unless_taken(listening, path)
+            except OSError:
+                listening.close()
+                raise
+            listening.setblocking(False)
+            self._socket = listening
+        elif database.vendor == "postgresql":
+            listener = connections.create_connection(self.alias)
+            listener.ensure_connection()
+            listener.connection.autocommit = True
+            listener.connection.execute(f"LISTEN {CHANNEL}")
+            self._listener = listener
+
+    def _drain(self) -> None:
+        """Consume every wake-up waiting now: one look at the outbox answers them all."""
+        if self._socket is not None:
+            while True:
+                try:
+                    self._socket.recv(64)
+                except BlockingIOError:
+                    return
+        elif self._listener is not None:
+            for _ in self._listener.connection.notifies(timeout=0):
+                pass
+
+    def close(self) -> None:
+        if self._socket is not None:
+            path = self._socket.getsockname()
+            self._socket.close()
+            self._socket = None
+            Path(path).unlink(missing_ok=True)
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:  # the connection is gone already
+                pass
+            self._listener = None
+
+
+def _bind_unless_taken(listening: socket.socket, path: Path) -> None:
+    """Bind the relay's socket; a file left by a relay that died is replaced, a live relay's is not."""
+    try:
+        listening.bind(str(path))
+        return
+    except OSError:
+        pass
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:  # nobody listens there: a relay that died left it
+        path.unlink(missing_ok=True)
+        listening.bind(str(path))
+        return
+    finally:
+        probe.close()
+    raise OSError(f"another relay listens on {path}")

@@ -1,0 +1,88 @@
+"""A placement wakes the idle relay when it commits (orders.outbox_wakeup): a NOTIFY on PostgreSQL, a
+datagram to the relay's socket on SQLite. A rolled-back placement wakes no one, and a relay that
+cannot listen falls back to polling. The same tests run on both databases."""
+
+import socket
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from orders import services
+from orders.outbox_wakeup import RelayWakeups, _socket_path
+from orders.relay import OutboxRelay
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ITEMS = [("MUG", 1)]
+NEVER = 60.0  # a poll interval no test waits for: only a wake-up can end the wait in time
+
+
+@pytest.fixture
+def wakeups():
+    listening = RelayWakeups()
+    assert not listening.wait(0)  # listening from here on
+    yield listening
+    listening.close()
+
+
+def test_a_committed_placement_wakes_the_relay(wakeups):
+    services.order_place(customer_id="alice", items=ITEMS)
+
+    assert wakeups.wait(NEVER)
+
+
+def test_a_rolled_back_placement_wakes_no_one(wakeups):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.order_place(customer_id="alice", items=ITEMS)
+        raise RuntimeError("the request failed after the order was written")
+
+    assert not wakeups.wait(0.5)
+
+
+def test_the_idle_relay_starts_a_new_order_at_once_though_it_polls_rarely(sagas, settings):
+    settings.OUTBOX_POLL_SECONDS = NEVER
+    stop, relay = threading.Event(), OutboxRelay()
+    loop = threading.Thread(target=relay.run, args=(stop,))
+    loop.start()
+    try:
+        time.sleep(0.3)  # the relay has found nothing and sleeps
+        order = services.order_place(customer_id="alice", items=ITEMS)
+        deadline = time.monotonic() + 10
+        while not sagas.started and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert [wid for wid, _ in sagas.started] == [order.workflow_id]
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+        relay.close()
+    assert not loop.is_alive(), "an idle relay notices its stop signal within a fraction of a second"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
+def test_a_second_relay_on_the_same_database_polls_instead(wakeups):
+    second = RelayWakeups()
+    try:
+        assert not second.wait(0)
+        services.order_place(customer_id="alice", items=ITEMS)
+        assert wakeups.wait(NEVER)
+        assert not second.wait(0.2)
+    finally:
+        second.close()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
+def test_the_socket_a_dead_relay_left_behind_is_taken_over():
+    path = _socket_path(connection.settings_dict["NAME"])
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(path))
+    dead.close()  # the file stays, nobody listens
+    listening = RelayWakeups()
+    try:
+        assert not listening.wait(0)
+        services.order_place(customer_id="alice", items=ITEMS)
+        assert listening.wait(NEVER)
+    finally:
+        listening.close()
+    assert not path.exists()
