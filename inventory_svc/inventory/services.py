@@ -1,9 +1,10 @@
 """State changes of the inventory: products and the reservation state machine.
 
-Every function runs in one transaction, locks the product rows it changes (in
-SKU order, so two reservations cannot deadlock or oversell), records each real
-transition as a ReservationEvent in that transaction, and is safe to call twice
-for the same order.
+Every function runs in one transaction (the idempotent request's, when there is one), records each
+real transition as a ReservationEvent in that transaction, and is safe to call twice for the same
+order. Where writers run side by side (PostgreSQL), a reservation's changes first lock the product
+rows it holds, in SKU order, so that two reservations can neither deadlock nor oversell; SQLite lets
+one writer in at a time and needs no locks. Refusals are raised before the first write.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, F, QuerySet, Value, When
+from django.utils import timezone
+
+from chassis.idempotency.effects import concurrent_writers, effect_transaction, insert_savepoint, remember_related
 
 from inventory.errors import (
     OutOfStock,
@@ -43,7 +48,7 @@ STOCK_LIMIT = 2_000_000_000
 def product_restock(*, sku: str, quantity: int) -> Product:
     """Receive `quantity` more units: on hand and received grow together, so received − on hand
     (what was sold) is unchanged."""
-    with transaction.atomic():
+    with effect_transaction():
         product = Product.objects.select_for_update().filter(sku=sku).first()
         if product is None:
             raise ProductNotFound(sku=sku)
@@ -55,16 +60,73 @@ def product_restock(*, sku: str, quantity: int) -> Product:
         return product
 
 
-def _lock_products(skus: list[str]) -> dict[str, Product]:
-    return {p.sku: p for p in Product.objects.select_for_update().filter(sku__in=sorted(skus)).order_by("sku")}
+def _lock_products(skus) -> QuerySet[Product]:
+    """The products of `skus`, locked in SKU order (on PostgreSQL; SQLite ignores FOR UPDATE)."""
+    return Product.objects.select_for_update().filter(sku__in=sorted(skus)).order_by("sku")
 
 
-def _locked_reservation(order_id: UUID) -> Reservation | None:
-    return Reservation.objects.select_for_update().filter(order_id=order_id).first()
+def _shift_stock(quantities: dict[str, int], **signs: int) -> None:
+    """Add sign × quantity to the named counters of each product (`reserved=1`, `on_hand=-1`) in one
+    UPDATE. The database does the arithmetic, on rows this transaction has locked (or, on SQLite,
+    while no other writer runs), so the counts stay exact."""
+    per_sku = Case(*(When(sku=sku, then=Value(quantity)) for sku, quantity in quantities.items()))
+    Product.objects.filter(sku__in=quantities).update(
+        updated_at=timezone.now(), **{counter: F(counter) + sign * per_sku for counter, sign in signs.items()}
+    )
 
 
 def _record(order_id: UUID, kind: str, idempotency_key: str) -> None:
     ReservationEvent.objects.create(order_id=order_id, kind=kind, idempotency_key=idempotency_key)
+
+
+def _reservation_with_lines(order_id: UUID) -> Reservation | None:
+    """The order's reservation with its lines, read in one statement (two for a tombstone or none)."""
+    lines = list(ReservationLine.objects.filter(reservation_id=order_id).select_related("reservation"))
+    reservation = lines[0].reservation if lines else Reservation.objects.filter(order_id=order_id).first()
+    if reservation is not None:
+        remember_related(reservation, "lines", lines)
+    return reservation
+
+
+def _stock_refusal(wanted: dict[str, int], products: dict[str, Product]) -> Exception | None:
+    """Why these products cannot fill `wanted` (unknown SKUs, too little stock, mixed currencies), or None."""
+    unknown = sorted(set(wanted) - set(products))
+    if unknown:
+        return UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
+    short = [
+        {"sku": sku, "requested": qty, "available": products[sku].available}
+        for sku, qty in sorted(wanted.items())
+        if products[sku].available < qty
+    ]
+    if short:
+        return OutOfStock(lines=short)
+    currencies = {products[sku].currency for sku in wanted}
+    if len(currencies) != 1:
+        return ReservationConflict("Lines are priced in different currencies.", currencies=sorted(currencies))
+    return None
+
+
+def _reservation_insert(order_id: UUID, wanted: dict[str, int], products: dict[str, Product]) -> Reservation | None:
+    """Store the reservation and its lines, or return None when this order's reservation was committed
+    since this transaction looked: a release's tombstone (a compensation that holds no product lock)
+    or a concurrent reserve, which PostgreSQL allows."""
+    try:
+        with insert_savepoint():
+            reservation = Reservation.objects.create(
+                order_id=order_id,
+                status=Reservation.Status.RESERVED,
+                total_cents=sum(products[sku].price_cents * qty for sku, qty in wanted.items()),
+                currency=products[next(iter(wanted))].currency,
+            )
+    except IntegrityError:
+        return None
+    lines = ReservationLine.objects.bulk_create(
+        ReservationLine(reservation=reservation, product=products[sku], quantity=qty,
+                        unit_price_cents=products[sku].price_cents)
+        for sku, qty in sorted(wanted.items())
+    )
+    remember_related(reservation, "lines", lines)
+    return reservation
 
 
 def reservation_create(
@@ -72,111 +134,83 @@ def reservation_create(
 ) -> tuple[Reservation, bool]:
     """Reserve every line or none, snapshotting unit prices. Returns (reservation, created)."""
     wanted = dict(items)
-    with transaction.atomic():
-        products = _lock_products(list(wanted))
-        existing = _locked_reservation(order_id)
-        if existing is not None:
-            if existing.status == Reservation.Status.RELEASED:
-                raise ReservationReleased(order_id=str(order_id))
-            held = {line.product_id: line.quantity for line in existing.lines.all()}
-            if held != wanted:
-                raise ReservationConflict(order_id=str(order_id))
-            return existing, False
-
-        unknown = sorted(set(wanted) - set(products))
-        if unknown:
-            raise UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
-        short = [
-            {"sku": sku, "requested": qty, "available": products[sku].available}
-            for sku, qty in sorted(wanted.items())
-            if products[sku].available < qty
-        ]
-        if short:
-            raise OutOfStock(lines=short)
-        currencies = {products[sku].currency for sku in wanted}
-        if len(currencies) != 1:
-            raise ReservationConflict("Lines are priced in different currencies.", currencies=sorted(currencies))
-
-        try:
-            with transaction.atomic():
-                reservation = Reservation.objects.create(
-                    order_id=order_id,
-                    status=Reservation.Status.RESERVED,
-                    total_cents=sum(products[sku].price_cents * qty for sku, qty in wanted.items()),
-                    currency=currencies.pop(),
-                )
-        except IntegrityError:
-            # This order's release (a compensation that holds no product lock) committed its
-            # tombstone just now: the late reserve is refused like any other.
-            raise ReservationReleased(order_id=str(order_id)) from None
-        for sku, qty in sorted(wanted.items()):
-            product = products[sku]
-            product.reserved += qty
-            product.save(update_fields=["reserved", "updated_at"])
-            ReservationLine.objects.create(
-                reservation=reservation, product=product, quantity=qty, unit_price_cents=product.price_cents
-            )
-        _record(order_id, ReservationEvent.Kind.RESERVED, idempotency_key)
-        return reservation, True
+    with effect_transaction():
+        # One statement reads (and locks) the products and tells whether this order has a reservation.
+        locked = _lock_products(wanted).annotate(order_held=Exists(Reservation.objects.filter(order_id=order_id)))
+        products = {product.sku: product for product in locked}
+        refusal = _stock_refusal(wanted, products)
+        if refusal is None and not next(iter(products.values())).order_held:
+            reservation = _reservation_insert(order_id, wanted, products)
+            if reservation is not None:
+                _shift_stock(wanted, reserved=1)
+                _record(order_id, ReservationEvent.Kind.RESERVED, idempotency_key)
+                return reservation, True
+        # A repeat of a reserve that went through is answered with its reservation, whatever the
+        # stock is now; a refusal is only given to an order that holds nothing.
+        existing = _reservation_with_lines(order_id)
+        if existing is None:
+            raise refusal
+        if existing.status == Reservation.Status.RELEASED:
+            raise ReservationReleased(order_id=str(order_id))
+        if {line.product_id: line.quantity for line in existing.lines.all()} != wanted:
+            raise ReservationConflict(order_id=str(order_id))
+        return existing, False
 
 
-def _lock_order_stock(order_id: UUID) -> tuple[Reservation | None, dict[str, Product]]:
-    """Lock an order's products, then its reservation: the same order as reservation_create, so a
-    late reserve racing its own release cannot deadlock. (A reservation's lines never change.)"""
-    skus = list(ReservationLine.objects.filter(reservation_id=order_id).values_list("product_id", flat=True))
-    products = _lock_products(skus)
-    reservation = _locked_reservation(order_id)
-    if reservation is not None:
-        # Its reserve committed between the two reads: that transaction is over, so locking its
-        # products now cannot deadlock with it.
-        missing = [line.product_id for line in reservation.lines.all() if line.product_id not in products]
-        products |= _lock_products(missing)
-    return reservation, products
+def _reservation_finish(
+    reservation: Reservation, *, to: str, refusal: type[Exception], idempotency_key: str, **counters: int
+) -> Reservation:
+    """Move a RESERVED reservation to `to` (COMMITTED or RELEASED), shifting its products' `counters`
+    by its lines. A repeat returns it as it is; the other final state is refused with `refusal`."""
+    if reservation.status == Reservation.Status.RESERVED:
+        quantities = {line.product_id: line.quantity for line in reservation.lines.all()}
+        if concurrent_writers():
+            # The same lock order as reservation_create, before the reservation's row: no deadlock.
+            list(_lock_products(quantities).values_list("sku", flat=True))
+        now = timezone.now()
+        order_id = reservation.order_id
+        if Reservation.objects.filter(order_id=order_id, status=Reservation.Status.RESERVED).update(
+            status=to, updated_at=now
+        ):
+            _shift_stock(quantities, **counters)
+            _record(order_id, ReservationEvent.Kind(to), idempotency_key)
+            reservation.status, reservation.updated_at = to, now
+            return reservation
+        # Another transaction finished it after it was read (PostgreSQL): final states never change.
+        reservation = _reservation_with_lines(order_id)
+    if reservation.status == to:
+        return reservation
+    raise refusal(order_id=str(reservation.order_id))
 
 
 def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Compensation: give the stock back. With nothing reserved, leave a RELEASED tombstone."""
-    with transaction.atomic():
-        reservation, products = _lock_order_stock(order_id)
+    with effect_transaction():
+        reservation = _reservation_with_lines(order_id)
         if reservation is None:
             try:
-                with transaction.atomic():
+                with insert_savepoint():
                     tombstone = Reservation.objects.create(order_id=order_id, status=Reservation.Status.RELEASED)
-                    _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
-                    return tombstone
             except IntegrityError:
                 # A slow reserve for this order committed just now: release what it took.
-                reservation, products = _lock_order_stock(order_id)
-        if reservation.status == Reservation.Status.RELEASED:
-            return reservation
-        if reservation.status == Reservation.Status.COMMITTED:
-            raise ReservationCommitted(order_id=str(order_id))
-        for line in reservation.lines.all():
-            product = products[line.product_id]
-            product.reserved -= line.quantity
-            product.save(update_fields=["reserved", "updated_at"])
-        reservation.status = Reservation.Status.RELEASED
-        reservation.save(update_fields=["status", "updated_at"])
-        _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
-        return reservation
+                reservation = _reservation_with_lines(order_id)
+            else:
+                _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
+                remember_related(tombstone, "lines", [])
+                return tombstone
+        return _reservation_finish(
+            reservation, to=Reservation.Status.RELEASED, refusal=ReservationCommitted,
+            idempotency_key=idempotency_key, reserved=-1,
+        )
 
 
 def reservation_commit(*, order_id: UUID, idempotency_key: str = "") -> Reservation:
     """Reserved stock becomes sold: on_hand and reserved both fall by the reserved quantities."""
-    with transaction.atomic():
-        reservation, products = _lock_order_stock(order_id)
+    with effect_transaction():
+        reservation = _reservation_with_lines(order_id)
         if reservation is None:
             raise ReservationNotFound(order_id=str(order_id))
-        if reservation.status == Reservation.Status.COMMITTED:
-            return reservation
-        if reservation.status == Reservation.Status.RELEASED:
-            raise ReservationReleased(order_id=str(order_id))
-        for line in reservation.lines.all():
-            product = products[line.product_id]
-            product.reserved -= line.quantity
-            product.on_hand -= line.quantity
-            product.save(update_fields=["reserved", "on_hand", "updated_at"])
-        reservation.status = Reservation.Status.COMMITTED
-        reservation.save(update_fields=["status", "updated_at"])
-        _record(order_id, ReservationEvent.Kind.COMMITTED, idempotency_key)
-        return reservation
+        return _reservation_finish(
+            reservation, to=Reservation.Status.COMMITTED, refusal=ReservationReleased,
+            idempotency_key=idempotency_key, reserved=-1, on_hand=-1,
+        )

@@ -66,6 +66,7 @@ def test_business_refusals_record_nothing(make_product):
     assert events(short) == [] and events(released) == [("RELEASED", "")]
 
 
+@pytest.mark.django_db(transaction=True)  # the failure rolls back the service's own transaction, not a savepoint
 def test_an_event_that_cannot_be_written_undoes_its_transition(make_product, monkeypatch):
     make_product(sku="A", on_hand=5)
     order_id = uuid.uuid4()

@@ -1,0 +1,21 @@
+"""Test helpers for the statement counts of idempotent commands (never imported by running code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+REPLAY_STATEMENTS = 3
+"""A replay runs BEGIN, the SELECT that finds the key's record, and COMMIT."""
+
+
+def assert_statements(call: Callable, statements: int, assert_num_queries) -> object:
+    """`call()` (a POST under a fixed Idempotency-Key) runs exactly `statements` statements; called
+    again, it is a replay of REPLAY_STATEMENTS with the same status and bytes. Returns the first answer.
+    `assert_num_queries` is pytest-django's `django_assert_num_queries`."""
+    with assert_num_queries(statements):
+        first = call()
+    with assert_num_queries(REPLAY_STATEMENTS):
+        again = call()
+    assert first.status_code < 300 and again.status_code == first.status_code, first.content
+    assert again.content == first.content and again["Idempotent-Replayed"] == "true"
+    return first
