@@ -1,6 +1,6 @@
 import pytest
 
-from payments.models import Account
+from payments.models import Account, MerchantAccount
 
 pytest_plugins = ["chassis.testing"]
 
@@ -13,3 +13,9 @@ def make_account(db):
         )
 
     return make
+
+
+@pytest.fixture
+def merchant(db) -> MerchantAccount:
+    """The merchant's account: a data migration makes it, but a transactional test's flush takes it away."""
+    return MerchantAccount.objects.get_or_create(pk=MerchantAccount.SINGLETON_ID)[0]

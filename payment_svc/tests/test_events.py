@@ -75,7 +75,8 @@ def test_declines_and_refusals_record_nothing(make_account):
     assert events(declined) == [] and events(voided) == [("VOIDED", 0, "")]
 
 
-def test_an_event_that_cannot_be_written_undoes_its_transition(make_account, monkeypatch):
+@pytest.mark.django_db(transaction=True)  # the failure rolls back the service's own transaction, not a savepoint
+def test_an_event_that_cannot_be_written_undoes_its_transition(make_account, merchant, monkeypatch):
     make_account(balance_cents=10_000)
     order_id = uuid.uuid4()
     services.payment_authorize(order_id=order_id, customer_id="alice", amount_cents=300, currency="USD")
