@@ -12,14 +12,15 @@ import logging
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from chassis.idempotency.effects import effect_transaction, remember_related
 from observability.logs import bind
 from observability.tracing import carrier
 from orders import selectors
 from orders.errors import LinesMismatch, OrderFinal, OrderNotCancellable, OrderNotFound, SagaUnavailable
 from orders.models import Order, OrderLine, OutboxRecord
+from orders.outbox_wakeup import outbox_wake_relay
 from orders.saga import CancelRefused, SagaUnreachable, saga_gateway
 from saga_contract import CancelRefusal, OrderItem, OrderSagaInput
 
@@ -28,9 +29,10 @@ logger = logging.getLogger(__name__)
 
 def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
     """Store a PENDING order with its lines and the outbox record its saga is started from."""
-    with transaction.atomic():
+    with effect_transaction():
         order = Order.objects.create(customer_id=customer_id)
-        OrderLine.objects.bulk_create(OrderLine(order=order, sku=sku, quantity=qty) for sku, qty in items)
+        lines = OrderLine.objects.bulk_create(OrderLine(order=order, sku=sku, quantity=qty) for sku, qty in items)
+        remember_related(order, "items", lines)
         saga_input = OrderSagaInput(
             order_id=str(order.id),
             customer_id=customer_id,
@@ -45,6 +47,7 @@ def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
             next_attempt_at=timezone.now(),
             trace_context=carrier(),
         )
+        outbox_wake_relay()
     bind(order_id=str(order.id), workflow_id=order.workflow_id)
     return order
 
@@ -72,52 +75,64 @@ def order_request_cancel(*, order_id: UUID, owner: str | None = None) -> Order:
     return selectors.order_get(order_id=order.id)
 
 
-def _locked_order(order_id: UUID) -> Order:
-    order = Order.objects.select_for_update().filter(id=order_id).first()
+def _order_with_items(order_id: UUID) -> Order:
+    """The order with its lines, read in one statement (two for an order without lines)."""
+    items = list(OrderLine.objects.filter(order_id=order_id).select_related("order"))
+    order = items[0].order if items else Order.objects.filter(id=order_id).first()
     if order is None:
         raise OrderNotFound(order_id=str(order_id))
+    remember_related(order, "items", items)
     return order
 
 
-def _apply_prices(order: Order, lines: list[dict], total_cents: int, currency: str) -> None:
+def _priced(order: Order, lines: list[dict], total_cents: int) -> list[OrderLine]:
+    """The order's lines with the unit prices the saga reports, once they are checked against the order."""
     items = {line.sku: line for line in order.items.all()}
     if {l["sku"]: l["quantity"] for l in lines} != {sku: line.quantity for sku, line in items.items()}:
         raise LinesMismatch(order_id=str(order.id))
     if total_cents != sum(l["unit_price_cents"] * l["quantity"] for l in lines):
         raise LinesMismatch("total_cents is not the sum of the lines.", order_id=str(order.id))
     for line in lines:
-        item = items[line["sku"]]
-        item.unit_price_cents = line["unit_price_cents"]
-        item.save(update_fields=["unit_price_cents"])
-    order.total_cents, order.currency = total_cents, currency
+        items[line["sku"]].unit_price_cents = line["unit_price_cents"]
+    return list(items.values())
+
+
+def _order_finish(order: Order, *, to: str, priced: list[OrderLine], **fields) -> Order:
+    """Move a PENDING order to `to` with `fields`, storing the `priced` lines' unit prices in one
+    UPDATE. A repeat returns the order as it is; the other final state is refused."""
+    if order.status == Order.Status.PENDING:
+        changes = {"status": to, "updated_at": timezone.now(), **fields}
+        if Order.objects.filter(id=order.id, status=Order.Status.PENDING).update(**changes):
+            if priced:
+                OrderLine.objects.bulk_update(priced, ["unit_price_cents"])
+            for name, value in changes.items():
+                setattr(order, name, value)
+            return order
+        # The saga's other report was stored after the order was read: final states never change.
+        order = _order_with_items(order.id)
+    if order.status == to:
+        return order
+    raise OrderFinal(order_id=str(order.id), status=order.status)
 
 
 def order_confirm(*, order_id: UUID, lines: list[dict], total_cents: int, currency: str) -> Order:
-    with transaction.atomic():
-        order = _locked_order(order_id)
-        if order.status == Order.Status.CONFIRMED:
-            return order
-        if order.status == Order.Status.CANCELLED:
-            raise OrderFinal(order_id=str(order_id), status=order.status)
-        _apply_prices(order, lines, total_cents, currency)
-        order.status = Order.Status.CONFIRMED
-        order.save(update_fields=["status", "total_cents", "currency", "updated_at"])
-        return order
+    with effect_transaction():
+        order = _order_with_items(order_id)
+        priced = _priced(order, lines, total_cents) if order.status == Order.Status.PENDING else []
+        return _order_finish(
+            order, to=Order.Status.CONFIRMED, priced=priced, total_cents=total_cents, currency=currency
+        )
 
 
 def order_cancel(
     *, order_id: UUID, reason: str, lines: list[dict] | None = None,
     total_cents: int | None = None, currency: str | None = None,
 ) -> Order:
-    with transaction.atomic():
-        order = _locked_order(order_id)
-        if order.status == Order.Status.CANCELLED:
-            return order
-        if order.status == Order.Status.CONFIRMED:
-            raise OrderFinal(order_id=str(order_id), status=order.status)
-        if lines:
-            _apply_prices(order, lines, total_cents, currency or order.currency)
-        order.status = Order.Status.CANCELLED
-        order.cancellation_reason = reason
-        order.save(update_fields=["status", "cancellation_reason", "total_cents", "currency", "updated_at"])
-        return order
+    with effect_transaction():
+        order = _order_with_items(order_id)
+        fields = {"cancellation_reason": reason}
+        priced = []
+        if lines and order.status == Order.Status.PENDING:
+            priced = _priced(order, lines, total_cents)
+            fields |= {"total_cents": total_cents, "currency": currency or order.currency}
+        return _order_finish(order, to=Order.Status.CANCELLED, priced=priced, **fields)
