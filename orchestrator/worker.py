@@ -30,6 +30,7 @@ from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSou
 from observability.logs import configure_logging
 from observability.tracing import start_tracing, stop_tracing
 from orchestrator.breakers import ServiceBreaker
+from orchestrator.bytecode import compile_orchestrator
 from orchestrator.clients import ServiceClient
 from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
 from orchestrator.metrics import BreakerStateGauge, start_at_zero
@@ -156,6 +157,7 @@ def main() -> None:
     _configure_logging()
     try:
         settings = load_settings()
+        compile_orchestrator()
         start_tracing("worker", settings.traces_dir)
         HTTPXClientInstrumentor().instrument()  # each call a client span, its context sent along
         code = asyncio.run(_serve(settings))

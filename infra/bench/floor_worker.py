@@ -26,6 +26,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from orchestrator.bytecode import compile_orchestrator
 from orchestrator.contracts import (
     AuthorizePaymentInput,
     CancelOrderInput,
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--local-activities", action="store_true", help="run the activities as local activities")
     args = parser.parse_args()
     code = 0
+    compile_orchestrator()  # as the product's worker does: the same workflow module, the same imports
     try:
         asyncio.run(serve(args.address, args.namespace, args.task_queue, args.local_activities))
     except Exception as error:  # reported on one line; the bench reads the log
