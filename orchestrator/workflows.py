@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
@@ -57,6 +57,12 @@ STARTED_BY_OUTBOX = "started-by-outbox"
 no longer look their order up first; they keep search attributes and a memo current; they take a
 customer's cancel. Histories from before (no marker) replay down the old path."""
 
+BATCHED_VISIBILITY = "batched-visibility"
+"""Patch: the search-attribute and memo changes a saga makes within one workflow task are sent
+together just before the workflow yields, as at most one search-attribute upsert and one memo
+update, instead of one command (and one history event) per change. Histories from before (no
+marker of this patch) replay down the old path, which sends every change at once."""
+
 # Sagas started before the outbox: order_svc started them inside the transaction that stored the
 # order, so the saga looked for the order before any effect (at once, then after these pauses).
 ORDER_CHECK_PAUSES = tuple(timedelta(seconds=s) for s in (0.5, 1, 2, 4, 8))
@@ -65,6 +71,44 @@ CUSTOMER_ID = SearchAttributeKey.for_keyword(SearchAttribute.CUSTOMER_ID)
 ORDER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.ORDER_STATUS)
 ORDER_TOTAL_CENTS = SearchAttributeKey.for_int(SearchAttribute.ORDER_TOTAL_CENTS)
 SAGA_STEP = SearchAttributeKey.for_keyword(SearchAttribute.SAGA_STEP)
+
+
+class _Visibility:
+    """The saga's search attributes and memo, which the Web UI filters and shows.
+
+    Batched, the changes made within one workflow task wait here, a later value of an attribute or
+    memo key replacing an earlier one, until `flush()` sends them as one search-attribute upsert
+    and one memo update. The saga flushes just before it yields: before each activity it schedules,
+    and before it returns or fails. A timer or a condition wait added to the saga must flush first
+    too, or the Web UI shows the changes only once the saga next yields. Unbatched (sagas started
+    before BATCHED_VISIBILITY), every change is sent at once, as it was when their histories were
+    recorded.
+    """
+
+    def __init__(self, *, batched: bool) -> None:
+        self._batched = batched
+        self._attributes: dict[str, SearchAttributeUpdate[Any]] = {}
+        self._memo: dict[str, Any] = {}
+
+    def set_attributes(self, *updates: SearchAttributeUpdate[Any]) -> None:
+        for update in updates:
+            self._attributes[update.key.name] = update
+        if not self._batched:
+            self.flush()
+
+    def set_memo(self, **values: Any) -> None:
+        self._memo.update(values)
+        if not self._batched:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what has changed since the last flush; nothing when nothing has."""
+        if self._attributes:
+            workflow.upsert_search_attributes(list(self._attributes.values()))
+            self._attributes.clear()
+        if self._memo:
+            workflow.upsert_memo(self._memo)
+            self._memo = {}
 
 
 @dataclass
@@ -115,6 +159,7 @@ class OrderSaga:
         self._final = False
         self._stopping = False  # compensating after a failure or a cancel
         self._tracked = False  # search attributes and memo kept current (sagas from the outbox on)
+        self._visibility = _Visibility(batched=False)
         self._placed_at: datetime | None = None
 
     @workflow.query(name=PROGRESS_QUERY)
@@ -149,6 +194,7 @@ class OrderSaga:
         order = OrderRef(saga.order_id)
         if workflow.patched(STARTED_BY_OUTBOX):
             self._tracked = True
+            self._visibility = _Visibility(batched=workflow.patched(BATCHED_VISIBILITY))
             self._track_start(saga)
         elif not await self._order_stored(order):
             workflow.logger.warning("order never stored: saga abandoned", extra={"order_id": saga.order_id})
@@ -190,6 +236,7 @@ class OrderSaga:
             self._stopping = True
             await self._compensate()
             if stop.reason is None:
+                self._visibility.flush()
                 raise ApplicationError(
                     str(stop), type="saga_failed", non_retryable=True
                 ) from stop.__cause__
@@ -216,22 +263,22 @@ class OrderSaga:
     # Visibility: what the Web UI filters and shows (sagas from the outbox on).
 
     def _track_start(self, saga: OrderSagaInput) -> None:
-        workflow.upsert_search_attributes([
+        self._visibility.set_attributes(
             CUSTOMER_ID.value_set(saga.customer_id),
             ORDER_STATUS.value_set(OrderStatus.PENDING),
             SAGA_STEP.value_set(STEPS[0]),
-        ])
-        workflow.upsert_memo({"items": [{"sku": i.sku, "quantity": i.quantity} for i in saga.items]})
+        )
+        self._visibility.set_memo(items=[{"sku": i.sku, "quantity": i.quantity} for i in saga.items])
         workflow.set_current_details(f"{saga.summary}: {OrderStatus.PENDING}")
 
     def _track_step(self, step: str) -> None:
         if self._tracked:
-            workflow.upsert_search_attributes([SAGA_STEP.value_set(step)])
+            self._visibility.set_attributes(SAGA_STEP.value_set(step))
 
     def _track_total(self, saga: OrderSagaInput, reservation: Reservation) -> None:
         if self._tracked:
-            workflow.upsert_search_attributes([ORDER_TOTAL_CENTS.value_set(reservation.total_cents)])
-            workflow.upsert_memo({"total_cents": reservation.total_cents, "currency": reservation.currency})
+            self._visibility.set_attributes(ORDER_TOTAL_CENTS.value_set(reservation.total_cents))
+            self._visibility.set_memo(total_cents=reservation.total_cents, currency=reservation.currency)
             total = format_money(reservation.total_cents, reservation.currency)
             workflow.set_current_details(f"{saga.summary}, {total}")
 
@@ -239,8 +286,9 @@ class OrderSaga:
         self._final = True
         metrics.saga_finished(status, reason, self._placed_at)
         if self._tracked:
-            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+            self._visibility.set_attributes(ORDER_STATUS.value_set(status))
             workflow.set_current_details(f"{status} {reason or ''}".strip())
+        self._visibility.flush()
 
     # The steps.
 
@@ -301,6 +349,7 @@ class OrderSaga:
         undo_summary = f"Undo: {undo.__name__.replace('_', ' ')}"
         self._compensations.append(_Compensation(step, undo, order, undo_summary))
         self._started(step)
+        self._visibility.flush()
         try:
             result = await workflow.execute_activity_method(
                 activity,
@@ -322,7 +371,7 @@ class OrderSaga:
     async def _after_pivot(self, step: str, activity: Activity[ArgT, None], arg: ArgT, summary: str) -> None:
         self._started(step)
         try:
-            await _until_success(activity, arg, what=step, summary=summary)
+            await self._until_success(activity, arg, what=step, summary=summary)
         except ApplicationError as error:
             self._ended(step, StepState.FAILED, str(error))
             raise
@@ -334,7 +383,7 @@ class OrderSaga:
         while self._compensations:
             compensation = self._compensations.pop()
             self._track_step(compensation.activity.__name__)
-            await _until_success(
+            await self._until_success(
                 compensation.activity,
                 compensation.order,
                 what=f"undo of {compensation.step}",
@@ -354,29 +403,31 @@ class OrderSaga:
                 order_id, reason, reservation.lines, reservation.total_cents, reservation.currency
             )
         self._track_step(Compensation.CANCEL_ORDER)
-        await _until_success(
+        await self._until_success(
             SagaActivities.cancel_order, cancel, what="cancel_order", summary=f"Cancel the order: {reason}"
         )
         workflow.logger.info("order cancelled: %s", reason, extra={"order_id": order_id})
         self._finish(OrderStatus.CANCELLED, reason)
         return OrderSagaResult(order_id, SagaOutcome.CANCELLED, reason=reason)
 
-
-async def _until_success(activity: Activity[ArgT, Any], arg: ArgT, *, what: str, summary: str) -> None:
-    """Run an activity that must succeed; a non-retryable failure fails the workflow."""
-    try:
-        await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=ATTEMPT_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=UNTIL_SUCCESS,
-            summary=summary,
-        )
-    except ActivityError as error:
-        raise ApplicationError(
-            f"{what} failed: {error.cause}", type="saga_failed", non_retryable=True
-        ) from error
+    async def _until_success(
+        self, activity: Activity[ArgT, Any], arg: ArgT, *, what: str, summary: str
+    ) -> None:
+        """Run an activity that must succeed; a non-retryable failure fails the workflow."""
+        self._visibility.flush()
+        try:
+            await workflow.execute_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=ATTEMPT_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                retry_policy=UNTIL_SUCCESS,
+                summary=summary,
+            )
+        except ActivityError as error:
+            raise ApplicationError(
+                f"{what} failed: {error.cause}", type="saga_failed", non_retryable=True
+            ) from error
 
 
 def _cancellation_reason(error: ActivityError) -> str | None:

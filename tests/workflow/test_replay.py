@@ -1,6 +1,8 @@
 """Recorded histories of every saga branch replay against the current workflow code: a change to
 the workflow's commands that is not guarded with `workflow.patched` fails here with a
 non-determinism error, before it can break a saga in flight. Re-record with `make record-histories`.
+Histories of earlier versions stay and keep replaying: `before-outbox-*` (no patch marker) and
+`before-batched-visibility-*` (the outbox's marker only).
 """
 
 import base64
@@ -8,20 +10,18 @@ import json
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from orchestrator.workflows import STARTED_BY_OUTBOX, OrderSaga
+from orchestrator.workflows import BATCHED_VISIBILITY, STARTED_BY_OUTBOX, OrderSaga
+from tests.workflow.event_history import DIRECTORY, load, visibility_per_task
 from tests.workflow.scenarios import SCENARIOS
 
 on_session_loop = pytest.mark.asyncio(loop_scope="session")
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
-LEGACY = [path for path in HISTORIES if path.name.startswith("before-")]
-
-
-def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"order-{path.stem}", path.read_text())
+HISTORIES = sorted(DIRECTORY.glob("*.json"))
+BEFORE_OUTBOX = [path for path in HISTORIES if path.name.startswith("before-outbox-")]
+BEFORE_BATCHED_VISIBILITY = [path for path in HISTORIES if path.name.startswith("before-batched-visibility-")]
+CURRENT = [path for path in HISTORIES if not path.name.startswith("before-")]
 
 
 def activity_types(path: Path) -> list[str]:
@@ -44,7 +44,8 @@ def patch_markers(path: Path) -> list[str]:
 def test_every_scenario_and_every_earlier_version_has_a_recorded_history() -> None:
     names = {path.stem for path in HISTORIES}
     assert {scenario.name for scenario in SCENARIOS} <= names
-    assert LEGACY, "histories of sagas started before the outbox"
+    assert {f"before-batched-visibility-{scenario.name}" for scenario in SCENARIOS} <= names
+    assert BEFORE_OUTBOX, "histories of sagas started before the outbox"
 
 
 @on_session_loop
@@ -53,24 +54,35 @@ async def test_the_history_replays_on_the_current_workflow(path: Path) -> None:
     await Replayer(workflows=[OrderSaga]).replay_workflow(load(path))
 
 
-@pytest.mark.parametrize("path", LEGACY, ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", BEFORE_OUTBOX, ids=lambda path: path.stem)
 def test_sagas_from_before_the_outbox_took_the_old_path(path: Path) -> None:
     """They looked their order up first and carry no patch marker, so they replay down the old path."""
     assert activity_types(path)[0] == "order_stored"
     assert patch_markers(path) == []
 
 
-@pytest.mark.parametrize("path", [p for p in HISTORIES if p not in LEGACY], ids=lambda path: path.stem)
-def test_new_sagas_take_the_new_path(path: Path) -> None:
+@pytest.mark.parametrize("path", BEFORE_BATCHED_VISIBILITY, ids=lambda path: path.stem)
+def test_sagas_from_before_batched_visibility_sent_each_change_at_once(path: Path) -> None:
+    """They carry only the outbox's marker, and their first task upserted search attributes twice,
+    so they replay down the path that sends every change as its own command."""
     assert "order_stored" not in activity_types(path)
     assert patch_markers(path) == [STARTED_BY_OUTBOX]
+    assert visibility_per_task(load(path).events)[0].attribute_upserts == 2
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=lambda path: path.stem)
+def test_new_sagas_take_the_new_path(path: Path) -> None:
+    assert "order_stored" not in activity_types(path)
+    assert patch_markers(path) == [STARTED_BY_OUTBOX, BATCHED_VISIBILITY]
+    for task in visibility_per_task(load(path).events):
+        assert task.attribute_upserts <= 1 and task.memo_updates <= 1, task
 
 
 @on_session_loop
 async def test_a_history_from_an_unguarded_change_would_fail(tmp_path: Path) -> None:
     """The guard itself works: a legacy history whose first activity is swapped for another no
     longer replays."""
-    legacy = json.loads(LEGACY[0].read_text())
+    legacy = json.loads(BEFORE_OUTBOX[0].read_text())
     for event in legacy["events"]:
         attributes = event.get("activityTaskScheduledEventAttributes")
         if attributes and attributes["activityType"]["name"] == "order_stored":
