@@ -44,7 +44,10 @@ _CREDENTIALS_REFUSED = frozenset({401, 403})
 # Worst case of one call: attempts start within the 3 s inner budget and the last may take
 # pool + connect + write + read = 14 s, so under 18 s: inside the activities' 30 s start-to-close.
 _TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
-_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)
+# Every connection the pool opens is kept for the next call: with 10 kept of 50, more than ten calls
+# in flight to one service closed their connections after use and opened new ones (a TCP handshake
+# and a gunicorn accept each) for the next calls.
+_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=50, keepalive_expiry=30.0)
 
 
 def _worth_retrying_now(error: BaseException) -> bool:
