@@ -1,33 +1,34 @@
 """The outbox relay: starts the saga of every committed order, and retries until it is started.
 
-`outbox_due` claims due records in one short transaction; the starts happen after it, with no
-transaction open; `outbox_mark_started` and `outbox_retry_later` record each outcome in a short
-transaction of its own. Several relays may run at once: a claim is a short lease (other relays skip
-the record until it lapses), and a start that meets an existing workflow id counts as started, so a
-record started twice (a relay that died between start and mark) starts one workflow. An idle relay
-sleeps until a placement wakes it (orders.outbox_wakeup) or OUTBOX_POLL_SECONDS pass.
+`outbox_due` claims due records in one statement; the starts happen after it, all of a claim at once
+on the saga gateway's loop, with no transaction open; `outbox_mark_started` then marks the started
+records in one statement and `outbox_retry_later` each failed one with its own backoff. Several relays
+may run at once: a claim is a short lease (other relays skip the record until it lapses), and a start
+that meets an existing workflow id counts as started, so a record started twice (a relay that died
+between start and mark) starts one workflow. An idle relay sleeps until a placement wakes it
+(orders.outbox_wakeup) or OUTBOX_POLL_SECONDS pass.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connection, connections
 from django.db.models import F
 from django.utils import timezone
 from opentelemetry import propagate, trace
 
-from observability.logs import log_context
 from orders.models import OutboxRecord
 from orders.outbox_wakeup import RelayWakeups
-from orders.saga import saga_gateway
+from orders.saga import SagaStart, saga_gateway
 from saga_contract import OrderSagaInput
 
 logger = logging.getLogger(__name__)
@@ -37,27 +38,76 @@ MAX_ERROR_LENGTH = 2000
 _STOP_CHECK_SECONDS = 0.25  # an idle relay notices its stop signal at least this often
 
 
+def outbox_any_due(*, now: datetime | None = None) -> bool:
+    """Whether a record is due: a plain read, so that a relay that polls an idle outbox never takes
+    the database's write lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection.vendor).any_due, [_db_datetime(now or timezone.now())])
+        return cursor.fetchone() is not None
+
+
 def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None) -> list[OutboxRecord]:
     """Claim up to `limit` records whose saga is not started and whose next attempt is due, oldest
-    due first: each is leased for `lease_seconds` (its next attempt moves that far ahead)."""
+    due first: each is leased for `lease_seconds` (its next attempt moves that far ahead). One
+    statement reads and leases them; on PostgreSQL it skips the rows another relay is claiming."""
     now = now or timezone.now()
-    due_now = OutboxRecord.objects.filter(started_at__isnull=True, next_attempt_at__lte=now)
-    if not due_now.exists():  # a plain read: an idle relay never takes the database's write lock
-        return []
-    with transaction.atomic():
-        due = list(due_now.select_for_update(skip_locked=True).order_by("next_attempt_at", "id")[:limit])
-        if due:
-            OutboxRecord.objects.filter(pk__in=[record.pk for record in due]).update(
-                next_attempt_at=now + timedelta(seconds=lease_seconds)
-            )
-    return due
-
-
-def outbox_mark_started(*, record: OutboxRecord, now: datetime | None = None) -> None:
-    """The saga exists in Temporal: this record is done (a second mark changes nothing)."""
-    OutboxRecord.objects.filter(pk=record.pk, started_at__isnull=True).update(
-        started_at=now or timezone.now(), attempts=F("attempts") + 1
+    lease_until = now + timedelta(seconds=lease_seconds)
+    claimed = OutboxRecord.objects.raw(
+        _statements(connection.vendor).claim, [_db_datetime(lease_until), _db_datetime(now), limit]
     )
+    return sorted(claimed, key=lambda record: (record.created_at, record.pk))
+
+
+def outbox_mark_started(*, records: Sequence[OutboxRecord], now: datetime | None = None) -> None:
+    """Their sagas exist in Temporal: these records are done, in one statement (a second mark
+    changes nothing)."""
+    if not records:
+        return
+    ids = [record.pk for record in records]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _statements(connection.vendor).mark_started.format(ids=", ".join(["%s"] * len(ids))),
+            [_db_datetime(now or timezone.now()), *ids],
+        )
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The relay's hot statements in SQL, written once per database vendor: the ORM took more of
+    the relay's CPU building them, each time, than the database took running them."""
+
+    any_due: str
+    claim: str
+    mark_started: str  # `{ids}`: a placeholder for each record
+
+
+@functools.cache
+def _statements(vendor: str) -> _Statements:
+    quote = connection.ops.quote_name
+    meta = OutboxRecord._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    started_at, next_attempt_at, attempts = (
+        quote(meta.get_field(name).column) for name in ("started_at", "next_attempt_at", "attempts")
+    )
+    due = f"{started_at} IS NULL AND {next_attempt_at} <= %s"
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""  # SQLite has one writer at a time
+    return _Statements(
+        any_due=f"SELECT 1 FROM {table} WHERE {due} LIMIT 1",
+        claim=(
+            f"UPDATE {table} SET {next_attempt_at} = %s WHERE {pk} IN ("
+            f"SELECT {pk} FROM {table} WHERE {due} ORDER BY {next_attempt_at}, {pk} LIMIT %s{lock})"
+            f" RETURNING {columns}"
+        ),
+        mark_started=(
+            f"UPDATE {table} SET {started_at} = %s, {attempts} = {attempts} + 1"
+            f" WHERE {pk} IN ({{ids}}) AND {started_at} IS NULL"
+        ),
+    )
+
+
+def _db_datetime(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 def outbox_retry_later(*, record: OutboxRecord, error: str, now: datetime | None = None) -> timedelta:
@@ -83,48 +133,63 @@ def retry_delay(*, failures: int) -> timedelta:
 @dataclass(frozen=True)
 class StartOutcome:
     record: OutboxRecord
+    span: trace.Span  # the start's, ended; the lines logged about the record carry its ids
     created: bool | None = None  # True: started now; False: it existed already; None: failed
     error: str | None = None
-    span: trace.SpanContext = trace.INVALID_SPAN_CONTEXT  # of the start, for the lines logged about it
 
 
-def _start(gateway, record: OutboxRecord) -> StartOutcome:
-    """One start, outside any transaction (runs on the relay's pool), as a span of the order's trace."""
-    placement = propagate.extract(record.trace_context or {})
-    with tracer.start_as_current_span(
-        "outbox relay: start saga", context=placement, kind=trace.SpanKind.PRODUCER,
-        attributes={"saga.order_id": str(record.order_id), "saga.workflow_id": record.workflow_id,
-                    "outbox.attempt": record.attempts + 1},
-    ) as span:
+def _start_all(records: Sequence[OutboxRecord]) -> list[StartOutcome]:
+    """Start the records' sagas at once, outside any transaction, each as a span of its order's trace."""
+    spans, starts, failed = [], [], {}
+    for record in records:
+        span = tracer.start_span(
+            "outbox relay: start saga", context=propagate.extract(record.trace_context or {}),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"saga.order_id": str(record.order_id), "saga.workflow_id": record.workflow_id,
+                        "outbox.attempt": record.attempts + 1},
+        )
+        spans.append(span)
         try:
-            created = gateway.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
-        except Exception as error:  # Temporal down or slow, or a payload the contract no longer takes
-            span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            return StartOutcome(record, error=f"{type(error).__name__}: {error}", span=span.get_span_context())
-        span.set_attribute("outbox.created", created)
-    return StartOutcome(record, created=created, span=span.get_span_context())
+            saga_input = OrderSagaInput(**record.payload)
+        except Exception as error:  # a payload the contract no longer takes
+            failed[record.pk] = error
+            continue
+        starts.append(SagaStart(record.workflow_id, saga_input, context=trace.set_span_in_context(span)))
+    results = iter(saga_gateway().start_all(starts))
+
+    outcomes = []
+    for record, span in zip(records, spans):
+        result = failed.get(record.pk) or next(results)
+        if isinstance(result, Exception):  # Temporal down or slow, or the payload above
+            error = f"{type(result).__name__}: {result}"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, error))
+            outcomes.append(StartOutcome(record, span, error=error))
+        else:
+            span.set_attribute("outbox.created", result)
+            outcomes.append(StartOutcome(record, span, created=result))
+        span.end()
+    return outcomes
 
 
 class OutboxRelay:
-    """Claims due records, starts their sagas (several at once), records the outcomes; again and again."""
+    """Claims due records, starts their sagas (all of a claim at once), records the outcomes; again
+    and again."""
 
     def __init__(self) -> None:
         self.poll_seconds = settings.OUTBOX_POLL_SECONDS
         self.lease_seconds = settings.OUTBOX_LEASE_SECONDS
         # A batch is as many records as there are starts in flight at once, so that a whole batch is
-        # done within one start's deadline, well inside its lease. One start at a time runs in the
-        # relay's own thread; more run on a pool of threads that wait on the one Temporal client
-        # (they never touch the database).
+        # done within one start's deadline, well inside its lease.
         self.batch_size = settings.OUTBOX_RELAY_CONCURRENCY
-        self._pool = ThreadPoolExecutor(self.batch_size, thread_name_prefix="relay") if self.batch_size > 1 else None
 
-    def relay_batch(self) -> int:
-        """One claim and its starts; the number of records claimed."""
+    def relay_batch(self, *, look_first: bool = True) -> int:
+        """One claim and its starts; the number of records claimed. `look_first` reads whether
+        anything is due before claiming (a poll); a relay that was woken claims at once."""
+        if look_first and not outbox_any_due():
+            return 0
         records = outbox_due(limit=self.batch_size, lease_seconds=self.lease_seconds)
-        gateway = saga_gateway()
-        starts = self._pool.map if self._pool is not None else map
-        for outcome in starts(lambda record: _start(gateway, record), records):
-            self._record(outcome)
+        if records:
+            self._record(_start_all(records))
         return len(records)
 
     def drain(self) -> int:
@@ -135,59 +200,71 @@ class OutboxRelay:
         return handled
 
     def run(self, stop: threading.Event) -> None:
-        """Relay until `stop` is set: at once while records are due; when idle, as soon as a placement
-        wakes it, or after poll_seconds (records whose retry falls due, leases that lapse, a lost
-        wake-up). A failure of the relay itself (the database away) is logged and retried with backoff."""
+        """Relay until `stop` is set. It claims again at once after a full batch; otherwise it waits
+        until a placement wakes it (one claim then takes every record due, however many wake-ups
+        came), or poll_seconds pass (records whose retry falls due, leases that lapse, a lost
+        wake-up). A wake-up sent while a batch is in flight waits in the socket or the listening
+        connection, so the wait that follows ends at once. The database connection is checked after
+        each poll and each failure, not before every batch. A failure of the relay itself (the
+        database away) is logged and retried with backoff."""
         wakeups = RelayWakeups()
         failures = 0
+        woken = False
         try:
             while not stop.is_set():
-                close_old_connections()
                 try:
-                    busy = self.relay_batch()
+                    claimed = self.relay_batch(look_first=not woken)
                     failures = 0
                 except Exception:
                     failures += 1
                     delay = retry_delay(failures=failures).total_seconds()
                     logger.exception("outbox relay failed; retrying", extra={"fields": {"retry_in_s": round(delay, 3)}})
+                    close_old_connections()  # a broken connection is replaced before the next attempt
                     stop.wait(delay)
+                    woken = False
                     continue
-                if not busy:
-                    self._idle(stop, wakeups)
+                woken = claimed >= self.batch_size or self._idle(stop, wakeups)
+                if not woken:
+                    close_old_connections()
         finally:
             wakeups.close()
             connections.close_all()
 
-    def _idle(self, stop: threading.Event, wakeups: RelayWakeups) -> None:
-        """Wait for a wake-up or poll_seconds, whichever is first, looking at `stop` in between."""
+    def _idle(self, stop: threading.Event, wakeups: RelayWakeups) -> bool:
+        """Wait for a wake-up (True) or poll_seconds (False), whichever is first, looking at `stop`
+        in between."""
         deadline = time.monotonic() + self.poll_seconds
         while not stop.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or wakeups.wait(min(remaining, _STOP_CHECK_SECONDS)):
-                return
+            if remaining <= 0:
+                return False
+            if wakeups.wait(min(remaining, _STOP_CHECK_SECONDS)):
+                return True
+        return False
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-    def _record(self, outcome: StartOutcome) -> None:
-        record = outcome.record
-        order_id = str(record.order_id)
-        with trace.use_span(trace.NonRecordingSpan(outcome.span)), \
-                log_context(order_id=order_id, workflow_id=record.workflow_id):
-            if outcome.error is None:
-                outbox_mark_started(record=record)
-                since_placed_ms = round((time.time() - record.created_at.timestamp()) * 1000, 1)
-                logger.info(
-                    "saga started" if outcome.created else "saga already started",
-                    extra={"fields": {"attempts": record.attempts + 1, "since_placed_ms": since_placed_ms}},
+    def _record(self, outcomes: list[StartOutcome]) -> None:
+        """Mark the started records in one statement and each failed one with its own backoff, then
+        log a line for each, within its start's span."""
+        outbox_mark_started(records=[outcome.record for outcome in outcomes if outcome.error is None])
+        now = time.time()
+        for outcome in outcomes:
+            record = outcome.record
+            ids = {"order_id": str(record.order_id), "workflow_id": record.workflow_id}
+            with trace.use_span(outcome.span):
+                if outcome.error is None:
+                    logger.info(
+                        "saga started" if outcome.created else "saga already started",
+                        extra={**ids, "fields": {
+                            "attempts": record.attempts + 1,
+                            "since_placed_ms": round((now - record.created_at.timestamp()) * 1000, 1),
+                        }},
+                    )
+                    continue
+                delay = outbox_retry_later(record=record, error=outcome.error)
+                logger.warning(
+                    "saga start failed; retrying later",
+                    extra={**ids, "fields": {
+                        "error": outcome.error, "attempts": record.attempts + 1,
+                        "retry_in_s": round(delay.total_seconds(), 3),
+                    }},
                 )
-                return
-            delay = outbox_retry_later(record=record, error=outcome.error)
-            logger.warning(
-                "saga start failed; retrying later",
-                extra={"fields": {
-                    "error": outcome.error, "attempts": record.attempts + 1,
-                    "retry_in_s": round(delay.total_seconds(), 3),
-                }},
-            )

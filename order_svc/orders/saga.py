@@ -13,7 +13,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -73,6 +73,16 @@ class SagaProgress:
     status: str
     """The workflow's status (RUNNING, COMPLETED, FAILED, TERMINATED, ...), or NOT_STARTED."""
     steps: list[StepReport]
+
+
+@dataclass(frozen=True)
+class SagaStart:
+    """One saga for `start_all` to start, and the trace context its start runs in (the relay's span of
+    the order, so that the workflow joins the order's trace)."""
+
+    workflow_id: str
+    saga_input: OrderSagaInput
+    context: otel_context.Context | None = None
 
 
 def saga_progress_not_started() -> SagaProgress:
@@ -163,10 +173,15 @@ class TemporalSagaGateway:
 
     # --- what order_svc asks ---
 
-    def start(self, *, workflow_id: str, saga_input: OrderSagaInput) -> bool:
-        """Start the saga; False when a workflow with this id exists already (running or closed),
-        which is as good as started. REJECT_DUPLICATE: a closed saga is never started again."""
-        return self._call(self._start(workflow_id, saga_input), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+    def start_all(self, starts: Sequence[SagaStart]) -> list[bool | SagaUnreachable]:
+        """Start several sagas at once, each within its own deadline: for each, True when started,
+        False when a workflow with its id exists already (running or closed), which is as good as
+        started, or the SagaUnreachable that kept it from starting. REJECT_DUPLICATE: a closed saga
+        is never started again. One hop to the client's loop serves the whole batch."""
+        if not starts:
+            return []
+        timeout = settings.TEMPORAL_RPC_TIMEOUT_SECONDS
+        return self._call(self._start_all(starts, timeout), timeout + 1)
 
     def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None:
         """Send the cancel Update and wait for its outcome; a saga not started yet is started with it.
@@ -246,6 +261,23 @@ class TemporalSagaGateway:
         if trace_id:  # the Web UI's memo leads to the order's trace
             options["memo"] = {"trace_id": trace_id}
         return (WORKFLOW_TYPE, saga_input.as_payload()), options
+
+    async def _start_all(self, starts: Sequence[SagaStart], timeout_seconds: float) -> list[bool | SagaUnreachable]:
+        async def start_one(start: SagaStart) -> bool | SagaUnreachable:
+            token = otel_context.attach(start.context) if start.context is not None else None
+            try:
+                async with asyncio.timeout(timeout_seconds):
+                    return await self._start(start.workflow_id, start.saga_input)
+            except TimeoutError:
+                return SagaUnreachable(f"Temporal did not answer within {timeout_seconds:g} s")
+            except Exception as error:
+                return SagaUnreachable(str(error) or type(error).__name__)
+            finally:
+                if token is not None:
+                    otel_context.detach(token)
+
+        # Each start runs as a task of its own, so each attaches its own trace context.
+        return list(await asyncio.gather(*(start_one(start) for start in starts)))
 
     async def _start(self, workflow_id: str, saga_input: OrderSagaInput) -> bool:
         from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -335,6 +367,15 @@ class TemporalSagaGateway:
 
 _gateway_lock = threading.Lock()
 _gateways: dict[str, object] = {}
+
+
+def saga_client_import() -> None:
+    """Import the Temporal client now (about a second of CPU): a long-running caller such as the relay
+    does it at startup, so that its first saga does not pay for it."""
+    import temporalio.client  # noqa: F401
+    import temporalio.common  # noqa: F401
+    import temporalio.contrib.opentelemetry  # noqa: F401
+    import temporalio.exceptions  # noqa: F401
 
 
 def saga_gateway():

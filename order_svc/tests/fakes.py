@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from orders.saga import SagaNotStarted, SagaProgress, StepReport
+from orders.saga import SagaNotStarted, SagaProgress, SagaStart, StepReport
 from saga_contract import STEPS, OrderSagaInput, StepState
 
 
@@ -49,6 +49,16 @@ class FakeSagaGateway:
             return False
         self.workflows[workflow_id] = saga_input
         return True
+
+    def start_all(self, starts: list[SagaStart]) -> list[bool | Exception]:
+        """Each start in turn, as `start`; what it raises is returned in its place."""
+        outcomes: list[bool | Exception] = []
+        for start in starts:
+            try:
+                outcomes.append(self.start(workflow_id=start.workflow_id, saga_input=start.saga_input))
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
 
     def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None:
         self._next("cancel", workflow_id)

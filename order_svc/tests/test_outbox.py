@@ -12,6 +12,7 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from opentelemetry import trace
 
 from orders import relay as relay_module
 from orders import services
@@ -112,9 +113,9 @@ def test_a_claim_takes_at_most_limit_records():
 
 def test_marking_started_is_done_once():
     record = record_of(order_create())
-    outbox_mark_started(record=record)
+    outbox_mark_started(records=[record])
     first = record_of(record.order)
-    outbox_mark_started(record=record)
+    outbox_mark_started(records=[record])
     assert record_of(record.order).started_at == first.started_at and first.attempts == 1
 
 
@@ -210,31 +211,74 @@ def test_a_payload_the_contract_no_longer_takes_is_retried_visibly_not_dropped(s
     assert record.started_at is None and record.last_error.startswith("TypeError") and sagas.started == []
 
 
-def test_several_starts_at_once_on_a_pool(settings, sagas, relay_once):
+def test_a_claim_of_several_records_starts_them_in_one_call_and_marks_them_in_one_statement(
+    settings, sagas, relay_once, monkeypatch, caplog
+):
     settings.OUTBOX_RELAY_CONCURRENCY = 4
     orders = [order_create() for _ in range(10)]
-    relay_once()
+    batches, start_all = [], sagas.start_all
+    monkeypatch.setattr(sagas, "start_all", lambda starts: batches.append(len(starts)) or start_all(starts))
+
+    with CaptureQueriesContext(connection) as queries:
+        relay_once()
+
+    assert batches == [4, 4, 2]
     assert {wid for wid, _ in sagas.started} == {o.workflow_id for o in orders}
     assert not OutboxRecord.objects.filter(started_at__isnull=True).exists()
+    writes = [q["sql"].split()[0] for q in queries if not q["sql"].startswith("SELECT")]
+    assert writes == ["UPDATE"] * 6, "each batch: one claim, one mark"
+    lines = [r for r in caplog.records if r.message == "saga started"]
+    assert sorted((r.order_id, r.workflow_id) for r in lines) == sorted((str(o.id), o.workflow_id) for o in orders)
+
+
+def test_a_batch_marks_its_started_records_and_retries_only_its_failed_one(settings, sagas, relay_once):
+    settings.OUTBOX_RELAY_CONCURRENCY = 3
+    first, failing, last = order_create(), order_create(), order_create()
+    sagas.script(start=[True, SagaUnreachable("deadline exceeded")])  # the first start, then the second
+
+    relay_once()
+
+    assert record_of(first).started_at is not None and record_of(last).started_at is not None
+    record = record_of(failing)
+    assert (record.started_at, record.attempts, record.last_error) == (None, 1, "SagaUnreachable: deadline exceeded")
+    assert record.next_attempt_at > timezone.now()
+
+
+def test_each_start_runs_in_its_orders_trace(settings, sagas, relay_once, monkeypatch):
+    settings.OUTBOX_RELAY_CONCURRENCY = 2
+    orders = [order_create(), order_create()]
+    trace_ids = {}
+    for n, order in enumerate(orders, start=1):
+        trace_ids[order.workflow_id] = n * 0x1111
+        traceparent = f"00-{n * 0x1111:032x}-{n:016x}-01"
+        OutboxRecord.objects.filter(order=order).update(trace_context={"traceparent": traceparent})
+    contexts, start_all = {}, sagas.start_all
+
+    def start_all_recording(starts):
+        contexts.update({start.workflow_id: start.context for start in starts})
+        return start_all(starts)
+
+    monkeypatch.setattr(sagas, "start_all", start_all_recording)
+    relay_once()
+
+    seen = {wid: trace.get_current_span(context).get_span_context().trace_id for wid, context in contexts.items()}
+    assert seen == trace_ids
 
 
 def test_two_relays_never_claim_the_same_record_and_a_repeated_start_is_harmless(settings, sagas):
     settings.OUTBOX_RELAY_CONCURRENCY = 2  # so each claims two records at a time
     orders = [order_create() for _ in range(4)]
     other = OutboxRelay()
-    try:
-        claimed_by_one = outbox_due(limit=2, lease_seconds=15)  # the first relay's claim
-        assert other.relay_batch() == 2, "the other relay takes the rest"
-        assert other.relay_batch() == 0
-        assert {wid for wid, _ in sagas.started} == {o.workflow_id for o in orders[2:]}
+    claimed_by_one = outbox_due(limit=2, lease_seconds=15)  # the first relay's claim
+    assert other.relay_batch() == 2, "the other relay takes the rest"
+    assert other.relay_batch() == 0
+    assert {wid for wid, _ in sagas.started} == {o.workflow_id for o in orders[2:]}
 
-        # The first relay died after starting its sagas but before marking them: its lease lapses.
-        for record in claimed_by_one:
-            sagas.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
-        OutboxRecord.objects.filter(started_at__isnull=True).update(next_attempt_at=timezone.now())
-        assert other.relay_batch() == 2
-    finally:
-        other.close()
+    # The first relay died after starting its sagas but before marking them: its lease lapses.
+    for record in claimed_by_one:
+        sagas.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
+    OutboxRecord.objects.filter(started_at__isnull=True).update(next_attempt_at=timezone.now())
+    assert other.relay_batch() == 2
     assert len(sagas.started) == 4 and not OutboxRecord.objects.filter(started_at__isnull=True).exists()
 
 
@@ -254,7 +298,6 @@ def test_the_relay_loop_starts_new_orders_quickly_with_no_transaction_open(sagas
     finally:
         stop.set()
         loop.join(timeout=5)
-        relay.close()
     assert not loop.is_alive(), "the loop ends when asked"
 
 
@@ -282,7 +325,6 @@ def test_the_relay_loop_survives_a_failure_of_its_own(sagas, settings, monkeypat
     finally:
         stop.set()
         loop.join(timeout=5)
-        relay.close()
     assert [wid for wid, _ in sagas.started] == [order.workflow_id]
     assert any(r.message == "outbox relay failed; retrying" for r in caplog.records)
 

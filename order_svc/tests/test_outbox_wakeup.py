@@ -2,6 +2,7 @@
 datagram to the relay's socket on SQLite. A rolled-back placement wakes no one, and a relay that
 cannot listen falls back to polling. The same tests run on both databases."""
 
+import contextlib
 import socket
 import threading
 import time
@@ -41,23 +42,34 @@ def test_a_rolled_back_placement_wakes_no_one(wakeups):
     assert not wakeups.wait(0.5)
 
 
-def test_the_idle_relay_starts_a_new_order_at_once_though_it_polls_rarely(sagas, settings):
+@contextlib.contextmanager
+def idle_relay(settings):
+    """A relay loop in a thread that polls too rarely to matter, asleep once the block starts."""
     settings.OUTBOX_POLL_SECONDS = NEVER
     stop, relay = threading.Event(), OutboxRelay()
     loop = threading.Thread(target=relay.run, args=(stop,))
     loop.start()
     try:
         time.sleep(0.3)  # the relay has found nothing and sleeps
-        order = services.order_place(customer_id="alice", items=ITEMS)
-        deadline = time.monotonic() + 10
-        while not sagas.started and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert [wid for wid, _ in sagas.started] == [order.workflow_id]
+        yield
     finally:
         stop.set()
         loop.join(timeout=5)
-        relay.close()
     assert not loop.is_alive(), "an idle relay notices its stop signal within a fraction of a second"
+
+
+def started_soon(sagas, count: int) -> list[str]:
+    """The workflow ids started, once there are `count` of them or 10 s have passed."""
+    deadline = time.monotonic() + 10
+    while len(sagas.started) < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return [wid for wid, _ in sagas.started]
+
+
+def test_the_idle_relay_starts_a_new_order_at_once_though_it_polls_rarely(sagas, settings):
+    with idle_relay(settings):
+        order = services.order_place(customer_id="alice", items=ITEMS)
+        assert started_soon(sagas, 1) == [order.workflow_id]
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
@@ -86,3 +98,25 @@ def test_the_socket_a_dead_relay_left_behind_is_taken_over():
     finally:
         listening.close()
     assert not path.exists()
+
+
+def test_a_placement_committed_while_a_batch_is_in_flight_is_started_without_waiting_for_a_poll(
+    sagas, settings, monkeypatch
+):
+    in_flight, release, start_all = threading.Event(), threading.Event(), sagas.start_all
+
+    def slow_start_all(starts):
+        in_flight.set()
+        release.wait(10)
+        return start_all(starts)
+
+    monkeypatch.setattr(sagas, "start_all", slow_start_all)
+    try:
+        with idle_relay(settings):
+            first = services.order_place(customer_id="alice", items=ITEMS)
+            assert in_flight.wait(10), "the first placement woke the relay"
+            second = services.order_place(customer_id="alice", items=ITEMS)  # its wake-up comes mid-batch
+            release.set()
+            assert started_soon(sagas, 2) == [first.workflow_id, second.workflow_id]
+    finally:
+        release.set()

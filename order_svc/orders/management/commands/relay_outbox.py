@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
 from orders.relay import OutboxRelay
-from orders.saga import saga_gateway_close
+from orders.saga import saga_client_import, saga_gateway_close
 
 logger = logging.getLogger("orders.relay")
 
@@ -35,14 +35,12 @@ class Command(BaseCommand):
         name_service("relay")
         start_tracing("relay", settings.TRACES_DIR)
         relay = OutboxRelay()
-        try:
-            if once:
-                handled = relay.drain()
-                logger.info("outbox drained", extra={"fields": {"records": handled}})
-                return
-            self._run_until_signalled(relay)
-        finally:
-            relay.close()
+        if once:
+            handled = relay.drain()
+            logger.info("outbox drained", extra={"fields": {"records": handled}})
+            return
+        saga_client_import()  # now, rather than while the first saga waits for its start
+        self._run_until_signalled(relay)
 
     def _run_until_signalled(self, relay: OutboxRelay) -> None:
         stop = threading.Event()
