@@ -4,7 +4,7 @@
 after it forks: the exporter's thread is born in the process that uses it. Requests are traced,
 the probes and /metrics are not.
 
-`/metrics` answers Prometheus: django-prometheus's request, response and database metrics, summed
+`/metrics` answers Prometheus: django-prometheus's request and response metrics, summed
 over gunicorn's worker processes when PROMETHEUS_MULTIPROC_DIR is set (as `sagactl up` sets it),
 plus the collectors a service names in METRICS_COLLECTORS (read at scrape time).
 """
