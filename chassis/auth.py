@@ -175,12 +175,13 @@ class TokenVerifier:
                 pass
             self._verdicts.forget(token)
         principal, kid, key, expires = self._verify(token)
-        self._verdicts.put(token, _Verdict(
-            principal, kid, key, until=min(expires + self.leeway, now + self._verdicts.max_age),
-        ))
+        # Integers, as PyJWT compared them: a fractional `exp` is not stretched, a huge one cannot overflow.
+        until = now + self._verdicts.max_age if expires + self.leeway > now + self._verdicts.max_age \
+            else float(expires + self.leeway)
+        self._verdicts.put(token, _Verdict(principal, kid, key, until=until))
         return principal
 
-    def _verify(self, token: str) -> tuple[Principal, str, jwt.PyJWK, float]:
+    def _verify(self, token: str) -> tuple[Principal, str, jwt.PyJWK, int]:
         """The whole check: (principal, kid, the key that verified it, the token's expiry)."""
         try:
             header = jwt.get_unverified_header(token)
@@ -209,7 +210,7 @@ class TokenVerifier:
             raise InvalidToken("The token has expired.") from None
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"The token is not valid here: {error}.") from None
-        return self._principal(claims), kid, key, float(claims["exp"])
+        return self._principal(claims), kid, key, int(claims["exp"])
 
     def _principal(self, claims: dict) -> Principal:
         subject = claims["sub"]

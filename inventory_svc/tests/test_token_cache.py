@@ -6,11 +6,12 @@ import os
 import time
 from pathlib import Path
 
+import jwt
 import pytest
 
 from chassis.auth import Principal, TokenVerifier, VerdictCache, _Verdict, token_verifier
 from chassis.testing import ApiClient
-from chassis.tokens import LocalKeys
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, LOCAL_ALGORITHM, LocalKeys
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +119,13 @@ def test_a_verdict_lives_until_the_token_expires_or_five_minutes_pass(own_keys):
 
     assert verifier._verdicts.get(short, now).until == pytest.approx(now + 60 + verifier.leeway, abs=2)
     assert verifier._verdicts.get(long, now).until == pytest.approx(now + 300, abs=2)
+
+
+def test_a_token_that_expires_beyond_any_clock_is_cached_for_five_minutes_not_refused_with_a_500(own_keys):
+    now = int(time.time())
+    claims = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "operator", "iat": now, "exp": 10**400,
+              "roles": ["operator"]}
+    token = jwt.encode(claims, own_keys._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": own_keys.kid})
+
+    assert ApiClient(token).get(OPERATOR_ONLY).status_code == 200
+    assert token_verifier()._verdicts.get(token, now).until == pytest.approx(now + 300, abs=2)

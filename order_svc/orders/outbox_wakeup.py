@@ -3,7 +3,8 @@
 On PostgreSQL the placement's transaction sends `NOTIFY saga_outbox`, which the server delivers at
 commit (and never for a rollback) to every relay that LISTENs, on any host. On SQLite, the embedded
 default on one machine, a datagram goes after commit to the relay's Unix socket, named after the
-database file. A wake-up is only a hint: nothing waits for it, a relay that is not listening loses
+database file, in a directory only this user may enter (another user could otherwise take the name
+first and learn when orders are placed). A wake-up is only a hint: nothing waits for it, a relay that is not listening loses
 it, and the relay still looks every OUTBOX_POLL_SECONDS, so a lost wake-up costs one poll's delay,
 never an order. This module never reads or writes the outbox itself.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import select
 import socket
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +33,23 @@ _RETRY_LISTENING_SECONDS = 30.0
 def _socket_path(database_name: str) -> Path:
     """The relay's socket for one SQLite database: short enough for any Unix socket (108 bytes)."""
     digest = hashlib.sha256(str(Path(database_name).resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"saga-outbox-{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"saga-outbox-{os.getuid()}" / f"{digest}.sock"
+
+
+def _private_directory(path: Path, *, create: bool) -> bool:
+    """Whether `path`'s directory is a real directory of this user that no one else may enter,
+    made so first when `create` (the relay's side)."""
+    directory = path.parent
+    if create:
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    try:
+        info = directory.lstat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 _sender: socket.socket | None = None
@@ -38,6 +57,8 @@ _sender: socket.socket | None = None
 
 def _send_datagram(path: Path) -> None:
     global _sender
+    if not _private_directory(path, create=False):  # no relay listens, or the name is not ours
+        return
     if _sender is None:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         _sender.setblocking(False)
@@ -110,6 +131,8 @@ class RelayWakeups:
         database = connections[self.alias]
         if database.vendor == "sqlite":
             path = _socket_path(database.settings_dict["NAME"])
+            if not _private_directory(path, create=True):
+                raise OSError(f"{path.parent} is not a directory of this user's alone")
             listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:
                 _bind_unless_taken(listening, path)

@@ -3,7 +3,9 @@ datagram to the relay's socket on SQLite. A rolled-back placement wakes no one, 
 cannot listen falls back to polling. The same tests run on both databases."""
 
 import contextlib
+import os
 import socket
+import tempfile
 import threading
 import time
 
@@ -120,3 +122,23 @@ def test_a_placement_committed_while_a_batch_is_in_flight_is_started_without_wai
             assert started_soon(sagas, 2) == [first.workflow_id, second.workflow_id]
     finally:
         release.set()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
+def test_a_socket_directory_others_may_enter_is_never_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = _socket_path(connection.settings_dict["NAME"])
+    path.parent.mkdir()
+    os.chmod(path.parent, 0o777)  # another user could have made it, or could put a socket of theirs in it
+    eavesdropper = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    eavesdropper.bind(str(path))
+    eavesdropper.setblocking(False)
+    relay = RelayWakeups()
+    try:
+        assert not relay.wait(0)  # it refuses the directory and polls instead
+        services.order_place(customer_id="alice", items=ITEMS)
+        with pytest.raises(BlockingIOError):
+            eavesdropper.recv(64)  # nothing was sent there
+    finally:
+        relay.close()
+        eavesdropper.close()
