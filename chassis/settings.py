@@ -195,6 +195,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
         **_throttling(environ),
         **(_production_security(environ) if production else {}),
         "X_FRAME_OPTIONS": "DENY",
+        "SESSION_COOKIE_PATH": "/admin/",  # sessions exist for the admin alone (chassis.middleware)
         "VAR_DIR": var_dir,
         "CHAOS_ENABLED": _chaos_enabled(environ, production),
         "SECRET_KEY": secret_key,

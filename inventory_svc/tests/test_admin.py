@@ -25,7 +25,7 @@ def test_the_admin_signs_in_and_shows_its_index(staff):
     })
 
     assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
-    assert "sessionid" in signed_in.cookies
+    assert "sessionid" in signed_in.cookies and signed_in.cookies["sessionid"]["path"] == "/admin/"
     index = browser.get("/admin/")
     assert index.status_code == 200 and b"Site administration" in index.content
 
