@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from chassis.errors import error_response
+from chassis.settings import ADMIN_PREFIX
 from observability.logs import log_context
 
 logger = logging.getLogger("chassis.request")
@@ -73,7 +74,6 @@ class RequestBodyMiddleware:
         return self.get_response(request)
 
 
-ADMIN_PREFIX = "/admin/"
 ADMIN_MIDDLEWARE = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

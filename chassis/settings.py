@@ -37,6 +37,9 @@ PRODUCTION_REQUIRED = (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+ADMIN_PREFIX = "/admin/"
+"""Where each service serves Django's admin: the only place with sessions (chassis.middleware)."""
+
 
 def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     url = environ.get("DATABASE_URL")
@@ -195,7 +198,7 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
         **_throttling(environ),
         **(_production_security(environ) if production else {}),
         "X_FRAME_OPTIONS": "DENY",
-        "SESSION_COOKIE_PATH": "/admin/",  # sessions exist for the admin alone (chassis.middleware)
+        "SESSION_COOKIE_PATH": ADMIN_PREFIX,
         "VAR_DIR": var_dir,
         "CHAOS_ENABLED": _chaos_enabled(environ, production),
         "SECRET_KEY": secret_key,

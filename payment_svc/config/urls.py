@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chassis.settings import ADMIN_PREFIX
 from payments.urls import internal_urlpatterns
 
 urlpatterns = [
@@ -10,7 +11,7 @@ urlpatterns = [
     path("", include("chassis.telemetry")),  # /metrics, for Prometheus (never routed by the gateway)
     path("", include("chassis.api_docs")),  # api/docs/: the OpenAPI schema and Swagger UI
     path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
-    path("admin/", admin.site.urls),
+    path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),
     path("api/v1/", include("payments.urls")),
     path("internal/v1/", include(internal_urlpatterns)),
 ]
