@@ -30,9 +30,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = b'{"status": "CAPTURED"}' if self.status == 200 else b'{"code": "down", "message": "", "details": {}}'
+        body = (
+            b'{"status": "CAPTURED"}'
+            if self.status == 200
+            else b'{"code": "down", "message": "", "details": {}}'
+        )
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -48,8 +52,13 @@ async def _timed_calls(client: ServiceClient, calls: int, expect: type[BaseExcep
     for i in range(calls):
         started = time.perf_counter()
         try:
-            await client.post("/capture", {"order_id": "bench"}, idempotency_key=f"bench:{i}",
-                              order_id="bench", workflow_id="order-bench")
+            await client.post(
+                "/capture",
+                {"order_id": "bench"},
+                idempotency_key=f"bench:{i}",
+                order_id="bench",
+                workflow_id="order-bench",
+            )
         except BaseException as error:
             if expect is None or not isinstance(error, expect):
                 raise

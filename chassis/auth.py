@@ -140,8 +140,16 @@ class TokenVerifier:
     """Checks a token's signature against the JWKS and its claims against our issuer and audience."""
 
     def __init__(
-        self, *, jwks_url: str | None, jwks_file: str | None, issuer: str, audience: str,
-        algorithms: tuple[str, ...], leeway: float, operator_role: str, saga_role: str,
+        self,
+        *,
+        jwks_url: str | None,
+        jwks_file: str | None,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...],
+        leeway: float,
+        operator_role: str,
+        saga_role: str,
         saga_subjects: tuple[str, ...],
     ) -> None:
         self.issuer = issuer
@@ -176,8 +184,11 @@ class TokenVerifier:
             self._verdicts.forget(token)
         principal, kid, key, expires = self._verify(token)
         # Integers, as PyJWT compared them: a fractional `exp` is not stretched, a huge one cannot overflow.
-        until = now + self._verdicts.max_age if expires + self.leeway > now + self._verdicts.max_age \
+        until = (
+            now + self._verdicts.max_age
+            if expires + self.leeway > now + self._verdicts.max_age
             else float(expires + self.leeway)
+        )
         self._verdicts.put(token, _Verdict(principal, kid, key, until=until))
         return principal
 
@@ -203,8 +214,13 @@ class TokenVerifier:
             raise InvalidToken("The token's algorithm does not match its key.")
         try:
             claims = jwt.decode(
-                token, key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
-                leeway=self.leeway, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The token has expired.") from None
@@ -232,19 +248,34 @@ class TokenVerifier:
 
 @functools.cache
 def _verifier(*configuration: object) -> TokenVerifier:
-    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role, saga_subjects = configuration
+    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role, saga_subjects = (
+        configuration
+    )
     return TokenVerifier(
-        jwks_url=jwks_url, jwks_file=jwks_file, issuer=issuer, audience=audience, algorithms=algorithms,
-        leeway=leeway, operator_role=operator_role, saga_role=saga_role, saga_subjects=saga_subjects,
+        jwks_url=jwks_url,
+        jwks_file=jwks_file,
+        issuer=issuer,
+        audience=audience,
+        algorithms=algorithms,
+        leeway=leeway,
+        operator_role=operator_role,
+        saga_role=saga_role,
+        saga_subjects=saga_subjects,
     )
 
 
 def token_verifier() -> TokenVerifier:
     """The process's verifier for the JWT_* settings in force (one per distinct configuration)."""
     return _verifier(
-        settings.JWT_JWKS_URL, settings.JWT_JWKS_FILE, settings.JWT_ISSUER, settings.JWT_AUDIENCE,
-        tuple(settings.JWT_ALGORITHMS), settings.JWT_LEEWAY_SECONDS, settings.JWT_OPERATOR_ROLE,
-        settings.JWT_SAGA_ROLE, tuple(settings.JWT_SAGA_SUBJECTS),
+        settings.JWT_JWKS_URL,
+        settings.JWT_JWKS_FILE,
+        settings.JWT_ISSUER,
+        settings.JWT_AUDIENCE,
+        tuple(settings.JWT_ALGORITHMS),
+        settings.JWT_LEEWAY_SECONDS,
+        settings.JWT_OPERATOR_ROLE,
+        settings.JWT_SAGA_ROLE,
+        tuple(settings.JWT_SAGA_SUBJECTS),
     )
 
 

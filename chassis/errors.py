@@ -93,7 +93,10 @@ def _drf_error(exc: drf.APIException) -> Response:
     if isinstance(exc, drf.Throttled) and exc.wait is not None:
         retry_after = max(1, math.ceil(exc.wait))
         headers["Retry-After"] = str(retry_after)
-        details, message = {"retry_after_seconds": retry_after}, f"Too many requests; retry in {retry_after} s."
+        details, message = (
+            {"retry_after_seconds": retry_after},
+            f"Too many requests; retry in {retry_after} s.",
+        )
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 

@@ -14,10 +14,10 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from django.conf import settings
 from django.urls import path
@@ -25,6 +25,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+
 from chassis.api import ServiceApi
 from chassis.errors import NotFound, error_response
 from chassis.fields import StrictIntegerField, StrictNumberField, StrictRegexField, StrictSerializer
@@ -200,7 +201,9 @@ class FaultInjectionMiddleware:
                 _log_injected("lost_ack", request, status=response.status_code)
                 injected.append("lost_ack")
                 response = error_response(
-                    503, "fault_injected_lost_ack", "Fault injection dropped the answer; the request itself did run."
+                    503,
+                    "fault_injected_lost_ack",
+                    "Fault injection dropped the answer; the request itself did run.",
                 )
         if injected:
             fault_store().record(injected)
@@ -210,7 +213,10 @@ class FaultInjectionMiddleware:
 class FaultConfigSerializer(StrictSerializer):
     error_rate = StrictNumberField(min_value=0, max_value=1, default=0.0)
     latency_ms = serializers.ListField(
-        child=StrictIntegerField(min_value=0, max_value=MAX_LATENCY_MS), min_length=2, max_length=2, default=[0, 0]
+        child=StrictIntegerField(min_value=0, max_value=MAX_LATENCY_MS),
+        min_length=2,
+        max_length=2,
+        default=[0, 0],
     )
     lost_ack_rate = StrictNumberField(min_value=0, max_value=1, default=0.0)
     paths = serializers.ListField(

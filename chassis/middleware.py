@@ -40,12 +40,14 @@ class RequestContextMiddleware:
                     request.method,
                     request.path,
                     response.status_code,
-                    extra={"fields": {
-                        "method": request.method,
-                        "path": request.path,
-                        "status": response.status_code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    }},
+                    extra={
+                        "fields": {
+                            "method": request.method,
+                            "path": request.path,
+                            "status": response.status_code,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        }
+                    },
                 )
         return response
 
@@ -66,7 +68,9 @@ class RequestBodyMiddleware:
             return error_response(400, "bad_request", "Content-Length is not a number.")
         if limit is not None and length > limit:
             return error_response(
-                413, "payload_too_large", f"The body is larger than {limit} bytes.",
+                413,
+                "payload_too_large",
+                f"The body is larger than {limit} bytes.",
                 {"max_bytes": limit},
             )
         if length and len(request.body) < length:

@@ -20,40 +20,73 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER, IN_FLIGHT, KEY_REUSED
+from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
+from chassis.idempotency.decorators import IN_FLIGHT, KEY_REUSED
 
 
 class ErrorSerializer(serializers.Serializer):
     """The one error shape of every service."""
 
-    code = serializers.CharField(help_text="Machine-readable: `validation_error`, `not_found`, `out_of_stock`, ...")
+    code = serializers.CharField(
+        help_text="Machine-readable: `validation_error`, `not_found`, `out_of_stock`, ..."
+    )
     message = serializers.CharField(help_text="For a person.")
     details = serializers.DictField(help_text="What the code needs: the fields that failed, a reason, ...")
 
 
 STANDARD_ERRORS = {
-    400: ("The body, the query or the Idempotency-Key is not valid.", "validation_error",
-          "The request is not valid.", {"items": ["This field is required."]}),
-    401: ("No bearer token, or one that is not valid.", "not_authenticated",
-          "Authentication credentials were not provided.", {}),
-    403: ("The token is valid, but its holder may not do this.", "permission_denied",
-          "You do not have permission to perform this action.", {}),
+    400: (
+        "The body, the query or the Idempotency-Key is not valid.",
+        "validation_error",
+        "The request is not valid.",
+        {"items": ["This field is required."]},
+    ),
+    401: (
+        "No bearer token, or one that is not valid.",
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+        {},
+    ),
+    403: (
+        "The token is valid, but its holder may not do this.",
+        "permission_denied",
+        "You do not have permission to perform this action.",
+        {},
+    ),
     404: ("Nothing here, or nothing this caller may see.", "not_found", "Not found.", {}),
     409: ("A request with this Idempotency-Key is still being processed.", *IN_FLIGHT, {}),
-    413: ("The body is larger than 64 KiB.", "payload_too_large", "The body is larger than 65536 bytes.",
-          {"max_bytes": 65536}),
+    413: (
+        "The body is larger than 64 KiB.",
+        "payload_too_large",
+        "The body is larger than 65536 bytes.",
+        {"max_bytes": 65536},
+    ),
     422: ("This Idempotency-Key was used with another body.", *KEY_REUSED, {}),
-    429: ("Too many requests: try again after Retry-After seconds.", "throttled",
-          "Request was throttled. Expected available in 12 seconds.", {"retry_after_seconds": 12}),
+    429: (
+        "Too many requests: try again after Retry-After seconds.",
+        "throttled",
+        "Request was throttled. Expected available in 12 seconds.",
+        {"retry_after_seconds": 12},
+    ),
 }
 
 
-def error(status: int, description: str, code: str, message: str, details: dict | None = None) -> OpenApiResponse:
+def error(
+    status: int, description: str, code: str, message: str, details: dict | None = None
+) -> OpenApiResponse:
     """A documented error answer: the error shape, with one example."""
-    return OpenApiResponse(ErrorSerializer, description=description, examples=[
-        OpenApiExample(code, value={"code": code, "message": message, "details": details or {}},
-                       response_only=True, status_codes=[str(status)]),
-    ])
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[
+            OpenApiExample(
+                code,
+                value={"code": code, "message": message, "details": details or {}},
+                response_only=True,
+                status_codes=[str(status)],
+            ),
+        ],
+    )
 
 
 def answers(ok: dict, *domain_errors: type) -> dict:
@@ -68,8 +101,12 @@ def answers(ok: dict, *domain_errors: type) -> dict:
             ErrorSerializer,
             description="; ".join(f"`{e.code}`: {e.message}" for e in raised),
             examples=[
-                OpenApiExample(e.code, value={"code": e.code, "message": e.message, "details": {}},
-                               response_only=True, status_codes=[str(status)])
+                OpenApiExample(
+                    e.code,
+                    value={"code": e.code, "message": e.message, "details": {}},
+                    response_only=True,
+                    status_codes=[str(status)],
+                )
                 for e in raised
             ],
         )
@@ -80,13 +117,17 @@ def answers(ok: dict, *domain_errors: type) -> dict:
 def page_of(serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
     """The paginated envelope of a list of `serializer`."""
     name = serializer.__name__.removesuffix("Serializer").removesuffix("Output")
-    return type(f"{name}Page", (serializers.Serializer,), {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": serializer(many=True),
-        "__doc__": f"One page of {name} items.",
-    })
+    return type(
+        f"{name}Page",
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+            "__doc__": f"One page of {name} items.",
+        },
+    )
 
 
 PAGE_PARAMETERS = [
@@ -108,12 +149,17 @@ class ServiceAutoSchema(AutoSchema):
         if self.method == "GET" and hasattr(self.view, "FilterSerializer"):
             parameters.append(self.view.FilterSerializer)
         if self._idempotent():
-            parameters.append(OpenApiParameter(
-                IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True,
-                description="1-255 printable ASCII characters, new for each new request: the same key "
-                            "with the same body replays the first answer (header Idempotent-Replayed: "
-                            "true), and never repeats the effect.",
-            ))
+            parameters.append(
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=True,
+                    description="1-255 printable ASCII characters, new for each new request: the same key "
+                    "with the same body replays the first answer (header Idempotent-Replayed: "
+                    "true), and never repeats the effect.",
+                )
+            )
         return parameters
 
     def _get_response_bodies(self, direction="response"):
@@ -129,7 +175,8 @@ class ServiceAutoSchema(AutoSchema):
                 answer["description"] = f"{answer['description']}; `{code}`: {description}"
                 for content in answer.get("content", {}).values():
                     content.setdefault("examples", {})[code] = {
-                        "value": {"code": code, "message": message, "details": details}, "summary": code,
+                        "value": {"code": code, "message": message, "details": details},
+                        "summary": code,
                     }
         return dict(sorted(responses.items()))
 
@@ -138,13 +185,19 @@ class ServiceAutoSchema(AutoSchema):
         OrderSagaOutput (DRF would call every one of them Input or Output)."""
         qualname = type(serializer).__qualname__
         if "." in qualname:
-            return "".join(part.removesuffix("Api").removesuffix("Serializer") for part in qualname.split("."))
+            return "".join(
+                part.removesuffix("Api").removesuffix("Serializer") for part in qualname.split(".")
+            )
         return super().get_serializer_name(serializer, direction)
 
     def _implied_errors(self) -> list[int]:
         errors = [401, 403, 429]
         has_body = self.get_request_serializer() is not None
-        if has_body or self._idempotent() or (self.method == "GET" and hasattr(self.view, "FilterSerializer")):
+        if (
+            has_body
+            or self._idempotent()
+            or (self.method == "GET" and hasattr(self.view, "FilterSerializer"))
+        ):
             errors.append(400)
         if self.method in ("POST", "PUT", "PATCH"):
             errors.append(413)
@@ -170,7 +223,9 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
             "description": "A JWT from the identity provider; locally, `sagactl token --customer ID` or "
-                           "`sagactl token --operator` prints one.",
+            "`sagactl token --operator` prints one.",
         }

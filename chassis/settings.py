@@ -31,8 +31,15 @@ ENVIRONMENTS = ("development", "test", "production")
 # Development only: never valid when DJANGO_ENV=production.
 DEV_SECRET_KEY = "dev-insecure-key-do-not-use-in-production"
 PRODUCTION_REQUIRED = (
-    "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS_URL", "JWT_SAGA_SUBJECTS",
-    "REDIS_URL", "NUM_PROXIES",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "ALLOWED_HOSTS",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "JWT_JWKS_URL",
+    "JWT_SAGA_SUBJECTS",
+    "REDIS_URL",
+    "NUM_PROXIES",
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +174,9 @@ def _production_security(environ: os._Environ | dict) -> dict:
     }
 
 
-def service_settings(*, name: str, base_dir: Path, apps: list[str], description: str = "", environ=None) -> dict:
+def service_settings(
+    *, name: str, base_dir: Path, apps: list[str], description: str = "", environ=None
+) -> dict:
     """The Django settings of service `name` (e.g. "inventory") as a dict; `description` opens its
     API documentation."""
     environ = os.environ if environ is None else environ
@@ -239,15 +248,19 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
         "SILENCED_SYSTEM_CHECKS": ["admin.E408", "admin.E409", "admin.E410"],
         "ROOT_URLCONF": "config.urls",
         "WSGI_APPLICATION": "config.wsgi.application",
-        "TEMPLATES": [{
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {"context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]},
-        }],
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
         "DATABASES": {"default": _database(name, environ, var_dir)},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
@@ -273,4 +286,3 @@ def service_settings(*, name: str, base_dir: Path, apps: list[str], description:
         "IDEMPOTENCY_LEASE_SECONDS": int(environ.get("IDEMPOTENCY_LEASE_SECONDS", "30")),
         "LOGGING": logging_config(f"{name}_svc", environ.get("LOG_LEVEL", "INFO")),
     }
-

@@ -8,8 +8,8 @@ can call the API as each kind of caller: `anonymous`, `customer("alice")`, `oper
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -72,8 +72,12 @@ class Endpoint:
 def access_cases(endpoints: list[Endpoint]) -> tuple[list, list]:
     """pytest params (endpoint, kind) of every allowed call, and of every call by a kind not allowed."""
     right = [pytest.param(e, kind, id=f"{kind}-{e}") for e in endpoints for kind in sorted(e.allowed)]
-    wrong = [pytest.param(e, kind, id=f"{kind}-{e}") for e in endpoints for kind in CALLER_KINDS
-             if kind not in e.allowed]
+    wrong = [
+        pytest.param(e, kind, id=f"{kind}-{e}")
+        for e in endpoints
+        for kind in CALLER_KINDS
+        if kind not in e.allowed
+    ]
     return right, wrong
 
 
@@ -181,8 +185,16 @@ def api_schema_problems() -> list[str]:
     from drf_spectacular.generators import EndpointEnumerator
 
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", out.name,
-                     stderr=io.StringIO())
+        call_command(
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--format",
+            "openapi-json",
+            "--file",
+            out.name,
+            stderr=io.StringIO(),
+        )
         schema = json.loads(Path(out.name).read_text())
     problems = []
     routes = {
@@ -192,7 +204,10 @@ def api_schema_problems() -> list[str]:
     }
     documented = {(path, method) for path, operations in schema["paths"].items() for method in operations}
     problems += [f"{method.upper()} {path} is not documented" for path, method in sorted(routes - documented)]
-    problems += [f"{method.upper()} {path} is documented but not served" for path, method in sorted(documented - routes)]
+    problems += [
+        f"{method.upper()} {path} is documented but not served"
+        for path, method in sorted(documented - routes)
+    ]
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"
@@ -205,8 +220,10 @@ def api_schema_problems() -> list[str]:
                     problems.append(f"{where}: no {status}")
             for status, answer in operation["responses"].items():
                 content = answer.get("content", {}).get("application/json", {})
-                if status >= "400" and (content.get("schema") != {"$ref": "#/components/schemas/Error"}
-                                         or not content.get("examples")):
+                if status >= "400" and (
+                    content.get("schema") != {"$ref": "#/components/schemas/Error"}
+                    or not content.get("examples")
+                ):
                     problems.append(f"{where}: {status} is not the error shape with an example")
                 if status < "300" and "schema" not in content:
                     problems.append(f"{where}: {status} has no schema")

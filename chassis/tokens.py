@@ -34,7 +34,9 @@ DEV_ISSUER = "saga-orders-dev"
 DEV_AUDIENCE = "saga-orders"
 """`iss` and `aud` of the embedded default; production settings name the provider's own."""
 
-ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+)
 """What the services may accept: signatures a public key verifies, never a shared secret (HS*) or none."""
 LOCAL_ALGORITHM = "EdDSA"
 DEFAULT_TTL_SECONDS = 3600
@@ -143,7 +145,11 @@ class LocalKeys:
         return self.issue(subject=subject, roles=[ROLE_OPERATOR], ttl_seconds=ttl_seconds)
 
     def saga_token(
-        self, ttl_seconds: int = DEFAULT_TTL_SECONDS, *, issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE
+        self,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        *,
+        issuer: str = DEV_ISSUER,
+        audience: str = DEV_AUDIENCE,
     ) -> str:
         return self.issue(
             subject=SAGA_SUBJECT, roles=[ROLE_SAGA], ttl_seconds=ttl_seconds, issuer=issuer, audience=audience
@@ -153,7 +159,9 @@ class LocalKeys:
 def _public_jwk(private_key: Ed25519PrivateKey) -> dict:
     raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
-    thumbprint = _b64url(hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()).digest())
+    thumbprint = _b64url(
+        hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()).digest()
+    )
     return {**jwk, "kid": thumbprint, "alg": LOCAL_ALGORITHM, "use": "sig"}
 
 

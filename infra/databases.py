@@ -47,7 +47,9 @@ def drop_databases(urls: dict[str, str]) -> None:
         return
     with _server(urls) as connection:
         for name in _names(urls):
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def _names(urls: dict[str, str]) -> list[str]:

@@ -49,8 +49,14 @@ def prometheus_server(config: StackConfig) -> ManagedProcess:
     address = f"{HOST}:{config.prometheus_port}"
     return ManagedProcess(
         "prometheus",
-        [binary, f"--config.file={configuration}", f"--storage.tsdb.path={directory / 'data'}",
-         f"--web.listen-address={address}", "--storage.tsdb.retention.time=2d", "--log.level=warn"],
+        [
+            binary,
+            f"--config.file={configuration}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address={address}",
+            "--storage.tsdb.retention.time=2d",
+            "--log.level=warn",
+        ],
         cwd=directory,
         env=dict(os.environ),
         log_path=config.log_dir / "prometheus.log",

@@ -36,7 +36,9 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
     """nginx.conf for this stack in `directory` (the gateway, and TLS when GATEWAY_TLS_CERT and
     GATEWAY_TLS_KEY are set), with the temporary folders nginx needs; its path. GATEWAY_* settings
     come from the stack's tuning, else from the environment."""
-    tuning = {name: value for name, value in os.environ.items() if name.startswith("GATEWAY_")} | dict(config.tuning)
+    tuning = {name: value for name, value in os.environ.items() if name.startswith("GATEWAY_")} | dict(
+        config.tuning
+    )
     values = {
         "ORDER_SVC": config.service_url("order_svc").removeprefix("http://"),
         "INVENTORY_SVC": config.service_url("inventory_svc").removeprefix("http://"),
@@ -48,11 +50,17 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
     }
     servers = [render(GATEWAY_FILES / "gateway.conf.template", values)]
     if tuning.get("GATEWAY_TLS_CERT") and tuning.get("GATEWAY_TLS_KEY"):
-        servers.append(render(GATEWAY_FILES / "tls.conf.template", values | {
-            "GATEWAY_TLS_LISTEN": f"{HOST}:{tuning.get('GATEWAY_TLS_PORT', '8443')}",
-            "GATEWAY_TLS_CERT": tuning["GATEWAY_TLS_CERT"],
-            "GATEWAY_TLS_KEY": tuning["GATEWAY_TLS_KEY"],
-        }))
+        servers.append(
+            render(
+                GATEWAY_FILES / "tls.conf.template",
+                values
+                | {
+                    "GATEWAY_TLS_LISTEN": f"{HOST}:{tuning.get('GATEWAY_TLS_PORT', '8443')}",
+                    "GATEWAY_TLS_CERT": tuning["GATEWAY_TLS_CERT"],
+                    "GATEWAY_TLS_KEY": tuning["GATEWAY_TLS_KEY"],
+                },
+            )
+        )
     for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (directory / "tmp" / folder).mkdir(parents=True, exist_ok=True)
     (directory / "gateway.conf").write_text("\n".join(servers))
@@ -64,9 +72,16 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
         "http {\n"
         "    default_type application/octet-stream;\n"
         "    server_tokens off;\n"
-        + "".join(f"    {kind}_temp_path tmp/{folder};\n" for kind, folder in (
-            ("client_body", "client_body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"),
-            ("scgi", "scgi")))
+        + "".join(
+            f"    {kind}_temp_path tmp/{folder};\n"
+            for kind, folder in (
+                ("client_body", "client_body"),
+                ("proxy", "proxy"),
+                ("fastcgi", "fastcgi"),
+                ("uwsgi", "uwsgi"),
+                ("scgi", "scgi"),
+            )
+        )
         + f"    include {directory / 'gateway.conf'};\n"
         "}\n"
     )

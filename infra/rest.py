@@ -63,7 +63,9 @@ class RestClient:
     anonymously). `http` is the raw httpx client (the token included), for requests that must break
     the rules (no Idempotency-Key, a malformed body)."""
 
-    def __init__(self, service: str, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, service: str, base_url: str, *, token: str | None = None, timeout: float = 10.0
+    ) -> None:
         self.service = service
         self.base_url = base_url
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -15,7 +15,13 @@ from rich.text import Text
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient
 from saga_contract import format_money
 
-STATE_STYLES = {"pending": "dim", "running": "cyan", "done": "green", "failed": "red", "compensated": "yellow"}
+STATE_STYLES = {
+    "pending": "dim",
+    "running": "cyan",
+    "done": "green",
+    "failed": "red",
+    "compensated": "yellow",
+}
 
 
 def order_line(order: dict) -> Text:
@@ -72,7 +78,9 @@ def show(orders: RestClient, order_id: str) -> Group:
     return Group(order_line(order), steps_table(read_saga(orders, order_id)))
 
 
-def follow(orders: RestClient, order_id: str, *, timeout: float, console: Console, interval: float = 0.25) -> dict:
+def follow(
+    orders: RestClient, order_id: str, *, timeout: float, console: Console, interval: float = 0.25
+) -> dict:
     """Redraw the order and its steps until it is final or `timeout` seconds have passed (on a
     terminal; piped, only the last view is printed); the last order read."""
     deadline = time.monotonic() + timeout

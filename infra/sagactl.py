@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
         (variable, f"{service} database (default: SQLite in the var dir)")
         for service, variable in DATABASE_URL_VARIABLES.items()
     ]
-    variables.append(("SAGA_POSTGRES_URL", "a PostgreSQL server for every service, as --postgres (default: SQLite)"))
+    variables.append(
+        ("SAGA_POSTGRES_URL", "a PostgreSQL server for every service, as --postgres (default: SQLite)")
+    )
     variables.append(("GATEWAY_PORT", "the nginx gateway's port with --gateway (default 8000)"))
     variables.append(("PROMETHEUS_PORT", "Prometheus's port with --prometheus (default 9090)"))
     variables.append(("SAGA_VAR_DIR", "logs, SQLite files and Temporal state (default: <repo>/var)"))
@@ -114,19 +116,22 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", action="store_true", help="load the demo data once everything is ready")
     up.add_argument("--chaos", action="store_true", help="start the services with fault injection on")
     up.add_argument(
-        "--prometheus", action="store_true",
+        "--prometheus",
+        action="store_true",
         help="also run Prometheus with the project's scrape configuration and alert rules (PROMETHEUS_PORT, "
-             "default 9090), when it is installed",
+        "default 9090), when it is installed",
     )
     up.add_argument(
-        "--postgres", metavar="URL",
+        "--postgres",
+        metavar="URL",
         help="run the services on this PostgreSQL server (postgres://user:password@host:5432), a database "
-             "each (saga_inventory, saga_payment, saga_orders), created when missing; default: SQLite",
+        "each (saga_inventory, saga_payment, saga_orders), created when missing; default: SQLite",
     )
     up.add_argument(
-        "--gateway", action="store_true",
+        "--gateway",
+        action="store_true",
         help="also run the nginx gateway in front of the services (GATEWAY_PORT, default 8000), when nginx is "
-             "installed",
+        "installed",
     )
     up.set_defaults(run=_up)
 
@@ -141,13 +146,17 @@ def _parser() -> argparse.ArgumentParser:
         "--item", action="append", required=True, metavar="SKU:QTY", help="an order line; repeatable"
     )
     place.add_argument(
-        "--wait", action="store_true", help="follow the order's saga step by step until CONFIRMED or CANCELLED"
+        "--wait",
+        action="store_true",
+        help="follow the order's saga step by step until CONFIRMED or CANCELLED",
     )
     place.add_argument(
         "--timeout", type=float, default=60.0, metavar="S", help="seconds --wait waits (default 60)"
     )
     place.set_defaults(run=_place_order)
-    show = actions.add_parser("show", help="print an order and its saga's steps (state, attempts, times, errors)")
+    show = actions.add_parser(
+        "show", help="print an order and its saga's steps (state, attempts, times, errors)"
+    )
     show.add_argument("order_id", metavar="ORDER_ID")
     show.set_defaults(run=_show_order)
 
@@ -158,11 +167,17 @@ def _parser() -> argparse.ArgumentParser:
     trace.set_defaults(run=_trace_order)
 
     audit_cmd = commands.add_parser(
-        "audit", help="check from the services and Temporal that money and stock add up; exit 1 on a violation"
+        "audit",
+        help="check from the services and Temporal that money and stock add up; exit 1 on a violation",
     )
-    audit_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the full report to FILE as JSON")
     audit_cmd.add_argument(
-        "--deadline-seconds", type=int, default=audit.DEFAULT_DEADLINE_SECONDS, metavar="S",
+        "--json", type=Path, metavar="FILE", help="also write the full report to FILE as JSON"
+    )
+    audit_cmd.add_argument(
+        "--deadline-seconds",
+        type=int,
+        default=audit.DEFAULT_DEADLINE_SECONDS,
+        metavar="S",
         help=f"the order service's saga deadline (default {audit.DEFAULT_DEADLINE_SECONDS})",
     )
     audit_cmd.set_defaults(run=_audit)
@@ -171,10 +186,17 @@ def _parser() -> argparse.ArgumentParser:
         "token", help="print a bearer token for a customer or an operator, valid for this checkout's stack"
     )
     who = token.add_mutually_exclusive_group(required=True)
-    who.add_argument("--customer", metavar="ID", help="a customer's token: it may use that customer's orders and account")
-    who.add_argument("--operator", action="store_true", help="an operator's token: catalog, accounts, every read")
+    who.add_argument(
+        "--customer", metavar="ID", help="a customer's token: it may use that customer's orders and account"
+    )
+    who.add_argument(
+        "--operator", action="store_true", help="an operator's token: catalog, accounts, every read"
+    )
     token.add_argument(
-        "--ttl", type=int, default=DEFAULT_TTL_SECONDS, metavar="SECONDS",
+        "--ttl",
+        type=int,
+        default=DEFAULT_TTL_SECONDS,
+        metavar="SECONDS",
         help=f"lifetime in seconds (default {DEFAULT_TTL_SECONDS}, at most {MAX_TTL_SECONDS})",
     )
     token.set_defaults(run=_token)
@@ -201,7 +223,9 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _optional_port(wanted: bool, *, installed: bool, variable: str, default: str, not_installed: str) -> int | None:
+def _optional_port(
+    wanted: bool, *, installed: bool, variable: str, default: str, not_installed: str
+) -> int | None:
     """The port of an optional part of the stack (`variable`, else `default`) when it was asked for
     and is installed; when it is not installed, one line saying so, and None."""
     if not wanted:
@@ -215,20 +239,28 @@ def _optional_port(wanted: bool, *, installed: bool, variable: str, default: str
 def _extra_ports(args: argparse.Namespace) -> dict[str, int | None]:
     return {
         "prometheus_port": _optional_port(
-            args.prometheus, installed=monitoring.prometheus_binary() is not None, variable="PROMETHEUS_PORT",
-            default="9090", not_installed="prometheus is not installed, so it is not started (Debian: apt-get "
-                                          "install prometheus); every process still serves /metrics",
+            args.prometheus,
+            installed=monitoring.prometheus_binary() is not None,
+            variable="PROMETHEUS_PORT",
+            default="9090",
+            not_installed="prometheus is not installed, so it is not started (Debian: apt-get "
+            "install prometheus); every process still serves /metrics",
         ),
         "gateway_port": _optional_port(
-            args.gateway, installed=nginx.nginx_binary() is not None, variable="GATEWAY_PORT", default="8000",
+            args.gateway,
+            installed=nginx.nginx_binary() is not None,
+            variable="GATEWAY_PORT",
+            default="8000",
             not_installed="nginx is not installed, so the gateway is not started (Debian: apt-get install "
-                          "nginx); the services answer on their own ports",
+            "nginx); the services answer on their own ports",
         ),
     }
 
 
 def _up(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="sagactl: %(message)s")  # for the person at the terminal
+    logging.basicConfig(
+        level=logging.WARNING, format="sagactl: %(message)s"
+    )  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
     postgres = {"postgres_url": args.postgres} if args.postgres else {}
@@ -268,7 +300,9 @@ def _print_endpoints(config: StackConfig) -> None:
         "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
     )
     if config.gateway_port is not None:
-        table.add_row("gateway", f"http://127.0.0.1:{config.gateway_port}/api/v1/   (docs: /api/docs/orders/)")
+        table.add_row(
+            "gateway", f"http://127.0.0.1:{config.gateway_port}/api/v1/   (docs: /api/docs/orders/)"
+        )
     table.add_row("Temporal Web UI", config.ui_url)
     table.add_row("metrics", f"<service>/metrics   |   worker {config.worker_metrics_url}")
     if config.prometheus_port is not None:

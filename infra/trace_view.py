@@ -38,10 +38,16 @@ def _tree(spans: list[dict[str, Any]]) -> Table:
     ended = max(span["end_ns"] for span in spans)
     table = Table(
         title=f"trace {spans[0]['trace_id']}: {len(spans)} spans, {_ms(ended - began)}",
-        title_justify="left", box=None, padding=(0, 1),
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
     )
-    for column, justify, width in (("start", "right", 10), ("duration", "right", 9), ("service", "left", 13),
-                                   ("status", "left", 6)):
+    for column, justify, width in (
+        ("start", "right", 10),
+        ("duration", "right", 9),
+        ("service", "left", 13),
+        ("status", "left", 6),
+    ):
         table.add_column(column, justify=justify, no_wrap=True, min_width=width)
     table.add_column("span", overflow="fold")
     for depth, span in span_tree(spans):
@@ -50,8 +56,11 @@ def _tree(spans: list[dict[str, Any]]) -> Table:
         if span.get("error"):
             name.append(f"  {span['error'][:100]}", style="red")
         table.add_row(
-            f"+{_ms(span['start_ns'] - began)}", _ms(span["end_ns"] - span["start_ns"]), span["service"],
-            Text(status, style=STATUS_STYLES.get(status, "")), name,
+            f"+{_ms(span['start_ns'] - began)}",
+            _ms(span["end_ns"] - span["start_ns"]),
+            span["service"],
+            Text(status, style=STATUS_STYLES.get(status, "")),
+            name,
         )
     return table
 
@@ -67,7 +76,10 @@ def _name(span: dict[str, Any]) -> str:
 
 def _others(traces: list[list[dict[str, Any]]]) -> list[str]:
     roots = Counter((root["service"], _name(root)) for root in (span_tree(trace)[0][1] for trace in traces))
-    return [f"{service}: {name}" + (f"  ×{count}" if count > 1 else "") for (service, name), count in roots.items()]
+    return [
+        f"{service}: {name}" + (f"  ×{count}" if count > 1 else "")
+        for (service, name), count in roots.items()
+    ]
 
 
 def _ms(nanoseconds: int) -> str:

@@ -22,7 +22,15 @@ from opentelemetry import trace
 from saga_contract import order_id_of
 
 SCHEMA = (
-    "time", "level", "logger", "message", "service", "order_id", "workflow_id", "trace_id", "span_id",
+    "time",
+    "level",
+    "logger",
+    "message",
+    "service",
+    "order_id",
+    "workflow_id",
+    "trace_id",
+    "span_id",
 )
 """The keys every line has, in this order."""
 
@@ -68,13 +76,18 @@ class JsonFormatter(logging.Formatter):
         temporal: dict[str, Any] = (
             getattr(record, "temporal_activity", None) or getattr(record, "temporal_workflow", None) or {}
         )
-        workflow_id = getattr(record, "workflow_id", None) or context.get("workflow_id") or temporal.get("workflow_id")
-        order_id = getattr(record, "order_id", None) or context.get("order_id") or (
-            order_id_of(workflow_id) if workflow_id else None
+        workflow_id = (
+            getattr(record, "workflow_id", None) or context.get("workflow_id") or temporal.get("workflow_id")
+        )
+        order_id = (
+            getattr(record, "order_id", None)
+            or context.get("order_id")
+            or (order_id_of(workflow_id) if workflow_id else None)
         )
         span = trace.get_current_span().get_span_context()
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -86,7 +86,9 @@ class JsonLinesSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = "".join(json.dumps(span_record(span)) + "\n" for span in spans)
-        path = self.traces_dir / f"{self.service}-{os.getpid()}.jsonl"  # the pid of now: after a fork, a file of its own
+        path = (
+            self.traces_dir / f"{self.service}-{os.getpid()}.jsonl"
+        )  # the pid of now: after a fork, a file of its own
         try:
             with self._lock:
                 self.traces_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +121,9 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
 def read_spans(traces_dir: Path) -> Iterator[dict[str, Any]]:
     """Every span the processes wrote under `traces_dir` (lines cut short by a kill are skipped)."""
     files = [*traces_dir.glob("*.jsonl.old"), *traces_dir.glob("*.jsonl")]
-    for path in sorted(files, key=lambda file: (file.name.removesuffix(".old"), not file.name.endswith(".old"))):
+    for path in sorted(
+        files, key=lambda file: (file.name.removesuffix(".old"), not file.name.endswith(".old"))
+    ):
         with open(path, encoding="utf-8") as lines:
             for raw in lines:
                 try:

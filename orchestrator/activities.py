@@ -19,8 +19,6 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator import metrics
 from orchestrator.clients import ServiceClient
-from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
-from orchestrator.policies import HEARTBEAT_INTERVAL
 from orchestrator.contracts import (
     BAD_RESPONSE,
     AuthorizePaymentInput,
@@ -30,6 +28,8 @@ from orchestrator.contracts import (
     Reservation,
     ReserveStockInput,
 )
+from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
+from orchestrator.policies import HEARTBEAT_INTERVAL
 from saga_contract import idempotency_key
 
 
@@ -40,9 +40,7 @@ class SagaActivities:
     attempt of a step, so a repeated activity never repeats an effect.
     """
 
-    def __init__(
-        self, *, inventory: ServiceClient, payment: ServiceClient, orders: ServiceClient
-    ) -> None:
+    def __init__(self, *, inventory: ServiceClient, payment: ServiceClient, orders: ServiceClient) -> None:
         self._inventory = inventory
         self._payment = payment
         self._orders = orders
@@ -65,7 +63,9 @@ class SagaActivities:
     async def order_stored(self, order: OrderRef) -> bool:
         """Whether order_svc holds the order: a saga whose order was never committed stops here."""
         try:
-            await self._call(self._orders, "GET", f"/internal/v1/orders/{_segment(order.order_id)}", None, order.order_id)
+            await self._call(
+                self._orders, "GET", f"/internal/v1/orders/{_segment(order.order_id)}", None, order.order_id
+            )
         except ApplicationError as error:
             if error.type == "order_not_found":
                 return False
@@ -98,9 +98,7 @@ class SagaActivities:
 
     @activity.defn(name="authorize_payment")
     async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
-        await self._post(
-            self._payment, "/internal/v1/payments/authorize", asdict(request), request.order_id
-        )
+        await self._post(self._payment, "/internal/v1/payments/authorize", asdict(request), request.order_id)
 
     @activity.defn(name="void_payment")
     async def void_payment(self, order: OrderRef) -> None:
@@ -120,9 +118,7 @@ class SagaActivities:
     async def cancel_order(self, request: CancelOrderInput) -> None:
         path = f"/internal/v1/orders/{_segment(request.order_id)}/cancel"
         body = {
-            key: value
-            for key, value in asdict(request).items()
-            if key != "order_id" and value is not None
+            key: value for key, value in asdict(request).items() if key != "order_id" and value is not None
         }
         await self._post(self._orders, path, body, request.order_id)
 
@@ -139,9 +135,7 @@ class SagaActivities:
         workflow_id = info.workflow_id
         if workflow_id is None:
             raise ApplicationError("saga activities run only inside a workflow", non_retryable=True)
-        activity.logger.info(
-            "calling %s %s", client.service, path, extra={"order_id": order_id}
-        )
+        activity.logger.info("calling %s %s", client.service, path, extra={"order_id": order_id})
         metrics.attempt_started()
         heartbeats = asyncio.create_task(_heartbeat_while_running())
         try:
@@ -155,9 +149,7 @@ class SagaActivities:
                 workflow_id=workflow_id,
             )
         except BusinessError as error:
-            activity.logger.warning(
-                "business failure: %s", error, extra={"order_id": order_id}
-            )
+            activity.logger.warning("business failure: %s", error, extra={"order_id": order_id})
             raise ApplicationError(
                 error.message, error.details, type=error.code, non_retryable=True
             ) from None  # see below
@@ -171,9 +163,7 @@ class SagaActivities:
                 next_retry_delay=timedelta(seconds=max(error.retry_after, 0.5) + random.uniform(0, 1)),
             ) from None
         except TransientServiceError as error:
-            activity.logger.warning(
-                "transient failure: %s", error, extra={"order_id": order_id}
-            )
+            activity.logger.warning("transient failure: %s", error, extra={"order_id": order_id})
             # The failure Temporal keeps (and the saga's progress shows) is the message alone: the client
             # layer's chained stack traces can pass the server's failure size limit, which would
             # replace the message by "Failure exceeds size limit". The worker's log has the rest.

@@ -71,7 +71,9 @@ class _CachingSource:
 class LocalSagaTokens(_CachingSource):
     """The embedded default: saga tokens signed with the local key pair under `key_dir`."""
 
-    def __init__(self, key_dir: Path, *, issuer: str, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(
+        self, key_dir: Path, *, issuer: str, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    ) -> None:
         super().__init__()
         self.key_dir = key_dir
         self.issuer = issuer
@@ -117,7 +119,11 @@ class ClientCredentialsTokens(_CachingSource):
             body = response.json()
         except ValueError:
             body = None
-        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        if (
+            response.status_code != 200
+            or not isinstance(body, dict)
+            or not isinstance(body.get("access_token"), str)
+        ):
             raise NoToken(f"token endpoint answered {response.status_code}")
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else 300.0

@@ -52,7 +52,11 @@ class ServiceBreaker:
     """A pybreaker breaker for one service plus what callers need: the time left while open."""
 
     def __init__(
-        self, service: str, settings: BreakerSettings, *, listeners: Sequence[pybreaker.CircuitBreakerListener] = ()
+        self,
+        service: str,
+        settings: BreakerSettings,
+        *,
+        listeners: Sequence[pybreaker.CircuitBreakerListener] = (),
     ) -> None:
         self.service = service
         self.reset_seconds = settings.reset_seconds

@@ -140,9 +140,7 @@ class ServiceClient:
                 try:
                     response = await self._http.request(method, path, json=json, headers=headers)
                 except httpx.TransportError as error:
-                    raise ServiceUnreachable(
-                        self.service, f"{type(error).__name__}: {error}"
-                    ) from error
+                    raise ServiceUnreachable(self.service, f"{type(error).__name__}: {error}") from error
                 return self._read(response)
         except pybreaker.CircuitBreakerError as error:
             raise CircuitOpen(self.service, self.breaker.seconds_until_trial()) from error

@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
-from saga_contract import NAMESPACE, TASK_QUEUE
 from orchestrator.breakers import BreakerSettings
+from saga_contract import NAMESPACE, TASK_QUEUE
 
 _REPO_VAR_DIR = Path(__file__).resolve().parent.parent / "var"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -56,7 +56,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     return OrchestratorSettings(
         metrics_address=environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1:9464") or None,
-        traces_dir=Path(environ.get("SAGA_TRACES_DIR") or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"),
+        traces_dir=Path(
+            environ.get("SAGA_TRACES_DIR") or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"
+        ),
         temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),

@@ -53,7 +53,9 @@ def saga_finished(outcome: str, reason: str | None, placed_at: datetime) -> None
 
 def compensation_ran(step: str) -> None:
     """In the workflow, after the undo of `step` succeeded."""
-    workflow.metric_meter().create_counter(COMPENSATIONS, "Compensations run, by step undone").add(1, {"step": step})
+    workflow.metric_meter().create_counter(COMPENSATIONS, "Compensations run, by step undone").add(
+        1, {"step": step}
+    )
 
 
 def attempt_started() -> None:

@@ -21,7 +21,9 @@ async def register(client: Client, namespace: str) -> list[str]:
     already there are skipped: as listed by the server, or refused by it as existing (a server that
     cannot list them, like the time-skipping test server)."""
     try:
-        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
         existing = set(listed.custom_attributes)
     except RPCError as error:
         if error.status != RPCStatusCode.UNIMPLEMENTED:
@@ -32,10 +34,12 @@ async def register(client: Client, namespace: str) -> list[str]:
         if name in existing:
             continue
         try:
-            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-                namespace=namespace,
-                search_attributes={name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")},
-            ))
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=namespace,
+                    search_attributes={name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")},
+                )
+            )
         except RPCError as error:
             if error.status != RPCStatusCode.ALREADY_EXISTS:
                 raise

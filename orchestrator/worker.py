@@ -11,8 +11,8 @@ import signal
 import sys
 from datetime import timedelta
 
-from temporalio import activity, workflow
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -25,10 +25,10 @@ from tenacity import (
     wait_fixed,
 )
 
-from orchestrator.activities import SagaActivities
-from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSource
 from observability.logs import configure_logging
 from observability.tracing import start_tracing, stop_tracing
+from orchestrator.activities import SagaActivities
+from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSource
 from orchestrator.breakers import ServiceBreaker
 from orchestrator.bytecode import compile_orchestrator
 from orchestrator.clients import ServiceClient
@@ -54,9 +54,11 @@ def _runtime(settings: OrchestratorSettings) -> Runtime:
     """Temporal's runtime, serving its metrics and the saga's on settings.metrics_address."""
     if settings.metrics_address is None:
         return Runtime.default()
-    return Runtime(telemetry=TelemetryConfig(
-        metrics=PrometheusConfig(bind_address=settings.metrics_address, durations_as_seconds=True)
-    ))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=settings.metrics_address, durations_as_seconds=True)
+        )
+    )
 
 
 async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime: Runtime) -> Client:
@@ -77,8 +79,11 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime:
         reraise=True,
     )
     return await retrying(
-        Client.connect, settings.temporal_address, namespace=settings.temporal_namespace,
-        runtime=runtime, interceptors=[TracingInterceptor()],
+        Client.connect,
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=[TracingInterceptor()],
     )
 
 
@@ -116,9 +121,14 @@ async def _serve(settings: OrchestratorSettings) -> int:
     # One identity, and one client and one breaker per downstream service, for the life of the process.
     tokens = _token_source(settings.identity)
     services = [
-        ServiceClient(name, url, tokens=tokens, breaker=ServiceBreaker(
-            name, settings.breakers, listeners=[BreakerStateGauge(runtime.metric_meter, name)]
-        ))
+        ServiceClient(
+            name,
+            url,
+            tokens=tokens,
+            breaker=ServiceBreaker(
+                name, settings.breakers, listeners=[BreakerStateGauge(runtime.metric_meter, name)]
+            ),
+        )
         for name, url in (
             ("inventory_svc", settings.inventory_svc_url),
             ("payment_svc", settings.payment_svc_url),

@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
+    from orchestrator import metrics
     from orchestrator.activities import SagaActivities
     from orchestrator.contracts import (
         CANCELLATION_REASONS,
@@ -28,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         ReserveStockInput,
         SagaOutcome,
     )
-    from orchestrator import metrics
     from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, HEARTBEAT_TIMEOUT, UNTIL_SUCCESS
     from saga_contract import (
         CANCEL_REFUSED,
@@ -190,7 +190,9 @@ class OrderSaga:
     @workflow.run
     async def run(self, saga: OrderSagaInput) -> OrderSagaResult:
         deadline = workflow.info().start_time + timedelta(seconds=saga.deadline_seconds)
-        self._placed_at = datetime.fromisoformat(saga.placed_at) if saga.placed_at else workflow.info().start_time
+        self._placed_at = (
+            datetime.fromisoformat(saga.placed_at) if saga.placed_at else workflow.info().start_time
+        )
         order = OrderRef(saga.order_id)
         if workflow.patched(STARTED_BY_OUTBOX):
             self._tracked = True
@@ -237,12 +239,12 @@ class OrderSaga:
             await self._compensate()
             if stop.reason is None:
                 self._visibility.flush()
-                raise ApplicationError(
-                    str(stop), type="saga_failed", non_retryable=True
-                ) from stop.__cause__
+                raise ApplicationError(str(stop), type="saga_failed", non_retryable=True) from stop.__cause__
             return await self._cancel(saga.order_id, stop.reason, reservation)
 
-        await self._after_pivot(Step.CAPTURE_PAYMENT, SagaActivities.capture_payment, order, f"Capture {total}")
+        await self._after_pivot(
+            Step.CAPTURE_PAYMENT, SagaActivities.capture_payment, order, f"Capture {total}"
+        )
         await self._after_pivot(
             Step.COMMIT_STOCK, SagaActivities.commit_stock, order, f"Commit the {lines} reserved at inventory"
         )
@@ -256,9 +258,7 @@ class OrderSaga:
         )
         workflow.logger.info("order confirmed", extra={"order_id": saga.order_id})
         self._finish(OrderStatus.CONFIRMED)
-        return OrderSagaResult(
-            saga.order_id, SagaOutcome.CONFIRMED, total_cents=reservation.total_cents
-        )
+        return OrderSagaResult(saga.order_id, SagaOutcome.CONFIRMED, total_cents=reservation.total_cents)
 
     # Visibility: what the Web UI filters and shows (sagas from the outbox on).
 
@@ -362,9 +362,7 @@ class OrderSaga:
             )
         except ActivityError as error:
             self._ended(step, StepState.FAILED, str(error.cause))
-            raise _StopBeforePivot(
-                _cancellation_reason(error), f"{step} failed: {error.cause}"
-            ) from error
+            raise _StopBeforePivot(_cancellation_reason(error), f"{step} failed: {error.cause}") from error
         self._ended(step, StepState.DONE)
         return result
 
@@ -393,9 +391,7 @@ class OrderSaga:
             record.state, record.compensated_at = StepState.COMPENSATED, workflow.now().isoformat()
             metrics.compensation_ran(compensation.step)
 
-    async def _cancel(
-        self, order_id: str, reason: str, reservation: Reservation | None
-    ) -> OrderSagaResult:
+    async def _cancel(self, order_id: str, reason: str, reservation: Reservation | None) -> OrderSagaResult:
         if reservation is None:
             cancel = CancelOrderInput(order_id, reason)
         else:

@@ -110,7 +110,9 @@ SEARCH_ATTRIBUTE_TYPES = {
 }
 """Name -> Temporal type, as `temporal server start-dev --search-attribute Name=Type` takes them."""
 
-_WORKFLOW_ID = re.compile(r"order-(?P<order_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})")
+_WORKFLOW_ID = re.compile(
+    r"order-(?P<order_id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+)
 _IDEMPOTENCY_KEY = re.compile(r"order-(?P<order_id>[^:]+):(?P<step>.+)")
 
 

@@ -8,7 +8,9 @@ class IdempotencyRecord(models.Model):
         IN_FLIGHT = "IN_FLIGHT"
         COMPLETED = "COMPLETED"
 
-    principal = models.CharField(max_length=200, help_text="The caller the key belongs to, e.g. customer:alice.")
+    principal = models.CharField(
+        max_length=200, help_text="The caller the key belongs to, e.g. customer:alice."
+    )
     scope = models.CharField(max_length=255, help_text="Method and path the key belongs to.")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical request body.")
@@ -21,7 +23,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["principal", "scope", "key"], name="idempotency_principal_scope_key_unique")
+            models.UniqueConstraint(
+                fields=["principal", "scope", "key"], name="idempotency_principal_scope_key_unique"
+            )
         ]
         indexes = [models.Index(fields=["created_at"])]
 

@@ -43,13 +43,26 @@ def idempotency_lookup(*, principal: str, scope: str, key: str) -> IdempotencyRe
 
 
 def idempotency_store(
-    *, principal: str, scope: str, key: str, fingerprint: str, status_code: int, content_type: str, body: bytes
+    *,
+    principal: str,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    content_type: str,
+    body: bytes,
 ) -> IdempotencyRecord:
     """Store a finished request's answer under its key: one INSERT, in the transaction that holds the
     request's effect. Raises IntegrityError when a concurrent duplicate stored the key first."""
     return IdempotencyRecord.objects.create(
-        principal=principal, scope=scope, key=key, fingerprint=fingerprint,
-        state=IdempotencyRecord.State.COMPLETED, status_code=status_code, content_type=content_type, body=body,
+        principal=principal,
+        scope=scope,
+        key=key,
+        fingerprint=fingerprint,
+        state=IdempotencyRecord.State.COMPLETED,
+        status_code=status_code,
+        content_type=content_type,
+        body=body,
     )
 
 
@@ -58,13 +71,17 @@ def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str)
     database: `record` is the new (or taken-over) claim; otherwise `existing` holds the answer."""
     try:
         with transaction.atomic():
-            return Claim(record=IdempotencyRecord.objects.create(
-                principal=principal, scope=scope, key=key, fingerprint=fingerprint
-            ))
+            return Claim(
+                record=IdempotencyRecord.objects.create(
+                    principal=principal, scope=scope, key=key, fingerprint=fingerprint
+                )
+            )
     except IntegrityError:
         pass
     with transaction.atomic():
-        existing = IdempotencyRecord.objects.select_for_update().get(principal=principal, scope=scope, key=key)
+        existing = IdempotencyRecord.objects.select_for_update().get(
+            principal=principal, scope=scope, key=key
+        )
         lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
         if (
             existing.fingerprint == fingerprint
@@ -77,7 +94,9 @@ def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str)
         return Claim(existing=existing)
 
 
-def idempotency_complete(*, record: IdempotencyRecord, status_code: int, content_type: str, body: bytes) -> None:
+def idempotency_complete(
+    *, record: IdempotencyRecord, status_code: int, content_type: str, body: bytes
+) -> None:
     """Store the answer of a claimed key."""
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,

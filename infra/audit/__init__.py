@@ -24,7 +24,22 @@ from infra.audit.run import run_audit
 from infra.audit.snapshot import Snapshot, TemporalUnavailable, WorkflowState
 
 __all__ = [
-    "DEADLINE_GRACE_SECONDS", "DEFAULT_DEADLINE_SECONDS", "EXACTLY_ONCE", "LIVENESS", "MONEY", "STOCK", "AuditReport",
-    "InvariantResult", "Snapshot", "TemporalUnavailable", "Violation", "WorkflowState", "check_exactly_once",
-    "check_liveness", "check_money", "check_stock", "command", "run_audit",
+    "DEADLINE_GRACE_SECONDS",
+    "DEFAULT_DEADLINE_SECONDS",
+    "EXACTLY_ONCE",
+    "LIVENESS",
+    "MONEY",
+    "STOCK",
+    "AuditReport",
+    "InvariantResult",
+    "Snapshot",
+    "TemporalUnavailable",
+    "Violation",
+    "WorkflowState",
+    "check_exactly_once",
+    "check_liveness",
+    "check_money",
+    "check_stock",
+    "command",
+    "run_audit",
 ]

@@ -10,7 +10,6 @@ from infra.audit.report import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, InvariantRe
 from infra.audit.snapshot import FINAL, Snapshot
 from saga_contract import Compensation, Step, idempotency_key, order_id_of, parse_idempotency_key, workflow_id
 
-
 DEFAULT_DEADLINE_SECONDS = 300
 
 DEADLINE_GRACE_SECONDS = 30
@@ -38,22 +37,28 @@ def check_money(snapshot: Snapshot) -> InvariantResult:
         balance, held, deposited = account["balance_cents"], account["held_cents"], account["deposited_cents"]
         captured = captured_from[account["customer_id"]]
         if balance + held + captured != deposited:
-            result.violations.append(Violation(
-                MONEY, f"customer {account['customer_id']}",
-                f"balance {balance} + held {held} + captured {captured} = {balance + held + captured}, "
-                f"but {deposited} was deposited",
-            ))
+            result.violations.append(
+                Violation(
+                    MONEY,
+                    f"customer {account['customer_id']}",
+                    f"balance {balance} + held {held} + captured {captured} = {balance + held + captured}, "
+                    f"but {deposited} was deposited",
+                )
+            )
 
     balances = sum(account["balance_cents"] for account in snapshot.accounts)
     holds = sum(account["held_cents"] for account in snapshot.accounts)
     deposited = sum(account["deposited_cents"] for account in snapshot.accounts)
     total = balances + holds + snapshot.merchant_cents
     if total != deposited:
-        result.violations.append(Violation(
-            MONEY, "all accounts",
-            f"balances {balances} + holds {holds} + merchant {snapshot.merchant_cents} = {total}, "
-            f"but {deposited} was deposited ({total - deposited:+d})",
-        ))
+        result.violations.append(
+            Violation(
+                MONEY,
+                "all accounts",
+                f"balances {balances} + holds {holds} + merchant {snapshot.merchant_cents} = {total}, "
+                f"but {deposited} was deposited ({total - deposited:+d})",
+            )
+        )
 
     held_for = {p["order_id"]: p["amount_cents"] for p in snapshot.payments if p["status"] == "AUTHORIZED"}
     net_capture = Counter()
@@ -63,14 +68,18 @@ def check_money(snapshot: Snapshot) -> InvariantResult:
     for order in snapshot.final_orders():
         subject, status, order_total = f"order {order['id']}", order["status"], order["total_cents"]
         if order["id"] in held_for:
-            result.violations.append(Violation(
-                MONEY, subject, f"{status}, yet its payment still holds {held_for[order['id']]} (AUTHORIZED)"
-            ))
+            result.violations.append(
+                Violation(
+                    MONEY,
+                    subject,
+                    f"{status}, yet its payment still holds {held_for[order['id']]} (AUTHORIZED)",
+                )
+            )
         captured = net_capture[order["id"]]
         if status == "CONFIRMED" and captured != order_total:
-            result.violations.append(Violation(
-                MONEY, subject, f"CONFIRMED with total {order_total}, but {captured} was captured"
-            ))
+            result.violations.append(
+                Violation(MONEY, subject, f"CONFIRMED with total {order_total}, but {captured} was captured")
+            )
         elif status == "CANCELLED" and captured:
             result.violations.append(Violation(MONEY, subject, f"CANCELLED, but {captured} was captured"))
     return result
@@ -96,30 +105,43 @@ def check_stock(snapshot: Snapshot) -> InvariantResult:
         subject = f"sku {sku}"
         product = products.get(sku)
         if product is None:
-            result.violations.append(Violation(
-                STOCK, subject, f"not in the catalog, yet {committed[sku]} committed and {sold[sku]} sold"
-            ))
+            result.violations.append(
+                Violation(
+                    STOCK, subject, f"not in the catalog, yet {committed[sku]} committed and {sold[sku]} sold"
+                )
+            )
             continue
         on_hand, reserved, received = product["on_hand"], product["reserved"], product["received"]
         if on_hand - reserved < 0:
-            result.violations.append(Violation(
-                STOCK, subject, f"available {on_hand - reserved} < 0 (on hand {on_hand}, reserved {reserved})"
-            ))
+            result.violations.append(
+                Violation(
+                    STOCK,
+                    subject,
+                    f"available {on_hand - reserved} < 0 (on hand {on_hand}, reserved {reserved})",
+                )
+            )
         if not received - on_hand == committed[sku] == sold[sku]:
-            result.violations.append(Violation(
-                STOCK, subject,
-                f"received {received} - on hand {on_hand} = {received - on_hand}, but {committed[sku]} "
-                f"committed and {sold[sku]} in CONFIRMED orders",
-            ))
+            result.violations.append(
+                Violation(
+                    STOCK,
+                    subject,
+                    f"received {received} - on hand {on_hand} = {received - on_hand}, but {committed[sku]} "
+                    f"committed and {sold[sku]} in CONFIRMED orders",
+                )
+            )
 
     reserved_for = {r["order_id"]: r for r in snapshot.reservations if r["status"] == "RESERVED"}
     for order in snapshot.final_orders():
         reservation = reserved_for.get(order["id"])
         if reservation is not None:
             lines = ", ".join(f"{line['sku']} x{line['quantity']}" for line in reservation["lines"])
-            result.violations.append(Violation(
-                STOCK, f"order {order['id']}", f"{order['status']}, yet its stock is still RESERVED ({lines})"
-            ))
+            result.violations.append(
+                Violation(
+                    STOCK,
+                    f"order {order['id']}",
+                    f"{order['status']}, yet its stock is still RESERVED ({lines})",
+                )
+            )
     return result
 
 
@@ -132,33 +154,39 @@ def check_liveness(snapshot: Snapshot, *, deadline_seconds: int) -> InvariantRes
     for order_id, order in snapshot.orders.items():
         subject, workflow = f"order {order_id}", snapshot.workflows[order_id]
         if workflow is None:
-            result.violations.append(Violation(
-                LIVENESS, subject, f"{_outcome(order)}, but it has no workflow order-{order_id}"
-            ))
+            result.violations.append(
+                Violation(LIVENESS, subject, f"{_outcome(order)}, but it has no workflow order-{order_id}")
+            )
         elif workflow.status == "RUNNING":
             age = snapshot.read_workflows_at - workflow.start_time
             if order["status"] not in FINAL and order_id not in captured and age > allowed:
-                result.violations.append(Violation(
-                    LIVENESS, subject,
-                    f"PENDING, its saga running for {age.total_seconds():.0f} s, past its {deadline_seconds} s "
-                    "deadline, and its payment is not captured",
-                ))
+                result.violations.append(
+                    Violation(
+                        LIVENESS,
+                        subject,
+                        f"PENDING, its saga running for {age.total_seconds():.0f} s, past its {deadline_seconds} s "
+                        "deadline, and its payment is not captured",
+                    )
+                )
         elif workflow.status == "COMPLETED":
             disagreement = _disagreement(order, workflow.result)
             if disagreement:
                 result.violations.append(Violation(LIVENESS, subject, disagreement))
         else:
-            result.violations.append(Violation(
-                LIVENESS, subject, f"{_outcome(order)}, but its workflow is {workflow.status}"
-            ))
+            result.violations.append(
+                Violation(LIVENESS, subject, f"{_outcome(order)}, but its workflow is {workflow.status}")
+            )
     touched = {e["order_id"] for e in (*snapshot.payment_events, *snapshot.reservation_events)}
     for orphan_id, why in snapshot.orphan_workflows.items():
         # A saga whose order was rolled back (before the outbox) looks for it, finds none and stops
         # (ABANDONED) before any effect; only one that reached a service is a violation.
         order_id = order_id_of(orphan_id)
         if order_id is None or order_id in touched:
-            result.violations.append(Violation(LIVENESS, f"workflow {orphan_id}", f"{why}, yet it had effects"
-                                               if order_id else why))
+            result.violations.append(
+                Violation(
+                    LIVENESS, f"workflow {orphan_id}", f"{why}, yet it had effects" if order_id else why
+                )
+            )
     return result
 
 
@@ -179,7 +207,9 @@ def _disagreement(order: dict, saga_result: dict | None) -> str | None:
         return said
     returned_total = saga_result.get("total_cents")
     if order["status"] == "CONFIRMED" and order["total_cents"] != returned_total:
-        return f"CONFIRMED with total {order['total_cents']}, but its workflow returned total {returned_total}"
+        return (
+            f"CONFIRMED with total {order['total_cents']}, but its workflow returned total {returned_total}"
+        )
     return None
 
 
@@ -193,9 +223,9 @@ def check_exactly_once(snapshot: Snapshot) -> InvariantResult:
     per_step = Counter((service, event["order_id"], event["kind"]) for service, event in events)
     for (service, order_id, kind), count in per_step.items():
         if count > 1:
-            result.violations.append(Violation(
-                EXACTLY_ONCE, f"order {order_id}", f"{count} {kind} events in {service}"
-            ))
+            result.violations.append(
+                Violation(EXACTLY_ONCE, f"order {order_id}", f"{count} {kind} events in {service}")
+            )
 
     by_key = defaultdict(list)
     for service, event in events:
@@ -203,17 +233,20 @@ def check_exactly_once(snapshot: Snapshot) -> InvariantResult:
             by_key[event["idempotency_key"]].append(f"{service} {event['kind']} of order {event['order_id']}")
     for key, uses in by_key.items():
         if len(uses) > 1:
-            result.violations.append(Violation(
-                EXACTLY_ONCE, f"key {key}", f"on {len(uses)} events: {'; '.join(uses)}"
-            ))
+            result.violations.append(
+                Violation(EXACTLY_ONCE, f"key {key}", f"on {len(uses)} events: {'; '.join(uses)}")
+            )
 
     for service, event in events:
         named = parse_idempotency_key(event["idempotency_key"])
         step = SAGA_STEP_OF_EVENT[(service, event["kind"])]
         if named and named != (event["order_id"], step):
-            result.violations.append(Violation(
-                EXACTLY_ONCE, f"order {event['order_id']}",
-                f"{service} {event['kind']} event carries key {event['idempotency_key']}, "
-                f"not {idempotency_key(workflow_id(event['order_id']), step)}",
-            ))
+            result.violations.append(
+                Violation(
+                    EXACTLY_ONCE,
+                    f"order {event['order_id']}",
+                    f"{service} {event['kind']} event carries key {event['idempotency_key']}, "
+                    f"not {idempotency_key(workflow_id(event['order_id']), step)}",
+                )
+            )
     return result

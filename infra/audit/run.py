@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from infra.audit.invariants import DEFAULT_DEADLINE_SECONDS, check_exactly_once, check_liveness, check_money, check_stock
+from infra.audit.invariants import (
+    DEFAULT_DEADLINE_SECONDS,
+    check_exactly_once,
+    check_liveness,
+    check_money,
+    check_stock,
+)
 from infra.audit.report import AuditReport
 from infra.audit.snapshot import FINAL, Snapshot, order_if_stored, orphan_workflows, read_workflows
 from infra.rest import RestClient, all_pages
@@ -39,7 +45,9 @@ def run_audit(
         read_workflows_at = datetime.now(UTC)
         for order_id, workflow in workflows.items():
             if workflow and workflow.status == "COMPLETED" and orders[order_id]["status"] not in FINAL:
-                orders[order_id] = order_if_stored(orders_api, order_id) or orders[order_id]  # it finished meanwhile
+                orders[order_id] = (
+                    order_if_stored(orders_api, order_id) or orders[order_id]
+                )  # it finished meanwhile
         snapshot = Snapshot(
             orders=orders,
             workflows=workflows,

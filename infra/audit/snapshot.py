@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from infra.rest import ApiError, RestClient, ServiceCallError
 from saga_contract import WORKFLOW_TYPE, order_id_of, workflow_id
 
-
 TEMPORAL_CONCURRENCY = 20
 
 FINAL = ("CONFIRMED", "CANCELLED")
@@ -102,7 +101,9 @@ async def read_workflows(
 
     described = await asyncio.gather(*(describe(order_id) for order_id in order_ids))
     try:
-        listed = [execution.id async for execution in client.list_workflows(f'WorkflowType = "{WORKFLOW_TYPE}"')]
+        listed = [
+            execution.id async for execution in client.list_workflows(f'WorkflowType = "{WORKFLOW_TYPE}"')
+        ]
     except RPCError as error:
         raise TemporalUnavailable(f"Temporal at {address}: listing workflows: {error}") from error
     return dict(zip(order_ids, described, strict=True)), listed

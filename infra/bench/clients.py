@@ -13,7 +13,9 @@ import httpx
 Item = TypeVar("Item")
 
 
-async def run_clients(concurrency: int, items: Iterable[Item], one: Callable[[int, Item], Awaitable[None]]) -> float:
+async def run_clients(
+    concurrency: int, items: Iterable[Item], one: Callable[[int, Item], Awaitable[None]]
+) -> float:
     """`concurrency` clients take the items one at a time, each calling `one(client index, item)`
     and then taking the next, until none is left; the wall time in seconds."""
     queue = list(items)

@@ -16,29 +16,61 @@ from typing import NoReturn
 from infra.bench.commands import CPU_BUDGET, commands_level, warm_up
 from infra.bench.history import store_past_orders
 from infra.bench.measure import run_levels
-from infra.bench.setup import BENCH_TUNING, FLOOR_KINDS, command_servers, floor_worker, prepare, prepare_commands
+from infra.bench.setup import (
+    BENCH_TUNING,
+    FLOOR_KINDS,
+    command_servers,
+    floor_worker,
+    prepare,
+    prepare_commands,
+)
 from infra.stack import SERVICES, Stack, StackConfig
 
 
 def add_command(commands) -> None:
     """Register `sagactl bench` on sagactl's subcommands."""
     bench = commands.add_parser(
-        "bench", help="measure orders against a no-op saga of the same shape (the floor) on a stack of its own"
+        "bench",
+        help="measure orders against a no-op saga of the same shape (the floor) on a stack of its own",
     )
-    bench.add_argument("--orders", type=_positive, default=100, metavar="N", help="sagas per side and level (default 100)")
-    bench.add_argument("--concurrency", type=_positive, nargs="+", default=[1, 20, 50], metavar="C",
-                       help="concurrent clients, one level each (default 1 20 50)")
-    bench.add_argument("--repeat", type=_positive, default=1, metavar="R", help="repetitions of each level (default 1)")
-    bench.add_argument("--history", type=_non_negative, default=0, metavar="N",
-                       help="measure again after storing N past orders in every service (e.g. 10000)")
-    bench.add_argument("--floor", choices=FLOOR_KINDS, default="activities",
-                       help="the floor's saga runs its no-op steps as activities (default, as the product does) "
-                            "or as local activities")
-    bench.add_argument("--postgres", metavar="URL",
-                       help="run every service of both sides on databases of their own on this PostgreSQL server "
-                            "(e.g. postgres://postgres@127.0.0.1:5432), created and dropped by the bench")
+    bench.add_argument(
+        "--orders", type=_positive, default=100, metavar="N", help="sagas per side and level (default 100)"
+    )
+    bench.add_argument(
+        "--concurrency",
+        type=_positive,
+        nargs="+",
+        default=[1, 20, 50],
+        metavar="C",
+        help="concurrent clients, one level each (default 1 20 50)",
+    )
+    bench.add_argument(
+        "--repeat", type=_positive, default=1, metavar="R", help="repetitions of each level (default 1)"
+    )
+    bench.add_argument(
+        "--history",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="measure again after storing N past orders in every service (e.g. 10000)",
+    )
+    bench.add_argument(
+        "--floor",
+        choices=FLOOR_KINDS,
+        default="activities",
+        help="the floor's saga runs its no-op steps as activities (default, as the product does) "
+        "or as local activities",
+    )
+    bench.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run every service of both sides on databases of their own on this PostgreSQL server "
+        "(e.g. postgres://postgres@127.0.0.1:5432), created and dropped by the bench",
+    )
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the figures to FILE as JSON")
-    bench.add_argument("--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency")
+    bench.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="plot throughput and p99 against concurrency"
+    )
     bench.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
 
 
@@ -59,18 +91,38 @@ def _non_negative(text: str) -> int:
 def print_levels(levels: list[dict], console, *, floor_kind: str = "activities") -> None:
     from rich.table import Table
 
-    floor = "a no-op saga of the same shape" + (", its steps local activities" if floor_kind == "local" else "")
+    floor = "a no-op saga of the same shape" + (
+        ", its steps local activities" if floor_kind == "local" else ""
+    )
     table = Table(title=f"orders (product) against {floor} (floor); times in ms", box=None)
-    for column in ("conc", "orders×rep", "floor /s", "product /s", "ratio", "floor p50", "product p50", "ratio",
-                   "p95 f/p", "p99 f/p", "accept p50/p99", "events f/p"):
+    for column in (
+        "conc",
+        "orders×rep",
+        "floor /s",
+        "product /s",
+        "ratio",
+        "floor p50",
+        "product p50",
+        "ratio",
+        "p95 f/p",
+        "p99 f/p",
+        "accept p50/p99",
+        "events f/p",
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     for level in levels:
         floor, product, ratios = level["floor"], level["product"], level["ratios"]
         table.add_row(
-            str(level["concurrency"]), f"{level['orders']}×{level['repeat']}",
-            f"{floor['throughput_per_s']:.1f}", f"{product['throughput_per_s']:.1f}", f"{ratios['throughput']}",
-            f"{floor['p50_ms']:.0f}", f"{product['p50_ms']:.0f}", f"{ratios['p50']}",
-            f"{floor['p95_ms']:.0f}/{product['p95_ms']:.0f}", f"{floor['p99_ms']:.0f}/{product['p99_ms']:.0f}",
+            str(level["concurrency"]),
+            f"{level['orders']}×{level['repeat']}",
+            f"{floor['throughput_per_s']:.1f}",
+            f"{product['throughput_per_s']:.1f}",
+            f"{ratios['throughput']}",
+            f"{floor['p50_ms']:.0f}",
+            f"{product['p50_ms']:.0f}",
+            f"{ratios['p50']}",
+            f"{floor['p95_ms']:.0f}/{product['p95_ms']:.0f}",
+            f"{floor['p99_ms']:.0f}/{product['p99_ms']:.0f}",
             f"{product['accept_p50_ms']:.1f}/{product['accept_p99_ms']:.1f}",
             f"{floor['history_events_per_order']}/{product['history_events_per_order']}",
         )
@@ -103,10 +155,13 @@ def print_service_requests(levels: list[dict], console) -> None:
         table.add_column(service, justify="right", no_wrap=True)
     for level in levels:
         processes, completed = level["product"]["processes"], max(level["product"]["completed"], 1)
-        table.add_row(str(level["concurrency"]), *[
-            f"{_figure(processes[s]['cpu_ms_per_request'], '.1f')} / {processes[s]['requests'] / completed:.1f}"
-            for s in SERVICES
-        ])
+        table.add_row(
+            str(level["concurrency"]),
+            *[
+                f"{_figure(processes[s]['cpu_ms_per_request'], '.1f')} / {processes[s]['requests'] / completed:.1f}"
+                for s in SERVICES
+            ],
+        )
     console.print(table)
 
 
@@ -121,23 +176,39 @@ def print_commands(levels: list[dict], console) -> None:
         postgres = "postgres_cpu_ms_per_request" in next(iter(commands.values()))["product"]
         table = Table(
             title=f"commands at {level['concurrency']} concurrent, {level['orders']} requests each: CPU ms per request, "
-                  f"product against a bare Django + DRF floor",
+            f"product against a bare Django + DRF floor",
             box=None,
         )
-        columns = ["command", "service", "product", "floor", f"ratio (≤ {CPU_BUDGET})", "SQL p/f", "req/s p/f"]
+        columns = [
+            "command",
+            "service",
+            "product",
+            "floor",
+            f"ratio (≤ {CPU_BUDGET})",
+            "SQL p/f",
+            "req/s p/f",
+        ]
         if postgres:
             columns.append("postgres p/f")
         for column in columns:
-            table.add_column(column, justify="left" if column in ("command", "service") else "right", no_wrap=True)
+            table.add_column(
+                column, justify="left" if column in ("command", "service") else "right", no_wrap=True
+            )
         for command, row in commands.items():
             product, floor = row["product"], row["floor"]
             cells = [
-                command, row["service"], f"{product['cpu_ms_per_request']:.1f}", f"{floor['cpu_ms_per_request']:.1f}",
-                _figure(row["ratio"], ".2f"), f"{row['statements']['product']}/{row['statements']['floor']}",
+                command,
+                row["service"],
+                f"{product['cpu_ms_per_request']:.1f}",
+                f"{floor['cpu_ms_per_request']:.1f}",
+                _figure(row["ratio"], ".2f"),
+                f"{row['statements']['product']}/{row['statements']['floor']}",
                 f"{product['requests_per_s']:.0f}/{floor['requests_per_s']:.0f}",
             ]
             if postgres:
-                cells.append(f"{product['postgres_cpu_ms_per_request']:.1f}/{floor['postgres_cpu_ms_per_request']:.1f}")
+                cells.append(
+                    f"{product['postgres_cpu_ms_per_request']:.1f}/{floor['postgres_cpu_ms_per_request']:.1f}"
+                )
             table.add_row(*cells)
         console.print(table)
 
@@ -152,17 +223,30 @@ def print_growth(empty: list[dict], stored: list[dict], console) -> None:
 
     orders = stored[0]["stored_orders"] if stored else 0
     table = Table(title=f"product with {orders} past orders stored, against an empty start", box=None)
-    for column in ("conc", "orders/s empty", f"orders/s {orders}", "ratio", "p50 empty", f"p50 {orders}", "ratio",
-                   "accept p99 empty", f"accept p99 {orders}"):
+    for column in (
+        "conc",
+        "orders/s empty",
+        f"orders/s {orders}",
+        "ratio",
+        "p50 empty",
+        f"p50 {orders}",
+        "ratio",
+        "accept p99 empty",
+        f"accept p99 {orders}",
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     for before, after in zip(empty, stored, strict=True):
         b, a = before["product"], after["product"]
         table.add_row(
             str(before["concurrency"]),
-            f"{b['throughput_per_s']:.1f}", f"{a['throughput_per_s']:.1f}",
+            f"{b['throughput_per_s']:.1f}",
+            f"{a['throughput_per_s']:.1f}",
             f"{a['throughput_per_s'] / b['throughput_per_s']:.2f}" if b["throughput_per_s"] else "-",
-            f"{b['p50_ms']:.0f}", f"{a['p50_ms']:.0f}", f"{a['p50_ms'] / b['p50_ms']:.2f}" if b["p50_ms"] else "-",
-            f"{b['accept_p99_ms']:.1f}", f"{a['accept_p99_ms']:.1f}",
+            f"{b['p50_ms']:.0f}",
+            f"{a['p50_ms']:.0f}",
+            f"{a['p50_ms'] / b['p50_ms']:.2f}" if b["p50_ms"] else "-",
+            f"{b['accept_p99_ms']:.1f}",
+            f"{a['accept_p99_ms']:.1f}",
         )
     console.print(table)
 
@@ -203,20 +287,31 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     servers = command_servers(stack.config)
     try:
         on = f"PostgreSQL at {args.postgres}" if args.postgres else "its own databases"
-        console.print(f"bench: starting a stack of its own on {on} (logs in {var_dir / 'logs'}); abuse limits raised")
+        console.print(
+            f"bench: starting a stack of its own on {on} (logs in {var_dir / 'logs'}); abuse limits raised"
+        )
         stack.start()
         floor.start()
         floor.wait_ready(30)
         stack.processes["floor_worker"] = floor
-        console.print("bench: starting the product's services again and the framework floor, for the commands")
+        console.print(
+            "bench: starting the product's services again and the framework floor, for the commands"
+        )
         for side in servers:
             side.start()
         sides, statements = prepare_commands(servers, max(args.concurrency))
         asyncio.run(warm_up(sides))
         rounds = 2 if args.history else 1
-        target = prepare(stack, max(args.concurrency), rounds * args.orders * args.repeat * len(args.concurrency))
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as bar:
+        target = prepare(
+            stack, max(args.concurrency), rounds * args.orders * args.repeat * len(args.concurrency)
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
             task = bar.add_task("", total=0)
 
             def progress(description: str, total: int) -> None:
@@ -226,14 +321,24 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                     bar.advance(task)
 
             async def commands(concurrency: int) -> dict:
-                return {"commands": await commands_level(sides, statements, concurrency, args.orders, progress)}
+                return {
+                    "commands": await commands_level(sides, statements, concurrency, args.orders, progress)
+                }
 
             def measure(stored_orders: int) -> list[dict]:
-                levels = asyncio.run(run_levels(
-                    target, concurrency=args.concurrency, orders=args.orders, repeat=args.repeat, progress=progress,
-                    after_level=None if stored_orders else commands,
-                ))
-                return [{**level, "floor_kind": args.floor, "stored_orders": stored_orders} for level in levels]
+                levels = asyncio.run(
+                    run_levels(
+                        target,
+                        concurrency=args.concurrency,
+                        orders=args.orders,
+                        repeat=args.repeat,
+                        progress=progress,
+                        after_level=None if stored_orders else commands,
+                    )
+                )
+                return [
+                    {**level, "floor_kind": args.floor, "stored_orders": stored_orders} for level in levels
+                ]
 
             empty = measure(0)
             stored = []

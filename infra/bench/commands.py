@@ -71,7 +71,11 @@ class CommandSide:
 
 
 async def _batch(
-    http: httpx.AsyncClient, side: CommandSide, command: str, orders: list[BenchOrder], concurrency: int,
+    http: httpx.AsyncClient,
+    side: CommandSide,
+    command: str,
+    orders: list[BenchOrder],
+    concurrency: int,
     tick: Callable[[], None],
 ) -> dict:
     """Send `command` for every order at `concurrency`; the figures of the batch."""
@@ -79,9 +83,13 @@ async def _batch(
 
     async def one(_client: int, order: BenchOrder) -> None:
         path, body = command_request(command, order)
-        response = await post_with_retries(http, side.urls[service] + path, body, side.headers(command, order))
+        response = await post_with_retries(
+            http, side.urls[service] + path, body, side.headers(command, order)
+        )
         if response.status_code >= 300:
-            raise RuntimeError(f"{side.name} {command} answered {response.status_code}: {response.text[:300]}")
+            raise RuntimeError(
+                f"{side.name} {command} answered {response.status_code}: {response.text[:300]}"
+            )
         if command == "place":
             order.order_id = response.json()["id"]
         tick()
@@ -101,13 +109,17 @@ async def _batch(
     return figures
 
 
-async def run_commands(side: CommandSide, concurrency: int, count: int, tick: Callable[[], None]) -> dict[str, dict]:
+async def run_commands(
+    side: CommandSide, concurrency: int, count: int, tick: Callable[[], None]
+) -> dict[str, dict]:
     """Every command of the two sagas on `side`, `count` requests each: the figures per command."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     figures: dict[str, dict] = {}
     async with httpx.AsyncClient(limits=limits, timeout=30, trust_env=False) as http:
         for saga in (COMPLETED_SAGA, CANCELLED_SAGA):
-            orders = [BenchOrder(side.customers[i % len(side.customers)], tuple(side.skus)) for i in range(count)]
+            orders = [
+                BenchOrder(side.customers[i % len(side.customers)], tuple(side.skus)) for i in range(count)
+            ]
             for command in saga:
                 batch = await _batch(http, side, command, orders, concurrency, tick)
                 if saga is COMPLETED_SAGA or command in COMPENSATIONS:
@@ -133,7 +145,10 @@ def requests_per_level(count: int) -> int:
 
 
 async def commands_level(
-    sides: list[CommandSide], statements: dict[str, dict[str, int]], concurrency: int, count: int,
+    sides: list[CommandSide],
+    statements: dict[str, dict[str, int]],
+    concurrency: int,
+    count: int,
     progress: Callable[[str, int], None],
 ) -> dict[str, dict]:
     """The product's side and the floor's at one level, command by command (see the module)."""
@@ -149,7 +164,8 @@ async def commands_level(
             "product": product,
             "floor": floor,
             "ratio": round(product["cpu_ms_per_request"] / floor["cpu_ms_per_request"], 2)
-            if floor["cpu_ms_per_request"] else None,
+            if floor["cpu_ms_per_request"]
+            else None,
             "statements": {name: statements[name][command] for name in ("product", "floor")},
         }
     return commands

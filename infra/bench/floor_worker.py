@@ -46,8 +46,14 @@ class NoopSagaActivities:
 
     def all(self) -> list:
         return [
-            self.reserve_stock, self.release_stock, self.commit_stock, self.authorize_payment,
-            self.void_payment, self.capture_payment, self.confirm_order, self.cancel_order,
+            self.reserve_stock,
+            self.release_stock,
+            self.commit_stock,
+            self.authorize_payment,
+            self.void_payment,
+            self.capture_payment,
+            self.confirm_order,
+            self.cancel_order,
         ]
 
     @activity.defn(name="reserve_stock")
@@ -99,22 +105,24 @@ class _LocalInbound(WorkflowInboundInterceptor):
 
 class _LocalOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput):
-        return self.next.start_local_activity(StartLocalActivityInput(
-            activity=input.activity,
-            args=input.args,
-            activity_id=input.activity_id,
-            schedule_to_close_timeout=input.schedule_to_close_timeout,
-            schedule_to_start_timeout=input.schedule_to_start_timeout,
-            start_to_close_timeout=input.start_to_close_timeout,
-            retry_policy=input.retry_policy,
-            local_retry_threshold=None,
-            cancellation_type=input.cancellation_type,
-            headers=input.headers,
-            summary=input.summary,
-            event_groups=input.event_groups,
-            arg_types=input.arg_types,
-            ret_type=input.ret_type,
-        ))
+        return self.next.start_local_activity(
+            StartLocalActivityInput(
+                activity=input.activity,
+                args=input.args,
+                activity_id=input.activity_id,
+                schedule_to_close_timeout=input.schedule_to_close_timeout,
+                schedule_to_start_timeout=input.schedule_to_start_timeout,
+                start_to_close_timeout=input.start_to_close_timeout,
+                retry_policy=input.retry_policy,
+                local_retry_threshold=None,
+                cancellation_type=input.cancellation_type,
+                headers=input.headers,
+                summary=input.summary,
+                event_groups=input.event_groups,
+                arg_types=input.arg_types,
+                ret_type=input.ret_type,
+            )
+        )
 
 
 async def serve(address: str, namespace: str, task_queue: str, local_activities: bool) -> None:
@@ -123,8 +131,13 @@ async def serve(address: str, namespace: str, task_queue: str, local_activities:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     client = await Client.connect(address, namespace=namespace)
     interceptors = [LocalActivities()] if local_activities else []
-    async with Worker(client, task_queue=task_queue, workflows=[OrderSaga], activities=NoopSagaActivities().all(),
-                      interceptors=interceptors):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OrderSaga],
+        activities=NoopSagaActivities().all(),
+        interceptors=interceptors,
+    ):
         kind = "local activities" if local_activities else "activities"
         print(f"floor worker serving {task_queue!r} on {address} with {kind}", flush=True)
         await stop.wait()
@@ -135,7 +148,9 @@ def main() -> None:
     parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
     parser.add_argument("--task-queue", required=True)
-    parser.add_argument("--local-activities", action="store_true", help="run the activities as local activities")
+    parser.add_argument(
+        "--local-activities", action="store_true", help="run the activities as local activities"
+    )
     args = parser.parse_args()
     code = 0
     compile_orchestrator()  # as the product's worker does: the same workflow module, the same imports

@@ -99,7 +99,11 @@ def store_past_orders(config: StackConfig, *, orders: int, run: int) -> None:
             env["DATABASE_URL"] = config.database_urls[service]
         done = subprocess.run(
             [sys.executable, "manage.py", "shell", "--verbosity", "0", "--command", code],
-            cwd=config.root / service, env=env, capture_output=True, text=True, timeout=600,
+            cwd=config.root / service,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if done.returncode != 0:
             raise RuntimeError(f"storing past orders in {service} failed:\n{done.stderr[-2000:]}")

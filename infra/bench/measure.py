@@ -66,7 +66,9 @@ class Side:
             "processes": {
                 name: {
                     "cpu_s": round(self.cpu_seconds.get(name, 0.0), 2),
-                    "cpu_ms_per_order": round(1000 * self.cpu_seconds.get(name, 0.0) / max(self.completed, 1), 1),
+                    "cpu_ms_per_order": round(
+                        1000 * self.cpu_seconds.get(name, 0.0) / max(self.completed, 1), 1
+                    ),
                     "peak_rss_mb": round(self.peak_rss_bytes.get(name, 0) / 2**20, 1),
                 }
                 | self._per_request(name)
@@ -78,13 +80,15 @@ class Side:
             figures["accept_p99_ms"] = _ms(_percentile(self.accept, 99))
         return figures
 
-
     def _per_request(self, name: str) -> dict:
         if name not in self.requests:
             return {}
         requests = self.requests[name]
         cpu = self.cpu_seconds.get(name, 0.0)
-        return {"requests": requests, "cpu_ms_per_request": round(1000 * cpu / requests, 2) if requests else None}
+        return {
+            "requests": requests,
+            "cpu_ms_per_request": round(1000 * cpu / requests, 2) if requests else None,
+        }
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -142,7 +146,9 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
 
     async def one(index: int, _: int) -> None:
         order_id = str(uuid.uuid4())
-        saga = OrderSagaInput(order_id, f"floor-{index}", [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]])
+        saga = OrderSagaInput(
+            order_id, f"floor-{index}", [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]]
+        )
         began = time.perf_counter()
         handle = await client.start_workflow(
             WORKFLOW_TYPE, saga.as_payload(), id=f"floor-{order_id}", task_queue=FLOOR_TASK_QUEUE
@@ -157,10 +163,14 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
     return side
 
 
-async def product_level(client: Client, target: Target, concurrency: int, orders: int, tick: Callable) -> Side:
+async def product_level(
+    client: Client, target: Target, concurrency: int, orders: int, tick: Callable
+) -> Side:
     side = Side()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=target.order_url, limits=limits, timeout=30, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=target.order_url, limits=limits, timeout=30, trust_env=False
+    ) as http:
 
         async def one(index: int, _: int) -> None:
             token = target.customer_tokens[index % len(target.customer_tokens)]
@@ -170,7 +180,9 @@ async def product_level(client: Client, target: Target, concurrency: int, orders
             response = await post_with_retries(http, "/api/v1/orders", body, headers)
             side.accept.append(time.perf_counter() - began)
             if response.status_code != 202:
-                raise RuntimeError(f"POST /api/v1/orders answered {response.status_code}: {response.text[:200]}")
+                raise RuntimeError(
+                    f"POST /api/v1/orders answered {response.status_code}: {response.text[:200]}"
+                )
             side.last_workflow_id = workflow_id(response.json()["id"])
             await _await_result(client, side.last_workflow_id)
             side.to_final.append(time.perf_counter() - began)
@@ -215,8 +227,11 @@ def summarize(concurrency: int, orders: int, repeat: int, floor: list[Side], pro
         "product": product_figures,
         "ratios": {
             "throughput": round(product_figures["throughput_per_s"] / floor_figures["throughput_per_s"], 2)
-            if floor_figures["throughput_per_s"] else None,
-            "p50": round(product_figures["p50_ms"] / floor_figures["p50_ms"], 2) if floor_figures["p50_ms"] else None,
+            if floor_figures["throughput_per_s"]
+            else None,
+            "p50": round(product_figures["p50_ms"] / floor_figures["p50_ms"], 2)
+            if floor_figures["p50_ms"]
+            else None,
         },
     }
 
@@ -239,7 +254,12 @@ def _merge(sides: list[Side]) -> Side:
 
 
 async def run_levels(
-    target: Target, *, concurrency: list[int], orders: int, repeat: int, progress: Callable[[str, int], None],
+    target: Target,
+    *,
+    concurrency: list[int],
+    orders: int,
+    repeat: int,
+    progress: Callable[[str, int], None],
     after_level: Callable[[int], Awaitable[dict]] | None = None,
 ) -> list[dict]:
     """Every level, floor then product, `repeat` times, then `after_level(concurrency)` when given,

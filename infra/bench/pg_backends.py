@@ -36,7 +36,9 @@ class BackendCpu:
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample_until_stopped, name="postgres-backends", daemon=True)
+        self._thread = threading.Thread(
+            target=self._sample_until_stopped, name="postgres-backends", daemon=True
+        )
         self._connection: psycopg.Connection | None = None
 
     @property

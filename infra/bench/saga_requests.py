@@ -10,9 +10,15 @@ UNIT_PRICE_CENTS = 100
 """The price of every product the bench seeds for its commands."""
 
 COMMANDS = {
-    "place": "order_svc", "reserve": "inventory_svc", "authorize": "payment_svc", "capture": "payment_svc",
-    "commit": "inventory_svc", "confirm": "order_svc",
-    "void": "payment_svc", "release": "inventory_svc", "cancel": "order_svc",
+    "place": "order_svc",
+    "reserve": "inventory_svc",
+    "authorize": "payment_svc",
+    "capture": "payment_svc",
+    "commit": "inventory_svc",
+    "confirm": "order_svc",
+    "void": "payment_svc",
+    "release": "inventory_svc",
+    "cancel": "order_svc",
 }
 """Each command and the service that runs it: a completed saga's commands in the order it runs them,
 then the compensations of a saga cancelled after its payment was authorized, in theirs."""
@@ -42,16 +48,24 @@ def command_request(command: str, order: BenchOrder) -> tuple[str, dict]:
     requests = {
         "place": lambda: ("/api/v1/orders", {"customer_id": order.customer_id, "items": lines}),
         "reserve": lambda: ("/internal/v1/reservations", {"order_id": order.order_id, "items": lines}),
-        "authorize": lambda: ("/internal/v1/payments/authorize", {
-            "order_id": order.order_id, "customer_id": order.customer_id,
-            "amount_cents": priced["total_cents"], "currency": "USD",
-        }),
+        "authorize": lambda: (
+            "/internal/v1/payments/authorize",
+            {
+                "order_id": order.order_id,
+                "customer_id": order.customer_id,
+                "amount_cents": priced["total_cents"],
+                "currency": "USD",
+            },
+        ),
         "capture": lambda: ("/internal/v1/payments/capture", {"order_id": order.order_id}),
         "commit": lambda: (f"/internal/v1/reservations/{order.order_id}/commit", {}),
         "confirm": lambda: (f"/internal/v1/orders/{order.order_id}/confirm", priced),
         "void": lambda: ("/internal/v1/payments/void", {"order_id": order.order_id}),
         "release": lambda: (f"/internal/v1/reservations/{order.order_id}/release", {}),
-        "cancel": lambda: (f"/internal/v1/orders/{order.order_id}/cancel", {"reason": "payment_declined", **priced}),
+        "cancel": lambda: (
+            f"/internal/v1/orders/{order.order_id}/cancel",
+            {"reason": "payment_declined", **priced},
+        ),
     }
     return requests[command]()
 

@@ -18,13 +18,15 @@ SCRAPE_VIEW = "metrics"
 
 def responses_answered(metrics_text: str) -> int:
     """The responses a /metrics page counts, scrapes of /metrics left out."""
-    return int(sum(
-        sample.value
-        for family in text_string_to_metric_families(metrics_text)
-        if family.name == RESPONSES
-        for sample in family.samples
-        if sample.name == f"{RESPONSES}_total" and sample.labels.get("view") != SCRAPE_VIEW
-    ))
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(metrics_text)
+            if family.name == RESPONSES
+            for sample in family.samples
+            if sample.name == f"{RESPONSES}_total" and sample.labels.get("view") != SCRAPE_VIEW
+        )
+    )
 
 
 async def requests_answered(http: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, int]:

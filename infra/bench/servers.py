@@ -109,11 +109,18 @@ class ServiceSet:
         """Run `python -m module args` in `service`'s Django on this side (its settings, environment,
         working directory and database); its standard output. StackError when it fails."""
         done = subprocess.run(
-            [sys.executable, "-m", module, *args], cwd=self._cwd(service), env=self._env(service), input=stdin,
-            capture_output=True, text=True, timeout=300,
+            [sys.executable, "-m", module, *args],
+            cwd=self._cwd(service),
+            env=self._env(service),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if done.returncode != 0:
-            raise StackError(f"{self.name} {service}: {module} {' '.join(args[:1])} failed:\n{done.stderr[-3000:]}")
+            raise StackError(
+                f"{self.name} {service}: {module} {' '.join(args[:1])} failed:\n{done.stderr[-3000:]}"
+            )
         return done.stdout
 
     def _cwd(self, service: str) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-
 from urllib.parse import urlsplit
 
 from infra.bench.commands import CommandSide
@@ -18,7 +17,6 @@ from infra.bench.statements import count_statements
 from infra.rest import RestClient
 from infra.stack import SERVICES, ManagedProcess, Stack, StackConfig
 from saga_contract import NAMESPACE
-
 
 FLOOR_KINDS = ("activities", "local")
 
@@ -32,8 +30,18 @@ def floor_worker(config: StackConfig, kind: str) -> ManagedProcess:
     local = ["--local-activities"] if kind == "local" else []
     return ManagedProcess(
         "floor_worker",
-        [sys.executable, "-m", "infra.bench.floor_worker", "--address", config.temporal_address,
-         "--namespace", NAMESPACE, "--task-queue", FLOOR_TASK_QUEUE, *local],
+        [
+            sys.executable,
+            "-m",
+            "infra.bench.floor_worker",
+            "--address",
+            config.temporal_address,
+            "--namespace",
+            NAMESPACE,
+            "--task-queue",
+            FLOOR_TASK_QUEUE,
+            *local,
+        ],
         cwd=config.root,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         log_path=config.log_dir / "floor_worker.log",
@@ -52,10 +60,21 @@ def prepare(stack: Stack, customers: int, orders: int) -> Target:
         RestClient("payment_svc", stack.payment_url, token=operator) as payment,
     ):
         for sku in skus:
-            inventory.check(inventory.post("/api/v1/products", {
-                "sku": sku, "name": f"Bench {sku}", "price_cents": ORDER_PRICE_CENTS, "on_hand": orders + 10}))
+            inventory.check(
+                inventory.post(
+                    "/api/v1/products",
+                    {
+                        "sku": sku,
+                        "name": f"Bench {sku}",
+                        "price_cents": ORDER_PRICE_CENTS,
+                        "on_hand": orders + 10,
+                    },
+                )
+            )
         for customer in ids:
-            payment.check(payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**12}))
+            payment.check(
+                payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**12})
+            )
     processes = {name: process.pid for name, process in stack.processes.items() if process.pid}
     config = stack.config
     return Target(
@@ -75,15 +94,18 @@ def command_servers(config: StackConfig) -> list[ServiceSet]:
     under the stack's and, when the stack is on PostgreSQL, databases of their own there."""
     return [
         ServiceSet(
-            StackConfig.on_free_ports(config.var_dir / f"commands-{side}", tuning=BENCH_TUNING,
-                                      postgres_url=config.postgres_url),
+            StackConfig.on_free_ports(
+                config.var_dir / f"commands-{side}", tuning=BENCH_TUNING, postgres_url=config.postgres_url
+            ),
             floor=side == "floor",
         )
         for side in ("product", "floor")
     ]
 
 
-def prepare_commands(servers: list[ServiceSet], customers: int) -> tuple[list[CommandSide], dict[str, dict[str, int]]]:
+def prepare_commands(
+    servers: list[ServiceSet], customers: int
+) -> tuple[list[CommandSide], dict[str, dict[str, int]]]:
     """Seed each started set alike (products with ample stock, `customers` rich customers) and count
     the statements of each command there; the sides of the commands phase and those counts."""
     run = f"C{time.strftime('%H%M%S')}"
@@ -96,18 +118,26 @@ def prepare_commands(servers: list[ServiceSet], customers: int) -> tuple[list[Co
         saga_token = keys.saga_token(ttl_seconds=24 * 3600)
         tokens = {customer: keys.customer_token(customer, ttl_seconds=24 * 3600) for customer in ids}
         statements[servers_of_side.name] = count_statements(
-            servers_of_side, skus=skus, customer_id=ids[0], saga_token=saga_token, customer_token=tokens[ids[0]]
+            servers_of_side,
+            skus=skus,
+            customer_id=ids[0],
+            saga_token=saga_token,
+            customer_token=tokens[ids[0]],
         )
         on_postgres = servers_of_side.config.postgres_url is not None
-        sides.append(CommandSide(
-            name=servers_of_side.name,
-            urls={service: servers_of_side.url(service) for service in SERVICES},
-            groups={service: servers_of_side.group(service) for service in SERVICES},
-            customers=ids,
-            skus=skus,
-            saga_token=None if servers_of_side.floor else saga_token,
-            customer_tokens=None if servers_of_side.floor else tokens,
-            postgres_url=servers_of_side.config.postgres_url,
-            databases={service: servers_of_side.database(service) for service in SERVICES} if on_postgres else None,
-        ))
+        sides.append(
+            CommandSide(
+                name=servers_of_side.name,
+                urls={service: servers_of_side.url(service) for service in SERVICES},
+                groups={service: servers_of_side.group(service) for service in SERVICES},
+                customers=ids,
+                skus=skus,
+                saga_token=None if servers_of_side.floor else saga_token,
+                customer_tokens=None if servers_of_side.floor else tokens,
+                postgres_url=servers_of_side.config.postgres_url,
+                databases={service: servers_of_side.database(service) for service in SERVICES}
+                if on_postgres
+                else None,
+            )
+        )
     return sides, statements

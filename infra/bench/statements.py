@@ -15,17 +15,31 @@ import json
 import sys
 import uuid
 
-from infra.bench.saga_requests import CANCELLED_SAGA, COMMANDS, COMPLETED_SAGA, BenchOrder, command_request, is_customers
+from infra.bench.saga_requests import (
+    CANCELLED_SAGA,
+    COMMANDS,
+    COMPLETED_SAGA,
+    BenchOrder,
+    command_request,
+    is_customers,
+)
 
 MARK = "statements: "
 
 
-def count_statements(side, *, skus: list[str], customer_id: str, saga_token: str, customer_token: str) -> dict[str, int]:
+def count_statements(
+    side, *, skus: list[str], customer_id: str, saga_token: str, customer_token: str
+) -> dict[str, int]:
     """Per command: the statements one request runs on `side` (a ServiceSet, started and seeded)."""
     counts: dict[str, int] = {}
     for service in dict.fromkeys(COMMANDS.values()):
-        plan = {"service": service, "skus": skus, "customer_id": customer_id,
-                "saga_token": saga_token, "customer_token": customer_token}
+        plan = {
+            "service": service,
+            "skus": skus,
+            "customer_id": customer_id,
+            "saga_token": saga_token,
+            "customer_token": customer_token,
+        }
         output = side.run_module(service, "infra.bench.statements", stdin=json.dumps(plan))
         (line,) = [line for line in output.splitlines() if line.startswith(MARK)]
         counts |= json.loads(line.removeprefix(MARK))
@@ -52,7 +66,9 @@ def _count_in_this_django(plan: dict) -> dict[str, int]:
             token = plan["customer_token"] if is_customers(command) else plan["saga_token"]
             headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
             with CaptureQueriesContext(connection) as statements:
-                response = client.post(path, json.dumps(body), content_type="application/json", headers=headers)
+                response = client.post(
+                    path, json.dumps(body), content_type="application/json", headers=headers
+                )
             if response.status_code >= 300:
                 raise RuntimeError(f"{command}: {response.status_code} {response.content[:300]!r}")
             if command == "place":

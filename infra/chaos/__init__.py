@@ -19,4 +19,13 @@ from infra.chaos.report import ChaosReport
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS, Scenario
 
-__all__ = ["CHAOS_TUNING", "SCENARIOS", "ChaosOptions", "ChaosReport", "Scenario", "add_command", "command", "run_chaos"]
+__all__ = [
+    "CHAOS_TUNING",
+    "SCENARIOS",
+    "ChaosOptions",
+    "ChaosReport",
+    "Scenario",
+    "add_command",
+    "command",
+    "run_chaos",
+]

@@ -17,28 +17,40 @@ from infra.stack import Stack, StackConfig
 def print_report(report: ChaosReport, console) -> None:
     from rich.table import Table
 
-    table = Table(title=f"chaos {report.scenario}: {report.orders} orders, seed {report.seed}", show_header=False)
+    table = Table(
+        title=f"chaos {report.scenario}: {report.orders} orders, seed {report.seed}", show_header=False
+    )
     table.add_column(style="bold")
     table.add_column()
     for outcome, count in report.by_outcome.items():
         table.add_row(f"  {outcome}", str(count))
     table.add_row("unexpected outcomes", str(len(report.unexpected)))
     table.add_row("not final", str(len(report.not_final)))
-    table.add_row("faults injected", ", ".join(f"{k} {v}" for k, v in report.faults_injected.items()) or "none")
+    table.add_row(
+        "faults injected", ", ".join(f"{k} {v}" for k, v in report.faults_injected.items()) or "none"
+    )
     table.add_row("processes killed", ", ".join(f"{k} {v}" for k, v in report.kills.items()) or "none")
-    table.add_row("processes restarted", ", ".join(f"{k} {v}" for k, v in report.restarts.items() if v) or "none")
+    table.add_row(
+        "processes restarted", ", ".join(f"{k} {v}" for k, v in report.restarts.items() if v) or "none"
+    )
     table.add_row("activity attempts beyond the first", str(report.attempts_beyond_first))
     table.add_row("service calls beyond the first", str(report.calls_beyond_first))
     table.add_row("order placements retried", str(report.place_retries))
-    table.add_row("time to final", "p50 {p50:.2f} s, p99 {p99:.2f} s, max {max:.2f} s".format(**report.seconds_to_final))
+    table.add_row(
+        "time to final", "p50 {p50:.2f} s, p99 {p99:.2f} s, max {max:.2f} s".format(**report.seconds_to_final)
+    )
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")
     console.print(table)
     for result in report.audit["invariants"]:
         for violation in result["violations"]:
-            console.print(f"  violation {violation['invariant']}: {violation['subject']}: {violation['detail']}")
+            console.print(
+                f"  violation {violation['invariant']}: {violation['subject']}: {violation['detail']}"
+            )
     for order in report.unexpected:
-        console.print(f"  unexpected: order {order['order_id']} expected {order['expected']}, got {order['got']}")
+        console.print(
+            f"  unexpected: order {order['order_id']} expected {order['expected']}, got {order['got']}"
+        )
     console.print("[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]")
 
 
@@ -56,8 +68,12 @@ def command(args, *, root_var_dir: Path) -> NoReturn:
     code = 1
     var_dir = root_var_dir / "chaos" / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     options = ChaosOptions(
-        SCENARIOS[args.scenario], orders=args.orders, concurrency=args.concurrency, seed=args.seed,
-        rate=args.rate, timeout=args.timeout,
+        SCENARIOS[args.scenario],
+        orders=args.orders,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        rate=args.rate,
+        timeout=args.timeout,
     )
     stack = Stack(StackConfig.on_free_ports(var_dir, chaos=True, tuning=CHAOS_TUNING))
     try:
@@ -66,7 +82,10 @@ def command(args, *, root_var_dir: Path) -> NoReturn:
         stack.supervise()
         console.print(f"Temporal Web UI of this run: {stack.config.ui_url}")
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
             console=console,
         ) as bar:
             placed = bar.add_task("placed", total=args.orders)
@@ -99,14 +118,22 @@ def add_command(commands) -> None:
     chaos = commands.add_parser(
         "chaos", help="inject failures while orders flow through a stack of its own, then audit"
     )
-    chaos.add_argument("scenario", choices=sorted(SCENARIOS), help="; ".join(
-        f"{s.name}: {s.summary}" for s in SCENARIOS.values()))
+    chaos.add_argument(
+        "scenario",
+        choices=sorted(SCENARIOS),
+        help="; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
+    )
     chaos.add_argument("--orders", type=_positive(int), required=True, metavar="N")
     chaos.add_argument("--concurrency", type=_positive(int), default=4, metavar="C")
     chaos.add_argument("--seed", type=int, default=1, metavar="S", help="the order mix and kill targets")
     chaos.add_argument("--rate", type=_positive(float), default=5.0, metavar="R", help="orders per second")
-    chaos.add_argument("--timeout", type=_positive(float), default=300.0, metavar="S",
-                       help="seconds to wait for every order to be final once all are placed")
+    chaos.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=300.0,
+        metavar="S",
+        help="seconds to wait for every order to be final once all are placed",
+    )
     chaos.add_argument("--json", type=Path, metavar="FILE", help="also write the report to FILE as JSON")
     chaos.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
 

@@ -14,7 +14,6 @@ import httpx
 from infra.chaos.scenarios import Scenario
 from infra.stack import Stack
 
-
 FAULTS_PATH = "/internal/v1/faults"
 
 
@@ -75,8 +74,11 @@ class Monkey:
         kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
         if not (kills_done and (not self.scenario.outage or self._outage_done)):
             return False
-        wanted = [kind for kind, rate in (("error", "error_rate"), ("lost_ack", "lost_ack_rate"))
-                  if self.scenario.http_faults.get(rate)]
+        wanted = [
+            kind
+            for kind, rate in (("error", "error_rate"), ("lost_ack", "lost_ack_rate"))
+            if self.scenario.http_faults.get(rate)
+        ]
         if not wanted:
             return True
         injected = self.faults.injected()
@@ -105,18 +107,30 @@ class Faults:
         self.headers = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
 
     def put(self, service: str, config: dict) -> None:
-        _with_retries(lambda: httpx.put(self._url(service), json=config, headers=self.headers, timeout=5)
-                      .raise_for_status())
+        _with_retries(
+            lambda: httpx.put(
+                self._url(service), json=config, headers=self.headers, timeout=5
+            ).raise_for_status()
+        )
 
     def clear(self, service: str) -> None:
-        _with_retries(lambda: httpx.delete(self._url(service), headers=self.headers, timeout=5).raise_for_status())
+        _with_retries(
+            lambda: httpx.delete(self._url(service), headers=self.headers, timeout=5).raise_for_status()
+        )
 
     def injected(self) -> Counter[str]:
         """The faults every service injected since its last clear, summed by kind."""
         injected: Counter[str] = Counter()
         for service in _FAULTED:
-            injected.update(_with_retries(lambda: httpx.get(
-                self._url(service), headers=self.headers, timeout=5).raise_for_status().json())["injected"])
+            injected.update(
+                _with_retries(
+                    lambda: (
+                        httpx.get(self._url(service), headers=self.headers, timeout=5)
+                        .raise_for_status()
+                        .json()
+                    )
+                )["injected"]
+            )
         return injected
 
     def _url(self, service: str) -> str:

@@ -42,12 +42,22 @@ class Catalog:
 
     def create(self, inventory: RestClient, payment: RestClient, orders: int) -> None:
         for sku, price in self.plentiful.items():
-            inventory.check(inventory.post("/api/v1/products", {
-                "sku": sku, "name": f"Chaos {sku}", "price_cents": price, "on_hand": orders * 10}))
-        inventory.check(inventory.post("/api/v1/products", {
-            "sku": self.scarce, "name": "Never in stock", "price_cents": 999, "on_hand": 0}))
+            inventory.check(
+                inventory.post(
+                    "/api/v1/products",
+                    {"sku": sku, "name": f"Chaos {sku}", "price_cents": price, "on_hand": orders * 10},
+                )
+            )
+        inventory.check(
+            inventory.post(
+                "/api/v1/products",
+                {"sku": self.scarce, "name": "Never in stock", "price_cents": 999, "on_hand": 0},
+            )
+        )
         for customer in self.rich:
-            payment.check(payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**10}))
+            payment.check(
+                payment.post("/api/v1/accounts", {"customer_id": customer, "balance_cents": 10**10})
+            )
         payment.check(payment.post("/api/v1/accounts", {"customer_id": self.poor, "balance_cents": 100}))
 
     def plan(self, count: int, rng: random.Random) -> list[PlannedOrder]:

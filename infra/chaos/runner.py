@@ -39,8 +39,10 @@ class _Log:
 def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0) -> None:
     """POST the order as a careful client would: on a 5xx, an in-flight key or no answer, the same
     request again with the same Idempotency-Key, until accepted or out of patience."""
-    body = {"customer_id": planned.customer_id,
-            "items": [{"sku": sku, "quantity": qty} for sku, qty in planned.items.items()]}
+    body = {
+        "customer_id": planned.customer_id,
+        "items": [{"sku": sku, "quantity": qty} for sku, qty in planned.items.items()],
+    }
     key = str(uuid.uuid4())
     deadline = time.monotonic() + patience
     while True:
@@ -61,7 +63,9 @@ def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0)
 
 
 def _seconds_to_final(order: dict) -> float:
-    return (datetime.fromisoformat(order["updated_at"]) - datetime.fromisoformat(order["created_at"])).total_seconds()
+    return (
+        datetime.fromisoformat(order["updated_at"]) - datetime.fromisoformat(order["created_at"])
+    ).total_seconds()
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -104,8 +108,11 @@ def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
             line = parse_line(raw)
             if line is None:
                 continue
-            if line.get("logger") == "chassis.request" and line.get("method") == "POST" \
-                    and line.get("order_id") in order_ids:
+            if (
+                line.get("logger") == "chassis.request"
+                and line.get("method") == "POST"
+                and line.get("order_id") in order_ids
+            ):
                 seen[service, line["path"], line["order_id"]] += 1
     return sum(count - 1 for count in seen.values())
 
@@ -142,7 +149,9 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
     try:
         catalog.create(inventory, payment, options.orders)
         planned = catalog.plan(options.orders, rng)
-        say(f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}")
+        say(
+            f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}"
+        )
 
         monkey = Monkey(stack, options.scenario, rng, say)
         monkey.start()
@@ -178,12 +187,16 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
 
         say("auditing")
         audit: AuditReport = run_audit(
-            order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
+            order_url=stack.order_url,
+            payment_url=stack.payment_url,
+            inventory_url=stack.inventory_url,
             temporal_address=stack.temporal_address,
             token=operator,
             deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
         )
-        attempts = asyncio.run(_attempts_beyond_first(stack.temporal_address, [workflow_id(oid) for oid in wanted]))
+        attempts = asyncio.run(
+            _attempts_beyond_first(stack.temporal_address, [workflow_id(oid) for oid in wanted])
+        )
     finally:
         for client in (orders, inventory, payment, *customers.values()):
             client.close()

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from infra.stack import SERVICES
 
-
 # Settings of the stack a chaos run starts: breakers that recover in seconds, a saga deadline
 # long enough that no injected failure should ever time a valid order out, and abuse limits raised
 # out of the way (a run places orders faster than any one customer may: it tests resilience, not
@@ -44,15 +43,36 @@ OUTAGE = ("payment", 8.0)  # longer than the breaker's 3 s reset time
 SCENARIOS = {
     scenario.name: scenario
     for scenario in (
-        Scenario("http-faults", "5xx, latency and lost replies on all three services", http_faults=HTTP_FAULTS),
-        Scenario("worker-kill", "SIGKILL the worker every few seconds", http_faults=REAL_LATENCY,
-                 kill=("worker",), kill_every=4.0),
-        Scenario("service-kill", "SIGKILL a service or the outbox relay mid-traffic", http_faults=REAL_LATENCY,
-                 kill=(*SERVICES, "relay"), kill_every=5.0),
-        Scenario("temporal-restart", "SIGKILL the Temporal dev server", http_faults=REAL_LATENCY,
-                 kill=("temporal",), kill_every=8.0),
-        Scenario("outage", "payment_svc down for longer than its breaker's reset time",
-                 http_faults=REAL_LATENCY, outage=OUTAGE),
+        Scenario(
+            "http-faults", "5xx, latency and lost replies on all three services", http_faults=HTTP_FAULTS
+        ),
+        Scenario(
+            "worker-kill",
+            "SIGKILL the worker every few seconds",
+            http_faults=REAL_LATENCY,
+            kill=("worker",),
+            kill_every=4.0,
+        ),
+        Scenario(
+            "service-kill",
+            "SIGKILL a service or the outbox relay mid-traffic",
+            http_faults=REAL_LATENCY,
+            kill=(*SERVICES, "relay"),
+            kill_every=5.0,
+        ),
+        Scenario(
+            "temporal-restart",
+            "SIGKILL the Temporal dev server",
+            http_faults=REAL_LATENCY,
+            kill=("temporal",),
+            kill_every=8.0,
+        ),
+        Scenario(
+            "outage",
+            "payment_svc down for longer than its breaker's reset time",
+            http_faults=REAL_LATENCY,
+            outage=OUTAGE,
+        ),
         Scenario(
             "mixed",
             "all of the above at once",

@@ -14,7 +14,6 @@ from chassis.tokens import LocalKeys, key_dir
 from infra.databases import database_urls
 from saga_contract import NAMESPACE
 
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -129,9 +128,16 @@ class StackConfig:
         are dropped when it stops."""
         temporal, ui, order, payment, inventory, metrics = free_ports(6)
         return cls.from_env(
-            temporal_port=temporal, temporal_ui_port=ui, order_port=order, payment_port=payment,
-            inventory_port=inventory, worker_metrics_port=metrics, var_dir=var_dir,
-            database_prefix=f"saga_stack{temporal}", drop_databases=True, **settings,
+            temporal_port=temporal,
+            temporal_ui_port=ui,
+            order_port=order,
+            payment_port=payment,
+            inventory_port=inventory,
+            worker_metrics_port=metrics,
+            var_dir=var_dir,
+            database_prefix=f"saga_stack{temporal}",
+            drop_databases=True,
+            **settings,
         )
 
     @property

@@ -67,8 +67,11 @@ DEV_SERVER_DYNAMIC_CONFIG = {
 
 def dev_server_tuning() -> list[str]:
     """`temporal server start-dev` arguments that take the dev server's poll limits out of the way."""
-    return [arg for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()
-            for arg in ("--dynamic-config-value", f"{name}={value}")]
+    return [
+        arg
+        for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()
+        for arg in ("--dynamic-config-value", f"{name}={value}")
+    ]
 
 
 def temporal_server(config: StackConfig) -> ManagedProcess:
@@ -101,7 +104,9 @@ def temporal_server(config: StackConfig) -> ManagedProcess:
 
 def _service_env(config: StackConfig, service: str) -> dict[str, str]:
     extra = {"DJANGO_SETTINGS_MODULE": "config.settings", "SAGA_VAR_DIR": str(config.var_dir)}
-    extra["DJANGO_ENV"] = os.environ.get("DJANGO_ENV", "development")  # the WSGI entry point's default is production
+    extra["DJANGO_ENV"] = os.environ.get(
+        "DJANGO_ENV", "development"
+    )  # the WSGI entry point's default is production
     if service in config.database_urls:
         extra["DATABASE_URL"] = config.database_urls[service]
     if config.chaos:
@@ -126,12 +131,18 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
     """One Django service under gunicorn; ready once GET /readyz answers 200."""
     url = config.service_url(service)
     argv = [
-        str(BIN_DIR / "gunicorn"), "config.wsgi:application",
-        "--config", "python:chassis.gunicorn_conf",
-        "--bind", url.removeprefix("http://"),
-        "--workers", "2",
-        "--threads", "4",
-        "--graceful-timeout", "5",
+        str(BIN_DIR / "gunicorn"),
+        "config.wsgi:application",
+        "--config",
+        "python:chassis.gunicorn_conf",
+        "--bind",
+        url.removeprefix("http://"),
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--graceful-timeout",
+        "5",
     ]  # fmt: skip (each request is logged as a JSON line by the chassis, not by gunicorn)
     # gunicorn's workers sum their metrics through files here (chassis.gunicorn_conf).
     metrics_dir = config.var_dir / "prometheus-multiproc" / service

@@ -12,7 +12,13 @@ import time
 from infra.databases import database_urls, drop_databases, ensure_databases
 from infra.stack.config import SERVICES, StackConfig, StackError
 from infra.stack.process import ManagedProcess
-from infra.stack.processes import django_service, orchestrator_worker, outbox_relay, service_migration, temporal_server
+from infra.stack.processes import (
+    django_service,
+    orchestrator_worker,
+    outbox_relay,
+    service_migration,
+    temporal_server,
+)
 from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
 
 log = logging.getLogger("infra.stack")
@@ -104,7 +110,8 @@ class Stack:
     def _own_databases(self) -> dict[str, str]:
         """The databases on config.postgres_url (not those given by *_DATABASE_URL)."""
         return {
-            service: url for service, url in database_urls(self.config.postgres_url, self.config.database_prefix).items()
+            service: url
+            for service, url in database_urls(self.config.postgres_url, self.config.database_prefix).items()
             if self.config.database_urls.get(service) == url
         }
 

@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from inventory.urls import internal_urlpatterns
 
 from chassis.settings import ADMIN_PREFIX
-from inventory.urls import internal_urlpatterns
 
 urlpatterns = [
     path("", include("chassis.health")),

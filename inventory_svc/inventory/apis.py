@@ -13,7 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chassis.api import ServiceApi
-from chassis.fields import CurrencyField, StrictSerializer, StrictCharField, StrictIntegerField, sku_field, unique_skus
+from chassis.fields import (
+    CurrencyField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+    sku_field,
+    unique_skus,
+)
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
 from chassis.permissions import IsOperator, IsSaga
@@ -59,11 +66,23 @@ class ProductCollectionApi(ServiceApi):
         currency = CurrencyField()
 
     @extend_schema(
-        operation_id="createProduct", summary="Add a product with its first stock", tags=["products"],
+        operation_id="createProduct",
+        summary="Add a product with its first stock",
+        tags=["products"],
         responses=answers({201: ProductOutputSerializer}, ProductExists),
-        examples=[OpenApiExample("a product", request_only=True, value={
-            "sku": "BEANS-1KG", "name": "Coffee beans, 1 kg", "price_cents": 1890, "on_hand": 40, "currency": "USD",
-        })],
+        examples=[
+            OpenApiExample(
+                "a product",
+                request_only=True,
+                value={
+                    "sku": "BEANS-1KG",
+                    "name": "Coffee beans, 1 kg",
+                    "price_cents": 1890,
+                    "on_hand": 40,
+                    "currency": "USD",
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -73,12 +92,18 @@ class ProductCollectionApi(ServiceApi):
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        operation_id="listProducts", summary="The catalog, by SKU", tags=["products"],
-        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(ProductOutputSerializer)}),
+        operation_id="listProducts",
+        summary="The catalog, by SKU",
+        tags=["products"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(ProductOutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=selectors.product_list(), serializer_class=ProductOutputSerializer, request=request, view=self
+            queryset=selectors.product_list(),
+            serializer_class=ProductOutputSerializer,
+            request=request,
+            view=self,
         )
 
 
@@ -86,7 +111,9 @@ class ProductDetailApi(ServiceApi):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        operation_id="getProduct", summary="Read a product and its stock", tags=["products"],
+        operation_id="getProduct",
+        summary="Read a product and its stock",
+        tags=["products"],
         responses=answers({200: ProductOutputSerializer}, ProductNotFound),
     )
     def get(self, request: Request, sku: str) -> Response:
@@ -102,7 +129,9 @@ class ProductRestockApi(ServiceApi):
         quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY * 1000)
 
     @extend_schema(
-        operation_id="restockProduct", summary="Receive more stock", tags=["products"],
+        operation_id="restockProduct",
+        summary="Receive more stock",
+        tags=["products"],
         responses=answers({200: ProductOutputSerializer}, ProductNotFound, StockLimit),
         examples=[OpenApiExample("a delivery", request_only=True, value={"quantity": 24})],
     )
@@ -133,8 +162,11 @@ class ReservationListApi(ServiceApi):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        operation_id="listReservations", summary="Reservations, newest first", tags=["reservations"],
-        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(ReservationOutputSerializer)}),
+        operation_id="listReservations",
+        summary="Reservations, newest first",
+        tags=["reservations"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(ReservationOutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
@@ -162,15 +194,26 @@ class ReservationCreateApi(ServiceApi):
             return unique_skus(items)
 
     @extend_schema(
-        operation_id="reserveStock", summary="The saga reserves an order's lines, all or none", tags=["saga"],
+        operation_id="reserveStock",
+        summary="The saga reserves an order's lines, all or none",
+        tags=["saga"],
         responses=answers(
             {201: ReservationOutputSerializer, 200: ReservationOutputSerializer},
-            OutOfStock, ReservationReleased, ReservationConflict, UnknownSku,
+            OutOfStock,
+            ReservationReleased,
+            ReservationConflict,
+            UnknownSku,
         ),
-        examples=[OpenApiExample("two lines", request_only=True, value={
-            "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b",
-            "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
-        })],
+        examples=[
+            OpenApiExample(
+                "two lines",
+                request_only=True,
+                value={
+                    "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b",
+                    "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -193,7 +236,9 @@ class ReservationDetailApi(ServiceApi):
     permission_classes = [IsOperator]
 
     @extend_schema(
-        operation_id="getReservation", summary="Read an order's reservation", tags=["reservations"],
+        operation_id="getReservation",
+        summary="Read an order's reservation",
+        tags=["reservations"],
         responses=answers({200: ReservationOutputSerializer}, ReservationNotFound),
     )
     def get(self, request: Request, order_id) -> Response:
@@ -206,14 +251,18 @@ class ReservationReleaseApi(ServiceApi):
     permission_classes = [IsSaga]
 
     @extend_schema(
-        operation_id="releaseStock", summary="The saga releases an order's reservation (compensation)",
-        tags=["saga"], request=None,
+        operation_id="releaseStock",
+        summary="The saga releases an order's reservation (compensation)",
+        tags=["saga"],
+        request=None,
         responses=answers({200: ReservationOutputSerializer}, ReservationCommitted),
     )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
-        reservation = services.reservation_release(order_id=order_id, idempotency_key=request_idempotency_key(request))
+        reservation = services.reservation_release(
+            order_id=order_id, idempotency_key=request_idempotency_key(request)
+        )
         return Response(ReservationOutputSerializer(reservation).data)
 
 
@@ -221,14 +270,18 @@ class ReservationCommitApi(ServiceApi):
     permission_classes = [IsSaga]
 
     @extend_schema(
-        operation_id="commitStock", summary="The saga commits an order's reservation: the stock leaves",
-        tags=["saga"], request=None,
+        operation_id="commitStock",
+        summary="The saga commits an order's reservation: the stock leaves",
+        tags=["saga"],
+        request=None,
         responses=answers({200: ReservationOutputSerializer}, ReservationNotFound, ReservationReleased),
     )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
         bind(order_id=str(order_id))
-        reservation = services.reservation_commit(order_id=order_id, idempotency_key=request_idempotency_key(request))
+        reservation = services.reservation_commit(
+            order_id=order_id, idempotency_key=request_idempotency_key(request)
+        )
         return Response(ReservationOutputSerializer(reservation).data)
 
 
@@ -247,8 +300,11 @@ class ReservationEventListApi(ServiceApi):
             fields = ["id", "order_id", "kind", "idempotency_key", "created_at"]
 
     @extend_schema(
-        operation_id="listReservationEvents", summary="The ledger of reservation transitions, oldest first",
-        tags=["reservations"], parameters=PAGE_PARAMETERS, responses=answers({200: page_of(OutputSerializer)}),
+        operation_id="listReservationEvents",
+        summary="The ledger of reservation transitions, oldest first",
+        tags=["reservations"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(OutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)

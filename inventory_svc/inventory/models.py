@@ -18,7 +18,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["sku"]
         constraints = [
-            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="product_reserved_lte_on_hand"),
+            models.CheckConstraint(
+                condition=Q(reserved__lte=F("on_hand")), name="product_reserved_lte_on_hand"
+            ),
         ]
 
     @property

@@ -15,8 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, QuerySet, Value, When
 from django.utils import timezone
 
-from chassis.idempotency.effects import concurrent_writers, effect_transaction, insert_savepoint, remember_related
-
+from chassis.idempotency.effects import (
+    concurrent_writers,
+    effect_transaction,
+    insert_savepoint,
+    remember_related,
+)
 from inventory.errors import (
     OutOfStock,
     ProductExists,
@@ -35,7 +39,12 @@ def product_create(*, sku: str, name: str, price_cents: int, on_hand: int, curre
     try:
         with transaction.atomic():
             return Product.objects.create(
-                sku=sku, name=name, price_cents=price_cents, on_hand=on_hand, received=on_hand, currency=currency
+                sku=sku,
+                name=name,
+                price_cents=price_cents,
+                on_hand=on_hand,
+                received=on_hand,
+                currency=currency,
             )
     except IntegrityError:
         raise ProductExists(sku=sku) from None
@@ -106,7 +115,9 @@ def _stock_refusal(wanted: dict[str, int], products: dict[str, Product]) -> Exce
     return None
 
 
-def _reservation_insert(order_id: UUID, wanted: dict[str, int], products: dict[str, Product]) -> Reservation | None:
+def _reservation_insert(
+    order_id: UUID, wanted: dict[str, int], products: dict[str, Product]
+) -> Reservation | None:
     """Store the reservation and its lines, or return None when this order's reservation was committed
     since this transaction looked: a release's tombstone (a compensation that holds no product lock)
     or a concurrent reserve, which PostgreSQL allows."""
@@ -121,8 +132,12 @@ def _reservation_insert(order_id: UUID, wanted: dict[str, int], products: dict[s
     except IntegrityError:
         return None
     lines = ReservationLine.objects.bulk_create(
-        ReservationLine(reservation=reservation, product=products[sku], quantity=qty,
-                        unit_price_cents=products[sku].price_cents)
+        ReservationLine(
+            reservation=reservation,
+            product=products[sku],
+            quantity=qty,
+            unit_price_cents=products[sku].price_cents,
+        )
         for sku, qty in sorted(wanted.items())
     )
     remember_related(reservation, "lines", lines)
@@ -136,7 +151,9 @@ def reservation_create(
     wanted = dict(items)
     with effect_transaction():
         # One statement reads (and locks) the products and tells whether this order has a reservation.
-        locked = _lock_products(wanted).annotate(order_held=Exists(Reservation.objects.filter(order_id=order_id)))
+        locked = _lock_products(wanted).annotate(
+            order_held=Exists(Reservation.objects.filter(order_id=order_id))
+        )
         products = {product.sku: product for product in locked}
         refusal = _stock_refusal(wanted, products)
         if refusal is None and not next(iter(products.values())).order_held:
@@ -190,7 +207,9 @@ def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reserva
         if reservation is None:
             try:
                 with insert_savepoint():
-                    tombstone = Reservation.objects.create(order_id=order_id, status=Reservation.Status.RELEASED)
+                    tombstone = Reservation.objects.create(
+                        order_id=order_id, status=Reservation.Status.RELEASED
+                    )
             except IntegrityError:
                 # A slow reserve for this order committed just now: release what it took.
                 reservation = _reservation_with_lines(order_id)
@@ -199,8 +218,11 @@ def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reserva
                 remember_related(tombstone, "lines", [])
                 return tombstone
         return _reservation_finish(
-            reservation, to=Reservation.Status.RELEASED, refusal=ReservationCommitted,
-            idempotency_key=idempotency_key, reserved=-1,
+            reservation,
+            to=Reservation.Status.RELEASED,
+            refusal=ReservationCommitted,
+            idempotency_key=idempotency_key,
+            reserved=-1,
         )
 
 
@@ -211,6 +233,10 @@ def reservation_commit(*, order_id: UUID, idempotency_key: str = "") -> Reservat
         if reservation is None:
             raise ReservationNotFound(order_id=str(order_id))
         return _reservation_finish(
-            reservation, to=Reservation.Status.COMMITTED, refusal=ReservationReleased,
-            idempotency_key=idempotency_key, reserved=-1, on_hand=-1,
+            reservation,
+            to=Reservation.Status.COMMITTED,
+            refusal=ReservationReleased,
+            idempotency_key=idempotency_key,
+            reserved=-1,
+            on_hand=-1,
         )

@@ -14,6 +14,12 @@ urlpatterns = [
 # The saga's commands: the saga's identity only.
 internal_urlpatterns = [
     path("reservations", apis.ReservationCreateApi.as_view(), name="reservation-create"),
-    path("reservations/<uuid:order_id>/release", apis.ReservationReleaseApi.as_view(), name="reservation-release"),
-    path("reservations/<uuid:order_id>/commit", apis.ReservationCommitApi.as_view(), name="reservation-commit"),
+    path(
+        "reservations/<uuid:order_id>/release",
+        apis.ReservationReleaseApi.as_view(),
+        name="reservation-release",
+    ),
+    path(
+        "reservations/<uuid:order_id>/commit", apis.ReservationCommitApi.as_view(), name="reservation-commit"
+    ),
 ]

@@ -1,5 +1,4 @@
 import pytest
-
 from inventory.models import Product
 
 pytest_plugins = ["chassis.testing"]

@@ -5,12 +5,12 @@ A refused call (401 or 403) answers in the error shape and changes nothing."""
 import uuid
 
 import pytest
+from inventory import services
+from inventory.models import Product, Reservation, ReservationEvent
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import Endpoint, access_cases, assert_refused
-from inventory import services
-from inventory.models import Product, Reservation, ReservationEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -18,18 +18,28 @@ HELD = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """The order whose reservation every test starts with."""
 
 
-
 OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
 ENDPOINTS = [
-    Endpoint("POST", "/api/v1/products", OPERATOR, 201, {"sku": "NEW", "name": "New", "price_cents": 5, "on_hand": 1}),
+    Endpoint(
+        "POST",
+        "/api/v1/products",
+        OPERATOR,
+        201,
+        {"sku": "NEW", "name": "New", "price_cents": 5, "on_hand": 1},
+    ),
     Endpoint("GET", "/api/v1/products", OPERATOR, 200),
     Endpoint("GET", "/api/v1/products/A", OPERATOR, 200),
     Endpoint("POST", "/api/v1/products/A/restock", OPERATOR, 200, {"quantity": 5}),
     Endpoint("GET", "/api/v1/reservations", OPERATOR, 200),
     Endpoint("GET", f"/api/v1/reservations/{HELD}", OPERATOR, 200),
     Endpoint("GET", "/api/v1/reservation-events", OPERATOR, 200),
-    Endpoint("POST", "/internal/v1/reservations", SAGA, 201,
-             {"order_id": str(uuid.UUID(int=2)), "items": [{"sku": "A", "quantity": 1}]}),
+    Endpoint(
+        "POST",
+        "/internal/v1/reservations",
+        SAGA,
+        201,
+        {"order_id": str(uuid.UUID(int=2)), "items": [{"sku": "A", "quantity": 1}]},
+    ),
     Endpoint("POST", f"/internal/v1/reservations/{HELD}/release", SAGA, 200),
     Endpoint("POST", f"/internal/v1/reservations/{HELD}/commit", SAGA, 200),
     Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
@@ -65,12 +75,12 @@ def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, en
     assert_refused(lambda: endpoint.call(anonymous), 401, "not_authenticated", state=state)
 
 
-@pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, endpoint, kind):
     assert_refused(lambda: endpoint.call(callers[kind]), 403, "permission_denied", state=state)
 
 
-@pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), RIGHT_CALLERS)
 def test_the_right_caller_gets_through(callers, endpoint, kind):
     r = endpoint.call(callers[kind])
     assert r.status_code == endpoint.success, r.content

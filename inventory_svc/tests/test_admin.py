@@ -18,16 +18,25 @@ def staff() -> User:
 def test_the_admin_signs_in_and_shows_its_index(staff):
     browser = Client(enforce_csrf_checks=True)
     login = browser.get("/admin/login/")
-    assert login.status_code == 200 and "csrftoken" in login.cookies
+    assert login.status_code == 200
+    assert "csrftoken" in login.cookies
 
-    signed_in = browser.post("/admin/login/?next=/admin/", {
-        "username": "admin", "password": PASSWORD, "csrfmiddlewaretoken": login.cookies["csrftoken"].value,
-    })
+    signed_in = browser.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": "admin",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": login.cookies["csrftoken"].value,
+        },
+    )
 
-    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
-    assert "sessionid" in signed_in.cookies and signed_in.cookies["sessionid"]["path"] == "/admin/"
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/admin/"
+    assert "sessionid" in signed_in.cookies
+    assert signed_in.cookies["sessionid"]["path"] == "/admin/"
     index = browser.get("/admin/")
-    assert index.status_code == 200 and b"Site administration" in index.content
+    assert index.status_code == 200
+    assert b"Site administration" in index.content
 
 
 def test_a_sign_in_without_the_csrf_token_is_refused(staff):

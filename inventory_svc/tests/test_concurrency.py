@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-
 from inventory import services
 from inventory.errors import OutOfStock, ReservationReleased
 from inventory.models import Product

@@ -4,7 +4,6 @@ key; `received` kept while stock moves; and the paginated read endpoints the aud
 import uuid
 
 import pytest
-
 from inventory import services
 from inventory.errors import OutOfStock, ReservationReleased
 from inventory.models import Product, Reservation, ReservationEvent
@@ -63,10 +62,13 @@ def test_business_refusals_record_nothing(make_product):
     with pytest.raises(ReservationReleased):
         services.reservation_commit(order_id=released)
 
-    assert events(short) == [] and events(released) == [("RELEASED", "")]
+    assert events(short) == []
+    assert events(released) == [("RELEASED", "")]
 
 
-@pytest.mark.django_db(transaction=True)  # the failure rolls back the service's own transaction, not a savepoint
+@pytest.mark.django_db(
+    transaction=True
+)  # the failure rolls back the service's own transaction, not a savepoint
 def test_an_event_that_cannot_be_written_undoes_its_transition(make_product, monkeypatch):
     make_product(sku="A", on_hand=5)
     order_id = uuid.uuid4()
@@ -92,14 +94,19 @@ def test_event_list_filters_by_order_and_pages(saga, operator, make_product):
     saga.post(f"/internal/v1/reservations/{first}/commit", key="commit")
 
     listed = operator.get("/api/v1/reservation-events", {"order_id": str(first)}).json()
-    assert listed["count"] == 2 and listed["next"] is None
+    assert listed["count"] == 2
+    assert listed["next"] is None
     assert [(e["kind"], e["idempotency_key"]) for e in listed["results"]] == [
-        ("RESERVED", f"reserve-{first}"), ("COMMITTED", "commit"),
+        ("RESERVED", f"reserve-{first}"),
+        ("COMMITTED", "commit"),
     ]
     assert set(listed["results"][0]) == {"id", "order_id", "kind", "idempotency_key", "created_at"}
     page = operator.get("/api/v1/reservation-events", {"page_size": 2, "page": 2}).json()
-    assert page["count"] == 3 and [e["kind"] for e in page["results"]] == ["COMMITTED"]
-    assert operator.get("/api/v1/reservation-events", {"order_id": "nope"}).json()["code"] == "validation_error"
+    assert page["count"] == 3
+    assert [e["kind"] for e in page["results"]] == ["COMMITTED"]
+    assert (
+        operator.get("/api/v1/reservation-events", {"order_id": "nope"}).json()["code"] == "validation_error"
+    )
 
 
 def test_reservations_are_listed_with_their_lines_newest_first_and_paginated(operator, make_product):
@@ -110,10 +117,14 @@ def test_reservations_are_listed_with_their_lines_newest_first_and_paginated(ope
     services.reservation_release(order_id=order_ids[0])
 
     listed = operator.get("/api/v1/reservations", {"page_size": 2}).json()
-    assert listed["count"] == 3 and listed["next"] is not None
+    assert listed["count"] == 3
+    assert listed["next"] is not None
     assert listed["results"][0] == {
-        "order_id": str(order_ids[2]), "status": "RESERVED",
-        "lines": [{"sku": "A", "quantity": 3, "unit_price_cents": 250}], "total_cents": 750, "currency": "USD",
+        "order_id": str(order_ids[2]),
+        "status": "RESERVED",
+        "lines": [{"sku": "A", "quantity": 3, "unit_price_cents": 250}],
+        "total_cents": 750,
+        "currency": "USD",
     }
     last = operator.get("/api/v1/reservations", {"page_size": 2, "page": 2}).json()["results"]
     assert [(r["order_id"], r["status"]) for r in last] == [(str(order_ids[0]), "RELEASED")]
@@ -123,6 +134,7 @@ def test_products_are_paginated_by_sku(operator, make_product):
     for sku in ("C", "A", "B"):
         make_product(sku=sku, on_hand=3)
     page = operator.get("/api/v1/products", {"page_size": 2}).json()
-    assert page["count"] == 3 and [p["sku"] for p in page["results"]] == ["A", "B"]
+    assert page["count"] == 3
+    assert [p["sku"] for p in page["results"]] == ["A", "B"]
     assert page["results"][0]["received"] == 3
     assert operator.get("/api/v1/products", {"page": 3}).status_code == 404

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from inventory.models import Product, Reservation
 
 from chassis.faults import KINDS, FaultConfig, FaultStore
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.settings import service_settings
-from inventory.models import Product, Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,8 @@ def test_without_chaos_the_endpoint_is_404_and_writes_nothing(operator, settings
     settings.CHAOS_ENABLED = False
     settings.VAR_DIR = tmp_path
     r = getattr(operator, method)(FAULTS)
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -69,7 +70,12 @@ def test_without_chaos_the_middleware_never_reads_the_fault_file(operator, chaos
 def test_put_get_delete_roundtrip(operator, chaos):
     assert operator.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
 
-    config = {"error_rate": 0.25, "latency_ms": [5, 10], "lost_ack_rate": 1, "paths": ["/api/v1/reservations"]}
+    config = {
+        "error_rate": 0.25,
+        "latency_ms": [5, 10],
+        "lost_ack_rate": 1,
+        "paths": ["/api/v1/reservations"],
+    }
     stored = set_faults(operator, **config)
     assert stored == {**config, "lost_ack_rate": 1.0}
     assert operator.get(FAULTS).json() == {"config": stored, "injected": NOTHING_INJECTED}
@@ -82,13 +88,14 @@ def test_put_get_delete_roundtrip(operator, chaos):
     assert set_faults(operator, **shown) == shown
 
     r = operator.delete(FAULTS)
-    assert r.status_code == 204 and r.content == b""
+    assert r.status_code == 204
+    assert r.content == b""
     assert operator.get(FAULTS).json() == {"config": DEFAULT_CONFIG, "injected": NOTHING_INJECTED}
     assert not (chaos / "faults" / "inventory.json").exists()
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"error_rate": 1.5}, "error_rate"),
         ({"error_rate": -0.1}, "error_rate"),
@@ -114,15 +121,18 @@ def test_bad_config_is_400_in_the_error_shape_and_changes_nothing(operator, chao
     before = set_faults(operator, error_rate=0.5)
     r = operator.put(FAULTS, body)
     assert r.status_code == 400
-    assert r.json()["code"] == "validation_error" and field in r.json()["details"]
+    assert r.json()["code"] == "validation_error"
+    assert field in r.json()["details"]
     assert operator.get(FAULTS).json()["config"] == before
 
 
 def test_a_body_that_is_not_an_object_or_not_json_is_400(operator, chaos):
     not_an_object = operator.put(FAULTS, [0.5])
-    assert not_an_object.status_code == 400 and not_an_object.json()["code"] == "validation_error"
+    assert not_an_object.status_code == 400
+    assert not_an_object.json()["code"] == "validation_error"
     malformed = operator.client.generic("PUT", FAULTS, b'{"error_rate": ', content_type="application/json")
-    assert malformed.status_code == 400 and malformed.json()["code"] == "malformed_json"
+    assert malformed.status_code == 400
+    assert malformed.json()["code"] == "malformed_json"
 
 
 # --- the faults ---
@@ -131,7 +141,8 @@ def test_a_body_that_is_not_an_object_or_not_json_is_400(operator, chaos):
 def test_error_rate_one_answers_503_without_doing_the_work(operator, chaos, caplog):
     set_faults(operator, error_rate=1.0)
     r = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert r.status_code == 503 and r.json()["code"] == "fault_injected"
+    assert r.status_code == 503
+    assert r.json()["code"] == "fault_injected"
     assert not Product.objects.exists()
     assert not IdempotencyRecord.objects.exists()
     assert injected(operator) == {**NOTHING_INJECTED, "error": 1}
@@ -142,10 +153,12 @@ def test_error_rate_one_answers_503_without_doing_the_work(operator, chaos, capl
 def test_lost_ack_commits_the_work_and_the_key_then_answers_503(operator, chaos):
     set_faults(operator, lost_ack_rate=1.0)
     lost = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert lost.status_code == 503 and lost.json()["code"] == "fault_injected_lost_ack"
+    assert lost.status_code == 503
+    assert lost.json()["code"] == "fault_injected_lost_ack"
     assert Product.objects.filter(sku="A").count() == 1
     record = IdempotencyRecord.objects.get(key="k-1")
-    assert record.state == IdempotencyRecord.State.COMPLETED and record.status_code == 201
+    assert record.state == IdempotencyRecord.State.COMPLETED
+    assert record.status_code == 201
 
     # While the fault is on, the retry's answer (a replay) is lost too, and nothing runs twice.
     again = operator.post("/api/v1/products", PRODUCT, key="k-1")
@@ -155,7 +168,8 @@ def test_lost_ack_commits_the_work_and_the_key_then_answers_503(operator, chaos)
 
     operator.delete(FAULTS)
     replayed = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    assert replayed.status_code == 201
+    assert replayed["Idempotent-Replayed"] == "true"
     assert replayed.content == bytes(record.body)
     assert replayed.json()["sku"] == "A"
     assert Product.objects.count() == 1
@@ -165,8 +179,11 @@ def test_only_paths_under_the_given_prefixes_are_faulted(operator, saga, chaos):
     set_faults(operator, error_rate=1.0, paths=["/internal/v1/reservations"])
     assert operator.post("/api/v1/products", PRODUCT).status_code == 201
     assert operator.get("/api/v1/products/A").status_code == 200
-    r = saga.post("/internal/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}]})
-    assert r.status_code == 503 and r.json()["code"] == "fault_injected"
+    r = saga.post(
+        "/internal/v1/reservations", {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}]}
+    )
+    assert r.status_code == 503
+    assert r.json()["code"] == "fault_injected"
     assert not Reservation.objects.exists()
     assert injected(operator) == {**NOTHING_INJECTED, "error": 1}
 
@@ -203,8 +220,13 @@ def test_stores_of_the_same_file_share_config_and_counters(tmp_path):
     first.record(["error"])
     second.record(["error", "latency"])
     second.put(FaultConfig(lost_ack_rate=1.0))
-    assert first.active_config() == FaultConfig(lost_ack_rate=1.0), "a cached config is dropped when the file changes"
-    assert FaultStore(file).snapshot() == (FaultConfig(lost_ack_rate=1.0), {"error": 2, "lost_ack": 0, "latency": 1})
+    assert first.active_config() == FaultConfig(lost_ack_rate=1.0), (
+        "a cached config is dropped when the file changes"
+    )
+    assert FaultStore(file).snapshot() == (
+        FaultConfig(lost_ack_rate=1.0),
+        {"error": 2, "lost_ack": 0, "latency": 1},
+    )
 
     second.clear()
     assert first.active_config() is None
@@ -261,6 +283,7 @@ def test_chaos_is_on_only_when_saga_chaos_is_1(tmp_path):
     assert _settings(tmp_path, SAGA_VAR_DIR=str(tmp_path))["CHAOS_ENABLED"] is False
     assert _settings(tmp_path, SAGA_VAR_DIR=str(tmp_path), SAGA_CHAOS="0")["CHAOS_ENABLED"] is False
     enabled = _settings(tmp_path, SAGA_VAR_DIR=str(tmp_path), SAGA_CHAOS="1")
-    assert enabled["CHAOS_ENABLED"] is True and enabled["VAR_DIR"] == tmp_path
+    assert enabled["CHAOS_ENABLED"] is True
+    assert enabled["VAR_DIR"] == tmp_path
     with pytest.raises(ImproperlyConfigured, match="SAGA_CHAOS"):
         _settings(tmp_path, SAGA_VAR_DIR=str(tmp_path), SAGA_CHAOS="yes")

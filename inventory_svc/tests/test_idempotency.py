@@ -4,12 +4,12 @@ import json
 import uuid
 
 import pytest
+from inventory import services
+from inventory.models import Product, Reservation
 
 from chassis.idempotency import decorators
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import ApiClient
-from inventory import services
-from inventory.models import Product, Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +20,16 @@ OPERATOR = "operator:operator"
 
 def test_missing_key_is_400_and_nothing_happens(operator):
     r = operator.post("/api/v1/products", PRODUCT, key="")
-    assert r.status_code == 400 and r.json()["code"] == "idempotency_key_missing"
+    assert r.status_code == 400
+    assert r.json()["code"] == "idempotency_key_missing"
     assert not Product.objects.exists()
 
 
 @pytest.mark.parametrize("key", ["x" * 256, "tab\tinside", "ünïcode"])
 def test_malformed_key_is_400(operator, key):
     r = operator.client.post("/api/v1/products", PRODUCT, format="json", headers={"Idempotency-Key": key})
-    assert r.status_code == 400 and r.json()["code"] == "idempotency_key_invalid"
+    assert r.status_code == 400
+    assert r.json()["code"] == "idempotency_key_invalid"
     assert not Product.objects.exists()
 
 
@@ -44,7 +46,8 @@ def test_key_order_and_spacing_of_json_do_not_matter(operator):
     operator.post("/api/v1/products", PRODUCT, key="k-1")
     reordered = b'{"on_hand": 3, "price_cents": 100,   "name": "Widget", "sku": "A"}'
     again = operator.post("/api/v1/products", raw=reordered, key="k-1")
-    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
 
 
 def test_business_errors_are_stored_and_replayed(saga, make_product):
@@ -60,7 +63,8 @@ def test_business_errors_are_stored_and_replayed(saga, make_product):
 def test_same_key_other_body_is_422(operator):
     operator.post("/api/v1/products", PRODUCT, key="k-1")
     r = operator.post("/api/v1/products", {**PRODUCT, "on_hand": 4}, key="k-1")
-    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
+    assert r.status_code == 422
+    assert r.json()["code"] == "idempotency_key_reused"
     assert Product.objects.get(sku="A").on_hand == 3
 
 
@@ -69,39 +73,52 @@ def _lookup_misses_once(monkeypatch) -> None:
     between that look-up and this request's INSERT of the key (which PostgreSQL allows)."""
     real = decorators.idempotency_lookup
     misses = [None]
-    monkeypatch.setattr(decorators, "idempotency_lookup", lambda **keyed: misses.pop() if misses else real(**keyed))
+    monkeypatch.setattr(
+        decorators, "idempotency_lookup", lambda **keyed: misses.pop() if misses else real(**keyed)
+    )
 
 
-def test_a_duplicate_beaten_to_the_store_rolls_its_effect_back_and_replays_the_answer(operator, make_product, monkeypatch):
+def test_a_duplicate_beaten_to_the_store_rolls_its_effect_back_and_replays_the_answer(
+    operator, make_product, monkeypatch
+):
     make_product(sku="A", on_hand=10)
     first = operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
     _lookup_misses_once(monkeypatch)
 
     again = operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
 
-    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
     assert again.content == first.content
     assert Product.objects.get(sku="A").on_hand == 15
     assert IdempotencyRecord.objects.count() == 1
 
 
-def test_a_duplicate_with_another_body_beaten_to_the_store_is_422_without_effect(operator, make_product, monkeypatch):
+def test_a_duplicate_with_another_body_beaten_to_the_store_is_422_without_effect(
+    operator, make_product, monkeypatch
+):
     make_product(sku="A", on_hand=10)
     operator.post("/api/v1/products/A/restock", {"quantity": 5}, key="k-1")
     _lookup_misses_once(monkeypatch)
 
     r = operator.post("/api/v1/products/A/restock", {"quantity": 7}, key="k-1")
 
-    assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
+    assert r.status_code == 422
+    assert r.json()["code"] == "idempotency_key_reused"
     assert Product.objects.get(sku="A").on_hand == 15
 
 
 def test_keys_are_scoped_per_endpoint(saga, make_product):
     make_product(sku="B", on_hand=5)
     order_id = str(uuid.uuid4())
-    reserve = saga.post("/internal/v1/reservations", {"order_id": order_id, "items": [{"sku": "B", "quantity": 1}]}, key="same")
+    reserve = saga.post(
+        "/internal/v1/reservations",
+        {"order_id": order_id, "items": [{"sku": "B", "quantity": 1}]},
+        key="same",
+    )
     release = saga.post(f"/internal/v1/reservations/{order_id}/release", key="same")
-    assert reserve.status_code == 201 and release.status_code == 200
+    assert reserve.status_code == 201
+    assert release.status_code == 200
     assert release.json()["status"] == "RELEASED"
 
 
@@ -114,13 +131,15 @@ def test_a_5xx_is_not_stored_and_a_retry_runs_afresh(operator, monkeypatch):
 
     monkeypatch.setattr(services, "product_create", broken)
     failed = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "internal_error"
     assert not Product.objects.exists(), "the effect rolled back with the failed request"
     assert not IdempotencyRecord.objects.exists()
 
     monkeypatch.setattr(services, "product_create", real)
     retried = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried
     assert Product.objects.count() == 1
 
 
@@ -130,7 +149,8 @@ def test_effect_and_stored_answer_commit_together(operator, monkeypatch):
 
     monkeypatch.setattr(decorators, "idempotency_store", fail_to_store)
     failed = operator.post("/api/v1/products", PRODUCT, key="k-1")
-    assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+    assert failed.status_code == 500
+    assert failed.json()["code"] == "internal_error"
     assert not Product.objects.exists()
     assert not IdempotencyRecord.objects.exists()
 
@@ -141,19 +161,28 @@ def test_a_body_cut_short_is_refused_without_storing_the_key(operator):
 
     whole = json.dumps(PRODUCT).encode()
     cut = operator.client.generic(
-        "POST", "/api/v1/products", b"", content_type="application/json",
-        headers={"Idempotency-Key": "k-1"}, CONTENT_LENGTH=str(len(whole)), **{"wsgi.input": io.BytesIO(whole[:7])},
+        "POST",
+        "/api/v1/products",
+        b"",
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-1"},
+        CONTENT_LENGTH=str(len(whole)),
+        **{"wsgi.input": io.BytesIO(whole[:7])},
     )
-    assert cut.status_code == 400 and cut.json()["code"] == "incomplete_body"
-    assert not IdempotencyRecord.objects.exists() and not Product.objects.exists()
+    assert cut.status_code == 400
+    assert cut.json()["code"] == "incomplete_body"
+    assert not IdempotencyRecord.objects.exists()
+    assert not Product.objects.exists()
 
     retried = operator.post("/api/v1/products", raw=whole, key="k-1")
-    assert retried.status_code == 201 and Product.objects.count() == 1
+    assert retried.status_code == 201
+    assert Product.objects.count() == 1
 
 
 def test_json_nested_too_deeply_is_400_not_500(operator):
     r = operator.post("/api/v1/products", raw=b"[" * 20_000 + b"]" * 20_000)
-    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    assert r.status_code == 400
+    assert r.json()["code"] == "malformed_json"
     assert not Product.objects.exists()
 
 
@@ -174,9 +203,13 @@ def test_the_same_key_and_body_from_two_callers_runs_twice(operator, another_ope
     make_product(sku="A", on_hand=10)
     mine, theirs = restock(operator, "k-1"), restock(another_operator, "k-1")
     assert mine.status_code == theirs.status_code == 200
-    assert "Idempotent-Replayed" not in mine and "Idempotent-Replayed" not in theirs
+    assert "Idempotent-Replayed" not in mine
+    assert "Idempotent-Replayed" not in theirs
     assert (mine.json()["on_hand"], theirs.json()["on_hand"]) == (15, 20)
-    assert sorted(IdempotencyRecord.objects.values_list("principal", flat=True)) == [OPERATOR, "operator:ops-2"]
+    assert sorted(IdempotencyRecord.objects.values_list("principal", flat=True)) == [
+        OPERATOR,
+        "operator:ops-2",
+    ]
 
 
 def test_the_same_key_with_another_body_from_another_caller_is_no_conflict(operator, another_operator):
@@ -186,15 +219,19 @@ def test_the_same_key_with_another_body_from_another_caller_is_no_conflict(opera
     assert sorted(Product.objects.values_list("sku", flat=True)) == ["A", "B"]
 
 
-def test_a_stored_answer_is_replayed_only_to_the_caller_it_was_given_to(operator, another_operator, make_product):
+def test_a_stored_answer_is_replayed_only_to_the_caller_it_was_given_to(
+    operator, another_operator, make_product
+):
     make_product(sku="A", on_hand=10)
     mine = restock(operator, "k-1")
     theirs = restock(another_operator, "k-1")
     mine_again, theirs_again = restock(operator, "k-1"), restock(another_operator, "k-1")
 
     assert theirs.content != mine.content
-    assert mine_again["Idempotent-Replayed"] == "true" and mine_again.content == mine.content
-    assert theirs_again["Idempotent-Replayed"] == "true" and theirs_again.content == theirs.content
+    assert mine_again["Idempotent-Replayed"] == "true"
+    assert mine_again.content == mine.content
+    assert theirs_again["Idempotent-Replayed"] == "true"
+    assert theirs_again.content == theirs.content
     assert Product.objects.get(sku="A").on_hand == 20
 
 
@@ -208,7 +245,7 @@ REFUSED_CALLERS = {
 
 
 @pytest.mark.parametrize(
-    "caller, path, status",
+    ("caller", "path", "status"),
     [
         ("anonymous", "/api/v1/products", 401),
         ("a forged token", "/api/v1/products", 401),
@@ -228,4 +265,5 @@ def test_a_refused_caller_stores_no_key_and_no_effect(local_keys, make_product, 
 
     assert r.status_code == status
     assert not IdempotencyRecord.objects.exists()
-    assert not Product.objects.filter(sku="A").exists() and not Reservation.objects.exists()
+    assert not Product.objects.filter(sku="A").exists()
+    assert not Reservation.objects.exists()

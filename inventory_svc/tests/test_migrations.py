@@ -11,7 +11,9 @@ AFTER = [("inventory", "0002_product_received_reservation_events")]
 @pytest.mark.django_db(transaction=True)
 def test_existing_products_and_reservations_get_their_stock_received_and_events(migrations):
     old = migrations(BEFORE)
-    product = old.get_model("inventory", "Product").objects.create(sku="A", name="A", price_cents=1, on_hand=7)
+    product = old.get_model("inventory", "Product").objects.create(
+        sku="A", name="A", price_cents=1, on_hand=7
+    )
     reservations = old.get_model("inventory", "Reservation").objects
     line = old.get_model("inventory", "ReservationLine").objects
     committed, released, tombstone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -24,7 +26,12 @@ def test_existing_products_and_reservations_get_their_stock_received_and_events(
 
     assert new.get_model("inventory", "Product").objects.get().received == 10
     events = new.get_model("inventory", "ReservationEvent").objects
-    assert sorted((str(e.order_id), e.kind) for e in events.all()) == sorted([
-        (str(committed), "RESERVED"), (str(committed), "COMMITTED"),
-        (str(released), "RESERVED"), (str(released), "RELEASED"), (str(tombstone), "RELEASED"),
-    ])
+    assert sorted((str(e.order_id), e.kind) for e in events.all()) == sorted(
+        [
+            (str(committed), "RESERVED"),
+            (str(committed), "COMMITTED"),
+            (str(released), "RESERVED"),
+            (str(released), "RELEASED"),
+            (str(tombstone), "RELEASED"),
+        ]
+    )

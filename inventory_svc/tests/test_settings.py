@@ -50,7 +50,9 @@ def manage(service: str, *args: str, environ: dict, var_dir: Path) -> subprocess
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_production_settings_pass_the_deployment_checks(service, tmp_path):
-    r = manage(service, "check", "--deploy", "--fail-level", "WARNING", environ=production(), var_dir=tmp_path)
+    r = manage(
+        service, "check", "--deploy", "--fail-level", "WARNING", environ=production(), var_dir=tmp_path
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "System check identified no issues" in r.stdout
 
@@ -65,10 +67,13 @@ def test_an_unknown_django_env_stops_manage_py_with_one_line(service, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "overrides, named",
+    ("overrides", "named"),
     [
         ({"JWT_JWKS_URL": None}, "production settings need JWT_JWKS_URL"),
-        ({"JWT_JWKS_URL": "http://idp.example/jwks"}, "JWT_JWKS_URL must be the identity provider's https:// JWKS URL"),
+        (
+            {"JWT_JWKS_URL": "http://idp.example/jwks"},
+            "JWT_JWKS_URL must be the identity provider's https:// JWKS URL",
+        ),
     ],
     ids=["missing", "plain-http"],
 )
@@ -81,13 +86,18 @@ def test_production_refuses_to_start_without_an_https_jwks_url(tmp_path, overrid
 @pytest.mark.parametrize("missing", PRODUCTION_REQUIRED)
 def test_production_names_every_missing_variable(tmp_path, missing):
     with pytest.raises(ImproperlyConfigured, match=f"^production settings need {missing}$"):
-        service_settings(name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(**{missing: None}))
+        service_settings(
+            name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(**{missing: None})
+        )
 
 
 def test_production_refuses_the_development_secret_key(tmp_path):
     with pytest.raises(ImproperlyConfigured, match="development SECRET_KEY"):
         service_settings(
-            name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(SECRET_KEY=DEV_SECRET_KEY)
+            name="inventory",
+            base_dir=tmp_path,
+            apps=["inventory"],
+            environ=production(SECRET_KEY=DEV_SECRET_KEY),
         )
 
 
@@ -95,7 +105,10 @@ def test_production_refuses_the_development_secret_key(tmp_path):
 def test_production_refuses_a_secret_key_that_is_a_placeholder(tmp_path, placeholder):
     with pytest.raises(ImproperlyConfigured, match="at least 50 random characters"):
         service_settings(
-            name="inventory", base_dir=tmp_path, apps=["inventory"], environ=production(SECRET_KEY=placeholder)
+            name="inventory",
+            base_dir=tmp_path,
+            apps=["inventory"],
+            environ=production(SECRET_KEY=placeholder),
         )
 
 
@@ -103,8 +116,12 @@ def test_what_gunicorn_serves_is_production_unless_told_otherwise(tmp_path):
     """A deployment that forgets DJANGO_ENV does not start on development defaults: the WSGI entry
     point defaults to production, whose settings refuse to start without their values."""
     done = subprocess.run(
-        [sys.executable, "-c", "import config.wsgi"], cwd=REPO / "inventory_svc",
-        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=REPO / "inventory_svc",
+        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode != 0
     assert "production settings need SECRET_KEY" in done.stderr

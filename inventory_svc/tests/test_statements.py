@@ -21,7 +21,10 @@ POSTGRES = connection.vendor == "postgresql"
 def two_lines(make_product) -> dict:
     make_product(sku="A", on_hand=10)
     make_product(sku="B", on_hand=10)
-    return {"order_id": str(uuid.uuid4()), "items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 2}]}
+    return {
+        "order_id": str(uuid.uuid4()),
+        "items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 2}],
+    }
 
 
 def test_reserving_two_lines(saga, two_lines, django_assert_num_queries):
@@ -49,4 +52,5 @@ def test_releasing_what_was_never_reserved(saga, django_assert_num_queries):
     # the key's record with the answer; COMMIT.
     with django_assert_num_queries(8 + 2 * POSTGRES):
         r = saga.post(f"/internal/v1/reservations/{uuid.uuid4()}/release")
-    assert r.status_code == 200 and r.json()["status"] == "RELEASED"
+    assert r.status_code == 200
+    assert r.json()["status"] == "RELEASED"

@@ -64,7 +64,8 @@ def test_a_cached_token_is_refused_once_its_key_is_withdrawn(own_keys, tmp_path)
     new = rotate(own_keys, tmp_path)
 
     refused = ApiClient(token).get(OPERATOR_ONLY)
-    assert refused.status_code == 401 and refused.json()["code"] == "invalid_token"
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
     assert ApiClient(new.operator_token()).get(OPERATOR_ONLY).status_code == 200
 
 
@@ -123,9 +124,17 @@ def test_a_verdict_lives_until_the_token_expires_or_five_minutes_pass(own_keys):
 
 def test_a_token_that_expires_beyond_any_clock_is_cached_for_five_minutes_not_refused_with_a_500(own_keys):
     now = int(time.time())
-    claims = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "operator", "iat": now, "exp": 10**400,
-              "roles": ["operator"]}
-    token = jwt.encode(claims, own_keys._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": own_keys.kid})
+    claims = {
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": "operator",
+        "iat": now,
+        "exp": 10**400,
+        "roles": ["operator"],
+    }
+    token = jwt.encode(
+        claims, own_keys._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": own_keys.kid}
+    )
 
     assert ApiClient(token).get(OPERATOR_ONLY).status_code == 200
     assert token_verifier()._verdicts.get(token, now).until == pytest.approx(now + 300, abs=2)

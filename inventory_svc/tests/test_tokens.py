@@ -22,13 +22,22 @@ SAGA_ONLY = "/internal/v1/reservations"
 
 def claims(**overrides) -> dict:
     now = int(time.time())
-    return {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "operator", "iat": now, "exp": now + 300,
-            "roles": ["operator"], **overrides}
+    return {
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": "operator",
+        "iat": now,
+        "exp": now + 300,
+        "roles": ["operator"],
+        **overrides,
+    }
 
 
 def signed(keys: LocalKeys, payload: dict, **headers) -> str:
     """`payload` signed with `keys`' private key, naming its kid unless `headers` say otherwise."""
-    return jwt.encode(payload, keys._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": keys.kid, **headers})
+    return jwt.encode(
+        payload, keys._private_key, algorithm=LOCAL_ALGORITHM, headers={"kid": keys.kid, **headers}
+    )
 
 
 def b64url(raw: bytes) -> str:
@@ -45,7 +54,8 @@ def hs256(payload: dict, secret: bytes, kid: str) -> str:
 def assert_refused(token: str, path: str = OPERATOR_ONLY) -> None:
     r = ApiClient(token).get(path)
     assert r.status_code == 401, r.content
-    assert r.json()["code"] == "invalid_token" and set(r.json()) == {"code", "message", "details"}
+    assert r.json()["code"] == "invalid_token"
+    assert set(r.json()) == {"code", "message", "details"}
     assert r["WWW-Authenticate"] == 'Bearer realm="saga-orders", error="invalid_token"'
 
 
@@ -123,7 +133,8 @@ def test_a_token_naming_an_unknown_kid_is_refused(local_keys):
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Basic b3BlcmF0b3I6cHc=", "Bearer not-a-jwt"])
 def test_a_malformed_authorization_header_is_refused(header):
     r = ApiClient().client.get(OPERATOR_ONLY, HTTP_AUTHORIZATION=header)
-    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert r.status_code == 401
+    assert r.json()["code"] == "invalid_token"
     assert r["WWW-Authenticate"].startswith("Bearer ")
 
 
@@ -141,14 +152,18 @@ def test_keycloak_realm_roles_make_an_operator(local_keys):
 
 def test_a_token_without_roles_is_a_customer_and_gets_no_operator_endpoint(local_keys):
     r = ApiClient(local_keys.customer_token("alice")).get(OPERATOR_ONLY)
-    assert r.status_code == 403 and r.json()["code"] == "permission_denied"
+    assert r.status_code == 403
+    assert r.json()["code"] == "permission_denied"
 
 
-def test_when_the_keys_cannot_be_read_a_token_is_not_refused_but_the_call_is_503(settings, local_keys, tmp_path):
+def test_when_the_keys_cannot_be_read_a_token_is_not_refused_but_the_call_is_503(
+    settings, local_keys, tmp_path
+):
     """An outage of the key source is ours, not the caller's fault: retry later, not "log in again"."""
     settings.JWT_JWKS_FILE = str(tmp_path / "no-such-jwks.json")
     r = ApiClient(local_keys.operator_token()).get(OPERATOR_ONLY)
-    assert r.status_code == 503 and r.json()["code"] == "auth_unavailable"
+    assert r.status_code == 503
+    assert r.json()["code"] == "auth_unavailable"
 
 
 @pytest.mark.parametrize("scopes", [{"scope": "openid saga operator"}, {"scp": ["saga", "operator"]}])
@@ -159,7 +174,10 @@ def test_scopes_a_client_may_request_for_itself_grant_no_role(local_keys, scopes
     del payload["roles"]
     client = ApiClient(signed(local_keys, payload))
     assert client.get(OPERATOR_ONLY).status_code == 403
-    assert client.post(SAGA_ONLY, {"order_id": "00000000-0000-4000-8000-000000000001", "items": []}).status_code == 403
+    assert (
+        client.post(SAGA_ONLY, {"order_id": "00000000-0000-4000-8000-000000000001", "items": []}).status_code
+        == 403
+    )
 
 
 def test_the_saga_role_alone_is_not_the_saga(local_keys):
@@ -169,7 +187,9 @@ def test_the_saga_role_alone_is_not_the_saga(local_keys):
 
 def test_the_saga_is_known_by_its_subject_or_its_client(settings, local_keys):
     settings.JWT_SAGA_SUBJECTS = ["saga-worker-client"]
-    by_client = signed(local_keys, claims(sub="2f6e-service-account", roles=["saga"], azp="saga-worker-client"))
+    by_client = signed(
+        local_keys, claims(sub="2f6e-service-account", roles=["saga"], azp="saga-worker-client")
+    )
     by_subject = signed(local_keys, claims(sub="saga-worker-client", roles=["saga"]))
     for token in (by_client, by_subject):
         assert ApiClient(token).get(OPERATOR_ONLY).status_code == 403, "the saga, which reads no catalog"

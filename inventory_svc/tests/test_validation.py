@@ -3,9 +3,9 @@
 import uuid
 
 import pytest
+from inventory.models import Product, Reservation
 
 from chassis.idempotency.models import IdempotencyRecord
-from inventory.models import Product, Reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def items(n, qty=1):
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"items": [{"sku": "A", "quantity": 1}]}, "order_id"),
         ({"order_id": "not-a-uuid", "items": [{"sku": "A", "quantity": 1}]}, "order_id"),
@@ -58,45 +58,57 @@ def test_invalid_reservation_bodies(saga, make_product, body, field):
 )
 def test_invalid_product_bodies(operator, body):
     r = operator.post("/api/v1/products", body)
-    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+    assert r.status_code == 400
+    assert r.json()["code"] == "validation_error"
     assert not Product.objects.exists()
 
 
 def test_malformed_json_is_400(saga):
     r = saga.post("/internal/v1/reservations", raw=b'{"order_id": ')
-    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    assert r.status_code == 400
+    assert r.json()["code"] == "malformed_json"
     assert not IdempotencyRecord.objects.filter(state="IN_FLIGHT").exists()
 
 
 def test_json_that_is_not_an_object_is_400(saga):
     r = saga.post("/internal/v1/reservations", raw=b"[1, 2]")
-    assert r.status_code == 400 and r.json()["code"] == "validation_error"
+    assert r.status_code == 400
+    assert r.json()["code"] == "validation_error"
 
 
 def test_oversized_body_is_413(saga):
     r = saga.post("/internal/v1/reservations", raw=b'{"pad": "' + b"x" * 70_000 + b'"}')
-    assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload_too_large"
 
 
 def test_wrong_content_type_is_415(operator):
     r = operator.client.generic(
-        "POST", "/api/v1/products", "sku=A", content_type="application/x-www-form-urlencoded", HTTP_IDEMPOTENCY_KEY="k1"
+        "POST",
+        "/api/v1/products",
+        "sku=A",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_IDEMPOTENCY_KEY="k1",
     )
-    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+    assert r.status_code == 415
+    assert r.json()["code"] == "unsupported_media_type"
 
 
 def test_malformed_order_id_in_path_is_404_in_error_shape(saga):
     r = saga.post("/internal/v1/reservations/not-a-uuid/release")
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404
+    assert r.json()["code"] == "not_found"
 
 
 def test_unknown_url_and_wrong_method(operator):
     assert operator.get("/api/v1/nothing-here").json()["code"] == "not_found"
     r = operator.client.delete("/api/v1/products/A")
-    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert r.status_code == 405
+    assert r.json()["code"] == "method_not_allowed"
 
 
 def test_health_endpoints(anonymous):
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     ready = anonymous.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"

@@ -3,18 +3,23 @@
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 import saga_contract
 from chassis.settings import service_settings
-from django.core.exceptions import ImproperlyConfigured
 
 _env = os.environ
 
-globals().update(service_settings(
-    name="order", base_dir=Path(__file__).resolve().parent.parent, apps=["orders"],
-    description="Orders: a customer places its orders, follows their saga and may ask to cancel them; "
-                "operators see every order; the saga reads its order and reports it confirmed or cancelled "
-                "(`/internal/v1/`, for the saga's identity only).",
-))
+globals().update(
+    service_settings(
+        name="order",
+        base_dir=Path(__file__).resolve().parent.parent,
+        apps=["orders"],
+        description="Orders: a customer places its orders, follows their saga and may ask to cancel them; "
+        "operators see every order; the saga reads its order and reports it confirmed or cancelled "
+        "(`/internal/v1/`, for the saga's identity only).",
+    )
+)
 # The order's cancellation reason and the saga's report of it are one enumeration in the schema.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"CancellationReason": "orders.models.Order.CancellationReason"}
 

@@ -56,8 +56,16 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
-            "id", "customer_id", "status", "cancellation_reason", "items", "total_cents", "currency",
-            "workflow_id", "created_at", "updated_at",
+            "id",
+            "customer_id",
+            "status",
+            "cancellation_reason",
+            "items",
+            "total_cents",
+            "currency",
+            "workflow_id",
+            "created_at",
+            "updated_at",
         ]
 
 
@@ -88,11 +96,19 @@ class OrderCollectionApi(ServiceApi):
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
     @extend_schema(
-        operation_id="placeOrder", summary="Place an order", tags=["orders"],
+        operation_id="placeOrder",
+        summary="Place an order",
+        tags=["orders"],
         responses=answers({202: OrderOutputSerializer}, CustomerMismatch),
-        examples=[OpenApiExample("two lines", request_only=True, value={
-            "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
-        })],
+        examples=[
+            OpenApiExample(
+                "two lines",
+                request_only=True,
+                value={
+                    "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -108,8 +124,11 @@ class OrderCollectionApi(ServiceApi):
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        operation_id="listOrders", summary="List orders, newest first", tags=["orders"],
-        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(OrderOutputSerializer)}),
+        operation_id="listOrders",
+        summary="List orders, newest first",
+        tags=["orders"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(OrderOutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -128,7 +147,9 @@ class OrderDetailApi(ServiceApi):
     permission_classes = [IsCustomer | IsOperator]
 
     @extend_schema(
-        operation_id="getOrder", summary="Read an order", tags=["orders"],
+        operation_id="getOrder",
+        summary="Read an order",
+        tags=["orders"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound),
     )
     def get(self, request: Request, order_id) -> Response:
@@ -147,7 +168,9 @@ class OrderCancelRequestApi(ServiceApi):
         pass
 
     @extend_schema(
-        operation_id="requestOrderCancel", summary="Ask an order's saga to cancel", tags=["orders"],
+        operation_id="requestOrderCancel",
+        summary="Ask an order's saga to cancel",
+        tags=["orders"],
         responses=answers({202: OrderOutputSerializer}, OrderNotFound, OrderNotCancellable, SagaUnavailable),
         examples=[OpenApiExample("no body", request_only=True, value={})],
     )
@@ -181,7 +204,9 @@ class OrderSagaApi(ServiceApi):
         steps = StepSerializer(source="progress.steps", many=True)
 
     @extend_schema(
-        operation_id="getOrderSaga", summary="Follow an order's saga, step by step", tags=["orders"],
+        operation_id="getOrderSaga",
+        summary="Follow an order's saga, step by step",
+        tags=["orders"],
         responses=answers({200: OutputSerializer}, OrderNotFound, SagaUnavailable),
     )
     def get(self, request: Request, order_id) -> Response:
@@ -201,7 +226,9 @@ class OrderInternalDetailApi(ServiceApi):
     permission_classes = [IsSaga]
 
     @extend_schema(
-        operation_id="getOrderForSaga", summary="The saga reads its order", tags=["saga"],
+        operation_id="getOrderForSaga",
+        summary="The saga reads its order",
+        tags=["saga"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound),
     )
     def get(self, request: Request, order_id) -> Response:
@@ -228,12 +255,21 @@ class OrderConfirmApi(ServiceApi):
             return unique_skus(lines)
 
     @extend_schema(
-        operation_id="confirmOrder", summary="The saga reports the order confirmed", tags=["saga"],
+        operation_id="confirmOrder",
+        summary="The saga reports the order confirmed",
+        tags=["saga"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
-        examples=[OpenApiExample("confirmed", request_only=True, value={
-            "lines": [{"sku": "BEANS-1KG", "quantity": 2, "unit_price_cents": 1890}],
-            "total_cents": 3780, "currency": "USD",
-        })],
+        examples=[
+            OpenApiExample(
+                "confirmed",
+                request_only=True,
+                value={
+                    "lines": [{"sku": "BEANS-1KG", "quantity": 2, "unit_price_cents": 1890}],
+                    "total_cents": 3780,
+                    "currency": "USD",
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request, order_id) -> Response:
@@ -264,14 +300,22 @@ class OrderCancelApi(ServiceApi):
             return data
 
     @extend_schema(
-        operation_id="cancelOrder", summary="The saga reports the order cancelled, and why", tags=["saga"],
+        operation_id="cancelOrder",
+        summary="The saga reports the order cancelled, and why",
+        tags=["saga"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
         examples=[
             OpenApiExample("before stock was priced", request_only=True, value={"reason": "out_of_stock"}),
-            OpenApiExample("after", request_only=True, value={
-                "reason": "payment_declined", "lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "unit_price_cents": 1200}],
-                "total_cents": 1200, "currency": "USD",
-            }),
+            OpenApiExample(
+                "after",
+                request_only=True,
+                value={
+                    "reason": "payment_declined",
+                    "lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "unit_price_cents": 1200}],
+                    "total_cents": 1200,
+                    "currency": "USD",
+                },
+            ),
         ],
     )
     @idempotent

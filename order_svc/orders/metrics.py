@@ -15,15 +15,25 @@ from orders.models import Order, OutboxRecord
 class OrderSagaCollector:
     def collect(self):
         now = timezone.now()
-        outbox = OutboxRecord.objects.filter(started_at__isnull=True).aggregate(count=Count("id"), oldest=Min("created_at"))
-        pending = Order.objects.filter(status=Order.Status.PENDING).aggregate(count=Count("id"), oldest=Min("created_at"))
+        outbox = OutboxRecord.objects.filter(started_at__isnull=True).aggregate(
+            count=Count("id"), oldest=Min("created_at")
+        )
+        pending = Order.objects.filter(status=Order.Status.PENDING).aggregate(
+            count=Count("id"), oldest=Min("created_at")
+        )
         for name, help_text, value in (
             ("saga_outbox_waiting", "Outbox records whose saga is not started yet.", outbox["count"]),
-            ("saga_outbox_oldest_age_seconds", "Age of the oldest outbox record not started yet (0: none).",
-             _age(now, outbox["oldest"])),
+            (
+                "saga_outbox_oldest_age_seconds",
+                "Age of the oldest outbox record not started yet (0: none).",
+                _age(now, outbox["oldest"]),
+            ),
             ("saga_orders_pending", "Orders whose saga has not ended yet.", pending["count"]),
-            ("saga_orders_pending_oldest_age_seconds", "Age of the oldest order whose saga has not ended (0: none).",
-             _age(now, pending["oldest"])),
+            (
+                "saga_orders_pending_oldest_age_seconds",
+                "Age of the oldest order whose saga has not ended (0: none).",
+                _age(now, pending["oldest"]),
+            ),
         ):
             yield GaugeMetricFamily(name, help_text, value=value)
 

@@ -6,8 +6,9 @@ same transaction as the order; the relay (orders.relay) starts the saga from it 
 
 import uuid
 
-import saga_contract
 from django.db import models
+
+import saga_contract
 
 
 class Order(models.Model):
@@ -26,8 +27,12 @@ class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.CharField(max_length=64, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, null=True, blank=True)
-    total_cents = models.PositiveBigIntegerField(null=True, blank=True, help_text="Known once stock is reserved.")
+    cancellation_reason = models.CharField(
+        max_length=32, choices=CancellationReason.choices, null=True, blank=True
+    )
+    total_cents = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Known once stock is reserved."
+    )
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,7 +56,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
-    unit_price_cents = models.PositiveIntegerField(null=True, blank=True, help_text="Snapshot taken at reservation.")
+    unit_price_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Snapshot taken at reservation."
+    )
 
     class Meta:
         ordering = ["id"]
@@ -68,14 +75,19 @@ class OutboxRecord(models.Model):
     """
 
     order = models.OneToOneField(Order, related_name="outbox", on_delete=models.CASCADE)
-    payload = models.JSONField(help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input.")
+    payload = models.JSONField(
+        help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Start calls made, the successful one included.")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Start calls made, the successful one included."
+    )
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
     trace_context = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="The placement's W3C trace context (traceparent), so the saga's spans join its trace.",
     )
 

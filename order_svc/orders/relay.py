@@ -125,7 +125,8 @@ def retry_delay(*, failures: int) -> timedelta:
     """OUTBOX_RETRY_FIRST_SECONDS, doubling per failure up to OUTBOX_RETRY_MAX_SECONDS, jittered
     down by up to half so that relays and records that failed together do not retry together."""
     ceiling = min(
-        settings.OUTBOX_RETRY_MAX_SECONDS, settings.OUTBOX_RETRY_FIRST_SECONDS * 2 ** min(max(failures, 1) - 1, 30)
+        settings.OUTBOX_RETRY_MAX_SECONDS,
+        settings.OUTBOX_RETRY_FIRST_SECONDS * 2 ** min(max(failures, 1) - 1, 30),
     )
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
@@ -143,10 +144,14 @@ def _start_all(records: Sequence[OutboxRecord]) -> list[StartOutcome]:
     spans, starts, failed = [], [], {}
     for record in records:
         span = tracer.start_span(
-            "outbox relay: start saga", context=propagate.extract(record.trace_context or {}),
+            "outbox relay: start saga",
+            context=propagate.extract(record.trace_context or {}),
             kind=trace.SpanKind.PRODUCER,
-            attributes={"saga.order_id": str(record.order_id), "saga.workflow_id": record.workflow_id,
-                        "outbox.attempt": record.attempts + 1},
+            attributes={
+                "saga.order_id": str(record.order_id),
+                "saga.workflow_id": record.workflow_id,
+                "outbox.attempt": record.attempts + 1,
+            },
         )
         spans.append(span)
         try:
@@ -218,7 +223,9 @@ class OutboxRelay:
                 except Exception:
                     failures += 1
                     delay = retry_delay(failures=failures).total_seconds()
-                    logger.exception("outbox relay failed; retrying", extra={"fields": {"retry_in_s": round(delay, 3)}})
+                    logger.exception(
+                        "outbox relay failed; retrying", extra={"fields": {"retry_in_s": round(delay, 3)}}
+                    )
                     close_old_connections()  # a broken connection is replaced before the next attempt
                     stop.wait(delay)
                     woken = False
@@ -254,17 +261,24 @@ class OutboxRelay:
                 if outcome.error is None:
                     logger.info(
                         "saga started" if outcome.created else "saga already started",
-                        extra={**ids, "fields": {
-                            "attempts": record.attempts + 1,
-                            "since_placed_ms": round((now - record.created_at.timestamp()) * 1000, 1),
-                        }},
+                        extra={
+                            **ids,
+                            "fields": {
+                                "attempts": record.attempts + 1,
+                                "since_placed_ms": round((now - record.created_at.timestamp()) * 1000, 1),
+                            },
+                        },
                     )
                     continue
                 delay = outbox_retry_later(record=record, error=outcome.error)
                 logger.warning(
                     "saga start failed; retrying later",
-                    extra={**ids, "fields": {
-                        "error": outcome.error, "attempts": record.attempts + 1,
-                        "retry_in_s": round(delay.total_seconds(), 3),
-                    }},
+                    extra={
+                        **ids,
+                        "fields": {
+                            "error": outcome.error,
+                            "attempts": record.attempts + 1,
+                            "retry_in_s": round(delay.total_seconds(), 3),
+                        },
+                    },
                 )

@@ -129,15 +129,17 @@ def saga_progress_from(
     reports = []
     for step in STEPS:
         row = rows.get(step, {})
-        reports.append(StepReport(
-            name=step,
-            state=row.get("state") or StepState.PENDING,
-            attempts=attempts.get(step, 0),
-            last_error=running_errors.get(step) or row.get("last_error"),
-            started_at=row.get("started_at"),
-            finished_at=row.get("finished_at"),
-            compensated_at=row.get("compensated_at"),
-        ))
+        reports.append(
+            StepReport(
+                name=step,
+                state=row.get("state") or StepState.PENDING,
+                attempts=attempts.get(step, 0),
+                last_error=running_errors.get(step) or row.get("last_error"),
+                started_at=row.get("started_at"),
+                finished_at=row.get("finished_at"),
+                compensated_at=row.get("compensated_at"),
+            )
+        )
     return SagaProgress(status=status, steps=reports)
 
 
@@ -224,7 +226,9 @@ class TemporalSagaGateway:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=self._loop.run_forever, name="temporal-client", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="temporal-client", daemon=True
+                )
                 self._thread.start()
             return self._loop
 
@@ -238,7 +242,8 @@ class TemporalSagaGateway:
                 from temporalio.contrib.opentelemetry import TracingInterceptor
 
                 self._client = await Client.connect(
-                    settings.TEMPORAL_ADDRESS, namespace=settings.TEMPORAL_NAMESPACE,
+                    settings.TEMPORAL_ADDRESS,
+                    namespace=settings.TEMPORAL_NAMESPACE,
                     interceptors=[TracingInterceptor()],
                 )
         return self._client
@@ -262,7 +267,9 @@ class TemporalSagaGateway:
             options["memo"] = {"trace_id": trace_id}
         return (WORKFLOW_TYPE, saga_input.as_payload()), options
 
-    async def _start_all(self, starts: Sequence[SagaStart], timeout_seconds: float) -> list[bool | SagaUnreachable]:
+    async def _start_all(
+        self, starts: Sequence[SagaStart], timeout_seconds: float
+    ) -> list[bool | SagaUnreachable]:
         async def start_one(start: SagaStart) -> bool | SagaUnreachable:
             token = otel_context.attach(start.context) if start.context is not None else None
             try:
@@ -372,9 +379,9 @@ _gateways: dict[str, object] = {}
 def saga_client_import() -> None:
     """Import the Temporal client now (about a second of CPU): a long-running caller such as the relay
     does it at startup, so that its first saga does not pay for it."""
-    import temporalio.client  # noqa: F401
-    import temporalio.common  # noqa: F401
-    import temporalio.contrib.opentelemetry  # noqa: F401
+    import temporalio.client
+    import temporalio.common
+    import temporalio.contrib.opentelemetry
     import temporalio.exceptions  # noqa: F401
 
 

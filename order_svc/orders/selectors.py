@@ -51,6 +51,8 @@ def order_saga_progress(*, order_id: UUID, owner: str | None = None) -> tuple[Or
     except SagaUnreachable as error:
         logger.warning(
             "saga progress: saga unreachable",
-            extra={"fields": {"order_id": str(order.id), "workflow_id": order.workflow_id, "error": str(error)}},
+            extra={
+                "fields": {"order_id": str(order.id), "workflow_id": order.workflow_id, "error": str(error)}
+            },
         )
         raise SagaUnavailable(order_id=str(order.id)) from None

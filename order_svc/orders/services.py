@@ -31,7 +31,9 @@ def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
     """Store a PENDING order with its lines and the outbox record its saga is started from."""
     with effect_transaction():
         order = Order.objects.create(customer_id=customer_id)
-        lines = OrderLine.objects.bulk_create(OrderLine(order=order, sku=sku, quantity=qty) for sku, qty in items)
+        lines = OrderLine.objects.bulk_create(
+            OrderLine(order=order, sku=sku, quantity=qty) for sku, qty in items
+        )
         remember_related(order, "items", lines)
         saga_input = OrderSagaInput(
             order_id=str(order.id),
@@ -125,8 +127,12 @@ def order_confirm(*, order_id: UUID, lines: list[dict], total_cents: int, curren
 
 
 def order_cancel(
-    *, order_id: UUID, reason: str, lines: list[dict] | None = None,
-    total_cents: int | None = None, currency: str | None = None,
+    *,
+    order_id: UUID,
+    reason: str,
+    lines: list[dict] | None = None,
+    total_cents: int | None = None,
+    currency: str | None = None,
 ) -> Order:
     with effect_transaction():
         order = _order_with_items(order_id)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-
 from orders.saga import SagaNotStarted, SagaProgress, SagaStart, StepReport
+
 from saga_contract import STEPS, OrderSagaInput, StepState
 
 

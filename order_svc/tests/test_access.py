@@ -6,19 +6,23 @@ by id and reports it confirmed or cancelled; nobody gets in without a token. A r
 import uuid
 
 import pytest
+from orders import services
+from orders.models import Order, OrderLine, OutboxRecord
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import Endpoint, access_cases, assert_error, assert_refused
-from orders import services
-from orders.models import Order, OrderLine, OutboxRecord
 from tests.factories import order_create
 
 pytestmark = pytest.mark.django_db
 
 PENDING = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """Alice's order every test starts with, one MUG, waiting for its saga."""
-PRICED = {"lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}], "total_cents": 500, "currency": "USD"}
+PRICED = {
+    "lines": [{"sku": "MUG", "quantity": 1, "unit_price_cents": 500}],
+    "total_cents": 500,
+    "currency": "USD",
+}
 
 OPERATOR, SAGA, CUSTOMER = frozenset({"operator"}), frozenset({"saga"}), frozenset({"customer"})
 READERS = frozenset({"customer", "operator"})
@@ -65,12 +69,12 @@ def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, sa
     assert_refused(lambda: endpoint.call(anonymous), 401, "not_authenticated", state=lambda: state(sagas))
 
 
-@pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, sagas, endpoint, kind):
     assert_refused(lambda: endpoint.call(callers[kind]), 403, "permission_denied", state=lambda: state(sagas))
 
 
-@pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), RIGHT_CALLERS)
 def test_the_right_caller_gets_through(callers, endpoint, kind):
     r = endpoint.call(callers[kind])
     assert r.status_code == endpoint.success, r.content
@@ -81,21 +85,26 @@ def test_the_right_caller_gets_through(callers, endpoint, kind):
 
 def test_an_order_without_customer_id_is_placed_for_the_tokens_customer(customer):
     r = customer("bob").post("/api/v1/orders", {"items": [{"sku": "TEA", "quantity": 1}]})
-    assert r.status_code == 202 and r.json()["customer_id"] == "bob"
+    assert r.status_code == 202
+    assert r.json()["customer_id"] == "bob"
     assert Order.objects.get(id=r.json()["id"]).customer_id == "bob"
     assert OutboxRecord.objects.get(order_id=r.json()["id"]).payload["customer_id"] == "bob"
 
 
 def test_placing_an_order_for_another_customer_is_403_stores_nothing_and_starts_no_saga(customer, sagas):
-    r = customer("mallory").post("/api/v1/orders", {"customer_id": "alice", "items": [{"sku": "TEA", "quantity": 1}]})
+    r = customer("mallory").post(
+        "/api/v1/orders", {"customer_id": "alice", "items": [{"sku": "TEA", "quantity": 1}]}
+    )
     assert_error(r, 403, "customer_mismatch")
     assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
-    assert OrderLine.objects.count() == 1 and OutboxRecord.objects.count() == 1 and sagas.calls == []
+    assert OrderLine.objects.count() == 1
+    assert OutboxRecord.objects.count() == 1
+    assert sagas.calls == []
     assert not IdempotencyRecord.objects.exists()  # a refusal claims no key
 
 
 @pytest.mark.parametrize(
-    "extra, field",
+    ("extra", "field"),
     [
         ({"status": "CONFIRMED"}, "status"),
         ({"total_cents": 0}, "total_cents"),
@@ -108,7 +117,9 @@ def test_fields_a_customer_may_not_set_are_400_and_store_nothing(customer, sagas
     assert_error(r, 400, "validation_error")
     assert field in r.json()["details"]
     assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
-    assert OrderLine.objects.count() == 1 and OutboxRecord.objects.count() == 1 and sagas.calls == []
+    assert OrderLine.objects.count() == 1
+    assert OutboxRecord.objects.count() == 1
+    assert sagas.calls == []
 
 
 def test_a_customer_reads_its_own_order_and_not_another_customers(customer, operator):
@@ -123,7 +134,9 @@ def test_a_customer_reads_its_own_order_and_not_another_customers(customer, oper
 
 
 @pytest.mark.parametrize("path", [f"/api/v1/orders/{PENDING}/cancel", f"/api/v1/orders/{PENDING}/saga"])
-def test_another_customers_order_cannot_be_cancelled_or_watched_and_temporal_is_not_asked(customer, sagas, path):
+def test_another_customers_order_cannot_be_cancelled_or_watched_and_temporal_is_not_asked(
+    customer, sagas, path
+):
     bob = customer("bob")
     r = bob.post(path) if path.endswith("cancel") else bob.get(path)
     assert_error(r, 404, "order_not_found")
@@ -137,7 +150,8 @@ def test_a_customers_list_shows_its_own_orders_only_whatever_the_filter(customer
     assert [o["id"] for o in alice.get("/api/v1/orders").json()["results"]] == [str(PENDING)]
     assert [o["id"] for o in bob.get("/api/v1/orders").json()["results"]] == [bobs]
     named_other = alice.get("/api/v1/orders", {"customer_id": "bob"}).json()
-    assert named_other["count"] == 0 and named_other["results"] == []
+    assert named_other["count"] == 0
+    assert named_other["results"] == []
     assert operator.get("/api/v1/orders").json()["count"] == 2
 
 

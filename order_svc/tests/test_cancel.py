@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from orders.models import Order
+from orders.saga import CancelRefused, SagaUnreachable
 
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.idempotency.services import request_fingerprint
 from chassis.testing import assert_error
-from orders.models import Order
-from orders.saga import CancelRefused, SagaUnreachable
 from saga_contract import OrderSagaInput
 from tests.factories import order_create
 
@@ -27,13 +27,16 @@ def cancel(client, order, **kwargs):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_accepted_cancel_is_202_with_the_order_and_temporal_is_asked_outside_any_transaction(customer, sagas):
+def test_an_accepted_cancel_is_202_with_the_order_and_temporal_is_asked_outside_any_transaction(
+    customer, sagas
+):
     order = order_create(customer_id="alice", saga_started=True)
 
     r = cancel(customer("alice"), order)
 
     assert r.status_code == 202, r.content
-    assert r.json()["id"] == str(order.id) and r.json()["status"] == "PENDING"
+    assert r.json()["id"] == str(order.id)
+    assert r.json()["status"] == "PENDING"
     assert [(c.method, c.workflow_id, c.in_transaction) for c in sagas.calls] == [
         ("cancel", order.workflow_id, False)
     ]
@@ -51,7 +54,8 @@ def test_a_cancel_before_the_saga_started_sends_its_input_along_to_start_it(cust
 
 def test_an_operator_cancels_any_order(operator, sagas):
     order = order_create(customer_id="bob")
-    assert cancel(operator, order).status_code == 202 and sagas.cancelled == [order.workflow_id]
+    assert cancel(operator, order).status_code == 202
+    assert sagas.cancelled == [order.workflow_id]
 
 
 @pytest.mark.parametrize("reason", ["pivot_passed", "final", "already_cancelling"])
@@ -88,7 +92,8 @@ def test_temporal_unreachable_is_503_not_stored_and_the_same_key_runs_afresh(cus
     assert "no answer in time" not in r.content.decode(), "the customer is not told Temporal's internals"
     assert not IdempotencyRecord.objects.exists()
     retried = cancel(alice, order, key="cancel-1")
-    assert retried.status_code == 202 and len(sagas.cancelled) == 1
+    assert retried.status_code == 202
+    assert len(sagas.cancelled) == 1
 
 
 def test_a_replayed_cancel_is_answered_from_the_store_without_asking_again(customer, sagas):
@@ -99,7 +104,8 @@ def test_a_replayed_cancel_is_answered_from_the_store_without_asking_again(custo
     again = cancel(alice, order, key="cancel-1")
 
     assert first.status_code == again.status_code == 202
-    assert again.content == first.content and again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
     assert len(sagas.calls) == 1
 
 
@@ -111,7 +117,9 @@ def test_a_replayed_refusal_is_the_same_refusal(customer, sagas):
     first = cancel(alice, order, key="cancel-1")
     again = cancel(alice, order, key="cancel-1")
 
-    assert first.status_code == 409 and again.content == first.content and len(sagas.calls) == 1
+    assert first.status_code == 409
+    assert again.content == first.content
+    assert len(sagas.calls) == 1
 
 
 def test_idempotency_key_rules_hold(customer, sagas):
@@ -128,10 +136,14 @@ def test_idempotency_key_rules_hold(customer, sagas):
 def _claim(order, *, age_seconds: float = 0) -> None:
     """The claim that a first cancel with key "cancel-1" leaves while Temporal has not answered it."""
     record = IdempotencyRecord.objects.create(
-        principal="customer:alice", scope=f"POST /api/v1/orders/{order.id}/cancel", key="cancel-1",
+        principal="customer:alice",
+        scope=f"POST /api/v1/orders/{order.id}/cancel",
+        key="cancel-1",
         fingerprint=request_fingerprint(b"{}"),
     )
-    IdempotencyRecord.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(seconds=age_seconds))
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=age_seconds)
+    )
 
 
 def test_the_same_key_while_the_first_cancel_is_running_is_409_without_asking(customer, sagas):
@@ -150,15 +162,18 @@ def test_a_claim_abandoned_past_its_lease_is_taken_over(customer, sagas, setting
 
     r = cancel(customer("alice"), order, key="cancel-1")
 
-    assert r.status_code == 202 and len(sagas.cancelled) == 1
+    assert r.status_code == 202
+    assert len(sagas.cancelled) == 1
     assert IdempotencyRecord.objects.get().status_code == 202
 
 
 @pytest.mark.parametrize("body", [{"reason": "customer_cancelled"}, [], None])
 def test_a_cancel_takes_no_fields(customer, sagas, body):
     order = order_create(customer_id="alice")
-    r = customer("alice").post(f"/api/v1/orders/{order.id}/cancel", body) if body is not None else (
-        customer("alice").post(f"/api/v1/orders/{order.id}/cancel", raw=b"null")
+    r = (
+        customer("alice").post(f"/api/v1/orders/{order.id}/cancel", body)
+        if body is not None
+        else (customer("alice").post(f"/api/v1/orders/{order.id}/cancel", raw=b"null"))
     )
     assert_error(r, 400, "validation_error")
     assert sagas.calls == []
@@ -178,4 +193,5 @@ def test_the_saga_and_anonymous_callers_cannot_cancel(saga, anonymous, sagas):
     order = order_create(customer_id="alice")
     assert_error(cancel(saga, order), 403, "permission_denied")
     assert_error(cancel(anonymous, order), 401, "not_authenticated")
-    assert sagas.calls == [] and not IdempotencyRecord.objects.exists()
+    assert sagas.calls == []
+    assert not IdempotencyRecord.objects.exists()

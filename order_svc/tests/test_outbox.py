@@ -13,12 +13,12 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from opentelemetry import trace
-
 from orders import relay as relay_module
 from orders import services
 from orders.models import Order, OrderLine, OutboxRecord
 from orders.relay import OutboxRelay, outbox_due, outbox_mark_started, outbox_retry_later, retry_delay
 from orders.saga import SagaUnreachable
+
 from saga_contract import OrderItem, OrderSagaInput, workflow_id
 from tests.factories import order_create
 
@@ -55,7 +55,9 @@ def test_placing_writes_the_order_its_lines_and_its_outbox_record_and_nothing_el
 
     record = record_of(order)
     assert record.workflow_id == workflow_id(order.id) == order.workflow_id
-    assert record.started_at is None and record.attempts == 0 and record.last_error == ""
+    assert record.started_at is None
+    assert record.attempts == 0
+    assert record.last_error == ""
     assert record.next_attempt_at <= timezone.now()
 
 
@@ -67,8 +69,10 @@ def test_when_the_outbox_record_cannot_be_written_nothing_is_stored(customer, mo
     monkeypatch.setattr(OutboxRecord.objects, "create", broken)
     r = customer("alice").post("/api/v1/orders", {"items": [{"sku": "MUG", "quantity": 1}]})
 
-    assert r.status_code == 503 and r.json()["code"] == "service_unavailable"
-    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    assert r.status_code == 503
+    assert r.json()["code"] == "service_unavailable"
+    assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
 
 
 def test_the_outbox_payload_is_exactly_the_workflows_input():
@@ -77,15 +81,22 @@ def test_the_outbox_payload_is_exactly_the_workflows_input():
     payload = record_of(order).payload
 
     assert set(payload) == {field.name for field in dataclasses.fields(OrderSagaInput)}
-    assert all(set(item) == {field.name for field in dataclasses.fields(OrderItem)} for item in payload["items"])
+    assert all(
+        set(item) == {field.name for field in dataclasses.fields(OrderItem)} for item in payload["items"]
+    )
     saga_input = OrderSagaInput(**payload)
     assert saga_input.as_payload() == payload
     assert json.loads(json.dumps(payload)) == payload
     assert saga_input == OrderSagaInput(
-        order_id=str(order.id), customer_id="alice", items=[OrderItem("MUG", 2), OrderItem("TEA", 1)],
-        currency="USD", deadline_seconds=saga_input.deadline_seconds, placed_at=order.created_at.isoformat(),
+        order_id=str(order.id),
+        customer_id="alice",
+        items=[OrderItem("MUG", 2), OrderItem("TEA", 1)],
+        currency="USD",
+        deadline_seconds=saga_input.deadline_seconds,
+        placed_at=order.created_at.isoformat(),
     )
-    assert saga_input.deadline_seconds > 0 and saga_input.summary
+    assert saga_input.deadline_seconds > 0
+    assert saga_input.summary
 
 
 # --- the relay's steps ---
@@ -101,7 +112,10 @@ def test_due_records_are_claimed_oldest_first_and_leased():
     assert [r.order_id for r in claimed] == [first.id, second.id]
     assert outbox_due(limit=10, lease_seconds=15) == [], "leased to the first relay"
     in_a_while = timezone.now() + timedelta(seconds=16)
-    assert [r.order_id for r in outbox_due(limit=10, lease_seconds=15, now=in_a_while)] == [first.id, second.id]
+    assert [r.order_id for r in outbox_due(limit=10, lease_seconds=15, now=in_a_while)] == [
+        first.id,
+        second.id,
+    ]
     assert started.id not in [r.order_id for r in outbox_due(limit=10, lease_seconds=15, now=in_a_while)]
 
 
@@ -116,7 +130,8 @@ def test_marking_started_is_done_once():
     outbox_mark_started(records=[record])
     first = record_of(record.order)
     outbox_mark_started(records=[record])
-    assert record_of(record.order).started_at == first.started_at and first.attempts == 1
+    assert record_of(record.order).started_at == first.started_at
+    assert first.attempts == 1
 
 
 @pytest.mark.parametrize("failures", range(1, 12))
@@ -136,9 +151,11 @@ def test_a_failed_attempt_records_the_error_and_waits():
     now = timezone.now()
     delay = outbox_retry_later(record=record, error="RuntimeError: connection refused", now=now)
     stored = record_of(record.order)
-    assert stored.started_at is None and stored.attempts == 1
+    assert stored.started_at is None
+    assert stored.attempts == 1
     assert stored.last_error == "RuntimeError: connection refused"
-    assert stored.next_attempt_at == now + delay and timedelta(seconds=0.25) <= delay <= timedelta(seconds=0.5)
+    assert stored.next_attempt_at == now + delay
+    assert timedelta(seconds=0.25) <= delay <= timedelta(seconds=0.5)
 
 
 # --- the relay ---
@@ -154,20 +171,25 @@ def test_the_relay_starts_every_due_saga_once(sagas, relay_once):
     assert [c.method for c in sagas.calls] == ["start"] * 3, "a second run starts nothing again"
     for order in orders:
         record = record_of(order)
-        assert record.started_at is not None and record.attempts == 1
+        assert record.started_at is not None
+        assert record.attempts == 1
 
 
 def test_a_failing_start_is_retried_with_backoff_until_it_succeeds(sagas, relay_once, caplog):
     order = order_create()
-    sagas.script(start=[SagaUnreachable("Failed client connect: connection refused"), SagaUnreachable("timed out")])
+    sagas.script(
+        start=[SagaUnreachable("Failed client connect: connection refused"), SagaUnreachable("timed out")]
+    )
 
     relay_once()
     record = record_of(order)
-    assert record.started_at is None and record.attempts == 1
+    assert record.started_at is None
+    assert record.attempts == 1
     assert record.last_error == "SagaUnreachable: Failed client connect: connection refused"
     assert timezone.now() < record.next_attempt_at <= timezone.now() + timedelta(seconds=0.5)
     [warning] = [r for r in caplog.records if r.message == "saga start failed; retrying later"]
-    assert warning.fields["attempts"] == 1 and 0.25 <= warning.fields["retry_in_s"] <= 0.5
+    assert warning.fields["attempts"] == 1
+    assert 0.25 <= warning.fields["retry_in_s"] <= 0.5
 
     relay_once()
     assert record_of(order).attempts == 1, "not due yet: nothing tried"
@@ -181,18 +203,25 @@ def test_a_failing_start_is_retried_with_backoff_until_it_succeeds(sagas, relay_
     make_due(order)
     relay_once()
     record = record_of(order)
-    assert record.started_at is not None and record.attempts == 3
+    assert record.started_at is not None
+    assert record.attempts == 3
     assert sagas.started == [(order.workflow_id, OrderSagaInput(**record.payload))]
 
 
 def test_a_workflow_that_exists_already_counts_as_started(sagas, relay_once, caplog):
     order = order_create()
-    sagas.workflows[order.workflow_id] = OrderSagaInput(**record_of(order).payload)  # a relay died before marking
+    sagas.workflows[order.workflow_id] = OrderSagaInput(
+        **record_of(order).payload
+    )  # a relay died before marking
 
     relay_once()
 
-    assert record_of(order).started_at is not None and record_of(order).last_error == ""
-    assert [r.message for r in caplog.records if r.name == "orders.relay"] == ["saga already started", "outbox drained"]
+    assert record_of(order).started_at is not None
+    assert record_of(order).last_error == ""
+    assert [r.message for r in caplog.records if r.name == "orders.relay"] == [
+        "saga already started",
+        "outbox drained",
+    ]
     assert len(sagas.started) == 1
 
 
@@ -200,7 +229,8 @@ def test_one_failing_record_does_not_hold_up_the_others(sagas, relay_once):
     stuck, fine = order_create(), order_create()
     sagas.script(start=[SagaUnreachable("deadline exceeded")])
     relay_once()
-    assert record_of(stuck).started_at is None and record_of(fine).started_at is not None
+    assert record_of(stuck).started_at is None
+    assert record_of(fine).started_at is not None
 
 
 def test_a_payload_the_contract_no_longer_takes_is_retried_visibly_not_dropped(sagas, relay_once):
@@ -208,7 +238,9 @@ def test_a_payload_the_contract_no_longer_takes_is_retried_visibly_not_dropped(s
     OutboxRecord.objects.filter(order=order).update(payload={"order_id": str(order.id)})
     relay_once()
     record = record_of(order)
-    assert record.started_at is None and record.last_error.startswith("TypeError") and sagas.started == []
+    assert record.started_at is None
+    assert record.last_error.startswith("TypeError")
+    assert sagas.started == []
 
 
 def test_a_claim_of_several_records_starts_them_in_one_call_and_marks_them_in_one_statement(
@@ -228,7 +260,9 @@ def test_a_claim_of_several_records_starts_them_in_one_call_and_marks_them_in_on
     writes = [q["sql"].split()[0] for q in queries if not q["sql"].startswith("SELECT")]
     assert writes == ["UPDATE"] * 6, "each batch: one claim, one mark"
     lines = [r for r in caplog.records if r.message == "saga started"]
-    assert sorted((r.order_id, r.workflow_id) for r in lines) == sorted((str(o.id), o.workflow_id) for o in orders)
+    assert sorted((r.order_id, r.workflow_id) for r in lines) == sorted(
+        (str(o.id), o.workflow_id) for o in orders
+    )
 
 
 def test_a_batch_marks_its_started_records_and_retries_only_its_failed_one(settings, sagas, relay_once):
@@ -238,9 +272,14 @@ def test_a_batch_marks_its_started_records_and_retries_only_its_failed_one(setti
 
     relay_once()
 
-    assert record_of(first).started_at is not None and record_of(last).started_at is not None
+    assert record_of(first).started_at is not None
+    assert record_of(last).started_at is not None
     record = record_of(failing)
-    assert (record.started_at, record.attempts, record.last_error) == (None, 1, "SagaUnreachable: deadline exceeded")
+    assert (record.started_at, record.attempts, record.last_error) == (
+        None,
+        1,
+        "SagaUnreachable: deadline exceeded",
+    )
     assert record.next_attempt_at > timezone.now()
 
 
@@ -261,7 +300,9 @@ def test_each_start_runs_in_its_orders_trace(settings, sagas, relay_once, monkey
     monkeypatch.setattr(sagas, "start_all", start_all_recording)
     relay_once()
 
-    seen = {wid: trace.get_current_span(context).get_span_context().trace_id for wid, context in contexts.items()}
+    seen = {
+        wid: trace.get_current_span(context).get_span_context().trace_id for wid, context in contexts.items()
+    }
     assert seen == trace_ids
 
 
@@ -279,7 +320,8 @@ def test_two_relays_never_claim_the_same_record_and_a_repeated_start_is_harmless
         sagas.start(workflow_id=record.workflow_id, saga_input=OrderSagaInput(**record.payload))
     OutboxRecord.objects.filter(started_at__isnull=True).update(next_attempt_at=timezone.now())
     assert other.relay_batch() == 2
-    assert len(sagas.started) == 4 and not OutboxRecord.objects.filter(started_at__isnull=True).exists()
+    assert len(sagas.started) == 4
+    assert not OutboxRecord.objects.filter(started_at__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -330,9 +372,11 @@ def test_the_relay_loop_survives_a_failure_of_its_own(sagas, settings, monkeypat
 
 
 def test_a_cancel_before_the_relay_makes_the_relays_start_a_no_op(customer, sagas, relay_once):
-    order_id = customer("alice").post("/api/v1/orders", {"items": [{"sku": "MUG", "quantity": 1}]}).json()["id"]
+    order_id = (
+        customer("alice").post("/api/v1/orders", {"items": [{"sku": "MUG", "quantity": 1}]}).json()["id"]
+    )
     assert customer("alice").post(f"/api/v1/orders/{order_id}/cancel").status_code == 202
     relay_once()
     assert [c.method for c in sagas.calls] == ["cancel", "start"]
-    assert len(sagas.started) == 1 and record_of(Order.objects.get(id=order_id)).started_at is not None
-
+    assert len(sagas.started) == 1
+    assert record_of(Order.objects.get(id=order_id)).started_at is not None

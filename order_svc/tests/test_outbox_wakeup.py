@@ -11,7 +11,6 @@ import time
 
 import pytest
 from django.db import connection, transaction
-
 from orders import services
 from orders.outbox_wakeup import RelayWakeups, _socket_path
 from orders.relay import OutboxRelay

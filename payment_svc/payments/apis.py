@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chassis.api import ServiceApi
-from chassis.fields import CurrencyField, StrictSerializer, StrictIntegerField, customer_id_field
+from chassis.fields import CurrencyField, StrictIntegerField, StrictSerializer, customer_id_field
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
 from chassis.permissions import IsCustomer, IsOperator, IsSaga
@@ -58,11 +58,21 @@ class AccountCollectionApi(ServiceApi):
         currency = CurrencyField()
 
     @extend_schema(
-        operation_id="openAccount", summary="Open a customer's account with a first deposit", tags=["accounts"],
+        operation_id="openAccount",
+        summary="Open a customer's account with a first deposit",
+        tags=["accounts"],
         responses=answers({201: AccountOutputSerializer}, AccountExists),
-        examples=[OpenApiExample("an account", request_only=True, value={
-            "customer_id": "alice", "balance_cents": 50000, "currency": "USD",
-        })],
+        examples=[
+            OpenApiExample(
+                "an account",
+                request_only=True,
+                value={
+                    "customer_id": "alice",
+                    "balance_cents": 50000,
+                    "currency": "USD",
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -72,12 +82,18 @@ class AccountCollectionApi(ServiceApi):
         return Response(AccountOutputSerializer(account).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        operation_id="listAccounts", summary="Accounts, by customer id", tags=["accounts"],
-        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(AccountOutputSerializer)}),
+        operation_id="listAccounts",
+        summary="Accounts, by customer id",
+        tags=["accounts"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(AccountOutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=selectors.account_list(), serializer_class=AccountOutputSerializer, request=request, view=self
+            queryset=selectors.account_list(),
+            serializer_class=AccountOutputSerializer,
+            request=request,
+            view=self,
         )
 
 
@@ -87,8 +103,10 @@ class AccountDetailApi(ServiceApi):
     permission_classes = [IsOperator | IsCustomer]
 
     @extend_schema(
-        operation_id="getAccount", summary="Read an account: its balance, what is held, what was paid in",
-        tags=["accounts"], responses=answers({200: AccountOutputSerializer}, AccountNotFound),
+        operation_id="getAccount",
+        summary="Read an account: its balance, what is held, what was paid in",
+        tags=["accounts"],
+        responses=answers({200: AccountOutputSerializer}, AccountNotFound),
     )
     def get(self, request: Request, customer_id: str) -> Response:
         account = selectors.account_get(customer_id=customer_id, owner=request.user.customer_id)
@@ -104,7 +122,9 @@ class AccountDepositApi(ServiceApi):
         amount_cents = StrictIntegerField(min_value=1, max_value=MAX_CENTS)
 
     @extend_schema(
-        operation_id="depositToAccount", summary="Pay money into a customer's account", tags=["accounts"],
+        operation_id="depositToAccount",
+        summary="Pay money into a customer's account",
+        tags=["accounts"],
         responses=answers({200: AccountOutputSerializer}, AccountNotFound, DepositLimit),
         examples=[OpenApiExample("a deposit", request_only=True, value={"amount_cents": 10000})],
     )
@@ -125,8 +145,10 @@ class MerchantApi(ServiceApi):
             fields = ["balance_cents", "currency"]
 
     @extend_schema(
-        operation_id="getMerchant", summary="The merchant's account: what captures have paid in",
-        tags=["accounts"], responses=answers({200: OutputSerializer}),
+        operation_id="getMerchant",
+        summary="The merchant's account: what captures have paid in",
+        tags=["accounts"],
+        responses=answers({200: OutputSerializer}),
     )
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(selectors.merchant_get()).data)
@@ -143,8 +165,11 @@ class PaymentListApi(ServiceApi):
     FilterSerializer = OrderFilterSerializer
 
     @extend_schema(
-        operation_id="listPayments", summary="Payments, newest first", tags=["payments"],
-        parameters=PAGE_PARAMETERS, responses=answers({200: page_of(PaymentOutputSerializer)}),
+        operation_id="listPayments",
+        summary="Payments, newest first",
+        tags=["payments"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(PaymentOutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -170,8 +195,11 @@ class PaymentEventListApi(ServiceApi):
             fields = ["id", "order_id", "kind", "amount_cents", "idempotency_key", "created_at"]
 
     @extend_schema(
-        operation_id="listPaymentEvents", summary="The ledger of payment transitions, oldest first",
-        tags=["payments"], parameters=PAGE_PARAMETERS, responses=answers({200: page_of(OutputSerializer)}),
+        operation_id="listPaymentEvents",
+        summary="The ledger of payment transitions, oldest first",
+        tags=["payments"],
+        parameters=PAGE_PARAMETERS,
+        responses=answers({200: page_of(OutputSerializer)}),
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -199,16 +227,28 @@ class PaymentAuthorizeApi(ServiceApi):
         currency = CurrencyField()
 
     @extend_schema(
-        operation_id="authorizePayment", summary="The saga holds an order's total on the customer's account",
+        operation_id="authorizePayment",
+        summary="The saga holds an order's total on the customer's account",
         tags=["saga"],
         responses=answers(
             {201: PaymentOutputSerializer, 200: PaymentOutputSerializer},
-            AccountNotFound, PaymentDeclined, PaymentVoided, PaymentConflict,
+            AccountNotFound,
+            PaymentDeclined,
+            PaymentVoided,
+            PaymentConflict,
         ),
-        examples=[OpenApiExample("a hold", request_only=True, value={
-            "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b", "customer_id": "alice",
-            "amount_cents": 4980, "currency": "USD",
-        })],
+        examples=[
+            OpenApiExample(
+                "a hold",
+                request_only=True,
+                value={
+                    "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b",
+                    "customer_id": "alice",
+                    "amount_cents": 4980,
+                    "currency": "USD",
+                },
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -231,10 +271,15 @@ class PaymentVoidApi(ServiceApi):
     InputSerializer = OrderRefSerializer
 
     @extend_schema(
-        operation_id="voidPayment", summary="The saga releases an order's hold (compensation)", tags=["saga"],
+        operation_id="voidPayment",
+        summary="The saga releases an order's hold (compensation)",
+        tags=["saga"],
         responses=answers({200: PaymentOutputSerializer}, PaymentCaptured),
-        examples=[OpenApiExample("an order", request_only=True, value={
-            "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b"})],
+        examples=[
+            OpenApiExample(
+                "an order", request_only=True, value={"order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b"}
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -254,10 +299,15 @@ class PaymentCaptureApi(ServiceApi):
     InputSerializer = OrderRefSerializer
 
     @extend_schema(
-        operation_id="capturePayment", summary="The saga captures an order's hold for the merchant (the pivot)",
-        tags=["saga"], responses=answers({200: PaymentOutputSerializer}, PaymentNotFound, PaymentVoided),
-        examples=[OpenApiExample("an order", request_only=True, value={
-            "order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b"})],
+        operation_id="capturePayment",
+        summary="The saga captures an order's hold for the merchant (the pivot)",
+        tags=["saga"],
+        responses=answers({200: PaymentOutputSerializer}, PaymentNotFound, PaymentVoided),
+        examples=[
+            OpenApiExample(
+                "an order", request_only=True, value={"order_id": "5b3f1c2e-8a4d-4e6f-9b1a-2c3d4e5f6a7b"}
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request) -> Response:

@@ -16,7 +16,6 @@ from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
 
 from chassis.idempotency.effects import concurrent_writers, effect_transaction, insert_savepoint
-
 from payments.errors import (
     AccountExists,
     AccountNotFound,
@@ -37,7 +36,10 @@ def account_create(*, customer_id: str, balance_cents: int, currency: str = "USD
     try:
         with transaction.atomic():
             return Account.objects.create(
-                customer_id=customer_id, balance_cents=balance_cents, deposited_cents=balance_cents, currency=currency
+                customer_id=customer_id,
+                balance_cents=balance_cents,
+                deposited_cents=balance_cents,
+                currency=currency,
             )
     except IntegrityError:
         raise AccountExists(customer_id=customer_id) from None
@@ -59,7 +61,10 @@ def account_deposit(*, customer_id: str, amount_cents: int) -> Account:
 
 def _record(payment: Payment, kind: str, idempotency_key: str) -> None:
     PaymentEvent.objects.create(
-        order_id=payment.order_id, kind=kind, amount_cents=payment.amount_cents, idempotency_key=idempotency_key
+        order_id=payment.order_id,
+        kind=kind,
+        amount_cents=payment.amount_cents,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -76,7 +81,9 @@ def _funds_refusal(account: Account | None, amount_cents: int, currency: str) ->
         return PaymentDeclined("The customer has no account.", reason="unknown_account")
     if account.currency != currency:
         return PaymentDeclined(
-            "The account holds another currency.", reason="currency_mismatch", account_currency=account.currency
+            "The account holds another currency.",
+            reason="currency_mismatch",
+            account_currency=account.currency,
         )
     if account.balance_cents < amount_cents:
         # Says no more than "not enough": the balance is the customer's business, not the saga's.
@@ -91,16 +98,21 @@ def payment_authorize(
     with effect_transaction():
         # One statement reads (and locks) the account and tells whether this order has a payment.
         account = (
-            Account.objects.select_for_update().filter(customer_id=customer_id)
-            .annotate(order_paid=Exists(Payment.objects.filter(order_id=order_id))).first()
+            Account.objects.select_for_update()
+            .filter(customer_id=customer_id)
+            .annotate(order_paid=Exists(Payment.objects.filter(order_id=order_id)))
+            .first()
         )
         refusal = _funds_refusal(account, amount_cents, currency)
         if refusal is None and not account.order_paid:
             try:
                 with insert_savepoint():
                     payment = Payment.objects.create(
-                        order_id=order_id, customer_id=customer_id, amount_cents=amount_cents,
-                        currency=currency, status=Payment.Status.AUTHORIZED,
+                        order_id=order_id,
+                        customer_id=customer_id,
+                        amount_cents=amount_cents,
+                        currency=currency,
+                        status=Payment.Status.AUTHORIZED,
                     )
             except IntegrityError:
                 # This order's payment was committed since the read: a void's tombstone (a
@@ -119,20 +131,30 @@ def payment_authorize(
             raise refusal
         if existing.status == Payment.Status.VOIDED:
             raise PaymentVoided(order_id=str(order_id))
-        if (existing.customer_id, existing.amount_cents, existing.currency) != (customer_id, amount_cents, currency):
+        if (existing.customer_id, existing.amount_cents, existing.currency) != (
+            customer_id,
+            amount_cents,
+            currency,
+        ):
             raise PaymentConflict(order_id=str(order_id))
         return existing, False
 
 
-def _payment_finish(payment: Payment, *, to: str, refusal: type[Exception], idempotency_key: str, move) -> Payment:
+def _payment_finish(
+    payment: Payment, *, to: str, refusal: type[Exception], idempotency_key: str, move
+) -> Payment:
     """Move an AUTHORIZED payment to `to` (VOIDED or CAPTURED), with `move(payment, now)` moving its
     money. A repeat returns it as it is; the other final state is refused with `refusal`."""
     if payment.status == Payment.Status.AUTHORIZED:
         if concurrent_writers():
             # The same lock order as payment_authorize: the account before the payment.
-            list(Account.objects.select_for_update().filter(customer_id=payment.customer_id).values_list("pk"))
+            list(
+                Account.objects.select_for_update().filter(customer_id=payment.customer_id).values_list("pk")
+            )
         now = timezone.now()
-        if Payment.objects.filter(pk=payment.pk, status=Payment.Status.AUTHORIZED).update(status=to, updated_at=now):
+        if Payment.objects.filter(pk=payment.pk, status=Payment.Status.AUTHORIZED).update(
+            status=to, updated_at=now
+        ):
             move(payment, now)
             _record(payment, PaymentEvent.Kind(to), idempotency_key)
             payment.status, payment.updated_at = to, now
@@ -145,13 +167,21 @@ def _payment_finish(payment: Payment, *, to: str, refusal: type[Exception], idem
 
 
 def _hold_to_balance(payment: Payment, now) -> None:
-    _add(Account.objects.filter(customer_id=payment.customer_id), now,
-         held_cents=-payment.amount_cents, balance_cents=payment.amount_cents)
+    _add(
+        Account.objects.filter(customer_id=payment.customer_id),
+        now,
+        held_cents=-payment.amount_cents,
+        balance_cents=payment.amount_cents,
+    )
 
 
 def _hold_to_merchant(payment: Payment, now) -> None:
     _add(Account.objects.filter(customer_id=payment.customer_id), now, held_cents=-payment.amount_cents)
-    _add(MerchantAccount.objects.filter(pk=MerchantAccount.SINGLETON_ID), now, balance_cents=payment.amount_cents)
+    _add(
+        MerchantAccount.objects.filter(pk=MerchantAccount.SINGLETON_ID),
+        now,
+        balance_cents=payment.amount_cents,
+    )
 
 
 def payment_void(*, order_id: UUID, idempotency_key: str = "") -> Payment:
@@ -169,7 +199,10 @@ def payment_void(*, order_id: UUID, idempotency_key: str = "") -> Payment:
                 _record(tombstone, PaymentEvent.Kind.VOIDED, idempotency_key)
                 return tombstone
         return _payment_finish(
-            payment, to=Payment.Status.VOIDED, refusal=PaymentCaptured, idempotency_key=idempotency_key,
+            payment,
+            to=Payment.Status.VOIDED,
+            refusal=PaymentCaptured,
+            idempotency_key=idempotency_key,
             move=_hold_to_balance,
         )
 
@@ -181,6 +214,9 @@ def payment_capture(*, order_id: UUID, idempotency_key: str = "") -> Payment:
         if payment is None:
             raise PaymentNotFound(order_id=str(order_id))
         return _payment_finish(
-            payment, to=Payment.Status.CAPTURED, refusal=PaymentVoided, idempotency_key=idempotency_key,
+            payment,
+            to=Payment.Status.CAPTURED,
+            refusal=PaymentVoided,
+            idempotency_key=idempotency_key,
             move=_hold_to_merchant,
         )

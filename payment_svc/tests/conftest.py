@@ -1,5 +1,4 @@
 import pytest
-
 from payments.models import Account, MerchantAccount
 
 pytest_plugins = ["chassis.testing"]

@@ -5,18 +5,17 @@ without a token. A refused call (401 or 403) answers in the error shape and move
 import uuid
 
 import pytest
+from payments import services
+from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.testing import Endpoint, access_cases, assert_error, assert_refused
-from payments import services
-from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 
 pytestmark = pytest.mark.django_db
 
 HELD = uuid.UUID("00000000-0000-4000-8000-000000000001")
 """The order whose payment every test starts with: 2500 cents held on alice's account."""
-
 
 
 OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
@@ -28,8 +27,13 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/merchant", OPERATOR, 200),
     Endpoint("GET", "/api/v1/payments", OPERATOR, 200),
     Endpoint("GET", "/api/v1/payment-events", OPERATOR, 200),
-    Endpoint("POST", "/internal/v1/payments/authorize", SAGA, 201,
-             {"order_id": str(uuid.UUID(int=2)), "customer_id": "alice", "amount_cents": 100, "currency": "USD"}),
+    Endpoint(
+        "POST",
+        "/internal/v1/payments/authorize",
+        SAGA,
+        201,
+        {"order_id": str(uuid.UUID(int=2)), "customer_id": "alice", "amount_cents": 100, "currency": "USD"},
+    ),
     Endpoint("POST", "/internal/v1/payments/void", SAGA, 200, {"order_id": str(HELD)}),
     Endpoint("POST", "/internal/v1/payments/capture", SAGA, 200, {"order_id": str(HELD)}),
     Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
@@ -67,12 +71,12 @@ def test_without_a_token_every_endpoint_is_401_and_changes_nothing(anonymous, en
     assert_refused(lambda: endpoint.call(anonymous), 401, "not_authenticated", state=state)
 
 
-@pytest.mark.parametrize("endpoint, kind", WRONG_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), WRONG_CALLERS)
 def test_the_wrong_kind_of_caller_is_403_and_changes_nothing(callers, endpoint, kind):
     assert_refused(lambda: endpoint.call(callers[kind]), 403, "permission_denied", state=state)
 
 
-@pytest.mark.parametrize("endpoint, kind", RIGHT_CALLERS)
+@pytest.mark.parametrize(("endpoint", "kind"), RIGHT_CALLERS)
 def test_the_right_caller_gets_through(callers, endpoint, kind):
     r = endpoint.call(callers[kind])
     assert r.status_code == endpoint.success, r.content
@@ -83,10 +87,12 @@ def test_a_customer_reads_its_own_account_and_no_one_elses(customer, make_accoun
     bob = customer("bob")
 
     own = bob.get("/api/v1/accounts/bob")
-    assert own.status_code == 200 and own.json()["balance_cents"] == 700
+    assert own.status_code == 200
+    assert own.json()["balance_cents"] == 700
 
     others = bob.get("/api/v1/accounts/alice")
     missing = bob.get("/api/v1/accounts/nobody")
     assert_error(others, 404, "account_not_found")
     assert others.json()["message"] == missing.json()["message"], "just like an account that does not exist"
-    assert b"10000" not in others.content and b"7500" not in others.content
+    assert b"10000" not in others.content
+    assert b"7500" not in others.content

@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-
 from payments import services
 from payments.errors import PaymentDeclined, PaymentVoided
 from payments.models import Account
@@ -21,7 +20,9 @@ pytestmark = [
 
 def _authorize(amount: int) -> bool:
     try:
-        services.payment_authorize(order_id=uuid.uuid4(), customer_id="carol", amount_cents=amount, currency="USD")
+        services.payment_authorize(
+            order_id=uuid.uuid4(), customer_id="carol", amount_cents=amount, currency="USD"
+        )
         return True
     except PaymentDeclined:
         return False
@@ -44,7 +45,9 @@ def test_concurrent_authorize_and_void_of_one_order_leave_no_hold_behind():
 
     def authorize(order_id):
         try:
-            services.payment_authorize(order_id=order_id, customer_id="carol", amount_cents=10, currency="USD")
+            services.payment_authorize(
+                order_id=order_id, customer_id="carol", amount_cents=10, currency="USD"
+            )
         except PaymentVoided:
             pass  # refused by the tombstone when the void won the race
         finally:

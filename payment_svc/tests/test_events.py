@@ -4,7 +4,6 @@ and the paginated read endpoints the auditor uses."""
 import uuid
 
 import pytest
-
 from payments import services
 from payments.errors import PaymentDeclined, PaymentVoided
 from payments.models import Account, Payment, PaymentEvent
@@ -13,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def events(order_id):
-    return [(e.kind, e.amount_cents, e.idempotency_key) for e in PaymentEvent.objects.filter(order_id=order_id)]
+    return [
+        (e.kind, e.amount_cents, e.idempotency_key) for e in PaymentEvent.objects.filter(order_id=order_id)
+    ]
 
 
 def authorize_body(order_id, amount=2500):
@@ -72,10 +73,13 @@ def test_declines_and_refusals_record_nothing(make_account):
     with pytest.raises(PaymentVoided):
         services.payment_capture(order_id=voided)
 
-    assert events(declined) == [] and events(voided) == [("VOIDED", 0, "")]
+    assert events(declined) == []
+    assert events(voided) == [("VOIDED", 0, "")]
 
 
-@pytest.mark.django_db(transaction=True)  # the failure rolls back the service's own transaction, not a savepoint
+@pytest.mark.django_db(
+    transaction=True
+)  # the failure rolls back the service's own transaction, not a savepoint
 def test_an_event_that_cannot_be_written_undoes_its_transition(make_account, merchant, monkeypatch):
     make_account(balance_cents=10_000)
     order_id = uuid.uuid4()
@@ -96,17 +100,29 @@ def test_event_list_filters_by_order_and_pages(saga, operator, make_account):
     make_account(balance_cents=10_000)
     first, second = uuid.uuid4(), uuid.uuid4()
     for order_id in (first, second):
-        saga.post("/internal/v1/payments/authorize", authorize_body(order_id, amount=100), key=f"auth-{order_id}")
+        saga.post(
+            "/internal/v1/payments/authorize", authorize_body(order_id, amount=100), key=f"auth-{order_id}"
+        )
     saga.post("/internal/v1/payments/capture", {"order_id": str(first)}, key="cap")
 
     listed = operator.get("/api/v1/payment-events", {"order_id": str(first)}).json()
-    assert listed["count"] == 2 and listed["next"] is None
+    assert listed["count"] == 2
+    assert listed["next"] is None
     assert [(e["kind"], e["amount_cents"], e["idempotency_key"]) for e in listed["results"]] == [
-        ("AUTHORIZED", 100, f"auth-{first}"), ("CAPTURED", 100, "cap"),
+        ("AUTHORIZED", 100, f"auth-{first}"),
+        ("CAPTURED", 100, "cap"),
     ]
-    assert set(listed["results"][0]) == {"id", "order_id", "kind", "amount_cents", "idempotency_key", "created_at"}
+    assert set(listed["results"][0]) == {
+        "id",
+        "order_id",
+        "kind",
+        "amount_cents",
+        "idempotency_key",
+        "created_at",
+    }
     page = operator.get("/api/v1/payment-events", {"page_size": 2, "page": 2}).json()
-    assert page["count"] == 3 and [e["kind"] for e in page["results"]] == ["CAPTURED"]
+    assert page["count"] == 3
+    assert [e["kind"] for e in page["results"]] == ["CAPTURED"]
     assert operator.get("/api/v1/payment-events", {"order_id": "nope"}).json()["code"] == "validation_error"
 
 
@@ -114,14 +130,18 @@ def test_accounts_and_payments_are_paginated_up_to_500_a_page(operator, make_acc
     for n in range(3):
         make_account(customer_id=f"c{n}", balance_cents=1_000)
     for n in range(3):
-        services.payment_authorize(order_id=uuid.uuid4(), customer_id=f"c{n}", amount_cents=10, currency="USD")
+        services.payment_authorize(
+            order_id=uuid.uuid4(), customer_id=f"c{n}", amount_cents=10, currency="USD"
+        )
 
     accounts = operator.get("/api/v1/accounts", {"page_size": 2}).json()
-    assert accounts["count"] == 3 and accounts["next"] is not None
+    assert accounts["count"] == 3
+    assert accounts["next"] is not None
     assert [a["customer_id"] for a in accounts["results"]] == ["c0", "c1"]
     assert accounts["results"][0]["deposited_cents"] == 1_000
     payments = operator.get("/api/v1/payments", {"page_size": 1000}).json()
-    assert payments["count"] == 3 and len(payments["results"]) == 3
+    assert payments["count"] == 3
+    assert len(payments["results"]) == 3
     assert operator.get("/api/v1/payments", {"page": 2}).json()["code"] == "not_found"
 
 
@@ -130,4 +150,5 @@ def test_page_size_is_capped_at_500(operator, make_account):
         Account(customer_id=f"c{n:03d}", balance_cents=1, deposited_cents=1) for n in range(501)
     )
     page = operator.get("/api/v1/accounts", {"page_size": 1000}).json()
-    assert page["count"] == 501 and len(page["results"]) == 500
+    assert page["count"] == 501
+    assert len(page["results"]) == 500

@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-
 from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +14,8 @@ def test_fault_endpoint_is_404_unless_chaos_is_enabled(operator, settings, tmp_p
     settings.VAR_DIR = tmp_path
     settings.CHAOS_ENABLED = False
     off = operator.get(FAULTS)
-    assert off.status_code == 404 and off.json()["code"] == "not_found"
+    assert off.status_code == 404
+    assert off.json()["code"] == "not_found"
 
     settings.CHAOS_ENABLED = True
     on = operator.get(FAULTS)
@@ -31,7 +31,8 @@ def test_faults_hit_payments_and_spare_other_paths(operator, saga, settings, tmp
 
     body = {"order_id": str(uuid.uuid4()), "customer_id": "alice", "amount_cents": 100, "currency": "USD"}
     r = saga.post("/internal/v1/payments/authorize", body)
-    assert r.status_code == 503 and r.json()["code"] == "fault_injected"
+    assert r.status_code == 503
+    assert r.json()["code"] == "fault_injected"
     assert not Payment.objects.exists()
     assert operator.get("/api/v1/accounts/alice").status_code == 200
     assert operator.get(FAULTS).json()["injected"]["error"] == 1

@@ -22,7 +22,11 @@ def test_existing_accounts_and_payments_get_their_deposit_and_events(migrations)
 
     assert new.get_model("payments", "Account").objects.get().deposited_cents == 1000
     events = new.get_model("payments", "PaymentEvent").objects
-    assert sorted((str(e.order_id), e.kind, e.amount_cents) for e in events.all()) == sorted([
-        (str(captured), "AUTHORIZED", 300), (str(captured), "CAPTURED", 300),
-        (str(held), "AUTHORIZED", 100), (str(tombstone), "VOIDED", 0),
-    ])
+    assert sorted((str(e.order_id), e.kind, e.amount_cents) for e in events.all()) == sorted(
+        [
+            (str(captured), "AUTHORIZED", 300),
+            (str(captured), "CAPTURED", 300),
+            (str(held), "AUTHORIZED", 100),
+            (str(tombstone), "VOIDED", 0),
+        ]
+    )

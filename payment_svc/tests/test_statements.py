@@ -31,10 +31,12 @@ def test_authorizing(saga, hold, django_assert_num_queries):
     assert assert_statements(authorize, 8 + 2 * POSTGRES, django_assert_num_queries).status_code == 201
 
 
-@pytest.mark.parametrize("command, statements", [("void", 8), ("capture", 9)])
+@pytest.mark.parametrize(("command", "statements"), [("void", 8), ("capture", 9)])
 def test_voiding_or_capturing(saga, hold, django_assert_num_queries, command, statements):
     saga.post("/internal/v1/payments/authorize", hold)
-    finish = lambda: saga.post(f"/internal/v1/payments/{command}", {"order_id": hold["order_id"]}, key=command)  # noqa: E731
+    finish = lambda: saga.post(
+        f"/internal/v1/payments/{command}", {"order_id": hold["order_id"]}, key=command
+    )
     # BEGIN; SELECT the key's record (none); SELECT the payment; on PostgreSQL, SELECT the account FOR
     # UPDATE (+1); UPDATE the payment's status; UPDATE the account; for a capture, UPDATE the
     # merchant's account; INSERT the event; INSERT the key's record with the answer; COMMIT.
@@ -46,4 +48,5 @@ def test_voiding_what_was_never_authorized(saga, django_assert_num_queries):
     # (inside a SAVEPOINT on PostgreSQL: +2); INSERT the event; INSERT the key's record; COMMIT.
     with django_assert_num_queries(7 + 2 * POSTGRES):
         r = saga.post("/internal/v1/payments/void", {"order_id": str(uuid.uuid4())})
-    assert r.status_code == 200 and r.json()["status"] == "VOIDED"
+    assert r.status_code == 200
+    assert r.json()["status"] == "VOIDED"

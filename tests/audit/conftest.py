@@ -65,8 +65,11 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
     try:
         order = api.place_order(rich, {a: 1})
         customer = api.customer(rich)
-        wait_for(lambda: _step_state(customer, order["id"], "authorize_payment") == "running", 10,
-                 "the authorization to be under way")
+        wait_for(
+            lambda: _step_state(customer, order["id"], "authorize_payment") == "running",
+            10,
+            "the authorization to be under way",
+        )
         assert customer.post(f"/api/v1/orders/{order['id']}/cancel", {}).status_code == 202
         final["customer_cancelled"] = api.wait_for_final(order["id"], timeout=30)
     finally:
@@ -97,7 +100,11 @@ class Saboteur:
             env["DATABASE_URL"] = self.config.database_urls[service]
         done = subprocess.run(
             [sys.executable, "manage.py", "shell", "--verbosity", "0", "--command", textwrap.dedent(code)],
-            cwd=self.config.root / service, env=env, capture_output=True, text=True, timeout=60,
+            cwd=self.config.root / service,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 0, done.stderr
 

@@ -57,8 +57,12 @@ def sagactl_audit(stack, *args: str) -> subprocess.CompletedProcess:
     }
     return subprocess.run(
         [str(SAGACTL), "audit", "--deadline-seconds", str(SAGA_DEADLINE_SECONDS), *args],
-        env=os.environ | {name: str(port) for name, port in ports.items()} | {"SAGA_VAR_DIR": str(stack.config.var_dir)},
-        capture_output=True, text=True, timeout=60,
+        env=os.environ
+        | {name: str(port) for name, port in ports.items()}
+        | {"SAGA_VAR_DIR": str(stack.config.var_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -93,15 +97,15 @@ def test_a_second_capture_is_caught(stack, orders, sabotage):
         from django.db.models import F
         from payments.models import MerchantAccount, PaymentEvent
         PaymentEvent.objects.create(
-            order_id="{order['id']}", kind="CAPTURED", amount_cents={order['total_cents']},
+            order_id="{order["id"]}", kind="CAPTURED", amount_cents={order["total_cents"]},
             idempotency_key="sabotage-second-capture")
-        MerchantAccount.objects.update(balance_cents=F("balance_cents") + {order['total_cents']})
+        MerchantAccount.objects.update(balance_cents=F("balance_cents") + {order["total_cents"]})
         """,
         f"""
         from django.db.models import F
         from payments.models import MerchantAccount, PaymentEvent
         PaymentEvent.objects.filter(idempotency_key="sabotage-second-capture").delete()
-        MerchantAccount.objects.update(balance_cents=F("balance_cents") - {order['total_cents']})
+        MerchantAccount.objects.update(balance_cents=F("balance_cents") - {order["total_cents"]})
         """,
     )
 
@@ -113,7 +117,9 @@ def test_a_second_capture_is_caught(stack, orders, sabotage):
         (EXACTLY_ONCE, f"order {order['id']}"),
     }
     details = {violation.detail for violation in report.violations}
-    assert f"CONFIRMED with total {order['total_cents']}, but {2 * order['total_cents']} was captured" in details
+    assert (
+        f"CONFIRMED with total {order['total_cents']}, but {2 * order['total_cents']} was captured" in details
+    )
     assert "2 CAPTURED events in payment_svc" in details
 
 
@@ -124,7 +130,7 @@ def test_a_leaked_reservation_is_caught(stack, orders, sabotage):
         return f"""
         from django.db.models import F
         from inventory.models import Product, Reservation
-        reservation = Reservation.objects.get(order_id="{order['id']}")
+        reservation = Reservation.objects.get(order_id="{order["id"]}")
         reservation.status = "{status}"
         reservation.save()
         for line in reservation.lines.all():
@@ -179,7 +185,10 @@ def test_a_status_that_disagrees_with_the_workflow_result_is_caught_and_sagactl_
     detail = "CANCELLED (payment_declined), but its workflow returned CANCELLED (out_of_stock)"
     assert f"  order {order['id']}: {detail}" in done.stdout.splitlines()
     assert [line.split()[-1] for line in done.stdout.splitlines() if not line.startswith(" ")] == [
-        "OK", "OK", "violation", "OK"
+        "OK",
+        "OK",
+        "violation",
+        "OK",
     ]
     written = json.loads((tmp_path / "audit.json").read_text())
     assert written["ok"] is False

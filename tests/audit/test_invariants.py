@@ -27,15 +27,26 @@ OTHER = "22222222-2222-4222-8222-222222222222"
 
 def order(status="CONFIRMED", *, order_id=ORDER, total=500, reason=None, items=(("A", 2),)):
     return {
-        "id": order_id, "status": status, "cancellation_reason": reason, "total_cents": total,
+        "id": order_id,
+        "status": status,
+        "cancellation_reason": reason,
+        "total_cents": total,
         "items": [{"sku": sku, "quantity": quantity} for sku, quantity in items],
     }
 
 
 def snapshot(**fields) -> Snapshot:
     empty = {
-        "orders": {}, "workflows": {}, "orphan_workflows": {}, "accounts": [], "merchant_cents": 0,
-        "payments": [], "payment_events": [], "products": [], "reservations": [], "reservation_events": [],
+        "orders": {},
+        "workflows": {},
+        "orphan_workflows": {},
+        "accounts": [],
+        "merchant_cents": 0,
+        "payments": [],
+        "payment_events": [],
+        "products": [],
+        "reservations": [],
+        "reservation_events": [],
         "read_workflows_at": NOW,
     }
     return Snapshot(**empty | fields)
@@ -80,7 +91,10 @@ def test_a_workflow_that_did_not_complete_is_a_violation(status):
 
     [violation] = check_liveness(state, deadline_seconds=300).violations
 
-    assert (violation.subject, violation.detail) == (f"order {ORDER}", f"PENDING, but its workflow is {status}")
+    assert (violation.subject, violation.detail) == (
+        f"order {ORDER}",
+        f"PENDING, but its workflow is {status}",
+    )
 
 
 def test_a_completed_workflow_with_a_pending_order_and_an_orphan_workflow_are_violations():
@@ -89,7 +103,9 @@ def test_a_completed_workflow_with_a_pending_order_and_an_orphan_workflow_are_vi
         orders={ORDER: order("PENDING")},
         workflows={ORDER: WorkflowState("COMPLETED", NOW, result)},
         orphan_workflows={f"order-{OTHER}": "order_svc has no such order"},
-        reservation_events=[{"order_id": OTHER, "kind": "RESERVED", "idempotency_key": f"order-{OTHER}:reserve_stock"}],
+        reservation_events=[
+            {"order_id": OTHER, "kind": "RESERVED", "idempotency_key": f"order-{OTHER}:reserve_stock"}
+        ],
     )
 
     checked = check_liveness(state, deadline_seconds=300)

@@ -53,7 +53,10 @@ def api(stack: Stack) -> Iterator[Api]:
 def browser(chromium_path: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS, timeout=NAVIGATION_TIMEOUT_MS
+            executable_path=str(chromium_path),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=NAVIGATION_TIMEOUT_MS,
         )
         try:
             yield browser

@@ -73,7 +73,9 @@ def sagas(stack: Stack, api: Api) -> CustomerSagas:
             stack.temporal_address,
             {
                 customer_query(customer, ExecutionStatus="Completed"): set(sagas.workflow_ids.values()),
-                customer_query(customer, **{SearchAttribute.ORDER_STATUS: OrderStatus.CANCELLED}): sagas.cancelled,
+                customer_query(
+                    customer, **{SearchAttribute.ORDER_STATUS: OrderStatus.CANCELLED}
+                ): sagas.cancelled,
             },
         )
     )
@@ -158,7 +160,9 @@ def test_list_filtered_by_customer_shows_exactly_their_sagas(page, stack, sagas,
     screenshot(page, artifact_dir, "web-ui-list-by-customer.png")
 
 
-def test_list_filtered_by_customer_and_order_status_shows_the_cancelled_ones(page, stack, sagas, artifact_dir):
+def test_list_filtered_by_customer_and_order_status_shows_the_cancelled_ones(
+    page, stack, sagas, artifact_dir
+):
     query = customer_query(sagas.customer_id, **{SearchAttribute.ORDER_STATUS: OrderStatus.CANCELLED})
     page.set_viewport_size(LIST_VIEWPORT)
     page.goto(workflow_list_url(stack.ui_url, query))

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
 
@@ -17,40 +16,51 @@ def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
     done = subprocess.run(
         [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--seed", "7", "--json", str(report_file)],
         env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(report_file.read_text())
-    assert report["ok"] and report["violations"] == 0
-    assert report["not_final"] == [] and report["unexpected"] == []
+    assert report["ok"]
+    assert report["violations"] == 0
+    assert report["not_final"] == []
+    assert report["unexpected"] == []
     assert sum(report["by_outcome"].values()) == orders
-    assert {"money", "stock", "liveness", "exactly_once"} <= {r["name"] for r in report["audit"]["invariants"]}
+    assert {"money", "stock", "liveness", "exactly_once"} <= {
+        r["name"] for r in report["audit"]["invariants"]
+    }
     return report
 
 
 def test_http_faults(tmp_path):
     report = run_scenario(tmp_path, "http-faults", 20)
     injected = report["faults_injected"]
-    assert injected["error"] > 0 and injected["lost_ack"] > 0 and injected["latency"] > 0
+    assert injected["error"] > 0
+    assert injected["lost_ack"] > 0
+    assert injected["latency"] > 0
     assert report["calls_beyond_first"] > 0
 
 
 def test_worker_kill(tmp_path):
     report = run_scenario(tmp_path, "worker-kill", 20)
-    assert report["kills"]["worker"] >= 1 and report["restarts"]["worker"] >= 1
+    assert report["kills"]["worker"] >= 1
+    assert report["restarts"]["worker"] >= 1
     assert report["attempts_beyond_first"] > 0, "a kill met activities in flight, and they were retried"
 
 
 def test_service_kill(tmp_path):
     report = run_scenario(tmp_path, "service-kill", 20)
     killed = {name for name, count in report["kills"].items() if count}
-    assert killed and all(report["restarts"][name] >= 1 for name in killed)
+    assert killed
+    assert all(report["restarts"][name] >= 1 for name in killed)
     assert killed <= {"order_svc", "payment_svc", "inventory_svc"}
 
 
 def test_temporal_restart(tmp_path):
     report = run_scenario(tmp_path, "temporal-restart", 20)
-    assert report["kills"] == {"temporal": report["kills"]["temporal"]} and report["kills"]["temporal"] >= 1
+    assert report["kills"] == {"temporal": report["kills"]["temporal"]}
+    assert report["kills"]["temporal"] >= 1
     assert report["restarts"]["temporal"] >= 1
 
 
@@ -62,7 +72,8 @@ def test_outage(tmp_path):
 
 def test_mixed(tmp_path):
     report = run_scenario(tmp_path, "mixed", 30)
-    assert report["faults_injected"]["error"] > 0 and report["faults_injected"]["lost_ack"] > 0
+    assert report["faults_injected"]["error"] > 0
+    assert report["faults_injected"]["lost_ack"] > 0
     assert sum(report["kills"].values()) >= 2
     assert sum(report["restarts"].values()) >= 2
     assert report["attempts_beyond_first"] > 0

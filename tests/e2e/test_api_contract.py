@@ -31,8 +31,11 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def tokens(stack: Stack) -> dict[str, str]:
     keys = stack.config.local_keys()
-    return {"customer": keys.customer_token("contract-customer"), "operator": keys.operator_token(),
-            "saga": keys.saga_token()}
+    return {
+        "customer": keys.customer_token("contract-customer"),
+        "operator": keys.operator_token(),
+        "saga": keys.saga_token(),
+    }
 
 
 @pytest.mark.parametrize("service", ["order_svc", "inventory_svc", "payment_svc"])
@@ -41,12 +44,37 @@ def test_every_answer_is_documented_and_none_is_a_server_error(contract_stack, s
     url = contract_stack.config.service_url(service)
     assert httpx.get(f"{url}/api/docs/schema.json", timeout=10).status_code == 200
     done = subprocess.run(
-        [str(SCHEMATHESIS), "run", f"{url}/api/docs/schema.json", "--url", url,
-         "--checks", CHECKS, "--max-examples", "8", "--phases", "examples,fuzzing", "--seed", "1",
-         "--workers", "1", "--request-timeout", "20", "--max-failures", "20",
-         "-H", f"Authorization: Bearer {tokens(contract_stack)[caller]}",
-         "--report", "junit", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, env=os.environ | {"NO_COLOR": "1"},
+        [
+            str(SCHEMATHESIS),
+            "run",
+            f"{url}/api/docs/schema.json",
+            "--url",
+            url,
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "8",
+            "--phases",
+            "examples,fuzzing",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "20",
+            "--max-failures",
+            "20",
+            "-H",
+            f"Authorization: Bearer {tokens(contract_stack)[caller]}",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ | {"NO_COLOR": "1"},
     )
     failures = done.stdout.find("FAILURES")
-    assert done.returncode == 0, done.stdout[max(failures, 0):][:12000] + done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[max(failures, 0) :][:12000] + done.stderr[-2000:]

@@ -35,14 +35,24 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     (directory / "gateway.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "gateway.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (directory / "gateway.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return directory
 
 
@@ -52,9 +62,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, certificate: Path) -> Iter
         pytest.skip("nginx is not installed (Debian: apt-get install nginx; .ci/run installs it)")
     gateway_port, tls_port = free_ports(2)
     config = StackConfig.on_free_ports(
-        tmp_path_factory.mktemp("gateway-stack"), gateway_port=gateway_port,
-        tuning={"GATEWAY_RATE": RATE, "GATEWAY_BURST": BURST, "GATEWAY_TLS_PORT": str(tls_port),
-                "GATEWAY_TLS_CERT": str(certificate / "gateway.pem"), "GATEWAY_TLS_KEY": str(certificate / "gateway.key")},
+        tmp_path_factory.mktemp("gateway-stack"),
+        gateway_port=gateway_port,
+        tuning={
+            "GATEWAY_RATE": RATE,
+            "GATEWAY_BURST": BURST,
+            "GATEWAY_TLS_PORT": str(tls_port),
+            "GATEWAY_TLS_CERT": str(certificate / "gateway.pem"),
+            "GATEWAY_TLS_KEY": str(certificate / "gateway.key"),
+        },
     )
     with Stack(config) as running:
         yield running, f"http://127.0.0.1:{gateway_port}", f"https://127.0.0.1:{tls_port}"
@@ -67,18 +83,34 @@ def test_an_order_is_placed_and_followed_through_the_gateway_alone(gateway):
     customer_id = unique("via-gateway")
     customer = {"Authorization": f"Bearer {keys.customer_token(customer_id)}"}
     with httpx.Client(base_url=url, timeout=30) as client:
+
         def post(path, body, headers):
             return client.post(path, json=body, headers=headers | {"Idempotency-Key": str(uuid.uuid4())})
 
         sku = unique("GATE").upper()
-        assert post("/api/v1/products", {"sku": sku, "name": "Gate", "price_cents": 250, "on_hand": 4}, operator).status_code == 201
-        assert post("/api/v1/accounts", {"customer_id": customer_id, "balance_cents": 1000}, operator).status_code == 201
-        placed = post("/api/v1/orders", {"items": [{"sku": sku, "quantity": 2}]}, customer | {"X-Request-ID": "req-42"})
-        assert placed.status_code == 202 and placed.headers["X-Request-ID"] == "req-42"
+        assert (
+            post(
+                "/api/v1/products", {"sku": sku, "name": "Gate", "price_cents": 250, "on_hand": 4}, operator
+            ).status_code
+            == 201
+        )
+        assert (
+            post(
+                "/api/v1/accounts", {"customer_id": customer_id, "balance_cents": 1000}, operator
+            ).status_code
+            == 201
+        )
+        placed = post(
+            "/api/v1/orders", {"items": [{"sku": sku, "quantity": 2}]}, customer | {"X-Request-ID": "req-42"}
+        )
+        assert placed.status_code == 202
+        assert placed.headers["X-Request-ID"] == "req-42"
         order_id = placed.json()["id"]
 
         deadline = time.monotonic() + 60
-        while (order := client.get(f"/api/v1/orders/{order_id}", headers=customer).json())["status"] == "PENDING":
+        while (order := client.get(f"/api/v1/orders/{order_id}", headers=customer).json())[
+            "status"
+        ] == "PENDING":
             assert time.monotonic() < deadline, order
             time.sleep(0.5)
         assert (order["status"], order["total_cents"]) == ("CONFIRMED", 500)
@@ -87,10 +119,13 @@ def test_an_order_is_placed_and_followed_through_the_gateway_alone(gateway):
         assert client.get(f"/api/v1/products/{sku}", headers=operator).json()["on_hand"] == 2
         assert client.get(f"/api/v1/payments?order_id={order_id}", headers=operator).json()["count"] == 1
         assert client.get("/api/v1/merchant", headers=operator).status_code == 200
-        assert client.get(f"/api/v1/reservations/{order_id}", headers=operator).json()["status"] == "COMMITTED"
+        assert (
+            client.get(f"/api/v1/reservations/{order_id}", headers=operator).json()["status"] == "COMMITTED"
+        )
     # The service's line about the placement carries the request id the client sent through the gateway.
     placement = [
-        line for line in map(parse_line, (stack.config.log_dir / "order_svc.log").read_text().splitlines())
+        line
+        for line in map(parse_line, (stack.config.log_dir / "order_svc.log").read_text().splitlines())
         if line and line["message"] == "POST /api/v1/orders 202" and line["order_id"] == order_id
     ]
     assert [line["request_id"] for line in placement] == ["req-42"]
@@ -101,42 +136,62 @@ def test_internal_admin_metrics_and_probes_are_unreachable_from_outside(gateway)
     saga = {"Authorization": f"Bearer {stack.config.local_keys().saga_token()}"}
     order_id = uuid.uuid4()
     for method, path in [
-        ("POST", f"/internal/v1/orders/{order_id}/confirm"), ("POST", "/internal/v1/reservations"),
-        ("POST", "/internal/v1/payments/capture"), ("GET", f"/internal/v1/orders/{order_id}"),
-        ("GET", "/admin/"), ("GET", "/admin/login/"), ("GET", "/metrics"), ("GET", "/healthz"), ("GET", "/readyz"),
-        ("PUT", "/internal/v1/faults"), ("GET", "/api/v1/../internal/v1/faults"),
+        ("POST", f"/internal/v1/orders/{order_id}/confirm"),
+        ("POST", "/internal/v1/reservations"),
+        ("POST", "/internal/v1/payments/capture"),
+        ("GET", f"/internal/v1/orders/{order_id}"),
+        ("GET", "/admin/"),
+        ("GET", "/admin/login/"),
+        ("GET", "/metrics"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("PUT", "/internal/v1/faults"),
+        ("GET", "/api/v1/../internal/v1/faults"),
         ("GET", "/api/v1/orders/%2e%2e/%2e%2e/%2e%2e/internal/v1/faults"),
     ]:
-        answer = httpx.request(method, url + path, headers=saga | {"Idempotency-Key": "k"}, json={}, timeout=10)
+        answer = httpx.request(
+            method, url + path, headers=saga | {"Idempotency-Key": "k"}, json={}, timeout=10
+        )
         assert answer.status_code == 404, (method, path, answer.status_code)
         assert answer.json()["code"] == "not_found", (method, path)
     # A path that climbs above the root is no request at all.
     answer = httpx.get(f"{url}/%2e%2e/internal/v1/faults", timeout=10)
-    assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "bad_request"
 
 
 def test_each_services_docs_are_served_under_the_gateway(gateway):
     _, url, _ = gateway
     for name, title in (("orders", "order_svc"), ("inventory", "inventory_svc"), ("payments", "payment_svc")):
         page = httpx.get(f"{url}/api/docs/{name}/", timeout=10)
-        assert page.status_code == 200 and "swagger-ui" in page.text
+        assert page.status_code == 200
+        assert "swagger-ui" in page.text
         assert httpx.get(f"{url}/api/docs/{name}/schema.json", timeout=10).json()["info"]["title"] == title
-    script = httpx.get(f"{url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", timeout=10)
-    assert script.status_code == 200 and len(script.content) > 100_000
+    script = httpx.get(
+        f"{url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", timeout=10
+    )
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
 
 
 def test_a_body_over_the_limit_is_refused_by_the_gateway_in_the_error_shape(gateway):
     _, url, _ = gateway
-    answer = httpx.post(f"{url}/api/v1/orders", content=b"{" + b" " * 70_000 + b"}",
-                        headers={"Content-Type": "application/json"}, timeout=10)
-    assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
+    answer = httpx.post(
+        f"{url}/api/v1/orders",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 413
+    assert answer.json()["code"] == "payload_too_large"
 
 
 def test_tls_is_terminated_where_a_certificate_is_given(gateway, certificate):
     _, _, tls_url = gateway
     trusted = ssl.create_default_context(cafile=str(certificate / "gateway.pem"))
     answer = httpx.get(f"{tls_url}/api/docs/orders/schema.json", verify=trusted, timeout=10)
-    assert answer.status_code == 200 and answer.json()["info"]["title"] == "order_svc"
+    assert answer.status_code == 200
+    assert answer.json()["info"]["title"] == "order_svc"
     assert httpx.get(f"{tls_url}/internal/v1/reservations", verify=trusted, timeout=10).status_code == 404
     with pytest.raises(httpx.ConnectError):  # a client that does not trust the certificate gets nothing
         httpx.get(f"{tls_url}/api/docs/orders/schema.json", timeout=10)
@@ -150,6 +205,7 @@ def test_the_rate_limit_bites_with_429_and_lets_the_client_back_after_it(gateway
         statuses = [answer.status_code for answer in answers]
         assert statuses.count(200) >= int(BURST) and statuses.count(429) >= 10, statuses
         refused = answers[statuses.index(429)]
-        assert refused.json()["code"] == "throttled" and refused.headers["Retry-After"] == "1"
+        assert refused.json()["code"] == "throttled"
+        assert refused.headers["Retry-After"] == "1"
         time.sleep(2.5)
         assert client.get("/api/docs/orders/schema.json").status_code == 200

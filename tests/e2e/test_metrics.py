@@ -38,7 +38,9 @@ def query(prometheus: str, promql: str) -> dict[tuple, float]:
     """An instant query's vector, by its labels (as sorted tuples)."""
     answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()
     assert answer["status"] == "success", answer
-    return {tuple(sorted(item["metric"].items())): float(item["value"][1]) for item in answer["data"]["result"]}
+    return {
+        tuple(sorted(item["metric"].items())): float(item["value"][1]) for item in answer["data"]["result"]
+    }
 
 
 def scraped_after(prometheus: str, moment: float, timeout: float = 30.0) -> None:
@@ -71,7 +73,10 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
     scraped_after(prometheus, time.time())
     before = outcomes(prometheus)
     compensations_before = query(prometheus, "sum by (step) (saga_compensations)")
-    posts_before = query(prometheus, 'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})')
+    posts_before = query(
+        prometheus,
+        'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})',
+    )
 
     sku = api.create_product(price_cents=500, on_hand=3)["sku"]
     rich = api.create_account(balance_cents=100_000)["customer_id"]
@@ -85,7 +90,10 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
     ]
     finals = [api.wait_for_final(order["id"], timeout=60) for order in placed]
     assert [(o["status"], o["cancellation_reason"]) for o in finals] == [
-        ("CONFIRMED", None), ("CONFIRMED", None), ("CANCELLED", "out_of_stock"), ("CANCELLED", "payment_declined"),
+        ("CONFIRMED", None),
+        ("CONFIRMED", None),
+        ("CANCELLED", "out_of_stock"),
+        ("CANCELLED", "payment_declined"),
         ("CANCELLED", "unknown_sku"),
     ]
     scraped_after(prometheus, time.time())
@@ -93,14 +101,20 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
     after = outcomes(prometheus)
     delta = {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
     assert delta == {
-        ("CONFIRMED", ""): 2, ("CANCELLED", "out_of_stock"): 1, ("CANCELLED", "payment_declined"): 1,
+        ("CONFIRMED", ""): 2,
+        ("CANCELLED", "out_of_stock"): 1,
+        ("CANCELLED", "payment_declined"): 1,
         ("CANCELLED", "unknown_sku"): 1,
     }
     compensations = query(prometheus, "sum by (step) (saga_compensations)")
     assert {
-        dict(labels)["step"]: value - compensations_before.get(labels, 0) for labels, value in compensations.items()
+        dict(labels)["step"]: value - compensations_before.get(labels, 0)
+        for labels, value in compensations.items()
     } == {"reserve_stock": 3, "authorize_payment": 1}  # a failed reserve is undone too; declined undoes both
-    posts = query(prometheus, 'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})')
+    posts = query(
+        prometheus,
+        'sum(django_http_requests_total_by_view_transport_method_total{service="order_svc",view="orders",method="POST"})',
+    )
     assert sum(posts.values()) - sum(posts_before.values()) == 5
     durations = query(prometheus, "sum by (outcome) (saga_duration_count)")
     assert {dict(labels)["outcome"] for labels in durations} >= {"CONFIRMED", "CANCELLED"}
@@ -108,7 +122,9 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
     assert query(prometheus, "max(saga_orders_pending)") == {(): 0.0}
     breakers = query(prometheus, "max by (service) (saga_breaker_open)")
     assert {dict(labels)["service"]: value for labels, value in breakers.items()} == {
-        "inventory_svc": 0, "payment_svc": 0, "order_svc": 0,
+        "inventory_svc": 0,
+        "payment_svc": 0,
+        "order_svc": 0,
     }
 
 
@@ -116,7 +132,11 @@ def test_the_alert_rules_are_loaded_and_quiet(prometheus):
     groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
     rules = {rule["name"]: rule for group in groups for rule in group["rules"]}
     assert set(rules) == {
-        "SagaStuck", "SagaCompensationRateHigh", "SagaCompensationRetrying", "CircuitBreakerOpen", "OutboxBacklog",
+        "SagaStuck",
+        "SagaCompensationRateHigh",
+        "SagaCompensationRetrying",
+        "CircuitBreakerOpen",
+        "OutboxBacklog",
         "ServiceErrorRate",
     }
     assert all(rule["health"] == "ok" and rule["state"] == "inactive" for rule in rules.values()), rules
@@ -128,10 +148,16 @@ def test_every_dashboard_panel_queries_metrics_the_system_exports(stack, prometh
     dashboard = json.loads(DASHBOARD.read_text())
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
-            expression = re.sub(r'\{[^}]*\}|\[[^\]]*\]|"[^"]*"|\([^()]*?\bby\b|\d+(\.\d+)?', " ", target["expr"])
+            expression = re.sub(
+                r'\{[^}]*\}|\[[^\]]*\]|"[^"]*"|\([^()]*?\bby\b|\d+(\.\d+)?', " ", target["expr"]
+            )
             metrics = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expression)) - PROMQL_WORDS
             labels = set(re.findall(r"by \(([^)]*)\)", target["expr"]))
             metrics -= {name.strip() for group in labels for name in group.split(",")}
-            assert metrics and metrics <= exported, f"{panel['title']}: {sorted(metrics - exported)} not exported"
-            answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": target["expr"]}, timeout=10).json()
+            assert metrics and metrics <= exported, (
+                f"{panel['title']}: {sorted(metrics - exported)} not exported"
+            )
+            answer = httpx.get(
+                f"{prometheus}/api/v1/query", params={"query": target["expr"]}, timeout=10
+            ).json()
             assert answer["status"] == "success", (panel["title"], answer)

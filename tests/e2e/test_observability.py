@@ -44,15 +44,23 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
     assert tree[0] == (0, "order_svc", "POST api/v1/orders")
     assert {service for _, service, _ in tree} == PROCESSES
     names = [name for _, _, name in tree]
-    for expected in ("outbox relay: start saga", "StartWorkflow:OrderSaga", "RunWorkflow:OrderSaga",
-                     "RunActivity:reserve_stock", "POST internal/v1/reservations",
-                     "POST internal/v1/payments/authorize", "POST internal/v1/payments/capture",
-                     "POST internal/v1/orders/<uuid:order_id>/confirm"):
+    for expected in (
+        "outbox relay: start saga",
+        "StartWorkflow:OrderSaga",
+        "RunWorkflow:OrderSaga",
+        "RunActivity:reserve_stock",
+        "POST internal/v1/reservations",
+        "POST internal/v1/payments/authorize",
+        "POST internal/v1/payments/capture",
+        "POST internal/v1/orders/<uuid:order_id>/confirm",
+    ):
         assert expected in names, f"{expected} missing from {names}"
     # Each service's span sits under the worker's HTTP client span of the activity that called it.
     by_id = {span["span_id"]: span for span in spans}
     for span in spans:
-        if span["service"] in {"inventory_svc", "payment_svc"} or span["name"].startswith("POST internal/v1/orders"):
+        if span["service"] in {"inventory_svc", "payment_svc"} or span["name"].startswith(
+            "POST internal/v1/orders"
+        ):
             client = by_id[span["parent_id"]]
             assert (client["service"], client["kind"]) == ("worker", "CLIENT")
             assert by_id[client["parent_id"]]["name"].startswith("RunActivity:")
@@ -62,19 +70,27 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
     assert memo["trace_id"] == trace_id, memo  # the CLI shows the memo's payloads decoded
 
     lines = [
-        line for log in ("order_svc", "relay", "worker", "inventory_svc", "payment_svc")
+        line
+        for log in ("order_svc", "relay", "worker", "inventory_svc", "payment_svc")
         for line in map(parse_line, (stack.config.log_dir / f"{log}.log").read_text().splitlines())
         if line is not None and line["order_id"] == order["id"]
     ]
     assert {line["service"] for line in lines} == PROCESSES
     assert all(list(line)[: len(SCHEMA)] == list(SCHEMA) for line in lines)
-    placement_lines = [line for line in lines if line["message"] in ("POST /api/v1/orders 202", "saga started")]
-    assert len(placement_lines) == 2 and {line["trace_id"] for line in placement_lines} == {trace_id}
+    placement_lines = [
+        line for line in lines if line["message"] in ("POST /api/v1/orders 202", "saga started")
+    ]
+    assert len(placement_lines) == 2
+    assert {line["trace_id"] for line in placement_lines} == {trace_id}
     worker_lines = [line for line in lines if line["service"] == "worker" and line.get("activity")]
-    assert worker_lines and {line["trace_id"] for line in worker_lines} == {trace_id}
+    assert worker_lines
+    assert {line["trace_id"] for line in worker_lines} == {trace_id}
 
     shown = subprocess.run(
-        [str(SAGACTL), "trace", order["id"]], capture_output=True, text=True, timeout=60,
+        [str(SAGACTL), "trace", order["id"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=os.environ | {"SAGA_VAR_DIR": str(stack.config.var_dir)},
     )
     assert shown.returncode == 0, shown.stderr
@@ -94,7 +110,12 @@ def test_probes_and_metrics_make_no_spans(stack):
 
 def test_trace_of_an_order_nobody_placed_says_so(stack):
     shown = subprocess.run(
-        [str(SAGACTL), "trace", "3f0a4e1c-9b2d-4c6e-8f7a-1d2c3b4a5e6f"], capture_output=True, text=True, timeout=60,
+        [str(SAGACTL), "trace", "3f0a4e1c-9b2d-4c6e-8f7a-1d2c3b4a5e6f"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=os.environ | {"SAGA_VAR_DIR": str(stack.config.var_dir)},
     )
-    assert shown.returncode == 1 and "no span" in shown.stderr and "names order 3f0a4e1c" in shown.stderr
+    assert shown.returncode == 1
+    assert "no span" in shown.stderr
+    assert "names order 3f0a4e1c" in shown.stderr

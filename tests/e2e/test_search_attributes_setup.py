@@ -9,7 +9,10 @@ import sys
 
 def test_the_setup_step_finds_every_attribute_there_and_succeeds(stack):
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator.search_attributes"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "orchestrator.search_attributes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=os.environ | {"TEMPORAL_ADDRESS": stack.temporal_address},
     )
     assert done.returncode == 0, done.stderr

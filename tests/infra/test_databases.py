@@ -25,7 +25,10 @@ def test_what_is_not_a_postgresql_server_is_refused(url: str) -> None:
 
 def test_a_database_url_given_for_a_service_wins_over_the_server(tmp_path) -> None:
     config = StackConfig.from_env(
-        {"SAGA_POSTGRES_URL": "postgres://postgres@127.0.0.1:5432", "ORDER_DATABASE_URL": "postgres://o@elsewhere/orders"},
+        {
+            "SAGA_POSTGRES_URL": "postgres://postgres@127.0.0.1:5432",
+            "ORDER_DATABASE_URL": "postgres://o@elsewhere/orders",
+        },
         var_dir=tmp_path,
     )
     assert config.database_urls == {
@@ -34,5 +37,7 @@ def test_a_database_url_given_for_a_service_wins_over_the_server(tmp_path) -> No
         "order_svc": "postgres://o@elsewhere/orders",
     }
     stack_of_its_own = StackConfig.on_free_ports(tmp_path, postgres_url="postgres://postgres@127.0.0.1:5432")
-    assert stack_of_its_own.drop_databases and stack_of_its_own.database_urls["order_svc"].endswith(
-        f"/saga_stack{stack_of_its_own.temporal_port}_orders")
+    assert stack_of_its_own.drop_databases
+    assert stack_of_its_own.database_urls["order_svc"].endswith(
+        f"/saga_stack{stack_of_its_own.temporal_port}_orders"
+    )

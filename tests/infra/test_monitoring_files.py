@@ -14,14 +14,19 @@ from infra.stack import StackConfig
 README = Path(__file__).resolve().parents[2] / "README.md"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool is not installed (Debian: apt-get install prometheus; .ci/run installs it)"
+    PROMTOOL is None,
+    reason="promtool is not installed (Debian: apt-get install prometheus; .ci/run installs it)",
 )
 
 
 @needs_promtool
 def test_promtool_accepts_the_rules() -> None:
-    done = subprocess.run([PROMTOOL, "check", "rules", str(PROMETHEUS_FILES / "rules.yml")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PROMTOOL, "check", "rules", str(PROMETHEUS_FILES / "rules.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 6 rules found" in done.stdout
 
@@ -29,7 +34,9 @@ def test_promtool_accepts_the_rules() -> None:
 @needs_promtool
 def test_promtool_accepts_the_scrape_configuration_with_a_stacks_targets(tmp_path: Path) -> None:
     configuration = write_scrape_files(StackConfig(var_dir=tmp_path), tmp_path / "prometheus")
-    done = subprocess.run([PROMTOOL, "check", "config", str(configuration)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PROMTOOL, "check", "config", str(configuration)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

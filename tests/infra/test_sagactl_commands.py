@@ -22,8 +22,9 @@ from infra.sagactl import main
 def claims_of(token: str, var_dir) -> dict:
     """The claims of a token, verified against the public key in `var_dir`'s JWKS."""
     keys = LocalKeys.load(key_dir(var_dir))
-    return jwt.decode(token, jwt.PyJWK(keys.public_jwk).key, algorithms=["EdDSA"], audience=DEV_AUDIENCE,
-                      issuer=DEV_ISSUER)
+    return jwt.decode(
+        token, jwt.PyJWK(keys.public_jwk).key, algorithms=["EdDSA"], audience=DEV_AUDIENCE, issuer=DEV_ISSUER
+    )
 
 
 def bearer(headers: dict) -> str:
@@ -59,10 +60,24 @@ class FakeServices:
             return 202, order
         if method == "GET" and (match := re.fullmatch(r"/api/v1/orders/([-0-9a-f]+)/saga", path)):
             done = self.orders[match[1]]["status"] == "CONFIRMED"
-            steps = [{"name": name, "state": "done" if done else "pending", "attempts": 1 if done else 0,
-                      "last_error": None, "started_at": None, "finished_at": None, "compensated_at": None}
-                     for name in ("reserve_stock", "authorize_payment", "capture_payment", "commit_stock",
-                                  "confirm_order")]
+            steps = [
+                {
+                    "name": name,
+                    "state": "done" if done else "pending",
+                    "attempts": 1 if done else 0,
+                    "last_error": None,
+                    "started_at": None,
+                    "finished_at": None,
+                    "compensated_at": None,
+                }
+                for name in (
+                    "reserve_stock",
+                    "authorize_payment",
+                    "capture_payment",
+                    "commit_stock",
+                    "confirm_order",
+                )
+            ]
             return 200, {"order_id": match[1], "status": "COMPLETED" if done else "RUNNING", "steps": steps}
         if method == "GET" and (match := re.fullmatch(r"/api/v1/orders/([-0-9a-f]+)", path)):
             order = self.orders[match[1]]
@@ -172,8 +187,11 @@ def test_order_place_wait_follows_the_order_to_its_final_status(services, capsys
     assert code == 0
     assert f"order {order_id}  CONFIRMED  reason -  total 61.80 USD" in out
     # The steps, as the saga reported them last: every one done.
-    assert [line.split()[:2] for line in out.splitlines() if line.split()[:1] in (["reserve_stock"], ["confirm_order"])] \
-        == [["reserve_stock", "done"], ["confirm_order", "done"]]
+    assert [
+        line.split()[:2]
+        for line in out.splitlines()
+        if line.split()[:1] in (["reserve_stock"], ["confirm_order"])
+    ] == [["reserve_stock", "done"], ["confirm_order", "done"]]
 
 
 def test_a_service_error_prints_its_code_and_message_with_exit_code_1(services, capsys):
@@ -228,15 +246,20 @@ def test_token_reuses_the_key_pair_it_made_once(var_dir, capsys):
     assert (key_dir(var_dir) / "signing-key.pem").stat().st_mode & 0o077 == 0  # private: owner only
 
 
-@pytest.mark.parametrize("argv", [
-    ["token", "--customer", "alice", "--ttl", "0"],
-    ["token", "--operator", "--ttl", "9999999"],
-    ["token", "--customer", "not a customer id"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["token", "--customer", "alice", "--ttl", "0"],
+        ["token", "--operator", "--ttl", "9999999"],
+        ["token", "--customer", "not a customer id"],
+    ],
+)
 def test_bad_token_requests_are_one_line_and_exit_code_2(var_dir, argv, capsys):
     assert main(argv) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.startswith("sagactl: ") and captured.err.count("\n") == 1
+    assert captured.out == ""
+    assert captured.err.startswith("sagactl: ")
+    assert captured.err.count("\n") == 1
 
 
 @pytest.mark.parametrize("argv", [["token"], ["token", "--operator", "--customer", "alice"]])
@@ -256,7 +279,11 @@ def test_order_show_prints_the_order_and_its_steps(services, var_dir, capsys):
     out = capsys.readouterr().out
     assert f"order {order_id}  PENDING" in out
     assert [line.split()[0] for line in out.splitlines()[2:]] == [
-        "reserve_stock", "authorize_payment", "capture_payment", "commit_stock", "confirm_order",
+        "reserve_stock",
+        "authorize_payment",
+        "capture_payment",
+        "commit_stock",
+        "confirm_order",
     ]
     _, path, headers, _ = services.requests[-1]
     assert path == f"/api/v1/orders/{order_id}/saga"

@@ -36,7 +36,9 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
     root = write_fake_root(tmp_path / "root")
     var_dir = tmp_path / "var"
     env = (
-        {name: value for name, value in os.environ.items() if name != "SAGA_POSTGRES_URL"}  # SQLite by default
+        {
+            name: value for name, value in os.environ.items() if name != "SAGA_POSTGRES_URL"
+        }  # SQLite by default
         | port_env
         | {
             "SAGA_VAR_DIR": str(var_dir),
@@ -168,5 +170,9 @@ def test_a_failed_migration_stops_what_had_started_and_shows_the_log_tail(tmp_pa
 
 def test_by_default_the_stack_runs_the_services_of_this_repository_and_keeps_its_files_in_var():
     config = StackConfig()
-    assert all((config.root / service / "manage.py").is_file() for service in ("inventory_svc", "payment_svc", "order_svc"))
-    assert config.var_dir == config.root / "var" and (config.root / "Makefile").is_file()
+    assert all(
+        (config.root / service / "manage.py").is_file()
+        for service in ("inventory_svc", "payment_svc", "order_svc")
+    )
+    assert config.var_dir == config.root / "var"
+    assert (config.root / "Makefile").is_file()

@@ -63,8 +63,10 @@ class Faults:
     def requests(self, service: str, path: str, order_id: str) -> list[dict]:
         """The requests a service logged for one order on one path: what it really received."""
         return [
-            line for line in _json_lines(self.stack.config.log_dir / f"{service}_svc.log")
-            if line.get("logger") == "chassis.request" and line.get("path") == path
+            line
+            for line in _json_lines(self.stack.config.log_dir / f"{service}_svc.log")
+            if line.get("logger") == "chassis.request"
+            and line.get("path") == path
             and line.get("order_id") == order_id
         ]
 

@@ -21,7 +21,9 @@ def merchant_balance(api) -> int:
     return api.payment.check(api.payment.get("/api/v1/merchant"))["balance_cents"]
 
 
-def assert_confirmed_exactly_once(api, order, sku, customer, *, quantity, on_hand=10, balance=50_000, merchant_before):
+def assert_confirmed_exactly_once(
+    api, order, sku, customer, *, quantity, on_hand=10, balance=50_000, merchant_before
+):
     total = PRICE * quantity
     assert order["status"] == "CONFIRMED", order
     assert order["total_cents"] == total
@@ -46,7 +48,9 @@ def test_a_burst_of_503s_is_ridden_out(api, faults):
 
     order = api.wait_for_final(order_id, timeout=30)
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=2, merchant_before=merchant_before)
-    refused = [r for r in faults.requests("inventory", "/internal/v1/reservations", order_id) if r["status"] == 503]
+    refused = [
+        r for r in faults.requests("inventory", "/internal/v1/reservations", order_id) if r["status"] == 503
+    ]
     assert len(refused) >= 3
     # The client layer's own quick retries are inside one attempt; Temporal's next attempts are counted.
     assert faults.worker_metric("saga_activity_retries", step="reserve_stock") > retries_before
@@ -87,11 +91,14 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
     assert faults.worker_metric("saga_breaker_open", service="payment_svc") == 0
 
 
-@pytest.mark.parametrize("service, path", [
-    ("inventory", "/internal/v1/reservations"),
-    ("payment", "/internal/v1/payments/authorize"),
-    ("payment", "/internal/v1/payments/capture"),
-])
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("inventory", "/internal/v1/reservations"),
+        ("payment", "/internal/v1/payments/authorize"),
+        ("payment", "/internal/v1/payments/capture"),
+    ],
+)
 def test_a_lost_reply_is_retried_without_a_second_effect(api, faults, service, path):
     sku, customer = fresh_order_setup(api)
     merchant_before = merchant_balance(api)
@@ -127,17 +134,22 @@ def test_a_hold_hidden_by_lost_replies_is_voided_when_the_saga_times_out(api, fa
     assert merchant_balance(api) == merchant_before
 
 
-@pytest.mark.parametrize("on_hand, balance, service, path, reason", [
-    (1, 50_000, "inventory", "/internal/v1/reservations", "out_of_stock"),
-    (10, 100, "payment", "/internal/v1/payments/authorize", "payment_declined"),
-])
+@pytest.mark.parametrize(
+    ("on_hand", "balance", "service", "path", "reason"),
+    [
+        (1, 50_000, "inventory", "/internal/v1/reservations", "out_of_stock"),
+        (10, 100, "payment", "/internal/v1/payments/authorize", "payment_declined"),
+    ],
+)
 def test_business_errors_are_never_retried(api, faults, on_hand, balance, service, path, reason):
     sku, customer = fresh_order_setup(api, on_hand=on_hand, balance=balance)
 
     order = api.wait_for_final(api.place_order(customer, {sku: 2})["id"], timeout=30)
 
     assert (order["status"], order["cancellation_reason"]) == ("CANCELLED", reason)
-    assert [r["status"] for r in faults.requests(service, path, order["id"])] == [409 if reason == "out_of_stock" else 402]
+    assert [r["status"] for r in faults.requests(service, path, order["id"])] == [
+        409 if reason == "out_of_stock" else 402
+    ]
 
 
 def test_an_answer_slower_than_the_read_timeout_is_retried_without_a_second_effect(api, faults):

@@ -37,8 +37,14 @@ class Attacker:
         self.http = httpx.Client(timeout=10.0, trust_env=False)
 
     def send(
-        self, service: str, method: str, path: str, token: str | None, json: dict | None = None,
-        key: str | None = "attack-key", headers: dict | None = None,
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str | None,
+        json: dict | None = None,
+        key: str | None = "attack-key",
+        headers: dict | None = None,
     ) -> httpx.Response:
         headers = dict(headers or {})
         if token is not None:

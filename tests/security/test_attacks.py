@@ -42,8 +42,11 @@ PUBLIC = [
     ("payment", "GET", "/api/v1/payments"),
     ("payment", "GET", "/api/v1/payment-events"),
 ]
-FAULTS = [(service, method, "/internal/v1/faults") for service in ("order", "payment", "inventory")
-          for method in ("GET", "PUT", "DELETE")]
+FAULTS = [
+    (service, method, "/internal/v1/faults")
+    for service in ("order", "payment", "inventory")
+    for method in ("GET", "PUT", "DELETE")
+]
 
 
 def internal_commands(order_id: str, customer_id: str) -> list[tuple[str, str, str, dict, str]]:
@@ -52,19 +55,48 @@ def internal_commands(order_id: str, customer_id: str) -> list[tuple[str, str, s
     saga_key = f"order-{order_id}:%s"
     return [
         ("inventory", "POST", "/internal/v1/reservations", items, saga_key % "reserve_stock"),
-        ("inventory", "POST", f"/internal/v1/reservations/{order_id}/release", {}, saga_key % "release_stock"),
+        (
+            "inventory",
+            "POST",
+            f"/internal/v1/reservations/{order_id}/release",
+            {},
+            saga_key % "release_stock",
+        ),
         ("inventory", "POST", f"/internal/v1/reservations/{order_id}/commit", {}, saga_key % "commit_stock"),
-        ("payment", "POST", "/internal/v1/payments/authorize",
-         {"order_id": order_id, "customer_id": customer_id, "amount_cents": 1, "currency": "USD"},
-         saga_key % "authorize_payment"),
+        (
+            "payment",
+            "POST",
+            "/internal/v1/payments/authorize",
+            {"order_id": order_id, "customer_id": customer_id, "amount_cents": 1, "currency": "USD"},
+            saga_key % "authorize_payment",
+        ),
         ("payment", "POST", "/internal/v1/payments/void", {"order_id": order_id}, saga_key % "void_payment"),
-        ("payment", "POST", "/internal/v1/payments/capture", {"order_id": order_id}, saga_key % "capture_payment"),
+        (
+            "payment",
+            "POST",
+            "/internal/v1/payments/capture",
+            {"order_id": order_id},
+            saga_key % "capture_payment",
+        ),
         ("order", "GET", f"/internal/v1/orders/{order_id}", {}, ""),
-        ("order", "POST", f"/internal/v1/orders/{order_id}/confirm",
-         {"lines": [{"sku": "ANY", "quantity": 1, "unit_price_cents": 0}], "total_cents": 0, "currency": "USD"},
-         saga_key % "confirm_order"),
-        ("order", "POST", f"/internal/v1/orders/{order_id}/cancel", {"reason": "customer_cancelled"},
-         saga_key % "cancel_order"),
+        (
+            "order",
+            "POST",
+            f"/internal/v1/orders/{order_id}/confirm",
+            {
+                "lines": [{"sku": "ANY", "quantity": 1, "unit_price_cents": 0}],
+                "total_cents": 0,
+                "currency": "USD",
+            },
+            saga_key % "confirm_order",
+        ),
+        (
+            "order",
+            "POST",
+            f"/internal/v1/orders/{order_id}/cancel",
+            {"reason": "customer_cancelled"},
+            saga_key % "cancel_order",
+        ),
     ]
 
 
@@ -90,7 +122,14 @@ def b64(data: dict) -> str:
 
 def claims(sub: str = "mallory", **overrides) -> dict:
     now = int(time.time())
-    return {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": sub, "iat": now, "exp": now + 600, "roles": []} | overrides
+    return {
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": sub,
+        "iat": now,
+        "exp": now + 600,
+        "roles": [],
+    } | overrides
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +144,7 @@ def shop(api):
 
 # Tokens: missing, expired, tampered, misdirected, forged.
 
+
 def test_without_a_token_every_endpoint_is_401_and_health_stays_open(api, attacker):
     for service, method, path in PUBLIC + FAULTS:
         assert_refused(attacker.send(service, method, path, None), 401, "not_authenticated")
@@ -117,7 +157,9 @@ def test_without_a_token_every_endpoint_is_401_and_health_stays_open(api, attack
 
 def test_an_expired_token_is_refused(api, attacker):
     token = api.keys.customer_token("mallory", ttl_seconds=60)
-    expired = api.keys.issue(subject="mallory", ttl_seconds=60, now=time.time() - 600)  # 9 min past, beyond leeway
+    expired = api.keys.issue(
+        subject="mallory", ttl_seconds=60, now=time.time() - 600
+    )  # 9 min past, beyond leeway
     assert attacker.send("order", "GET", "/api/v1/orders", token).status_code == 200
     assert_rejected_token(attacker, expired)
 
@@ -150,7 +192,9 @@ def test_alg_none_and_hmac_tokens_are_refused(api, attacker):
     unsigned = f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': api.keys.kid})}.{b64(claims(roles=['operator']))}."
     # The classic confusion attack: HMAC keyed with the (public) verification key. Signed by hand,
     # since PyJWT itself refuses to use a key that looks like a JWK as an HMAC secret.
-    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': api.keys.kid})}.{b64(claims(roles=['operator']))}"
+    signing_input = (
+        f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': api.keys.kid})}.{b64(claims(roles=['operator']))}"
+    )
     mac = hmac_lib.new(api.keys.public_jwk["x"].encode(), signing_input.encode(), hashlib.sha256).digest()
     hmac = f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
@@ -160,12 +204,15 @@ def test_alg_none_and_hmac_tokens_are_refused(api, attacker):
 
 # Customers reaching for each other's data.
 
+
 def test_a_customer_cannot_see_another_customers_orders_or_account(api, shop, attacker):
     alice = api.keys.customer_token(shop["alice"])
     bobs_order = shop["orders"][shop["bob"]]["id"]
 
     nobody = attacker.send("order", "GET", f"/api/v1/orders/{uuid.uuid4()}", alice)
-    assert_refused(attacker.send("order", "GET", f"/api/v1/orders/{bobs_order}", alice), 404, "order_not_found")
+    assert_refused(
+        attacker.send("order", "GET", f"/api/v1/orders/{bobs_order}", alice), 404, "order_not_found"
+    )
     assert_refused(nobody, 404, "order_not_found")  # bob's order looks exactly like no order at all
     listed = attacker.send("order", "GET", "/api/v1/orders", alice, key=None).json()["results"]
     assert {order["customer_id"] for order in listed} == {shop["alice"]}
@@ -173,15 +220,17 @@ def test_a_customer_cannot_see_another_customers_orders_or_account(api, shop, at
     assert asked_for_bob["results"] == []
     assert_refused(attacker.send("payment", "GET", f"/api/v1/accounts/{shop['bob']}", alice), 404)
     own = attacker.send("payment", "GET", f"/api/v1/accounts/{shop['alice']}", alice)
-    assert own.status_code == 200 and own.json()["customer_id"] == shop["alice"]
+    assert own.status_code == 200
+    assert own.json()["customer_id"] == shop["alice"]
 
 
 def test_a_customer_cannot_order_on_another_customers_account(api, shop, attacker):
     bob_before = api.get_account(shop["bob"])
     body = {"customer_id": shop["bob"], "items": [{"sku": shop["sku"], "quantity": 1}]}
 
-    response = attacker.send("order", "POST", "/api/v1/orders", api.keys.customer_token(shop["alice"]), body,
-                             key=unique("k"))
+    response = attacker.send(
+        "order", "POST", "/api/v1/orders", api.keys.customer_token(shop["alice"]), body, key=unique("k")
+    )
 
     assert_refused(response, 403, "customer_mismatch")
     bobs_orders = api.order.check(api.order.get("/api/v1/orders", params={"customer_id": shop["bob"]}))
@@ -191,6 +240,7 @@ def test_a_customer_cannot_order_on_another_customers_account(api, shop, attacke
 
 # Callers reaching for what is not theirs.
 
+
 def test_customers_and_operators_cannot_call_the_sagas_commands(api, shop, attacker):
     order = shop["orders"][shop["alice"]]
     before = (api.get_order(order["id"]), api.payments_for(order["id"]), api.get_account(shop["alice"]))
@@ -199,10 +249,17 @@ def test_customers_and_operators_cannot_call_the_sagas_commands(api, shop, attac
     for token in (api.keys.customer_token(shop["alice"]), api.keys.operator_token()):
         for target in (order["id"], fresh):
             for service, method, path, body, key in internal_commands(target, shop["alice"]):
-                assert_refused(attacker.send(service, method, path, token, body, key=key or None), 403,
-                               "permission_denied")
+                assert_refused(
+                    attacker.send(service, method, path, token, body, key=key or None),
+                    403,
+                    "permission_denied",
+                )
 
-    assert (api.get_order(order["id"]), api.payments_for(order["id"]), api.get_account(shop["alice"])) == before
+    assert (
+        api.get_order(order["id"]),
+        api.payments_for(order["id"]),
+        api.get_account(shop["alice"]),
+    ) == before
     assert api.payments_for(fresh) == []
     missing = api.inventory.get(f"/api/v1/reservations/{fresh}")
     assert missing.status_code == 404
@@ -212,7 +269,12 @@ def test_customers_cannot_touch_the_catalog_the_books_or_the_faults(api, shop, a
     alice = api.keys.customer_token(shop["alice"])
     product, account = api.get_product(shop["sku"]), api.get_account(shop["alice"])
     attempts = [
-        ("inventory", "POST", "/api/v1/products", {"sku": unique("EVIL"), "name": "x", "price_cents": 0, "on_hand": 9}),
+        (
+            "inventory",
+            "POST",
+            "/api/v1/products",
+            {"sku": unique("EVIL"), "name": "x", "price_cents": 0, "on_hand": 9},
+        ),
         ("inventory", "POST", f"/api/v1/products/{shop['sku']}/restock", {"quantity": 1000}),
         ("inventory", "GET", "/api/v1/products", None),
         ("payment", "POST", "/api/v1/accounts", {"customer_id": unique("sock"), "balance_cents": 10**9}),
@@ -220,12 +282,18 @@ def test_customers_cannot_touch_the_catalog_the_books_or_the_faults(api, shop, a
         ("payment", "GET", "/api/v1/payments", None),
         ("payment", "GET", "/api/v1/payment-events", None),
         ("payment", "GET", "/api/v1/merchant", None),
-        *[(service, method, path, {"error_rate": 1.0} if method == "PUT" else None) for service, method, path in FAULTS],
+        *[
+            (service, method, path, {"error_rate": 1.0} if method == "PUT" else None)
+            for service, method, path in FAULTS
+        ],
     ]
     for service, method, path, body in attempts:
-        assert_refused(attacker.send(service, method, path, alice, body, key=unique("k")), 403, "permission_denied")
+        assert_refused(
+            attacker.send(service, method, path, alice, body, key=unique("k")), 403, "permission_denied"
+        )
 
-    assert api.get_product(shop["sku"]) == product and api.get_account(shop["alice"]) == account
+    assert api.get_product(shop["sku"]) == product
+    assert api.get_account(shop["alice"]) == account
     for service in ("order", "payment", "inventory"):  # no fault was set anywhere
         faults = attacker.send(service, "GET", "/internal/v1/faults", api.keys.operator_token()).json()
         assert faults["config"]["error_rate"] == 0
@@ -239,6 +307,7 @@ def test_operators_and_the_saga_cannot_place_orders(api, shop, attacker):
 
 
 # A customer racing its own saga.
+
 
 def test_a_customer_sending_the_sagas_keys_first_changes_nothing(api, shop, attacker):
     """Before, a capture sent first with `order-<id>:capture_payment` stored a 404 under the saga's key,
@@ -254,12 +323,15 @@ def test_a_customer_sending_the_sagas_keys_first_changes_nothing(api, shop, atta
     try:
         order = api.place_order(customer, {shop["sku"]: 2})
         commands = internal_commands(order["id"], customer)
-        slow_last = sorted((c for c in commands if c[4]), key=lambda c: c[2] == "/internal/v1/payments/authorize")
+        slow_last = sorted(
+            (c for c in commands if c[4]), key=lambda c: c[2] == "/internal/v1/payments/authorize"
+        )
         for service, method, path, body, key in slow_last[:-1]:
             assert_refused(attacker.send(service, method, path, token, body, key=key), 403)
         replant = {"items": [{"sku": shop["sku"], "quantity": 1}]}
-        stolen_key = attacker.send("order", "POST", "/api/v1/orders", token, replant,
-                                   key=f"order-{order['id']}:capture_payment")
+        stolen_key = attacker.send(
+            "order", "POST", "/api/v1/orders", token, replant, key=f"order-{order['id']}:capture_payment"
+        )
         assert stolen_key.status_code == 202  # just another order of its own, under its own key scope
         assert api.payments_for(order["id"]) == []  # the saga had not got that far yet
         service, method, path, body, key = slow_last[-1]
@@ -299,8 +371,10 @@ def test_a_burst_of_placements_meets_429(api, shop, attacker):
     token = api.keys.customer_token(customer)
     body = {"items": [{"sku": shop["sku"], "quantity": 1}]}
 
-    answers = [attacker.send("order", "POST", "/api/v1/orders", token, body, key=unique("k"))
-               for _ in range(PLACEMENTS_PER_MINUTE + 3)]
+    answers = [
+        attacker.send("order", "POST", "/api/v1/orders", token, body, key=unique("k"))
+        for _ in range(PLACEMENTS_PER_MINUTE + 3)
+    ]
 
     assert [a.status_code for a in answers] == [202] * PLACEMENTS_PER_MINUTE + [429] * 3
     for refused in answers[PLACEMENTS_PER_MINUTE:]:
@@ -315,8 +389,11 @@ def test_a_burst_of_placements_meets_429(api, shop, attacker):
 
 def test_after_every_attack_money_and_stock_add_up(stack, api, shop):
     report = run_audit(
-        order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
-        temporal_address=stack.temporal_address, token=api.keys.operator_token(),
+        order_url=stack.order_url,
+        payment_url=stack.payment_url,
+        inventory_url=stack.inventory_url,
+        temporal_address=stack.temporal_address,
+        token=api.keys.operator_token(),
     )
     assert report.violations == []
     assert report.seen["orders"] >= 2 + 2 + PLACEMENTS_PER_MINUTE + 1

@@ -50,7 +50,9 @@ class Api:
     def for_stack(cls, stack: Any) -> Api:
         """An Api for a Stack: its three URLs and the local key pair of its var dir."""
         return cls(
-            order_url=stack.order_url, payment_url=stack.payment_url, inventory_url=stack.inventory_url,
+            order_url=stack.order_url,
+            payment_url=stack.payment_url,
+            inventory_url=stack.inventory_url,
             keys=stack.config.local_keys(),
         )
 
@@ -58,7 +60,10 @@ class Api:
         """order_svc as customer `customer_id`, with that customer's token."""
         if customer_id not in self._customers:
             self._customers[customer_id] = RestClient(
-                "order_svc", self.urls["order"], token=self.keys.customer_token(customer_id), timeout=self.timeout
+                "order_svc",
+                self.urls["order"],
+                token=self.keys.customer_token(customer_id),
+                timeout=self.timeout,
             )
         return self._customers[customer_id]
 

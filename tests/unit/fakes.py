@@ -26,4 +26,3 @@ class FixedTokens:
 
     def invalidate(self) -> None:
         self.invalidations += 1
-

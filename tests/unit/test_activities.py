@@ -65,28 +65,35 @@ async def test_reserve_stock_returns_the_priced_reservation() -> None:
         activities.reserve_stock, ReserveStockInput("o-1", [OrderItem("SKU-RED", 2)])
     )
 
-    assert reservation == Reservation(
-        "o-1", "RESERVED", [PricedLine("SKU-RED", 2, 1250)], 2500, "USD"
-    )
+    assert reservation == Reservation("o-1", "RESERVED", [PricedLine("SKU-RED", 2, 1250)], 2500, "USD")
     (request,) = seen
     assert request.headers["Idempotency-Key"] == "order-o-1:reserve_stock"
 
 
 @pytest.mark.parametrize(
-    "answer, stored",
+    ("answer", "stored"),
     [
         (httpx.Response(200, json={"id": "o-1", "status": "PENDING"}), True),
-        (httpx.Response(404, json={"code": "order_not_found", "message": "no such order", "details": {}}), False),
+        (
+            httpx.Response(404, json={"code": "order_not_found", "message": "no such order", "details": {}}),
+            False,
+        ),
     ],
 )
-async def test_order_stored_looks_the_order_up_on_the_internal_api(answer: httpx.Response, stored: bool) -> None:
+async def test_order_stored_looks_the_order_up_on_the_internal_api(
+    answer: httpx.Response, stored: bool
+) -> None:
     seen: list[httpx.Request] = []
     activities = activities_answering(answer, seen)
 
     assert await environment("order_stored").run(activities.order_stored, OrderRef("o-1")) is stored
 
     (request,) = seen
-    assert (request.method, request.url.host, request.url.path) == ("GET", "orders", "/internal/v1/orders/o-1")
+    assert (request.method, request.url.host, request.url.path) == (
+        "GET",
+        "orders",
+        "/internal/v1/orders/o-1",
+    )
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert "Idempotency-Key" not in request.headers, "a lookup changes nothing"
 
@@ -144,9 +151,7 @@ async def test_cancel_without_reservation_sends_only_the_reason() -> None:
     seen: list[httpx.Request] = []
     activities = activities_answering(httpx.Response(200, json={"status": "CANCELLED"}), seen)
 
-    await environment("cancel_order").run(
-        activities.cancel_order, CancelOrderInput("o-1", "out_of_stock")
-    )
+    await environment("cancel_order").run(activities.cancel_order, CancelOrderInput("o-1", "out_of_stock"))
 
     (request,) = seen
     assert request.url.path == "/internal/v1/orders/o-1/cancel"
@@ -171,7 +176,9 @@ async def test_a_slow_call_keeps_heartbeating_so_a_dead_worker_is_noticed_early(
 
 async def test_a_quick_call_sends_no_heartbeat() -> None:
     """Every heartbeat is a write on the server: a call done within the interval needs none."""
-    activities = activities_over(httpx.MockTransport(lambda request: httpx.Response(200, json={"status": "CAPTURED"})))
+    activities = activities_over(
+        httpx.MockTransport(lambda request: httpx.Response(200, json={"status": "CAPTURED"}))
+    )
     env = environment("capture_payment")
     beats: list[tuple] = []
     env.on_heartbeat = lambda *details: beats.append(details)

@@ -167,7 +167,7 @@ async def test_without_a_scope_the_form_carries_only_the_grant(client_credential
 
 
 @pytest.mark.parametrize(
-    "expires_in, refresh_after",
+    ("expires_in", "refresh_after"),
     [
         (300, 240.0),  # a minute ahead of expiry
         (100, 50.0),  # short-lived: at half its life, not every call
@@ -219,7 +219,7 @@ def unreachable(_: int) -> httpx.Response:
 
 
 @pytest.mark.parametrize(
-    "answer, reason",
+    ("answer", "reason"),
     [
         (refuse(401, json={"error": "invalid_client"}), "answered 401"),
         (refuse(500, json=granted("idp-token", 300)), "answered 500"),  # a grant-shaped body, yet refused

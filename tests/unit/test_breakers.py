@@ -33,13 +33,22 @@ class Counting:
 
 def client(handler, breaker: ServiceBreaker) -> ServiceClient:
     return ServiceClient(
-        "payment_svc", "http://payment", tokens=FixedTokens(), breaker=breaker, transport=httpx.MockTransport(handler)
+        "payment_svc",
+        "http://payment",
+        tokens=FixedTokens(),
+        breaker=breaker,
+        transport=httpx.MockTransport(handler),
     )
 
 
 async def capture(c: ServiceClient) -> dict:
-    return await c.post("/internal/v1/payments/capture", {"order_id": "o-1"},
-                        idempotency_key="order-o-1:capture_payment", order_id="o-1", workflow_id="order-o-1")
+    return await c.post(
+        "/internal/v1/payments/capture",
+        {"order_id": "o-1"},
+        idempotency_key="order-o-1:capture_payment",
+        order_id="o-1",
+        workflow_id="order-o-1",
+    )
 
 
 async def fail_until_open(c: ServiceClient) -> None:
@@ -70,7 +79,10 @@ async def test_5xx_opens_the_breaker_and_then_calls_fail_without_io(caplog) -> N
     assert "circuit breaker payment_svc: closed -> open" in caplog.text
 
 
-@pytest.mark.parametrize("status, code", [(402, "payment_declined"), (409, "payment_voided"), (409, "idempotency_in_flight"), (429, "throttled")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(402, "payment_declined"), (409, "payment_voided"), (409, "idempotency_in_flight"), (429, "throttled")],
+)
 async def test_business_and_not_now_answers_never_open_it(status, code) -> None:
     breaker = ServiceBreaker("payment_svc", BreakerSettings(fail_max=2, reset_seconds=30))
     service = Counting(status, {"code": code, "message": "no", "details": {}})
@@ -93,7 +105,8 @@ async def test_after_the_reset_time_one_trial_call_goes_through_and_closes_it(ca
     time.sleep(0.25)
     assert await capture(c) == {"status": "CAPTURED"}
     assert breaker.state == "closed"
-    assert "payment_svc: open -> half-open" in caplog.text and "payment_svc: half-open -> closed" in caplog.text
+    assert "payment_svc: open -> half-open" in caplog.text
+    assert "payment_svc: half-open -> closed" in caplog.text
 
 
 async def test_an_open_breaker_makes_a_retryable_activity_failure_that_waits_for_the_trial() -> None:
@@ -101,7 +114,9 @@ async def test_an_open_breaker_makes_a_retryable_activity_failure_that_waits_for
     down = Counting(503)
     payment = client(down, breaker)
     await fail_until_open(payment)
-    unused = ServiceClient("x", "http://x", tokens=FixedTokens(), transport=httpx.MockTransport(Counting(500)))
+    unused = ServiceClient(
+        "x", "http://x", tokens=FixedTokens(), transport=httpx.MockTransport(Counting(500))
+    )
     activities = SagaActivities(inventory=unused, payment=payment, orders=unused)
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_id="order-o-1", activity_type="capture_payment")
@@ -109,8 +124,11 @@ async def test_an_open_breaker_makes_a_retryable_activity_failure_that_waits_for
     with pytest.raises(ApplicationError) as raised:
         await env.run(activities.capture_payment, OrderRef("o-1"))
 
-    assert raised.value.type == "CircuitOpen" and not raised.value.non_retryable
-    assert 19 < raised.value.next_retry_delay.total_seconds() <= 21, "the reset time left, plus up to 1 s of jitter"
+    assert raised.value.type == "CircuitOpen"
+    assert not raised.value.non_retryable
+    assert 19 < raised.value.next_retry_delay.total_seconds() <= 21, (
+        "the reset time left, plus up to 1 s of jitter"
+    )
 
 
 def _redis_url() -> str | None:

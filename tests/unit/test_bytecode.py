@@ -13,7 +13,9 @@ from orchestrator import bytecode
 MODULE = '"""A module the sandbox would import."""\n\nANSWER = 42\n'
 
 
-def test_bytecode_is_written_where_python_would_write_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytecode_is_written_where_python_would_write_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     source = tmp_path / "saga_module.py"
     source.write_text(MODULE)

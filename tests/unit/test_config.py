@@ -56,13 +56,24 @@ def test_environment_overrides_every_value() -> None:
     }
 
     assert load_settings(environ) == OrchestratorSettings(
-        "temporal:7233", "shop", "orders-eu", "http://orders", "http://payments", "http://inventory",
+        "temporal:7233",
+        "shop",
+        "orders-eu",
+        "http://orders",
+        "http://payments",
+        "http://inventory",
         BreakerSettings(3, 2.5, "redis://cache:6379/1"),
         IdentitySettings(
-            "https://idp/realms/shop/protocol/openid-connect/token", "saga-worker", "s3cret", "saga",
-            Path("/srv/saga/var/keys"), "https://idp/realms/shop", "shop-services",
+            "https://idp/realms/shop/protocol/openid-connect/token",
+            "saga-worker",
+            "s3cret",
+            "saga",
+            Path("/srv/saga/var/keys"),
+            "https://idp/realms/shop",
+            "shop-services",
         ),
-        "0.0.0.0:9100", Path("/srv/saga/var/traces"),
+        "0.0.0.0:9100",
+        Path("/srv/saga/var/traces"),
     )
     assert load_settings({"SAGA_TRACES_DIR": "/spans"}).traces_dir == Path("/spans")
     assert load_settings({"WORKER_METRICS_ADDRESS": ""}).metrics_address is None  # no metrics endpoint
@@ -92,5 +103,7 @@ def test_a_token_url_must_be_https_unless_on_this_machine() -> None:
 
 
 def test_the_client_secret_is_never_in_the_settings_repr() -> None:
-    settings = load_settings({"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "w", "SAGA_CLIENT_SECRET": "s3cret"})
+    settings = load_settings(
+        {"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "w", "SAGA_CLIENT_SECRET": "s3cret"}
+    )
     assert "s3cret" not in repr(settings)

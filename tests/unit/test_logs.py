@@ -8,7 +8,6 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from observability.logs import SCHEMA, JsonFormatter, bind, log_context, parse_line
 
-
 ORDER = "7f1c2a4e-0d7b-4a53-9b7e-2f5d8c1e6a90"
 
 
@@ -26,15 +25,27 @@ def test_every_line_has_the_schema_in_order_with_nulls_where_unknown() -> None:
     line = line_of(record())
 
     assert list(line)[: len(SCHEMA)] == list(SCHEMA)
-    assert (line["level"], line["logger"], line["message"], line["service"]) == ("INFO", "orchestrator", "hello x", "worker")
+    assert (line["level"], line["logger"], line["message"], line["service"]) == (
+        "INFO",
+        "orchestrator",
+        "hello x",
+        "worker",
+    )
     assert all(line[key] is None for key in ("order_id", "workflow_id", "trace_id", "span_id"))
-    assert line["time"].endswith("Z") and "activity" not in line
+    assert line["time"].endswith("Z")
+    assert "activity" not in line
 
 
 def test_an_activity_line_names_its_activity_attempt_workflow_and_order() -> None:
-    line = line_of(record(temporal_activity={
-        "workflow_id": f"order-{ORDER}", "activity_type": "reserve_stock", "attempt": 2,
-    }))
+    line = line_of(
+        record(
+            temporal_activity={
+                "workflow_id": f"order-{ORDER}",
+                "activity_type": "reserve_stock",
+                "attempt": 2,
+            }
+        )
+    )
 
     assert (line["order_id"], line["workflow_id"]) == (ORDER, f"order-{ORDER}")
     assert (line["activity"], line["attempt"]) == ("reserve_stock", 2)
@@ -49,7 +60,8 @@ def test_bound_ids_and_fields_join_the_line_and_the_current_span() -> None:
 
     assert (line["order_id"], line["workflow_id"], line["status"]) == ("42", "order-42", 202)
     assert (line["trace_id"], line["span_id"]) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
-    assert span.attributes["saga.order_id"] == "42" and span.attributes["saga.workflow_id"] == "order-42"
+    assert span.attributes["saga.order_id"] == "42"
+    assert span.attributes["saga.workflow_id"] == "order-42"
 
 
 def test_an_exception_is_in_error_and_lines_read_back() -> None:
@@ -60,5 +72,8 @@ def test_an_exception_is_in_error_and_lines_read_back() -> None:
     raw = JsonFormatter("relay").format(failing)
 
     line = parse_line(raw)
-    assert line is not None and "ValueError: boom" in line["error"] and line["service"] == "relay"
-    assert parse_line("gunicorn: booting worker") is None and parse_line('{"no": "message"}') is None
+    assert line is not None
+    assert "ValueError: boom" in line["error"]
+    assert line["service"] == "relay"
+    assert parse_line("gunicorn: booting worker") is None
+    assert parse_line('{"no": "message"}') is None

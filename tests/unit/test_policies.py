@@ -15,8 +15,9 @@ from orchestrator.policies import (
 
 
 def test_attempts_follow_the_backoff_schedule() -> None:
-    policy = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(seconds=10))
+    policy = RetryPolicy(
+        initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=10)
+    )
     # Attempts start at 0, 1, 3, 7, 15, 25, 35 s: seven fit in 35 s, six in 34 s.
     assert attempts_within(policy, timedelta(seconds=35)) == 7
     assert attempts_within(policy, timedelta(seconds=34)) == 6

@@ -38,7 +38,11 @@ def test_an_orders_spans_from_several_processes_read_back_as_one_tree(tmp_path: 
     spans = list(read_spans(tmp_path))
     traces = order_traces(spans, ORDER)
 
-    assert len(spans) == 6 and sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == ["order_svc", "worker"]
+    assert len(spans) == 6
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [
+        "order_svc",
+        "worker",
+    ]
     assert [len(trace) for trace in traces] == [4, 1]
     tree = [(depth, span["service"], span["name"], span["status"]) for depth, span in span_tree(traces[0])]
     assert tree == [
@@ -106,7 +110,9 @@ def test_with_an_otlp_endpoint_spans_go_to_the_collector_and_not_to_files(tmp_pa
 
 def test_a_full_file_is_kept_once_as_old_and_begun_anew(tmp_path: Path) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": "worker"}))
-    provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path, "worker", max_bytes=1000)))
+    provider.add_span_processor(
+        SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path, "worker", max_bytes=1000))
+    )
     for index in range(12):
         with provider.get_tracer(__name__).start_as_current_span(f"span {index}"):
             pass
@@ -115,4 +121,5 @@ def test_a_full_file_is_kept_once_as_old_and_begun_anew(tmp_path: Path) -> None:
     assert files == ["jsonl", "jsonl.old"]
     assert all(path.stat().st_size < 1000 + 600 for path in tmp_path.iterdir())
     names = [span["name"] for span in read_spans(tmp_path)]
-    assert names == [f"span {index}" for index in range(12 - len(names), 12)] and len(names) < 12
+    assert names == [f"span {index}" for index in range(12 - len(names), 12)]
+    assert len(names) < 12

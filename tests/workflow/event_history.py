@@ -47,7 +47,9 @@ def visibility_per_task(events: Sequence[HistoryEvent]) -> list[TaskVisibility]:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             tasks.append(TaskVisibility())
         elif event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-            upserted = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            upserted = (
+                event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            )
             if set(upserted) == {CHANGE_VERSION}:
                 tasks[-1].change_version_upserts += 1
             else:

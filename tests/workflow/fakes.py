@@ -104,9 +104,7 @@ class FakeSagaServices:
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
         await self._attempt("reserve_stock", request)
-        lines = [
-            PricedLine(item.sku, item.quantity, PRICES[item.sku]) for item in request.items
-        ]
+        lines = [PricedLine(item.sku, item.quantity, PRICES[item.sku]) for item in request.items]
         return Reservation(
             order_id=request.order_id,
             status="RESERVED",

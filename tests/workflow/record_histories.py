@@ -23,7 +23,9 @@ TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
 
 
 async def record() -> None:
-    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER)) as env:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER)
+    ) as env:
         await register(env.client, NAMESPACE)
         for scenario in SCENARIOS:
             _, handle, result, _ = await scenario.run(env)

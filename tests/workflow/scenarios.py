@@ -67,7 +67,9 @@ class Scenario:
     def fake(self) -> FakeSagaServices:
         return FakeSagaServices(script=self.script, always=self.always)
 
-    async def run(self, env: WorkflowEnvironment, *, then: Callable[[WorkflowHandle], Awaitable[None]] | None = None):
+    async def run(
+        self, env: WorkflowEnvironment, *, then: Callable[[WorkflowHandle], Awaitable[None]] | None = None
+    ):
         """Run to the end: (fake, handle, result, whether a cancel was accepted)."""
         fake = self.fake()
         accepted = None
@@ -82,15 +84,27 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("confirmed", ("CONFIRMED", None)),
-    Scenario("confirmed_after_capture_retries", ("CONFIRMED", None), script={"capture_payment": [TRANSIENT] * 2}),
+    Scenario(
+        "confirmed_after_capture_retries", ("CONFIRMED", None), script={"capture_payment": [TRANSIENT] * 2}
+    ),
     Scenario("unknown_sku", ("CANCELLED", "unknown_sku"), always={"reserve_stock": "unknown_sku"}),
     Scenario("out_of_stock", ("CANCELLED", "out_of_stock"), always={"reserve_stock": "out_of_stock"}),
-    Scenario("payment_declined", ("CANCELLED", "payment_declined"), always={"authorize_payment": "payment_declined"}),
-    Scenario("timed_out", ("CANCELLED", "timed_out"), always={"authorize_payment": TRANSIENT}, deadline_seconds=20),
     Scenario(
-        "compensation_retried", ("CANCELLED", "payment_declined"),
-        always={"authorize_payment": "payment_declined"}, script={"release_stock": [TRANSIENT] * 2},
+        "payment_declined",
+        ("CANCELLED", "payment_declined"),
+        always={"authorize_payment": "payment_declined"},
     ),
-    Scenario("customer_cancel_before_pivot", ("CANCELLED", "customer_cancelled"), cancel_during="authorize_payment"),
+    Scenario(
+        "timed_out", ("CANCELLED", "timed_out"), always={"authorize_payment": TRANSIENT}, deadline_seconds=20
+    ),
+    Scenario(
+        "compensation_retried",
+        ("CANCELLED", "payment_declined"),
+        always={"authorize_payment": "payment_declined"},
+        script={"release_stock": [TRANSIENT] * 2},
+    ),
+    Scenario(
+        "customer_cancel_before_pivot", ("CANCELLED", "customer_cancelled"), cancel_during="authorize_payment"
+    ),
     Scenario("customer_cancel_after_pivot", ("CONFIRMED", None), cancel_during="capture_payment"),
 ]

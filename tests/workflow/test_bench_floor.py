@@ -22,7 +22,10 @@ async def test_the_floor_confirms_through_every_step(env: WorkflowEnvironment, l
     task_queue = f"floor-{uuid.uuid4()}"
     saga = OrderSagaInput(str(uuid.uuid4()), "floor-customer", [{"sku": "SKU-A", "quantity": 2}])
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[OrderSaga], activities=NoopSagaActivities().all(),
+        env.client,
+        task_queue=task_queue,
+        workflows=[OrderSaga],
+        activities=NoopSagaActivities().all(),
         interceptors=[LocalActivities()] if local else [],
     ):
         handle = await env.client.start_workflow(
@@ -34,10 +37,12 @@ async def test_the_floor_confirms_through_every_step(env: WorkflowEnvironment, l
     assert (result["status"], result["total_cents"]) == ("CONFIRMED", 200)
     scheduled = [
         event.activity_task_scheduled_event_attributes.activity_type.name
-        for event in events if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        for event in events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
     local_runs = [
-        event for event in events
+        event
+        for event in events
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]

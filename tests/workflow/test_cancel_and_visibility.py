@@ -28,7 +28,9 @@ async def test_every_scenario_ends_as_it_should(env: WorkflowEnvironment, scenar
     assert (result["status"], result["reason"]) == scenario.expected
 
 
-async def test_a_cancel_while_a_step_runs_waits_for_it_and_compensates_it_too(env: WorkflowEnvironment) -> None:
+async def test_a_cancel_while_a_step_runs_waits_for_it_and_compensates_it_too(
+    env: WorkflowEnvironment,
+) -> None:
     fake = FakeSagaServices()
     async with saga(env, fake) as (order_id, handle):
         accepted = await cancel_while(fake, handle, "authorize_payment")
@@ -38,15 +40,25 @@ async def test_a_cancel_while_a_step_runs_waits_for_it_and_compensates_it_too(en
     assert accepted
     assert (result["status"], result["reason"]) == ("CANCELLED", "customer_cancelled")
     # The running authorization finished, then was voided; nothing went past the pivot.
-    assert fake.calls == ["reserve_stock", "authorize_payment", "void_payment", "release_stock", "cancel_order"]
+    assert fake.calls == [
+        "reserve_stock",
+        "authorize_payment",
+        "void_payment",
+        "release_stock",
+        "cancel_order",
+    ]
     assert fake.inputs["cancel_order"][0].reason == "customer_cancelled"
     assert [steps[name]["state"] for name in ("reserve_stock", "authorize_payment", "capture_payment")] == [
-        "compensated", "compensated", "pending",
+        "compensated",
+        "compensated",
+        "pending",
     ]
     assert steps["reserve_stock"]["compensated_at"] >= steps["reserve_stock"]["finished_at"]
 
 
-async def test_a_cancel_after_the_pivot_is_refused_and_never_reaches_history(env: WorkflowEnvironment) -> None:
+async def test_a_cancel_after_the_pivot_is_refused_and_never_reaches_history(
+    env: WorkflowEnvironment,
+) -> None:
     fake = FakeSagaServices()
     async with saga(env, fake) as (order_id, handle):
         accepted = await cancel_while(fake, handle, "capture_payment")
@@ -55,7 +67,8 @@ async def test_a_cancel_after_the_pivot_is_refused_and_never_reaches_history(env
 
     assert accepted is False
     assert result["status"] == "CONFIRMED"
-    assert "void_payment" not in fake.calls and "release_stock" not in fake.calls
+    assert "void_payment" not in fake.calls
+    assert "release_stock" not in fake.calls
     assert updates == []  # a rejected Update leaves no event
 
 
@@ -66,10 +79,15 @@ async def test_an_accepted_cancel_is_in_history(env: WorkflowEnvironment) -> Non
         await handle.result()
         updates = await update_events(handle)
 
-    assert updates == ["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"]
+    assert updates == [
+        "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED",
+        "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED",
+    ]
 
 
-async def test_a_cancel_while_compensating_is_refused_and_interrupts_nothing(env: WorkflowEnvironment) -> None:
+async def test_a_cancel_while_compensating_is_refused_and_interrupts_nothing(
+    env: WorkflowEnvironment,
+) -> None:
     fake = FakeSagaServices(always={"authorize_payment": "payment_declined"})
     async with saga(env, fake) as (_, handle):
         accepted = await cancel_while(fake, handle, "release_stock")
@@ -77,7 +95,13 @@ async def test_a_cancel_while_compensating_is_refused_and_interrupts_nothing(env
 
     assert accepted is False
     assert (result["status"], result["reason"]) == ("CANCELLED", "payment_declined")
-    assert fake.calls == ["reserve_stock", "authorize_payment", "void_payment", "release_stock", "cancel_order"]
+    assert fake.calls == [
+        "reserve_stock",
+        "authorize_payment",
+        "void_payment",
+        "release_stock",
+        "cancel_order",
+    ]
 
 
 async def test_a_cancel_of_a_final_saga_is_refused(env: WorkflowEnvironment) -> None:
@@ -89,7 +113,9 @@ async def test_a_cancel_of_a_final_saga_is_refused(env: WorkflowEnvironment) -> 
     assert "cancel_order" not in fake.calls
 
 
-@pytest.mark.parametrize("always, status", [({}, "CONFIRMED"), ({"authorize_payment": "payment_declined"}, "CANCELLED")])
+@pytest.mark.parametrize(
+    ("always", "status"), [({}, "CONFIRMED"), ({"authorize_payment": "payment_declined"}, "CANCELLED")]
+)
 async def test_search_attributes_and_memo_follow_the_saga(env: WorkflowEnvironment, always, status) -> None:
     async with saga(env, FakeSagaServices(always=always)) as (_, handle):
         await handle.result()
@@ -111,7 +137,8 @@ async def test_progress_has_states_and_times(env: WorkflowEnvironment) -> None:
         steps = await handle.query(PROGRESS_QUERY)
 
     reserve = steps[0]
-    assert reserve["name"] == "reserve_stock" and reserve["state"] == "compensated"
+    assert reserve["name"] == "reserve_stock"
+    assert reserve["state"] == "compensated"
     assert reserve["started_at"] <= reserve["finished_at"] <= reserve["compensated_at"]
     assert "out_of_stock" in reserve["last_error"]
     assert [step["state"] for step in steps[1:]] == ["pending"] * 4

@@ -71,9 +71,7 @@ async def test_success_runs_every_step_once_in_order(env: WorkflowEnvironment) -
 
 
 @pytest.mark.parametrize("code", ["unknown_sku", "out_of_stock"])
-async def test_stock_refused_releases_and_cancels_without_lines(
-    env: WorkflowEnvironment, code: str
-) -> None:
+async def test_stock_refused_releases_and_cancels_without_lines(env: WorkflowEnvironment, code: str) -> None:
     fake = FakeSagaServices(script={"reserve_stock": [code]})
     async with saga(env, fake) as (order_id, handle):
         result = await handle.result()

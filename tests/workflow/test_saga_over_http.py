@@ -58,9 +58,7 @@ class FakeServices:
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "GET":  # the saga looking up its order: found, and not a step
             return httpx.Response(200, json={"id": request.url.path.rsplit("/", 1)[-1]})
-        seen = SeenRequest(
-            request.url.host, request.url.path, request.headers, json.loads(request.content)
-        )
+        seen = SeenRequest(request.url.host, request.url.path, request.headers, json.loads(request.content))
         self.seen.append(seen)
         answer = self._answers.get(seen.path, lambda _: httpx.Response(200, json={"ok": True}))
         return answer(seen)
@@ -81,9 +79,7 @@ class FakeServices:
 async def run_saga(env: WorkflowEnvironment, order_id: str, services: FakeServices) -> Any:
     task_queue = f"orders-{uuid.uuid4()}"
     activities = services.activities()
-    async with Worker(
-        env.client, task_queue=task_queue, workflows=[OrderSaga], activities=activities.all()
-    ):
+    async with Worker(env.client, task_queue=task_queue, workflows=[OrderSaga], activities=activities.all()):
         return await env.client.execute_workflow(
             "OrderSaga",
             {
@@ -150,9 +146,7 @@ async def test_declined_payment_is_compensated_by_order_id_and_cancelled(
 ) -> None:
     order_id = str(uuid.uuid4())
     declined = {"code": "payment_declined", "message": "insufficient funds", "details": {}}
-    services = FakeServices(
-        {"/internal/v1/payments/authorize": lambda _: httpx.Response(402, json=declined)}
-    )
+    services = FakeServices({"/internal/v1/payments/authorize": lambda _: httpx.Response(402, json=declined)})
     result = await run_saga(env, order_id, services)
 
     workflow_id = f"order-{order_id}"

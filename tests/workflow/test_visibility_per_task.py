@@ -31,7 +31,9 @@ async def test_one_attribute_upsert_and_one_memo_update_per_workflow_task(
     tasks = visibility_per_task(events)
     before = before_batching(name)
     own_updates = sum(task.attribute_upserts + task.memo_updates for task in tasks)
-    own_updates_before = sum(task.attribute_upserts + task.memo_updates for task in visibility_per_task(before))
+    own_updates_before = sum(
+        task.attribute_upserts + task.memo_updates for task in visibility_per_task(before)
+    )
     print(
         f"\n{name}: {len(before)} events before batching, {len(events)} now; the saga's own visibility"
         f" updates {own_updates_before} -> {own_updates}, in {len(tasks)} workflow tasks"

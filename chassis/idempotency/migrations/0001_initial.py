@@ -4,30 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(help_text='Method and path the key belongs to.', max_length=255)),
-                ('key', models.CharField(max_length=255)),
-                ('fingerprint', models.CharField(help_text='SHA-256 of the canonical request body.', max_length=64)),
-                ('state', models.CharField(choices=[('IN_FLIGHT', 'In Flight'), ('COMPLETED', 'Completed')], default='IN_FLIGHT', max_length=16)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('body', models.BinaryField(default=b'')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(help_text="Method and path the key belongs to.", max_length=255)),
+                ("key", models.CharField(max_length=255)),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="SHA-256 of the canonical request body.", max_length=64),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("IN_FLIGHT", "In Flight"), ("COMPLETED", "Completed")],
+                        default="IN_FLIGHT",
+                        max_length=16,
+                    ),
+                ),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("body", models.BinaryField(default=b"")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['created_at'], name='idempotency_created_6e6049_idx')],
-                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='idempotency_scope_key_unique')],
+                "indexes": [models.Index(fields=["created_at"], name="idempotency_created_6e6049_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("scope", "key"), name="idempotency_scope_key_unique")
+                ],
             },
         ),
     ]

@@ -4,13 +4,13 @@ output serializer."""
 
 from __future__ import annotations
 
+from inventory import services
+from inventory.apis import ReservationOutputSerializer as ReservationSerializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from infra.bench.framework_floor.recorded import SAGA, recorded_command
-from inventory import services
-from inventory.apis import ReservationOutputSerializer as ReservationSerializer
 
 
 class ReserveView(APIView):
@@ -29,7 +29,8 @@ class ReserveView(APIView):
 
         def reserve(key: str) -> tuple[dict, int]:
             reservation, created = services.reservation_create(
-                order_id=data["order_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]],
+                order_id=data["order_id"],
+                items=[(item["sku"], item["quantity"]) for item in data["items"]],
                 idempotency_key=key,
             )
             return ReservationSerializer(reservation).data, 201 if created else 200
@@ -39,11 +40,27 @@ class ReserveView(APIView):
 
 class ReleaseView(APIView):
     def post(self, request: Request, order_id):
-        return recorded_command(request, principal=SAGA, effect=lambda key: (
-            ReservationSerializer(services.reservation_release(order_id=order_id, idempotency_key=key)).data, 200))
+        return recorded_command(
+            request,
+            principal=SAGA,
+            effect=lambda key: (
+                ReservationSerializer(
+                    services.reservation_release(order_id=order_id, idempotency_key=key)
+                ).data,
+                200,
+            ),
+        )
 
 
 class CommitView(APIView):
     def post(self, request: Request, order_id):
-        return recorded_command(request, principal=SAGA, effect=lambda key: (
-            ReservationSerializer(services.reservation_commit(order_id=order_id, idempotency_key=key)).data, 200))
+        return recorded_command(
+            request,
+            principal=SAGA,
+            effect=lambda key: (
+                ReservationSerializer(
+                    services.reservation_commit(order_id=order_id, idempotency_key=key)
+                ).data,
+                200,
+            ),
+        )

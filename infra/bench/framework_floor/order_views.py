@@ -5,14 +5,14 @@ answering with its output serializer. With no tokens, placement takes its custom
 
 from __future__ import annotations
 
+from orders import services
+from orders.apis import OrderOutputSerializer as OrderSerializer
+from orders.models import Order
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from infra.bench.framework_floor.recorded import SAGA, recorded_command
-from orders import services
-from orders.apis import OrderOutputSerializer as OrderSerializer
-from orders.models import Order
 
 
 class ItemSerializer(serializers.Serializer):
@@ -33,10 +33,19 @@ class PlaceView(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return recorded_command(request, principal=f"customer:{data['customer_id']}", effect=lambda key: (
-            OrderSerializer(services.order_place(
-                customer_id=data["customer_id"], items=[(item["sku"], item["quantity"]) for item in data["items"]],
-            )).data, 202))
+        return recorded_command(
+            request,
+            principal=f"customer:{data['customer_id']}",
+            effect=lambda key: (
+                OrderSerializer(
+                    services.order_place(
+                        customer_id=data["customer_id"],
+                        items=[(item["sku"], item["quantity"]) for item in data["items"]],
+                    )
+                ).data,
+                202,
+            ),
+        )
 
 
 class ConfirmView(APIView):
@@ -48,8 +57,14 @@ class ConfirmView(APIView):
     def post(self, request: Request, order_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return recorded_command(request, principal=SAGA, effect=lambda key: (
-            OrderSerializer(services.order_confirm(order_id=order_id, **serializer.validated_data)).data, 200))
+        return recorded_command(
+            request,
+            principal=SAGA,
+            effect=lambda key: (
+                OrderSerializer(services.order_confirm(order_id=order_id, **serializer.validated_data)).data,
+                200,
+            ),
+        )
 
 
 class CancelView(APIView):
@@ -62,5 +77,11 @@ class CancelView(APIView):
     def post(self, request: Request, order_id):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return recorded_command(request, principal=SAGA, effect=lambda key: (
-            OrderSerializer(services.order_cancel(order_id=order_id, **serializer.validated_data)).data, 200))
+        return recorded_command(
+            request,
+            principal=SAGA,
+            effect=lambda key: (
+                OrderSerializer(services.order_cancel(order_id=order_id, **serializer.validated_data)).data,
+                200,
+            ),
+        )

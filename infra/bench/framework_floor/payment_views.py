@@ -4,13 +4,13 @@ output serializer."""
 
 from __future__ import annotations
 
+from payments import services
+from payments.apis import PaymentOutputSerializer as PaymentSerializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from infra.bench.framework_floor.recorded import SAGA, recorded_command
-from payments import services
-from payments.apis import PaymentOutputSerializer as PaymentSerializer
 
 
 class OrderRefSerializer(serializers.Serializer):
@@ -42,5 +42,11 @@ class OrderRefView(APIView):
     def post(self, request: Request):
         serializer = OrderRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return recorded_command(request, principal=SAGA, effect=lambda key: (
-            PaymentSerializer(self.command(**serializer.validated_data, idempotency_key=key)).data, 200))
+        return recorded_command(
+            request,
+            principal=SAGA,
+            effect=lambda key: (
+                PaymentSerializer(self.command(**serializer.validated_data, idempotency_key=key)).data,
+                200,
+            ),
+        )

@@ -22,7 +22,9 @@ SAGA = "saga:saga-orchestrator"
 """The principal of the saga's commands: the floor authenticates no one, so every command is the saga's."""
 
 
-def recorded_command(request: Request, *, principal: str, effect: Callable[[str], tuple[dict, int]]) -> HttpResponse:
+def recorded_command(
+    request: Request, *, principal: str, effect: Callable[[str], tuple[dict, int]]
+) -> HttpResponse:
     """Answer `request` with what `effect(key)` returns (the answer's data and status), stored under
     the request's Idempotency-Key `key`; the stored answer when that key was seen before."""
     key = request.headers.get("Idempotency-Key")
@@ -32,11 +34,18 @@ def recorded_command(request: Request, *, principal: str, effect: Callable[[str]
     with transaction.atomic():
         stored = IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
         if stored is not None:
-            return HttpResponse(bytes(stored.body), status=stored.status_code, content_type=stored.content_type)
+            return HttpResponse(
+                bytes(stored.body), status=stored.status_code, content_type=stored.content_type
+            )
         data, status = effect(key)
         body = JSONRenderer().render(data)
         IdempotencyRecord.objects.create(
-            principal=principal, scope=scope, key=key, state=IdempotencyRecord.State.COMPLETED,
-            status_code=status, content_type=JSON, body=body,
+            principal=principal,
+            scope=scope,
+            key=key,
+            state=IdempotencyRecord.State.COMPLETED,
+            status_code=status,
+            content_type=JSON,
+            body=body,
         )
     return HttpResponse(body, status=status, content_type=JSON)

@@ -24,8 +24,13 @@ def _commands() -> list:
 
         return [
             path("internal/v1/payments/authorize", views.AuthorizeView.as_view()),
-            path("internal/v1/payments/void", views.OrderRefView.as_view(command=views.services.payment_void)),
-            path("internal/v1/payments/capture", views.OrderRefView.as_view(command=views.services.payment_capture)),
+            path(
+                "internal/v1/payments/void", views.OrderRefView.as_view(command=views.services.payment_void)
+            ),
+            path(
+                "internal/v1/payments/capture",
+                views.OrderRefView.as_view(command=views.services.payment_capture),
+            ),
         ]
     from infra.bench.framework_floor import order_views as views
 

@@ -5,56 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Reservation',
+            name="Reservation",
             fields=[
-                ('order_id', models.UUIDField(primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('RESERVED', 'Reserved'), ('COMMITTED', 'Committed'), ('RELEASED', 'Released')], max_length=16)),
-                ('total_cents', models.PositiveBigIntegerField(default=0)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("order_id", models.UUIDField(primary_key=True, serialize=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("RESERVED", "Reserved"),
+                            ("COMMITTED", "Committed"),
+                            ("RELEASED", "Released"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("total_cents", models.PositiveBigIntegerField(default=0)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('sku', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=200)),
-                ('price_cents', models.PositiveIntegerField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('on_hand', models.PositiveIntegerField()),
-                ('reserved', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("sku", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("name", models.CharField(max_length=200)),
+                ("price_cents", models.PositiveIntegerField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("on_hand", models.PositiveIntegerField()),
+                ("reserved", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['sku'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('on_hand'))), name='product_reserved_lte_on_hand')],
+                "ordering": ["sku"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("reserved__lte", models.F("on_hand"))),
+                        name="product_reserved_lte_on_hand",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReservationLine',
+            name="ReservationLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField()),
-                ('unit_price_cents', models.PositiveIntegerField()),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.product')),
-                ('reservation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='inventory.reservation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveIntegerField()),
+                ("unit_price_cents", models.PositiveIntegerField()),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="inventory.product"
+                    ),
+                ),
+                (
+                    "reservation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="inventory.reservation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product_id'],
-                'constraints': [models.UniqueConstraint(fields=('reservation', 'product'), name='reservation_line_unique_sku')],
+                "ordering": ["product_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("reservation", "product"), name="reservation_line_unique_sku"
+                    )
+                ],
             },
         ),
     ]

@@ -35,7 +35,6 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("inventory", "0001_initial"),
     ]
@@ -44,12 +43,21 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="ReservationEvent",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("order_id", models.UUIDField(db_index=True)),
                 (
                     "kind",
                     models.CharField(
-                        choices=[("RESERVED", "Reserved"), ("COMMITTED", "Committed"), ("RELEASED", "Released")],
+                        choices=[
+                            ("RESERVED", "Reserved"),
+                            ("COMMITTED", "Committed"),
+                            ("RELEASED", "Released"),
+                        ],
                         max_length=16,
                     ),
                 ),
@@ -70,7 +78,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="product",
             name="received",
-            field=models.PositiveIntegerField(default=0, help_text="Stock received when the product was created."),
+            field=models.PositiveIntegerField(
+                default=0, help_text="Stock received when the product was created."
+            ),
             preserve_default=False,
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0002_product_received_reservation_events'),
+        ("inventory", "0002_product_received_reservation_events"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='product',
-            name='received',
-            field=models.PositiveIntegerField(help_text='All stock ever received: at creation and by restocks.'),
+            model_name="product",
+            name="received",
+            field=models.PositiveIntegerField(
+                help_text="All stock ever received: at creation and by restocks."
+            ),
         ),
     ]

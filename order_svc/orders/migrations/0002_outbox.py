@@ -5,27 +5,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0001_initial'),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OutboxRecord',
+            name="OutboxRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payload', models.JSONField(help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input.")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0, help_text='Start calls made, the successful one included.')),
-                ('next_attempt_at', models.DateTimeField()),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "payload",
+                    models.JSONField(
+                        help_text="saga_contract.OrderSagaInput(...).as_payload(): the workflow's input."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Start calls made, the successful one included."
+                    ),
+                ),
+                ("next_attempt_at", models.DateTimeField()),
+                ("last_error", models.TextField(blank=True, default="")),
+                (
+                    "order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="outbox", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(condition=models.Q(('started_at__isnull', True)), fields=['next_attempt_at'], name='outbox_due_idx')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("started_at__isnull", True)),
+                        fields=["next_attempt_at"],
+                        name="outbox_due_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_outbox_backfill'),
+        ("orders", "0003_outbox_backfill"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxrecord',
-            name='trace_context',
-            field=models.JSONField(blank=True, default=dict, help_text="The placement's W3C trace context (traceparent), so the saga's spans join its trace."),
+            model_name="outboxrecord",
+            name="trace_context",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="The placement's W3C trace context (traceparent), so the saga's spans join its trace.",
+            ),
         ),
     ]

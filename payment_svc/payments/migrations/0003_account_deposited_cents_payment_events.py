@@ -8,7 +8,6 @@ the events each payment's status implies (without the keys of the requests, whic
 from django.db import migrations, models
 from django.db.models import Sum
 
-
 # A payment's status -> the events that led to it. A VOIDED payment of 0 cents is a tombstone.
 IMPLIED_EVENTS = {
     "AUTHORIZED": ("AUTHORIZED",),
@@ -31,13 +30,13 @@ def backfill(apps, schema_editor):
     for payment in Payment.objects.order_by("created_at"):
         kinds = IMPLIED_EVENTS[payment.status] if payment.amount_cents else ("VOIDED",)
         events += [
-            PaymentEvent(order_id=payment.order_id, kind=kind, amount_cents=payment.amount_cents) for kind in kinds
+            PaymentEvent(order_id=payment.order_id, kind=kind, amount_cents=payment.amount_cents)
+            for kind in kinds
         ]
     PaymentEvent.objects.bulk_create(events)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("payments", "0002_merchant_account"),
     ]
@@ -46,12 +45,21 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="PaymentEvent",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("order_id", models.UUIDField(db_index=True)),
                 (
                     "kind",
                     models.CharField(
-                        choices=[("AUTHORIZED", "Authorized"), ("CAPTURED", "Captured"), ("VOIDED", "Voided")],
+                        choices=[
+                            ("AUTHORIZED", "Authorized"),
+                            ("CAPTURED", "Captured"),
+                            ("VOIDED", "Voided"),
+                        ],
                         max_length=16,
                     ),
                 ),

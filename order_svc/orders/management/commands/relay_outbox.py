@@ -52,10 +52,13 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         logger.info(
             "outbox relay running",
-            extra={"fields": {
-                "temporal_address": settings.TEMPORAL_ADDRESS, "task_queue": settings.TEMPORAL_TASK_QUEUE,
-                "poll_seconds": settings.OUTBOX_POLL_SECONDS,
-            }},
+            extra={
+                "fields": {
+                    "temporal_address": settings.TEMPORAL_ADDRESS,
+                    "task_queue": settings.TEMPORAL_TASK_QUEUE,
+                    "poll_seconds": settings.OUTBOX_POLL_SECONDS,
+                }
+            },
         )
         try:
             relay.run(stop)
