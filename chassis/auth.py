@@ -27,12 +27,13 @@ from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
 
 from chassis.tokens import token_roles
+from saga_contract import CUSTOMER_ID_PATTERN
 
 logger = logging.getLogger("chassis.auth")
 
 CUSTOMER, OPERATOR, SAGA = "customer", "operator", "saga"
 REALM = "saga-orders"
-_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 MAX_SUBJECT_LENGTH = 128
 
 
@@ -241,7 +242,7 @@ class TokenVerifier:
             return Principal(SAGA, subject)
         if self.operator_role in roles:
             return Principal(OPERATOR, subject)
-        if not _CUSTOMER_ID.match(subject):
+        if not _CUSTOMER_ID.fullmatch(subject):
             raise InvalidToken("The token's subject is not a valid customer id.")
         return Principal(CUSTOMER, subject)
 

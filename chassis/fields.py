@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
+from saga_contract import CUSTOMER_ID_PATTERN
+
 
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not declare, nested ones included."""
@@ -64,17 +66,17 @@ class CurrencyField(StrictRegexField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("default", "USD")
-        super().__init__(r"^[A-Z]{3}$", **kwargs)
+        super().__init__(r"\A[A-Z]{3}\Z", **kwargs)
 
 
 def sku_field(**kwargs) -> StrictRegexField:
     """A SKU: 1–64 letters, digits, dots, dashes or underscores."""
-    return StrictRegexField(r"^[A-Za-z0-9._-]{1,64}$", max_length=64, **kwargs)
+    return StrictRegexField(r"\A[A-Za-z0-9._-]{1,64}\Z", max_length=64, **kwargs)
 
 
 def customer_id_field(**kwargs) -> StrictRegexField:
-    """A customer id: 1–64 letters, digits or . _ @ -."""
-    return StrictRegexField(r"^[A-Za-z0-9._@-]{1,64}$", max_length=64, **kwargs)
+    """A customer id: 1–64 letters, digits or . _ @ - (saga_contract.CUSTOMER_ID_PATTERN)."""
+    return StrictRegexField(rf"\A{CUSTOMER_ID_PATTERN}\Z", max_length=64, **kwargs)
 
 
 def unique_skus(items: list[dict]) -> list[dict]:

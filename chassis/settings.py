@@ -75,7 +75,7 @@ def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     }
 
 
-def _api_docs(service: str, description: str) -> dict:
+def _api_docs(service: str, description: str, enum_names: dict[str, str]) -> dict:
     """drf-spectacular's settings: the schema and Swagger UI of chassis.schema, from local files."""
     return {
         "TITLE": service,
@@ -86,6 +86,7 @@ def _api_docs(service: str, description: str) -> dict:
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayRequestDuration": True},
         "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": enum_names,
     }
 
 
@@ -175,10 +176,17 @@ def _production_security(environ: os._Environ | dict) -> dict:
 
 
 def service_settings(
-    *, name: str, base_dir: Path, apps: list[str], description: str = "", environ=None
+    *,
+    name: str,
+    base_dir: Path,
+    apps: list[str],
+    description: str = "",
+    enum_names: dict[str, str] | None = None,
+    environ=None,
 ) -> dict:
-    """The Django settings of service `name` (e.g. "inventory") as a dict; `description` opens its
-    API documentation."""
+    """The Django settings of service `name` (e.g. "inventory") as a dict. `apps[0]` is the service's
+    own app, whose `urls` module holds its routes; `description` opens its API documentation, and
+    `enum_names` names the enumerations its schema shares (drf-spectacular's ENUM_NAME_OVERRIDES)."""
     environ = os.environ if environ is None else environ
     production = _environment(environ) == "production"
     var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
@@ -246,7 +254,9 @@ def service_settings(
         ],
         # The admin's checks look for its middleware in MIDDLEWARE; AdminOnlyMiddleware runs them there.
         "SILENCED_SYSTEM_CHECKS": ["admin.E408", "admin.E409", "admin.E410"],
-        "ROOT_URLCONF": "config.urls",
+        "ROOT_URLCONF": "chassis.urls",
+        # The service's own routes: `urlpatterns` (api/v1/) and `internal_urlpatterns` (internal/v1/).
+        "SERVICE_URLCONF": f"{apps[0]}.urls",
         "WSGI_APPLICATION": "config.wsgi.application",
         "TEMPLATES": [
             {
@@ -267,7 +277,7 @@ def service_settings(
         "TIME_ZONE": "UTC",
         "STATIC_URL": "static/",
         "WHITENOISE_USE_FINDERS": True,  # served from the apps' static folders, no collectstatic step
-        "SPECTACULAR_SETTINGS": _api_docs(f"{name}_svc", description),
+        "SPECTACULAR_SETTINGS": _api_docs(f"{name}_svc", description, enum_names or {}),
         "APPEND_SLASH": False,
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 64 * 1024,
         "REST_FRAMEWORK": {

@@ -85,7 +85,8 @@ def assert_error(response, status: int, code: str) -> None:
     """`response` is a `status` answer in the one error shape, with machine code `code`."""
     assert response.status_code == status, response.content
     body = response.json()
-    assert set(body) == {"code", "message", "details"} and body["code"] == code, body
+    assert set(body) == {"code", "message", "details"}, body
+    assert body["code"] == code, body
     assert body["message"]
 
 

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -37,18 +38,19 @@ from infra.stack import (
     Stack,
     StackConfig,
     StackError,
+    StackSettings,
     StartCancelled,
     parse_port,
 )
 from observability.logs import JsonFormatter
-from saga_contract import NAMESPACE, TASK_QUEUE, format_money, workflow_id
+from saga_contract import CUSTOMER_ID_PATTERN, NAMESPACE, TASK_QUEUE, format_money, workflow_id
 
 log = logging.getLogger("sagactl")
 # Piped or captured, rich would assume 80 columns and fold the step tables; give them room.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
 _ITEM = re.compile(r"(?P<sku>[^\s:]+):(?P<quantity>[0-9]+)")
-_CUSTOMER_ID = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 
 
 class UsageError(Exception):
@@ -61,8 +63,9 @@ class CommandFailed(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run  # each command's function, set by _parser
     try:
-        return args.run(args)
+        return run(args)
     except (UsageError, ConfigError) as error:
         _report(error)
         return 2
@@ -236,7 +239,7 @@ def _optional_port(
     return parse_port(variable, os.environ.get(variable, default))
 
 
-def _extra_ports(args: argparse.Namespace) -> dict[str, int | None]:
+def _extra_ports(args: argparse.Namespace) -> StackSettings:
     return {
         "prometheus_port": _optional_port(
             args.prometheus,
@@ -263,8 +266,10 @@ def _up(args: argparse.Namespace) -> int:
     )  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    postgres = {"postgres_url": args.postgres} if args.postgres else {}
-    config = StackConfig.from_env(chaos=args.chaos, **postgres, **_extra_ports(args))
+    settings: StackSettings = {"chaos": args.chaos, **_extra_ports(args)}
+    if args.postgres:
+        settings["postgres_url"] = args.postgres
+    config = StackConfig.from_env(**settings)
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema

@@ -30,7 +30,7 @@ from orchestrator.contracts import (
 )
 from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
 from orchestrator.policies import HEARTBEAT_INTERVAL
-from saga_contract import idempotency_key
+from saga_contract import ORDER_STORED_ACTIVITY, Compensation, ErrorCode, Step, idempotency_key
 
 
 class SagaActivities:
@@ -59,7 +59,7 @@ class SagaActivities:
             self.cancel_order,
         ]
 
-    @activity.defn(name="order_stored")
+    @activity.defn(name=ORDER_STORED_ACTIVITY)
     async def order_stored(self, order: OrderRef) -> bool:
         """Whether order_svc holds the order: a saga whose order was never committed stops here."""
         try:
@@ -67,12 +67,12 @@ class SagaActivities:
                 self._orders, "GET", f"/internal/v1/orders/{_segment(order.order_id)}", None, order.order_id
             )
         except ApplicationError as error:
-            if error.type == "order_not_found":
+            if error.type == ErrorCode.ORDER_NOT_FOUND:
                 return False
             raise
         return True
 
-    @activity.defn(name="reserve_stock")
+    @activity.defn(name=Step.RESERVE_STOCK)
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
         body = await self._post(
             self._inventory, "/internal/v1/reservations", asdict(request), request.order_id
@@ -86,35 +86,35 @@ class SagaActivities:
                 non_retryable=True,
             ) from error
 
-    @activity.defn(name="release_stock")
+    @activity.defn(name=Compensation.RELEASE_STOCK)
     async def release_stock(self, order: OrderRef) -> None:
         path = f"/internal/v1/reservations/{_segment(order.order_id)}/release"
         await self._post(self._inventory, path, {}, order.order_id)
 
-    @activity.defn(name="commit_stock")
+    @activity.defn(name=Step.COMMIT_STOCK)
     async def commit_stock(self, order: OrderRef) -> None:
         path = f"/internal/v1/reservations/{_segment(order.order_id)}/commit"
         await self._post(self._inventory, path, {}, order.order_id)
 
-    @activity.defn(name="authorize_payment")
+    @activity.defn(name=Step.AUTHORIZE_PAYMENT)
     async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
         await self._post(self._payment, "/internal/v1/payments/authorize", asdict(request), request.order_id)
 
-    @activity.defn(name="void_payment")
+    @activity.defn(name=Compensation.VOID_PAYMENT)
     async def void_payment(self, order: OrderRef) -> None:
         await self._post(self._payment, "/internal/v1/payments/void", asdict(order), order.order_id)
 
-    @activity.defn(name="capture_payment")
+    @activity.defn(name=Step.CAPTURE_PAYMENT)
     async def capture_payment(self, order: OrderRef) -> None:
         await self._post(self._payment, "/internal/v1/payments/capture", asdict(order), order.order_id)
 
-    @activity.defn(name="confirm_order")
+    @activity.defn(name=Step.CONFIRM_ORDER)
     async def confirm_order(self, request: ConfirmOrderInput) -> None:
         path = f"/internal/v1/orders/{_segment(request.order_id)}/confirm"
         body = {key: value for key, value in asdict(request).items() if key != "order_id"}
         await self._post(self._orders, path, body, request.order_id)
 
-    @activity.defn(name="cancel_order")
+    @activity.defn(name=Compensation.CANCEL_ORDER)
     async def cancel_order(self, request: CancelOrderInput) -> None:
         path = f"/internal/v1/orders/{_segment(request.order_id)}/cancel"
         body = {

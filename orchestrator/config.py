@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
 from orchestrator.breakers import BreakerSettings
-from saga_contract import NAMESPACE, TASK_QUEUE
+from saga_contract import DEFAULT_TEMPORAL_ADDRESS, NAMESPACE, TASK_QUEUE
 
 _REPO_VAR_DIR = Path(__file__).resolve().parent.parent / "var"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -59,7 +59,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         traces_dir=Path(
             environ.get("SAGA_TRACES_DIR") or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"
         ),
-        temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        temporal_address=environ.get("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL_ADDRESS),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),
         order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),

@@ -8,7 +8,7 @@ imports with side effects: the workflow sandbox passes this module through.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from saga_contract import CancellationReason, OrderItem
+from saga_contract import CancellationReason, ErrorCode, OrderItem
 
 # ApplicationError types of business failures: the services' domain codes, which retrying never
 # changes, and the client layer's own code for an answer that breaks the contract.
@@ -23,16 +23,7 @@ CANCELLATION_REASONS = (
 
 BUSINESS_ERROR_TYPES = (
     *CANCELLATION_REASONS,
-    "reservation_released",
-    "reservation_conflict",
-    "reservation_committed",
-    "reservation_not_found",
-    "payment_voided",
-    "payment_conflict",
-    "payment_captured",
-    "payment_not_found",
-    "order_not_found",
-    "order_final",
+    *(code for code in ErrorCode if code != ErrorCode.IDEMPOTENCY_IN_FLIGHT),
     BAD_RESPONSE,
 )
 """Every business error type; the workflow's retry policies name them as non-retryable."""

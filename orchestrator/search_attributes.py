@@ -13,7 +13,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES
+from orchestrator.config import load_settings
+from saga_contract import SEARCH_ATTRIBUTE_TYPES
 
 
 async def register(client: Client, namespace: str) -> list[str]:
@@ -49,8 +50,9 @@ async def register(client: Client, namespace: str) -> list[str]:
 
 
 async def _main() -> None:
-    namespace = os.environ.get("TEMPORAL_NAMESPACE", NAMESPACE)
-    client = await Client.connect(os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"), namespace=namespace)
+    settings = load_settings()
+    namespace = settings.temporal_namespace
+    client = await Client.connect(settings.temporal_address, namespace=namespace)
     added = await register(client, namespace)
     print(f"search attributes on {namespace!r}: added {', '.join(added) or 'none (all there)'}", flush=True)
 

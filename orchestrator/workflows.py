@@ -35,9 +35,11 @@ with workflow.unsafe.imports_passed_through():
         CANCEL_UPDATE,
         PIVOT,
         PROGRESS_QUERY,
+        SAGA_FAILED,
         STEPS,
         WORKFLOW_TYPE,
         CancellationReason,
+        CancelRefusal,
         Compensation,
         OrderSagaInput,
         OrderStatus,
@@ -142,13 +144,13 @@ class OrderSaga:
       interrupted.
     - Any other failure before the pivot (a contract bug such as bad_response or a tombstone, or a
       reservation in another currency than the order) also compensates, but then fails the
-      workflow with ApplicationError type "saga_failed": the order stays PENDING, visibly stuck for
+      workflow with ApplicationError type SAGA_FAILED: the order stays PENDING, visibly stuck for
       an operator, rather than cancelled with a reason that is not true.
     - The saga deadline bounds steps 1 and 2 only: once the authorization is held, the saga crosses
       the pivot and capture, commit and confirm retry until they succeed.
     - A compensation, a step after the pivot, or the final cancel that meets a business error (a
       bug: it cannot happen when services keep their contract) fails the workflow with type
-      "saga_failed" at once; no further compensation runs, the state is left for an operator.
+      SAGA_FAILED at once; no further compensation runs, the state is left for an operator.
     """
 
     def __init__(self) -> None:
@@ -175,15 +177,19 @@ class OrderSaga:
     @cancel.validator
     def _validate_cancel(self) -> None:
         if self._final:
-            raise ApplicationError("The order is already final.", {"reason": "final"}, type=CANCEL_REFUSED)
+            raise ApplicationError(
+                "The order is already final.", {"reason": CancelRefusal.FINAL}, type=CANCEL_REFUSED
+            )
         if self._stopping:
             raise ApplicationError(
-                "The order is already being cancelled.", {"reason": "already_cancelling"}, type=CANCEL_REFUSED
+                "The order is already being cancelled.",
+                {"reason": CancelRefusal.ALREADY_CANCELLING},
+                type=CANCEL_REFUSED,
             )
         if self._pivot_reached:
             raise ApplicationError(
                 "The payment is being captured; the order will complete.",
-                {"reason": "pivot_passed"},
+                {"reason": CancelRefusal.PIVOT_PASSED},
                 type=CANCEL_REFUSED,
             )
 
@@ -239,7 +245,7 @@ class OrderSaga:
             await self._compensate()
             if stop.reason is None:
                 self._visibility.flush()
-                raise ApplicationError(str(stop), type="saga_failed", non_retryable=True) from stop.__cause__
+                raise ApplicationError(str(stop), type=SAGA_FAILED, non_retryable=True) from stop.__cause__
             return await self._cancel(saga.order_id, stop.reason, reservation)
 
         await self._after_pivot(
@@ -400,7 +406,10 @@ class OrderSaga:
             )
         self._track_step(Compensation.CANCEL_ORDER)
         await self._until_success(
-            SagaActivities.cancel_order, cancel, what="cancel_order", summary=f"Cancel the order: {reason}"
+            SagaActivities.cancel_order,
+            cancel,
+            what=Compensation.CANCEL_ORDER,
+            summary=f"Cancel the order: {reason}",
         )
         workflow.logger.info("order cancelled: %s", reason, extra={"order_id": order_id})
         self._finish(OrderStatus.CANCELLED, reason)
@@ -422,7 +431,7 @@ class OrderSaga:
             )
         except ActivityError as error:
             raise ApplicationError(
-                f"{what} failed: {error.cause}", type="saga_failed", non_retryable=True
+                f"{what} failed: {error.cause}", type=SAGA_FAILED, non_retryable=True
             ) from error
 
 

@@ -1,9 +1,11 @@
 """The order saga's names, defined once: what order_svc, the orchestrator and the tools agree on.
 
-Task queue, workflow type, the workflow id scheme (`order-<id>` and back), step names, cancellation
-reasons, the idempotency key scheme, search attributes, the Update and query names, and the
-workflow's input. Plain Python only: no Django, no Temporal, nothing with side effects, so that a
-Django service, the workflow sandbox and a command-line tool can all import it.
+Task queue, workflow type, the workflow id scheme (`order-<id>` and back), step and activity names,
+cancellation and refusal reasons, the error codes the saga acts on, the idempotency key scheme, search
+attributes, the Update and query names, the customer id's form, the workflow's input and the local
+defaults every process shares (the Temporal address, the saga's deadline). Plain Python only: no
+Django, no Temporal, nothing with side effects, so that a Django service, the workflow sandbox and a
+command-line tool can all import it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,23 @@ TASK_QUEUE = "orders"
 WORKFLOW_TYPE = "OrderSaga"
 NAMESPACE = "default"
 
+DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+"""Where every process looks for Temporal unless TEMPORAL_ADDRESS says otherwise: the dev server."""
+DEFAULT_DEADLINE_SECONDS = 300
+"""How long a saga may take from placement to a final order unless ORDER_SAGA_DEADLINE_SECONDS says
+otherwise; the auditor holds every order to the same figure."""
+
+CUSTOMER_ID_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
+"""A customer's id (a token's subject) as every service and tool accepts it; match it whole."""
+
+SAGA_FAILED = "saga_failed"
+"""The type of the ApplicationError a saga fails with when a step that must succeed cannot, or when
+a step's answer is unusable: the order stays PENDING for an operator."""
+
 CANCEL_UPDATE = "cancel"
 """The Temporal Update a customer's or operator's cancel is sent as (no argument). Its validator
-refuses with an ApplicationError of type CANCEL_REFUSED, details `{"reason": "pivot_passed" |
-"final" | "already_cancelling"}`; an accepted cancel returns at once, and the saga compensates
-what it did."""
+refuses with an ApplicationError of type CANCEL_REFUSED, details `{"reason": <a CancelRefusal>}`;
+an accepted cancel returns at once, and the saga compensates what it did."""
 CANCEL_REFUSED = "order_not_cancellable"
 PROGRESS_QUERY = "progress"
 """The query that answers the saga's steps as the workflow sees them: a list of StepProgress."""
@@ -38,7 +52,8 @@ class CancelRefusal(StrEnum):
 
 
 class Step(StrEnum):
-    """The saga's forward steps, in order; capture is the pivot."""
+    """The saga's forward steps, in order; capture is the pivot. Each runs as the activity of the same
+    name, which is how order_svc counts a step's attempts in the workflow's history."""
 
     RESERVE_STOCK = "reserve_stock"
     AUTHORIZE_PAYMENT = "authorize_payment"
@@ -72,11 +87,34 @@ class StepProgress:
 
 
 class Compensation(StrEnum):
-    """The undo of a compensatable step, and the final report of a cancelled saga."""
+    """The undo of a compensatable step, and the final report of a cancelled saga; each is an activity
+    of the same name."""
 
     RELEASE_STOCK = "release_stock"
     VOID_PAYMENT = "void_payment"
     CANCEL_ORDER = "cancel_order"
+
+
+ORDER_STORED_ACTIVITY = "order_stored"
+"""The activity by which a saga started before the outbox checks that its order was stored."""
+
+
+class ErrorCode(StrEnum):
+    """The `code`s of the services' error shape that the saga acts on by name: a business failure that
+    no retry can change, or (IDEMPOTENCY_IN_FLIGHT) a call to retry shortly. The cancellation reasons
+    are codes too."""
+
+    IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+    RESERVATION_NOT_FOUND = "reservation_not_found"
+    RESERVATION_RELEASED = "reservation_released"
+    RESERVATION_COMMITTED = "reservation_committed"
+    RESERVATION_CONFLICT = "reservation_conflict"
+    PAYMENT_NOT_FOUND = "payment_not_found"
+    PAYMENT_VOIDED = "payment_voided"
+    PAYMENT_CAPTURED = "payment_captured"
+    PAYMENT_CONFLICT = "payment_conflict"
+    ORDER_NOT_FOUND = "order_not_found"
+    ORDER_FINAL = "order_final"
 
 
 class CancellationReason(StrEnum):
@@ -159,7 +197,7 @@ class OrderSagaInput:
     customer_id: str
     items: list[OrderItem]
     currency: str = "USD"
-    deadline_seconds: int = 300
+    deadline_seconds: int = DEFAULT_DEADLINE_SECONDS
     placed_at: str | None = None
     """When the order was stored (ISO 8601): the saga's time to final is measured from it. Sagas
     started before it was written carry none, and are measured from their start."""
@@ -176,4 +214,5 @@ class OrderSagaInput:
         """What the Temporal Web UI shows for the saga, instead of a bare type name."""
         lines = len(self.items)
         units = sum(item.quantity for item in self.items)
-        return f"Order of {units} item{'s' if units != 1 else ''} ({lines} line{'s' if lines != 1 else ''}) for {self.customer_id}"
+        items = f"{units} item{'s' if units != 1 else ''}"
+        return f"Order of {items} ({lines} line{'s' if lines != 1 else ''}) for {self.customer_id}"

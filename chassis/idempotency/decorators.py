@@ -41,6 +41,7 @@ from chassis.idempotency.services import (
     idempotency_store,
     request_fingerprint,
 )
+from saga_contract import ErrorCode
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -50,7 +51,7 @@ _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 _NEVER_STORED = frozenset({401, 403})
 # The refusals of a key (code, message), also shown as examples in the OpenAPI schema.
 KEY_REUSED = ("idempotency_key_reused", f"This {HEADER} was used with a different request body.")
-IN_FLIGHT = ("idempotency_in_flight", f"A request with this {HEADER} is still being processed.")
+IN_FLIGHT = (ErrorCode.IDEMPOTENCY_IN_FLIGHT.value, f"A request with this {HEADER} is still being processed.")
 
 
 class _DoNotStore(Exception):

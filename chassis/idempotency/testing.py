@@ -16,7 +16,8 @@ def assert_statements(call: Callable, statements: int, assert_num_queries) -> ob
         first = call()
     with assert_num_queries(REPLAY_STATEMENTS):
         again = call()
-    assert first.status_code < 300 and again.status_code == first.status_code, first.content
+    assert first.status_code < 300, first.content
+    assert again.status_code == first.status_code, again.content
     assert again.content == first.content
     assert again["Idempotent-Replayed"] == "true"
     return first

@@ -8,9 +8,15 @@ from datetime import timedelta
 
 from infra.audit.report import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, InvariantResult, Violation
 from infra.audit.snapshot import FINAL, Snapshot
-from saga_contract import Compensation, Step, idempotency_key, order_id_of, parse_idempotency_key, workflow_id
-
-DEFAULT_DEADLINE_SECONDS = 300
+from infra.rest import JsonObject
+from saga_contract import (
+    Compensation,
+    Step,
+    idempotency_key,
+    order_id_of,
+    parse_idempotency_key,
+    workflow_id,
+)
 
 DEADLINE_GRACE_SECONDS = 30
 
@@ -29,7 +35,7 @@ def check_money(snapshot: Snapshot) -> InvariantResult:
     """Each account and the books as a whole hold what was deposited; no final order keeps a hold; each
     final order's net capture (from CAPTURED events) is its total when CONFIRMED and 0 when CANCELLED."""
     result = InvariantResult(MONEY, checked=len(snapshot.accounts) + 1 + len(snapshot.final_orders()))
-    captured_from = Counter()
+    captured_from: Counter[str] = Counter()
     for payment in snapshot.payments:
         if payment["status"] == "CAPTURED":
             captured_from[payment["customer_id"]] += payment["amount_cents"]
@@ -61,7 +67,7 @@ def check_money(snapshot: Snapshot) -> InvariantResult:
         )
 
     held_for = {p["order_id"]: p["amount_cents"] for p in snapshot.payments if p["status"] == "AUTHORIZED"}
-    net_capture = Counter()
+    net_capture: Counter[str] = Counter()
     for event in snapshot.payment_events:
         if event["kind"] == "CAPTURED":
             net_capture[event["order_id"]] += event["amount_cents"]
@@ -89,7 +95,8 @@ def check_stock(snapshot: Snapshot) -> InvariantResult:
     """Per SKU: nothing over-reserved, and stock received − on hand = committed = sold in CONFIRMED orders;
     no final order keeps a RESERVED reservation."""
     products = {product["sku"]: product for product in snapshot.products}
-    committed, sold = Counter(), Counter()
+    committed: Counter[str] = Counter()
+    sold: Counter[str] = Counter()
     for reservation in snapshot.reservations:
         if reservation["status"] == "COMMITTED":
             for line in reservation["lines"]:
@@ -132,9 +139,9 @@ def check_stock(snapshot: Snapshot) -> InvariantResult:
 
     reserved_for = {r["order_id"]: r for r in snapshot.reservations if r["status"] == "RESERVED"}
     for order in snapshot.final_orders():
-        reservation = reserved_for.get(order["id"])
-        if reservation is not None:
-            lines = ", ".join(f"{line['sku']} x{line['quantity']}" for line in reservation["lines"])
+        still_reserved = reserved_for.get(order["id"])
+        if still_reserved is not None:
+            lines = ", ".join(f"{line['sku']} x{line['quantity']}" for line in still_reserved["lines"])
             result.violations.append(
                 Violation(
                     STOCK,
@@ -180,24 +187,26 @@ def check_liveness(snapshot: Snapshot, *, deadline_seconds: int) -> InvariantRes
     for orphan_id, why in snapshot.orphan_workflows.items():
         # A saga whose order was rolled back (before the outbox) looks for it, finds none and stops
         # (ABANDONED) before any effect; only one that reached a service is a violation.
-        order_id = order_id_of(orphan_id)
-        if order_id is None or order_id in touched:
+        orphan_order_id = order_id_of(orphan_id)
+        if orphan_order_id is None or orphan_order_id in touched:
             result.violations.append(
                 Violation(
-                    LIVENESS, f"workflow {orphan_id}", f"{why}, yet it had effects" if order_id else why
+                    LIVENESS,
+                    f"workflow {orphan_id}",
+                    f"{why}, yet it had effects" if orphan_order_id else why,
                 )
             )
     return result
 
 
-def _outcome(order_or_result: dict) -> str:
+def _outcome(order_or_result: JsonObject) -> str:
     """'CONFIRMED', 'CANCELLED (out_of_stock)', 'PENDING'."""
     status = order_or_result.get("status")
     reason = order_or_result.get("cancellation_reason", order_or_result.get("reason"))
     return f"{status} ({reason})" if reason else str(status)
 
 
-def _disagreement(order: dict, saga_result: dict | None) -> str | None:
+def _disagreement(order: JsonObject, saga_result: JsonObject | None) -> str | None:
     if saga_result is None:
         return f"{_outcome(order)}, but its workflow returned no saga result"
     said = f"{_outcome(order)}, but its workflow returned {_outcome(saga_result)}"
@@ -227,7 +236,7 @@ def check_exactly_once(snapshot: Snapshot) -> InvariantResult:
                 Violation(EXACTLY_ONCE, f"order {order_id}", f"{count} {kind} events in {service}")
             )
 
-    by_key = defaultdict(list)
+    by_key: defaultdict[str, list[str]] = defaultdict(list)
     for service, event in events:
         if event["idempotency_key"]:
             by_key[event["idempotency_key"]].append(f"{service} {event['kind']} of order {event['order_id']}")

@@ -13,6 +13,8 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
@@ -25,6 +27,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
 )
+from temporalio.workflow import ActivityHandle
 
 from orchestrator.bytecode import compile_orchestrator
 from orchestrator.contracts import (
@@ -37,6 +40,7 @@ from orchestrator.contracts import (
     ReserveStockInput,
 )
 from orchestrator.workflows import OrderSaga
+from saga_contract import DEFAULT_TEMPORAL_ADDRESS, NAMESPACE
 
 UNIT_PRICE_CENTS = 100
 
@@ -44,7 +48,7 @@ UNIT_PRICE_CENTS = 100
 class NoopSagaActivities:
     """The saga's activities by name, each answering at once as the services would on success."""
 
-    def all(self) -> list:
+    def all(self) -> list[Callable[..., Awaitable[object]]]:
         return [
             self.reserve_stock,
             self.release_stock,
@@ -94,7 +98,9 @@ class NoopSagaActivities:
 class LocalActivities(Interceptor):
     """Runs every activity the workflow schedules as a local activity of the same name and limits."""
 
-    def workflow_interceptor_class(self, input: WorkflowInterceptorClassInput):
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
         return _LocalInbound
 
 
@@ -104,7 +110,7 @@ class _LocalInbound(WorkflowInboundInterceptor):
 
 
 class _LocalOutbound(WorkflowOutboundInterceptor):
-    def start_activity(self, input: StartActivityInput):
+    def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
         return self.next.start_local_activity(
             StartLocalActivityInput(
                 activity=input.activity,
@@ -145,8 +151,8 @@ async def serve(address: str, namespace: str, task_queue: str, local_activities:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
-    parser.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE", "default"))
+    parser.add_argument("--address", default=DEFAULT_TEMPORAL_ADDRESS)
+    parser.add_argument("--namespace", default=NAMESPACE)
     parser.add_argument("--task-queue", required=True)
     parser.add_argument(
         "--local-activities", action="store_true", help="run the activities as local activities"

@@ -10,26 +10,28 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from infra.audit import AuditReport, run_audit
 from infra.chaos.injection import Monkey
 from infra.chaos.plan import Catalog, PlannedOrder
-from infra.chaos.report import ChaosReport
+from infra.chaos.report import ChaosReport, UnexpectedOutcome
 from infra.chaos.scenarios import CHAOS_TUNING, Scenario
-from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient, ServiceCallError, all_pages
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError, all_pages
 from infra.stack import SERVICES, Stack
 from observability.logs import parse_line
-from saga_contract import NAMESPACE, workflow_id
+from saga_contract import NAMESPACE, ErrorCode, workflow_id
 
 
 class _Log:
     """Timestamped lines for the person watching."""
 
-    def __init__(self, printer) -> None:
+    def __init__(self, printer: Callable[[str], object]) -> None:
         self.printer, self.started = printer, time.monotonic()
 
     def __call__(self, line: str) -> None:
@@ -53,7 +55,7 @@ def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0)
             return
         except ApiError as error:
             # A first attempt that died with its service keeps the key "in flight" for a while.
-            retryable = error.status >= 500 or error.code == "idempotency_in_flight"
+            retryable = error.status >= 500 or error.code == ErrorCode.IDEMPOTENCY_IN_FLIGHT
             if not retryable or time.monotonic() >= deadline:
                 raise
         except ServiceCallError:
@@ -62,7 +64,7 @@ def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0)
         time.sleep(min(2.0, 0.2 * planned.place_attempts))
 
 
-def _seconds_to_final(order: dict) -> float:
+def _seconds_to_final(order: JsonObject) -> float:
     return (
         datetime.fromisoformat(order["updated_at"]) - datetime.fromisoformat(order["created_at"])
     ).total_seconds()
@@ -117,6 +119,13 @@ def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
     return sum(count - 1 for count in seen.values())
 
 
+class Progress(Protocol):
+    """How a run reports its progress: ("placed") for each order placed, ("final", count) with the
+    number of orders that are final."""
+
+    def __call__(self, kind: str, count: int | None = None, /) -> None: ...
+
+
 @dataclass
 class ChaosOptions:
     scenario: Scenario
@@ -129,7 +138,13 @@ class ChaosOptions:
     """Seconds to wait, after the last order was placed, for every order to be final."""
 
 
-def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) -> ChaosReport:
+def run_chaos(
+    stack: Stack,
+    options: ChaosOptions,
+    *,
+    log: Callable[[str], object] = print,
+    progress: Progress | None = None,
+) -> ChaosReport:
     """Drive one scenario against a running, supervised, chaos-enabled stack and report."""
     rng = random.Random(options.seed)
     run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
@@ -174,7 +189,7 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         faults = monkey.stop()
         say("injection stopped; waiting for every order to be final")
 
-        wanted = {order.order_id for order in planned}
+        wanted = {order.placed_id for order in planned}
         deadline = time.monotonic() + options.timeout
         while True:
             seen = {o["id"]: o for o in all_pages(orders, "/api/v1/orders") if o["id"] in wanted}
@@ -201,14 +216,14 @@ def run_chaos(stack: Stack, options: ChaosOptions, *, log=print, progress=None) 
         for client in (orders, inventory, payment, *customers.values()):
             client.close()
 
-    outcomes = Counter()
-    unexpected = []
+    outcomes: Counter[str] = Counter()
+    unexpected: list[UnexpectedOutcome] = []
     for order in planned:
-        got = seen.get(order.order_id, {})
+        got = seen.get(order.placed_id, {})
         outcome = got.get("cancellation_reason") or got.get("status", "MISSING")
         outcomes[f"CANCELLED {outcome}" if got.get("status") == "CANCELLED" else outcome] += 1
         if got.get("status") in FINAL_ORDER_STATUSES and outcome != order.expected:
-            unexpected.append({"order_id": order.order_id, "expected": order.expected, "got": outcome})
+            unexpected.append({"order_id": order.placed_id, "expected": order.expected, "got": outcome})
     return ChaosReport(
         scenario=options.scenario.name,
         seed=options.seed,

@@ -8,11 +8,11 @@ globals().update(
     service_settings(
         name="inventory",
         base_dir=Path(__file__).resolve().parent.parent,
+        # A reservation's status and the kind of its ledger's events are one enumeration in the schema.
+        enum_names={"ReservationStatus": "inventory.models.Reservation.Status"},
         apps=["inventory"],
         description="Stock: operators keep the catalog and read every reservation and its ledger; the saga "
         "reserves an order's lines, releases them (its compensation) or commits them "
         "(`/internal/v1/`, for the saga's identity only).",
     )
 )
-# A reservation's status and the kind of its ledger's events are one enumeration in the schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"ReservationStatus": "inventory.models.Reservation.Status"}

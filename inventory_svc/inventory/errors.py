@@ -1,6 +1,7 @@
 """The inventory's business errors, each with its HTTP status and machine code."""
 
 from chassis.errors import Conflict, DomainError, NotFound
+from saga_contract import CancellationReason, ErrorCode
 
 
 class ProductNotFound(NotFound):
@@ -15,32 +16,32 @@ class ProductExists(Conflict):
 
 class UnknownSku(DomainError):
     status_code = 422
-    code = "unknown_sku"
+    code = CancellationReason.UNKNOWN_SKU
     message = "Some SKUs are not in the catalog."
 
 
 class OutOfStock(Conflict):
-    code = "out_of_stock"
+    code = CancellationReason.OUT_OF_STOCK
     message = "Not enough stock to reserve every line."
 
 
 class ReservationNotFound(NotFound):
-    code = "reservation_not_found"
+    code = ErrorCode.RESERVATION_NOT_FOUND
     message = "This order has no reservation."
 
 
 class ReservationReleased(Conflict):
-    code = "reservation_released"
+    code = ErrorCode.RESERVATION_RELEASED
     message = "This order's reservation was released; it cannot be reserved or committed again."
 
 
 class ReservationCommitted(Conflict):
-    code = "reservation_committed"
+    code = ErrorCode.RESERVATION_COMMITTED
     message = "This order's stock is already sold; it cannot be released."
 
 
 class ReservationConflict(Conflict):
-    code = "reservation_conflict"
+    code = ErrorCode.RESERVATION_CONFLICT
     message = "This order already holds a reservation with other lines."
 
 

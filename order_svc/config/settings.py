@@ -14,26 +14,28 @@ globals().update(
     service_settings(
         name="order",
         base_dir=Path(__file__).resolve().parent.parent,
+        # The order's cancellation reason and the saga's report of it are one enumeration in the schema.
+        enum_names={"CancellationReason": "orders.models.Order.CancellationReason"},
         apps=["orders"],
         description="Orders: a customer places its orders, follows their saga and may ask to cancel them; "
         "operators see every order; the saga reads its order and reports it confirmed or cancelled "
         "(`/internal/v1/`, for the saga's identity only).",
     )
 )
-# The order's cancellation reason and the saga's report of it are one enumeration in the schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {"CancellationReason": "orders.models.Order.CancellationReason"}
 
 # The saga every order gets: started by the outbox relay (`manage.py relay_outbox`), asked to cancel
-# and read by the API, always through orders.saga.
-TEMPORAL_ADDRESS = _env.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
+# and read by the API, always through orders.saga_gateway.
+TEMPORAL_ADDRESS = _env.get("TEMPORAL_ADDRESS", saga_contract.DEFAULT_TEMPORAL_ADDRESS)
 TEMPORAL_NAMESPACE = _env.get("TEMPORAL_NAMESPACE", saga_contract.NAMESPACE)
 TEMPORAL_TASK_QUEUE = _env.get("TEMPORAL_TASK_QUEUE", saga_contract.TASK_QUEUE)
 TEMPORAL_RPC_TIMEOUT_SECONDS = float(_env.get("TEMPORAL_RPC_TIMEOUT_SECONDS", "5"))
 """Deadline of a start, a describe, a query or a history fetch."""
 ORDER_CANCEL_TIMEOUT_SECONDS = float(_env.get("ORDER_CANCEL_TIMEOUT_SECONDS", "10"))
 """Deadline of a customer's cancel: the Update (with its start) until the workflow answers; then 503."""
-ORDER_SAGA_DEADLINE_SECONDS = int(_env.get("ORDER_SAGA_DEADLINE_SECONDS", "300"))
-ORDER_SAGA_GATEWAY = "orders.saga.TemporalSagaGateway"
+ORDER_SAGA_DEADLINE_SECONDS = int(
+    _env.get("ORDER_SAGA_DEADLINE_SECONDS", str(saga_contract.DEFAULT_DEADLINE_SECONDS))
+)
+ORDER_SAGA_GATEWAY = "orders.saga_gateway.temporal.TemporalSagaGateway"
 
 # /metrics also reports the outbox and the orders still pending (chassis.telemetry).
 METRICS_COLLECTORS = ["orders.metrics.OrderSagaCollector"]

@@ -8,12 +8,17 @@ serialize. No business logic here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chassis.api import ServiceApi
+from chassis.auth import Principal
 from chassis.fields import (
     CurrencyField,
     StrictIntegerField,
@@ -39,12 +44,21 @@ from orders.errors import (
 )
 from orders.models import Order
 
+if TYPE_CHECKING:
+    # The stubs' name for what DRF asks of a permission instance (composed ones included).
+    from rest_framework.permissions import _SupportsHasPermission
+
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
 MAX_CENTS = 10**12
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+def _caller(request: Request) -> Principal:
+    """Who calls: every view here admits only callers that JwtAuthentication made a Principal of."""
+    return cast(Principal, request.user)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer[Order]):
     class ItemSerializer(StrictSerializer):
         sku = serializers.CharField()
         quantity = serializers.IntegerField()
@@ -81,17 +95,19 @@ class OrderCollectionApi(ServiceApi):
 
     throttle_classes = [RequestRateThrottle, OrderPlacementThrottle]
 
-    def get_permissions(self):
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         return [IsCustomer()] if self.request.method == "POST" else [(IsCustomer | IsOperator)()]
 
     class InputSerializer(StrictSerializer):
         customer_id = customer_id_field(required=False)
-        items = ItemInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+        items: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=ItemInputSerializer(), allow_empty=False, max_length=MAX_LINES
+        )
 
-        def validate_items(self, items):
+        def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return unique_skus(items)
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         customer_id = customer_id_field(required=False)
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
@@ -112,7 +128,8 @@ class OrderCollectionApi(ServiceApi):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        customer_id = request.user.customer_id
+        customer_id = _caller(request).customer_id
+        assert customer_id is not None  # only a customer may place an order (get_permissions)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -134,7 +151,7 @@ class OrderCollectionApi(ServiceApi):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return paginated_response(
-            queryset=selectors.order_list(**filters.validated_data, owner=request.user.customer_id),
+            queryset=selectors.order_list(**filters.validated_data, owner=_caller(request).customer_id),
             serializer_class=OrderOutputSerializer,
             request=request,
             view=self,
@@ -152,8 +169,8 @@ class OrderDetailApi(ServiceApi):
         tags=["orders"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound),
     )
-    def get(self, request: Request, order_id) -> Response:
-        order = selectors.order_get(order_id=order_id, owner=request.user.customer_id)
+    def get(self, request: Request, order_id: UUID) -> Response:
+        order = selectors.order_get(order_id=order_id, owner=_caller(request).customer_id)
         return Response(OrderOutputSerializer(order).data)
 
 
@@ -175,10 +192,10 @@ class OrderCancelRequestApi(ServiceApi):
         examples=[OpenApiExample("no body", request_only=True, value={})],
     )
     @idempotent(atomic=False)  # the effect is the saga's: no transaction is held while Temporal answers
-    def post(self, request: Request, order_id) -> Response:
+    def post(self, request: Request, order_id: UUID) -> Response:
         bind(order_id=str(order_id))
         self.InputSerializer(data=request.data).is_valid(raise_exception=True)
-        order = services.order_request_cancel(order_id=order_id, owner=request.user.customer_id)
+        order = services.order_request_cancel(order_id=order_id, owner=_caller(request).customer_id)
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -188,8 +205,8 @@ class OrderSagaApi(ServiceApi):
 
     permission_classes = [IsCustomer | IsOperator]
 
-    class OutputSerializer(serializers.Serializer):
-        class StepSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Any]):
+        class StepSerializer(serializers.Serializer[Any]):
             name = serializers.CharField()
             state = serializers.CharField()
             attempts = serializers.IntegerField()
@@ -209,10 +226,11 @@ class OrderSagaApi(ServiceApi):
         tags=["orders"],
         responses=answers({200: OutputSerializer}, OrderNotFound, SagaUnavailable),
     )
-    def get(self, request: Request, order_id) -> Response:
-        order, progress = selectors.order_saga_progress(order_id=order_id, owner=request.user.customer_id)
+    def get(self, request: Request, order_id: UUID) -> Response:
+        customer_id = _caller(request).customer_id
+        order, progress = selectors.order_saga_progress(order_id=order_id, owner=customer_id)
         data = self.OutputSerializer({"order": order, "progress": progress}).data
-        if request.user.customer_id is not None:
+        if customer_id is not None:
             # A step's last error is the worker's own words (service names, transport errors): for
             # operators. A customer sees the states and times, and the order's reason once final.
             for step in data["steps"]:
@@ -231,7 +249,7 @@ class OrderInternalDetailApi(ServiceApi):
         tags=["saga"],
         responses=answers({200: OrderOutputSerializer}, OrderNotFound),
     )
-    def get(self, request: Request, order_id) -> Response:
+    def get(self, request: Request, order_id: UUID) -> Response:
         return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
 
@@ -247,11 +265,13 @@ class OrderConfirmApi(ServiceApi):
     permission_classes = [IsSaga]
 
     class InputSerializer(StrictSerializer):
-        lines = PricedLineSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+        lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=PricedLineSerializer(), allow_empty=False, max_length=MAX_LINES
+        )
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS)
         currency = CurrencyField()
 
-        def validate_lines(self, lines):
+        def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return unique_skus(lines)
 
     @extend_schema(
@@ -272,7 +292,7 @@ class OrderConfirmApi(ServiceApi):
         ],
     )
     @idempotent
-    def post(self, request: Request, order_id) -> Response:
+    def post(self, request: Request, order_id: UUID) -> Response:
         bind(order_id=str(order_id))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -287,14 +307,16 @@ class OrderCancelApi(ServiceApi):
 
     class InputSerializer(StrictSerializer):
         reason = serializers.ChoiceField(choices=Order.CancellationReason.choices)
-        lines = PricedLineSerializer(many=True, required=False, max_length=MAX_LINES)
+        lines: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=PricedLineSerializer(), required=False, max_length=MAX_LINES
+        )
         total_cents = StrictIntegerField(min_value=0, max_value=MAX_CENTS, required=False)
         currency = CurrencyField(required=False, default=None)
 
-        def validate_lines(self, lines):
+        def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return unique_skus(lines)
 
-        def validate(self, data):
+        def validate(self, data: dict[str, Any]) -> dict[str, Any]:
             if bool(data.get("lines")) != ("total_cents" in data):
                 raise serializers.ValidationError("lines and total_cents go together.")
             return data
@@ -319,7 +341,7 @@ class OrderCancelApi(ServiceApi):
         ],
     )
     @idempotent
-    def post(self, request: Request, order_id) -> Response:
+    def post(self, request: Request, order_id: UUID) -> Response:
         bind(order_id=str(order_id))
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

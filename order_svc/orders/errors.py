@@ -1,16 +1,16 @@
 """The order service's business errors, each with its HTTP status and machine code."""
 
 from chassis.errors import Conflict, DomainError, NotFound, PermissionDenied
-from saga_contract import CANCEL_REFUSED
+from saga_contract import CANCEL_REFUSED, ErrorCode
 
 
 class OrderNotFound(NotFound):
-    code = "order_not_found"
+    code = ErrorCode.ORDER_NOT_FOUND
     message = "No order has this id."
 
 
 class OrderFinal(Conflict):
-    code = "order_final"
+    code = ErrorCode.ORDER_FINAL
     message = "The order is already final."
 
 

@@ -5,15 +5,18 @@ deadline is a stuck saga."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+
 from django.db.models import Count, Min
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from orders.models import Order, OutboxRecord
 
 
 class OrderSagaCollector:
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         outbox = OutboxRecord.objects.filter(started_at__isnull=True).aggregate(
             count=Count("id"), oldest=Min("created_at")
@@ -37,9 +40,9 @@ class OrderSagaCollector:
         ):
             yield GaugeMetricFamily(name, help_text, value=value)
 
-    def describe(self):
+    def describe(self) -> list[Metric]:
         return []
 
 
-def _age(now, since) -> float:
+def _age(now: datetime, since: datetime | None) -> float:
     return (now - since).total_seconds() if since else 0.0

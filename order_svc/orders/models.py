@@ -40,6 +40,9 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"
+
     @property
     def workflow_id(self) -> str:
         return saga_contract.workflow_id(self.id)
@@ -47,9 +50,6 @@ class Order(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status != self.Status.PENDING
-
-    def __str__(self) -> str:
-        return f"{self.id} {self.status}"
 
 
 class OrderLine(models.Model):
@@ -63,6 +63,9 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["order", "sku"], name="order_line_unique_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.sku} × {self.quantity}"
 
 
 class OutboxRecord(models.Model):
@@ -100,9 +103,9 @@ class OutboxRecord(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {'started' if self.started_at else 'pending'}"
+
     @property
     def workflow_id(self) -> str:
         return saga_contract.workflow_id(self.order_id)
-
-    def __str__(self) -> str:
-        return f"{self.workflow_id} {'started' if self.started_at else 'pending'}"

@@ -19,16 +19,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from opentelemetry import propagate, trace
 
 from orders.models import OutboxRecord
 from orders.outbox_wakeup import RelayWakeups
-from orders.saga import SagaStart, saga_gateway
+from orders.saga_gateway import SagaStart, saga_gateway
 from saga_contract import OrderSagaInput
 
 logger = logging.getLogger(__name__)
@@ -83,14 +84,12 @@ class _Statements:
 
 @functools.cache
 def _statements(vendor: str) -> _Statements:
-    quote = connection.ops.quote_name
     meta = OutboxRecord._meta
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    started_at, next_attempt_at, attempts = (
-        quote(meta.get_field(name).column) for name in ("started_at", "next_attempt_at", "attempts")
-    )
+    quoted = {field.name: _quoted_column(field) for field in meta.concrete_fields}
+    table, pk = connection.ops.quote_name(meta.db_table), _quoted_column(meta.pk)
+    started_at, next_attempt_at, attempts = (quoted[name] for name in ("started_at", "next_attempt_at", "attempts"))
     due = f"{started_at} IS NULL AND {next_attempt_at} <= %s"
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    columns = ", ".join(quoted.values())
     lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""  # SQLite has one writer at a time
     return _Statements(
         any_due=f"SELECT 1 FROM {table} WHERE {due} LIMIT 1",
@@ -106,7 +105,14 @@ def _statements(vendor: str) -> _Statements:
     )
 
 
-def _db_datetime(value: datetime):
+def _quoted_column(field: Field[Any, Any]) -> str:
+    """The quoted column of a concrete field, which always has one."""
+    assert field.column is not None
+    return connection.ops.quote_name(field.column)
+
+
+def _db_datetime(value: datetime) -> object:
+    """`value` as the database's driver takes it."""
     return connection.ops.adapt_datetimefield_value(value)
 
 
@@ -141,7 +147,9 @@ class StartOutcome:
 
 def _start_all(records: Sequence[OutboxRecord]) -> list[StartOutcome]:
     """Start the records' sagas at once, outside any transaction, each as a span of its order's trace."""
-    spans, starts, failed = [], [], {}
+    spans: list[trace.Span] = []
+    starts: list[SagaStart] = []
+    failed: dict[int, Exception] = {}
     for record in records:
         span = tracer.start_span(
             "outbox relay: start saga",
@@ -163,12 +171,12 @@ def _start_all(records: Sequence[OutboxRecord]) -> list[StartOutcome]:
     results = iter(saga_gateway().start_all(starts))
 
     outcomes = []
-    for record, span in zip(records, spans):
+    for record, span in zip(records, spans, strict=True):  # one span per record
         result = failed.get(record.pk) or next(results)
         if isinstance(result, Exception):  # Temporal down or slow, or the payload above
-            error = f"{type(result).__name__}: {result}"
-            span.set_status(trace.Status(trace.StatusCode.ERROR, error))
-            outcomes.append(StartOutcome(record, span, error=error))
+            message = f"{type(result).__name__}: {result}"
+            span.set_status(trace.Status(trace.StatusCode.ERROR, message))
+            outcomes.append(StartOutcome(record, span, error=message))
         else:
             span.set_attribute("outbox.created", result)
             outcomes.append(StartOutcome(record, span, created=result))

@@ -9,6 +9,7 @@ service that talks to Temporal, `order_request_cancel`, does so with no transact
 from __future__ import annotations
 
 import logging
+from typing import TypedDict
 from uuid import UUID
 
 from django.conf import settings
@@ -21,10 +22,18 @@ from orders import selectors
 from orders.errors import LinesMismatch, OrderFinal, OrderNotCancellable, OrderNotFound, SagaUnavailable
 from orders.models import Order, OrderLine, OutboxRecord
 from orders.outbox_wakeup import outbox_wake_relay
-from orders.saga import CancelRefused, SagaUnreachable, saga_gateway
+from orders.saga_gateway import CancelRefused, SagaUnreachable, saga_gateway
 from saga_contract import CancelRefusal, OrderItem, OrderSagaInput
 
 logger = logging.getLogger(__name__)
+
+
+class PricedLine(TypedDict):
+    """One line of the saga's report: what the order holds of a SKU, at the price it was reserved at."""
+
+    sku: str
+    quantity: int
+    unit_price_cents: int
 
 
 def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
@@ -87,19 +96,20 @@ def _order_with_items(order_id: UUID) -> Order:
     return order
 
 
-def _priced(order: Order, lines: list[dict], total_cents: int) -> list[OrderLine]:
-    """The order's lines with the unit prices the saga reports, once they are checked against the order."""
+def _priced(order: Order, lines: list[PricedLine], total_cents: int | None) -> list[OrderLine]:
+    """The order's lines with the unit prices the saga reports, once they are checked against the order
+    (a missing total matches no sum)."""
     items = {line.sku: line for line in order.items.all()}
-    if {l["sku"]: l["quantity"] for l in lines} != {sku: line.quantity for sku, line in items.items()}:
+    if {row["sku"]: row["quantity"] for row in lines} != {sku: line.quantity for sku, line in items.items()}:
         raise LinesMismatch(order_id=str(order.id))
-    if total_cents != sum(l["unit_price_cents"] * l["quantity"] for l in lines):
+    if total_cents != sum(row["unit_price_cents"] * row["quantity"] for row in lines):
         raise LinesMismatch("total_cents is not the sum of the lines.", order_id=str(order.id))
     for line in lines:
         items[line["sku"]].unit_price_cents = line["unit_price_cents"]
     return list(items.values())
 
 
-def _order_finish(order: Order, *, to: str, priced: list[OrderLine], **fields) -> Order:
+def _order_finish(order: Order, *, to: str, priced: list[OrderLine], **fields: object) -> Order:
     """Move a PENDING order to `to` with `fields`, storing the `priced` lines' unit prices in one
     UPDATE. A repeat returns the order as it is; the other final state is refused."""
     if order.status == Order.Status.PENDING:
@@ -117,7 +127,7 @@ def _order_finish(order: Order, *, to: str, priced: list[OrderLine], **fields) -
     raise OrderFinal(order_id=str(order.id), status=order.status)
 
 
-def order_confirm(*, order_id: UUID, lines: list[dict], total_cents: int, currency: str) -> Order:
+def order_confirm(*, order_id: UUID, lines: list[PricedLine], total_cents: int, currency: str) -> Order:
     with effect_transaction():
         order = _order_with_items(order_id)
         priced = _priced(order, lines, total_cents) if order.status == Order.Status.PENDING else []
@@ -130,14 +140,14 @@ def order_cancel(
     *,
     order_id: UUID,
     reason: str,
-    lines: list[dict] | None = None,
+    lines: list[PricedLine] | None = None,
     total_cents: int | None = None,
     currency: str | None = None,
 ) -> Order:
     with effect_transaction():
         order = _order_with_items(order_id)
-        fields = {"cancellation_reason": reason}
-        priced = []
+        fields: dict[str, object] = {"cancellation_reason": reason}
+        priced: list[OrderLine] = []
         if lines and order.status == Order.Status.PENDING:
             priced = _priced(order, lines, total_cents)
             fields |= {"total_cents": total_cents, "currency": currency or order.currency}

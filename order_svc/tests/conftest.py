@@ -1,6 +1,6 @@
 import pytest
 from django.core.management import call_command
-from orders.saga import saga_gateway, saga_gateway_close
+from orders.saga_gateway import saga_gateway, saga_gateway_close
 
 pytest_plugins = ["chassis.testing"]
 

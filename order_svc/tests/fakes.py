@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from orders.saga import SagaNotStarted, SagaProgress, SagaStart, StepReport
+from orders.saga_gateway import SagaNotStarted, SagaProgress, SagaStart, StepReport
 
 from saga_contract import STEPS, OrderSagaInput, StepState
 
@@ -30,6 +30,9 @@ class FakeSagaGateway:
         self.calls: list[Call] = []
         self.cancelled: list[str] = []
         self._scripted: dict[str, list] = {"start": [], "cancel": [], "progress": []}
+
+    def close(self) -> None:
+        """Nothing to stop: the fake holds no connection."""
 
     def script(self, **outcomes: list) -> None:
         """Queue outcomes: `script(start=[SagaUnreachable("down"), True], cancel=[CancelRefused("final")])`."""

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from orders.models import Order
-from orders.saga import CancelRefused, SagaUnreachable
+from orders.saga_gateway import CancelRefused, SagaUnreachable
 
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.idempotency.services import request_fingerprint

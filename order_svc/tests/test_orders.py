@@ -6,7 +6,7 @@ import pytest
 from orders import services
 from orders.errors import LinesMismatch, OrderFinal
 from orders.models import Order, OutboxRecord
-from orders.saga import SagaUnreachable
+from orders.saga_gateway import SagaUnreachable
 
 import saga_contract
 

@@ -17,7 +17,7 @@ from orders import relay as relay_module
 from orders import services
 from orders.models import Order, OrderLine, OutboxRecord
 from orders.relay import OutboxRelay, outbox_due, outbox_mark_started, outbox_retry_later, retry_delay
-from orders.saga import SagaUnreachable
+from orders.saga_gateway import SagaUnreachable
 
 from saga_contract import OrderItem, OrderSagaInput, workflow_id
 from tests.factories import order_create

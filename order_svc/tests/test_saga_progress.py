@@ -5,7 +5,7 @@ Temporal cannot answer."""
 import uuid
 
 import pytest
-from orders.saga import SagaProgress, SagaUnreachable, StepReport, saga_progress_from
+from orders.saga_gateway import SagaProgress, SagaUnreachable, StepReport, saga_progress_from
 from temporalio.api.common.v1 import ActivityType
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.failure.v1 import Failure

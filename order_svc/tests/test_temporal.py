@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 from orders import services
 from orders.models import OutboxRecord
-from orders.saga import saga_gateway_close
+from orders.saga_gateway import saga_gateway_close
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -145,7 +145,7 @@ def temporal():
 @pytest.fixture
 def real_gateway(settings, temporal):
     """order_svc's own gateway, pointed at the test's server and task queue."""
-    settings.ORDER_SAGA_GATEWAY = "orders.saga.TemporalSagaGateway"
+    settings.ORDER_SAGA_GATEWAY = "orders.saga_gateway.temporal.TemporalSagaGateway"
     settings.TEMPORAL_ADDRESS = temporal.address
     settings.TEMPORAL_TASK_QUEUE = TASK_QUEUE
     saga_gateway_close()

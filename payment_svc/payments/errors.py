@@ -1,6 +1,7 @@
 """The payment service's business errors, each with its HTTP status and machine code."""
 
 from chassis.errors import Conflict, DomainError, NotFound
+from saga_contract import CancellationReason, ErrorCode
 
 
 class AccountNotFound(NotFound):
@@ -15,27 +16,27 @@ class AccountExists(Conflict):
 
 class PaymentDeclined(DomainError):
     status_code = 402
-    code = "payment_declined"
+    code = CancellationReason.PAYMENT_DECLINED
     message = "The payment was declined."
 
 
 class PaymentNotFound(NotFound):
-    code = "payment_not_found"
+    code = ErrorCode.PAYMENT_NOT_FOUND
     message = "This order has no payment."
 
 
 class PaymentVoided(Conflict):
-    code = "payment_voided"
+    code = ErrorCode.PAYMENT_VOIDED
     message = "This order's payment was voided; it cannot be authorized or captured again."
 
 
 class PaymentCaptured(Conflict):
-    code = "payment_captured"
+    code = ErrorCode.PAYMENT_CAPTURED
     message = "This order's payment is captured; it cannot be voided."
 
 
 class PaymentConflict(Conflict):
-    code = "payment_conflict"
+    code = ErrorCode.PAYMENT_CONFLICT
     message = "This order already has a payment with other terms."
 
 

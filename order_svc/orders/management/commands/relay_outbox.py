@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
 from orders.relay import OutboxRelay
-from orders.saga import saga_client_import, saga_gateway_close
+from orders.saga_gateway import saga_gateway, saga_gateway_close
 
 logger = logging.getLogger("orders.relay")
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             handled = relay.drain()
             logger.info("outbox drained", extra={"fields": {"records": handled}})
             return
-        saga_client_import()  # now, rather than while the first saga waits for its start
+        saga_gateway()  # loads the Temporal client now, rather than while the first saga waits to start
         self._run_until_signalled(relay)
 
     def _run_until_signalled(self, relay: OutboxRelay) -> None:
