@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chassis.conf import shared_settings
 from chassis.idempotency.models import IdempotencyRecord
 
 
@@ -82,7 +82,7 @@ def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str)
         existing = IdempotencyRecord.objects.select_for_update().get(
             principal=principal, scope=scope, key=key
         )
-        lease = timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+        lease = timedelta(seconds=shared_settings.IDEMPOTENCY_LEASE_SECONDS)
         if (
             existing.fingerprint == fingerprint
             and existing.state == IdempotencyRecord.State.IN_FLIGHT
@@ -112,7 +112,16 @@ def idempotency_release(*, record: IdempotencyRecord) -> None:
     IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT).delete()
 
 
-def idempotency_records_purge(*, older_than: timedelta) -> int:
-    """Delete records older than `older_than` (keep them at least 24 h)."""
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
-    return deleted
+def idempotency_records_purge(*, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Delete the records created more than `older_than` ago, `batch_size` at a time so that no
+    transaction holds the database's write lock for long; how many were deleted."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    while True:
+        batch = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return deleted
+        count, _ = IdempotencyRecord.objects.filter(pk__in=batch).delete()
+        deleted += count
