@@ -1,7 +1,7 @@
 """Temporal retry policies of the saga's steps, and the arithmetic of their worst case.
 
 Inner retries (clients.py, a few seconds) run inside one activity attempt; these policies are the
-durable outer loop. `worst_case_http_calls` bounds what the two multiply into, so the README's
+durable outer loop. `worst_case_http_calls` bounds what the two multiply into, so the resilience page's
 figures are computed, not guessed. Pure data and arithmetic: safe inside the workflow sandbox.
 """
 

@@ -2,7 +2,7 @@
 
 Deterministic orchestration only: services are reached through activities, time through
 workflow.now(). No side effects at import: the workflow sandbox imports this module again.
-Changing what the workflow does? Read "Changing the workflow" in the README first: every change
+Changing what the workflow does? Read "Changing the workflow" in docs/temporal.md first: every change
 to its commands is guarded with `workflow.patched`, and recorded histories are replayed in tests.
 """
 
@@ -154,7 +154,7 @@ class OrderSaga:
     """
 
     def __init__(self) -> None:
-        self._steps = {step: StepProgress(step) for step in STEPS}
+        self._steps: dict[str, StepProgress] = {step: StepProgress(step) for step in STEPS}
         self._compensations: list[_Compensation] = []
         self._cancel_requested = False
         self._pivot_reached = False
@@ -290,6 +290,7 @@ class OrderSaga:
 
     def _finish(self, status: OrderStatus, reason: str | None = None) -> None:
         self._final = True
+        assert self._placed_at is not None, "run() sets the placement time before any step"
         metrics.saga_finished(status, reason, self._placed_at)
         if self._tracked:
             self._visibility.set_attributes(ORDER_STATUS.value_set(status))

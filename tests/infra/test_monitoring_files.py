@@ -1,5 +1,5 @@
 """The deployment's monitoring files: Prometheus accepts the scrape configuration and the rules
-(promtool, from Debian's prometheus package), and each alert's runbook is a README section."""
+(promtool, from Debian's prometheus package), and each alert's runbook is a heading of docs/observability.md."""
 
 import re
 import shutil
@@ -11,7 +11,7 @@ import pytest
 from infra.monitoring import PROMETHEUS_FILES, write_scrape_files
 from infra.stack import StackConfig
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None,
@@ -40,13 +40,13 @@ def test_promtool_accepts_the_scrape_configuration_with_a_stacks_targets(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_every_alert_links_a_runbook_section_of_the_readme() -> None:
+def test_every_alert_links_a_runbook_of_the_docs() -> None:
     anchors = {
         re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
-        for heading in re.findall(r"^#+ (.+)$", README.read_text(), flags=re.MULTILINE)
+        for heading in re.findall(r"^#+ (.+)$", RUNBOOKS.read_text(), flags=re.MULTILINE)
     }
     rules = (PROMETHEUS_FILES / "rules.yml").read_text()
     alerts = re.findall(r"^\s*- alert: (\w+)$", rules, flags=re.MULTILINE)
-    runbooks = re.findall(r'^\s*runbook: "README\.md#([a-z0-9-]+)"$', rules, flags=re.MULTILINE)
+    runbooks = re.findall(r'^\s*runbook: "docs/observability\.md#([a-z0-9-]+)"$', rules, flags=re.MULTILINE)
     assert len(alerts) == len(runbooks) == 6
     assert set(runbooks) <= anchors, set(runbooks) - anchors

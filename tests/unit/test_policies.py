@@ -1,4 +1,4 @@
-"""The retry arithmetic the README's resilience table states: inner attempts × Temporal attempts."""
+"""The retry arithmetic the resilience table of docs/resilience.md states: inner attempts × Temporal attempts."""
 
 from datetime import timedelta
 
@@ -24,7 +24,7 @@ def test_attempts_follow_the_backoff_schedule() -> None:
 
 
 def test_documented_worst_cases() -> None:
-    """README, "Resilience": keep these figures and the table in step."""
+    """docs/resilience.md: keep these figures and its table in step."""
     assert clients.INNER_ATTEMPTS == 3
     # Reserve and authorize, within the default 300 s saga deadline.
     assert attempts_within(BEFORE_PIVOT, timedelta(seconds=300)) == 33
