@@ -10,38 +10,44 @@ refuses everyone (`DenyAll`, the default), so a forgotten declaration fails clos
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import BasePermission
+
+if TYPE_CHECKING:  # DRF's views import the permission classes that settings name: no cycle at run time
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 from chassis.auth import CUSTOMER, OPERATOR, SAGA
 
 
-def _kind(request) -> str | None:
+def _kind(request: Request) -> str | None:
     return getattr(request.user, "kind", None)
 
 
 class DenyAll(BasePermission):
     message = "This endpoint is open to no caller."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return False
 
 
 class IsCustomer(BasePermission):
     message = "Only a customer may do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return _kind(request) == CUSTOMER
 
 
 class IsOperator(BasePermission):
     message = "Only an operator may do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return _kind(request) == OPERATOR
 
 
 class IsSaga(BasePermission):
     message = "Only the order saga may do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return _kind(request) == SAGA

@@ -2,15 +2,17 @@
 
 A service's `config/settings.py` calls `service_settings(...)` and adds only what
 is its own. DJANGO_ENV is exactly `development`, `test` or `production`.
-Development and test have marked defaults (a local JWKS under var/keys, local-memory
-throttle counters); production refuses to start without real values and never
-accepts a development default.
+Development and test have marked defaults (a local JWKS under var/keys, throttle
+counters in files under var/throttle); production refuses to start without real values
+and never accepts a development default.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -25,6 +27,7 @@ from chassis.tokens import (
     jwks_file,
 )
 from observability.logs import logging_config
+from observability.tracing import tracing_settings
 
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -44,11 +47,15 @@ PRODUCTION_REQUIRED = (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+MIN_RETENTION_HOURS = 24
+"""The shortest life of an idempotency record: it must outlive every retry of its request. The saga
+retries a step within its deadline (minutes), and a client retries within minutes too."""
+
 ADMIN_PREFIX = "/admin/"
 """Where each service serves Django's admin: the only place with sessions (chassis.middleware)."""
 
 
-def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
+def _database(name: str, environ: Mapping[str, str], var_dir: Path) -> dj_database_url.DBConfig:
     url = environ.get("DATABASE_URL")
     if url:
         # Django's own backends, without django-prometheus's per-statement wrappers: they cost about a
@@ -75,7 +82,7 @@ def _database(name: str, environ: os._Environ | dict, var_dir: Path) -> dict:
     }
 
 
-def _api_docs(service: str, description: str, enum_names: dict[str, str]) -> dict:
+def _api_docs(service: str, description: str, enum_names: dict[str, str]) -> dict[str, Any]:
     """drf-spectacular's settings: the schema and Swagger UI of chassis.schema, from local files."""
     return {
         "TITLE": service,
@@ -90,7 +97,7 @@ def _api_docs(service: str, description: str, enum_names: dict[str, str]) -> dic
     }
 
 
-def _chaos_enabled(environ: os._Environ | dict, production: bool) -> bool:
+def _chaos_enabled(environ: Mapping[str, str], production: bool) -> bool:
     """SAGA_CHAOS=1 switches fault injection on; production refuses it outright."""
     value = environ.get("SAGA_CHAOS", "0") or "0"
     if value not in ("0", "1"):
@@ -100,14 +107,14 @@ def _chaos_enabled(environ: os._Environ | dict, production: bool) -> bool:
     return value == "1"
 
 
-def _environment(environ: os._Environ | dict) -> str:
+def _environment(environ: Mapping[str, str]) -> str:
     value = environ.get("DJANGO_ENV", "development")
     if value not in ENVIRONMENTS:
         raise ImproperlyConfigured(f"DJANGO_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
     return value
 
 
-def _jwt(environ: os._Environ | dict, var_dir: Path) -> dict:
+def _jwt(environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     """Token verification: the provider's JWKS, issuer and audience (production), or the local key."""
     algorithms = [a.strip() for a in environ.get("JWT_ALGORITHMS", "RS256,EdDSA").split(",") if a.strip()]
     refused = sorted(set(algorithms) - ASYMMETRIC_ALGORITHMS)
@@ -138,29 +145,54 @@ def _jwt(environ: os._Environ | dict, var_dir: Path) -> dict:
     }
 
 
-def _throttling(environ: os._Environ | dict) -> dict:
+# Throttle counters kept in files (chassis.throttling.CounterFileCache) at most: one per caller counted
+# in its period. Beyond it the expired counters go first, then a random third of the rest.
+THROTTLE_FILE_MAX_ENTRIES = 5_000
+
+
+def _throttle_counters(name: str, environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    """The cache that holds the throttle counters, shared by every process that serves the service.
+
+    With REDIS_URL (which production requires) it is Redis, shared by every replica. Without it, the
+    embedded default, it is a directory of files per service, <var>/throttle/<service>_svc, shared by
+    every gunicorn worker on this host; it is created with mode 0700 when first used.
+    """
+    redis_url = environ.get("REDIS_URL")
+    if redis_url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    return {
+        "BACKEND": "chassis.throttling.CounterFileCache",
+        "LOCATION": str(var_dir / "throttle" / f"{name}_svc"),
+        "OPTIONS": {"MAX_ENTRIES": THROTTLE_FILE_MAX_ENTRIES, "CULL_FREQUENCY": 3},
+    }
+
+
+def _throttling(name: str, environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     rates = {
         "requests": environ.get("THROTTLE_REQUESTS", "600/min"),
         "order_placements": environ.get("THROTTLE_ORDER_PLACEMENTS", "120/min"),
     }
-    for name, rate in rates.items():
+    for scope, rate in rates.items():
         count, _, period = rate.partition("/")
         if not count.isdigit() or not period or period[0] not in "smhd":
-            raise ImproperlyConfigured(f"THROTTLE_{name.upper()} must look like 120/min, not {rate!r}")
-    redis_url = environ.get("REDIS_URL")
-    cache = (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-        if redis_url
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+            raise ImproperlyConfigured(f"THROTTLE_{scope.upper()} must look like 120/min, not {rate!r}")
     return {
         "THROTTLE_RATES": rates,
         "THROTTLE_OPERATORS": environ.get("THROTTLE_OPERATORS", "0") == "1",
-        "CACHES": {"default": cache},
+        "CACHES": {"default": _throttle_counters(name, environ, var_dir)},
     }
 
 
-def _production_security(environ: os._Environ | dict) -> dict:
+def _retention_hours(environ: Mapping[str, str]) -> int:
+    value = environ.get("IDEMPOTENCY_RETENTION_HOURS", "168")
+    if not value.isdigit() or int(value) < MIN_RETENTION_HOURS:
+        raise ImproperlyConfigured(
+            f"IDEMPOTENCY_RETENTION_HOURS must be a whole number of hours, at least {MIN_RETENTION_HOURS}"
+        )
+    return int(value)
+
+
+def _production_security(environ: Mapping[str, str]) -> dict[str, Any]:
     """TLS ends at the gateway, which sets X-Forwarded-Proto; the saga's internal calls and the
     probes stay plain HTTP inside the cluster, so they are exempt from the HTTPS redirect."""
     return {
@@ -182,8 +214,8 @@ def service_settings(
     apps: list[str],
     description: str = "",
     enum_names: dict[str, str] | None = None,
-    environ=None,
-) -> dict:
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The Django settings of service `name` (e.g. "inventory") as a dict. `apps[0]` is the service's
     own app, whose `urls` module holds its routes; `description` opens its API documentation, and
     `enum_names` names the enumerations its schema shares (drf-spectacular's ENUM_NAME_OVERRIDES)."""
@@ -209,10 +241,12 @@ def service_settings(
         "BASE_DIR": base_dir,
         "SERVICE_NAME": name,
         "LOG_SERVICE": f"{name}_svc",
-        "TRACES_DIR": Path(environ.get("SAGA_TRACES_DIR", var_dir / "traces")),
+        "TRACING": tracing_settings(environ, Path(environ.get("SAGA_TRACES_DIR", var_dir / "traces"))),
+        # Where gunicorn's processes share their metrics (prometheus_client's own variable), or None.
+        "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
         "PRODUCTION": production,
         **_jwt(environ, var_dir),
-        **_throttling(environ),
+        **_throttling(name, environ, var_dir),
         **(_production_security(environ) if production else {}),
         "X_FRAME_OPTIONS": "DENY",
         "SESSION_COOKIE_PATH": ADMIN_PREFIX,
@@ -294,5 +328,7 @@ def service_settings(
             "DEFAULT_SCHEMA_CLASS": "chassis.schema.ServiceAutoSchema",
         },
         "IDEMPOTENCY_LEASE_SECONDS": int(environ.get("IDEMPOTENCY_LEASE_SECONDS", "30")),
+        # How long a keyed request's record is kept (`manage.py purge_idempotency_records` deletes older ones).
+        "IDEMPOTENCY_RETENTION_HOURS": _retention_hours(environ),
         "LOGGING": logging_config(f"{name}_svc", environ.get("LOG_LEVEL", "INFO")),
     }

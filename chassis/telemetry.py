@@ -11,15 +11,15 @@ plus the collectors a service names in METRICS_COLLECTORS (read at scrape time).
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
+from chassis.conf import shared_settings
 from observability.tracing import start_tracing
 
 UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
@@ -28,7 +28,7 @@ UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
 def start_tracing_requests() -> None:
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-    if start_tracing(settings.LOG_SERVICE, settings.TRACES_DIR) is not None:
+    if start_tracing(shared_settings.LOG_SERVICE, shared_settings.TRACING) is not None:
         DjangoInstrumentor().instrument(excluded_urls=",".join(f"{p}$" for p in UNTRACED_PATHS))
 
 
@@ -40,10 +40,10 @@ def _own_registry() -> CollectorRegistry:
     return registry
 
 
-def metrics(request) -> HttpResponse:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def metrics(request: HttpRequest) -> HttpResponse:
+    if shared_settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client's is unannotated
     else:
         registry = REGISTRY
     body = generate_latest(registry) + generate_latest(_own_registry())

@@ -13,8 +13,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from opentelemetry import trace
@@ -34,7 +35,10 @@ SCHEMA = (
 )
 """The keys every line has, in this order."""
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})
+# Each binding replaces the mapping, so the shared empty default is never changed.
+_context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "log_context", default=MappingProxyType({})
+)
 
 
 @contextmanager
@@ -107,7 +111,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def logging_config(service: str, level: str = "INFO") -> dict:
+def logging_config(service: str, level: str = "INFO") -> dict[str, Any]:
     """A LOGGING dict (Django settings): JSON lines on stderr."""
     return {
         "version": 1,

@@ -12,45 +12,68 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanContext
 
 from saga_contract import workflow_id
 
 _provider: TracerProvider | None = None
 
 
-def start_tracing(service: str, traces_dir: Path) -> TracerProvider | None:
+@dataclass(frozen=True)
+class TracingSettings:
+    """Where a process's spans go: to an OTLP collector when `otlp_endpoint` is set, else as JSON
+    lines into `traces_dir`; nowhere when `disabled`."""
+
+    traces_dir: Path
+    otlp_endpoint: str | None = None
+    disabled: bool = False
+
+
+def tracing_settings(environ: Mapping[str, str], traces_dir: Path) -> TracingSettings:
+    """The tracing part of a process's configuration, from OpenTelemetry's own variables: each
+    process's config module calls it with its environment."""
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
+    base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if endpoint is None and base:
+        endpoint = base.rstrip("/") + "/v1/traces"  # the base URL, as the OTLP specification says
+    return TracingSettings(
+        traces_dir=traces_dir,
+        otlp_endpoint=endpoint,
+        disabled=environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true",
+    )
+
+
+def start_tracing(service: str, settings: TracingSettings) -> TracerProvider | None:
     """Install this process's tracer provider (once; call it after gunicorn forks, never before).
-    None when `OTEL_SDK_DISABLED=true`."""
+    None when tracing is disabled (`OTEL_SDK_DISABLED=true`)."""
     global _provider
     if _provider is not None:
         return _provider
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+    if settings.disabled:
         return None
-    _provider = tracer_provider(service, traces_dir, os.environ)
+    _provider = tracer_provider(service, settings)
     trace.set_tracer_provider(_provider)
     return _provider
 
 
-def tracer_provider(service: str, traces_dir: Path, environ: Mapping[str, str]) -> TracerProvider:
-    """A provider whose spans name `service` and go to the OTLP endpoint `environ` names, if any,
-    else to `traces_dir`; batched, so a request never waits for its spans to be written."""
+def tracer_provider(service: str, settings: TracingSettings) -> TracerProvider:
+    """A provider whose spans name `service` and go where `settings` say; batched, so a request
+    never waits for its spans to be written."""
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
-    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if endpoint:
+    if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        if not environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-            endpoint = endpoint.rstrip("/") + "/v1/traces"  # the base URL, as the OTLP specification says
-        exporter: SpanExporter = OTLPSpanExporter(endpoint=endpoint)
+        exporter: SpanExporter = OTLPSpanExporter(endpoint=settings.otlp_endpoint)
     else:
-        exporter = JsonLinesSpanExporter(traces_dir, service)
+        exporter = JsonLinesSpanExporter(settings.traces_dir, service)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     return provider
 
@@ -102,7 +125,8 @@ class JsonLinesSpanExporter(SpanExporter):
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
-    context = span.get_span_context()
+    # Spans reach an exporter only once the SDK tracer has made them, and it always gives them a context.
+    context = cast(SpanContext, span.get_span_context())
     return {
         "trace_id": f"{context.trace_id:032x}",
         "span_id": f"{context.span_id:016x}",

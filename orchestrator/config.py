@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
+from observability.tracing import TracingSettings, tracing_settings
 from orchestrator.breakers import BreakerSettings
 from saga_contract import DEFAULT_TEMPORAL_ADDRESS, NAMESPACE, TASK_QUEUE
 
@@ -44,8 +45,8 @@ class OrchestratorSettings:
     identity: IdentitySettings
     metrics_address: str | None = None
     """host:port where the worker serves Prometheus metrics (Temporal SDK's and the saga's); None: off."""
-    traces_dir: Path = _REPO_VAR_DIR / "traces"
-    """Where spans go when no OTLP endpoint is set."""
+    tracing: TracingSettings = field(default_factory=lambda: TracingSettings(_REPO_VAR_DIR / "traces"))
+    """Where spans go: an OTLP collector, or JSON lines in a folder."""
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
@@ -56,8 +57,12 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     return OrchestratorSettings(
         metrics_address=environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1:9464") or None,
-        traces_dir=Path(
-            environ.get("SAGA_TRACES_DIR") or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"
+        tracing=tracing_settings(
+            environ,
+            Path(
+                environ.get("SAGA_TRACES_DIR")
+                or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"
+            ),
         ),
         temporal_address=environ.get("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL_ADDRESS),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),

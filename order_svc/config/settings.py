@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 import saga_contract
 from chassis.settings import service_settings
+from observability.tracing import TracingSettings
 
 _env = os.environ
 
@@ -22,6 +23,9 @@ globals().update(
         "(`/internal/v1/`, for the saga's identity only).",
     )
 )
+# A shared setting this service's own code reads, declared with its type for type checkers (the call
+# above sets it).
+TRACING: TracingSettings
 
 # The saga every order gets: started by the outbox relay (`manage.py relay_outbox`), asked to cancel
 # and read by the API, always through orders.saga_gateway.

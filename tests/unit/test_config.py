@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER
+from observability.tracing import TracingSettings
 from orchestrator.breakers import BreakerSettings
 from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
 
@@ -30,7 +31,7 @@ def test_defaults_fit_the_local_stack() -> None:
             audience=DEV_AUDIENCE,
         ),
         metrics_address="127.0.0.1:9464",
-        traces_dir=REPO_VAR_DIR / "traces",
+        tracing=TracingSettings(REPO_VAR_DIR / "traces"),
     )
 
 
@@ -73,9 +74,9 @@ def test_environment_overrides_every_value() -> None:
             "shop-services",
         ),
         "0.0.0.0:9100",
-        Path("/srv/saga/var/traces"),
+        TracingSettings(Path("/srv/saga/var/traces")),
     )
-    assert load_settings({"SAGA_TRACES_DIR": "/spans"}).traces_dir == Path("/spans")
+    assert load_settings({"SAGA_TRACES_DIR": "/spans"}).tracing.traces_dir == Path("/spans")
     assert load_settings({"WORKER_METRICS_ADDRESS": ""}).metrics_address is None  # no metrics endpoint
 
 

@@ -10,7 +10,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from observability.tracing import JsonLinesSpanExporter, order_traces, read_spans, span_tree, tracer_provider
+from observability.tracing import (
+    JsonLinesSpanExporter,
+    order_traces,
+    read_spans,
+    span_tree,
+    tracer_provider,
+    tracing_settings,
+)
 
 ORDER = "0b6f8a52-5d1e-4c1b-9a5e-8c3f2d7e4a11"
 
@@ -62,9 +69,11 @@ def test_a_span_whose_parent_is_missing_is_a_root_and_a_cut_line_is_skipped(tmp_
     (path,) = tmp_path.iterdir()
     parent_line = path.read_text()
     path.write_text("")
-    with worker.start_as_current_span("outer"):
-        with worker.start_as_current_span("inner", attributes={"temporalWorkflowID": f"order-{ORDER}"}):
-            pass
+    with (
+        worker.start_as_current_span("outer"),
+        worker.start_as_current_span("inner", attributes={"temporalWorkflowID": f"order-{ORDER}"}),
+    ):
+        pass
     lines = path.read_text().splitlines()
     inner = lines[0]
     path.write_text(inner + "\n" + '{"trace_id": "cut sho')  # the outer span lost, a line cut short
@@ -91,7 +100,7 @@ def test_with_an_otlp_endpoint_spans_go_to_the_collector_and_not_to_files(tmp_pa
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}"}
-        provider = tracer_provider("payment_svc", tmp_path, environ)
+        provider = tracer_provider("payment_svc", tracing_settings(environ, tmp_path))
         with provider.get_tracer(__name__).start_as_current_span("POST internal/v1/payments/capture"):
             pass
         assert provider.force_flush(10_000)

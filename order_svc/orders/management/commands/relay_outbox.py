@@ -2,8 +2,9 @@
 
 Runs until SIGTERM or SIGINT and exits 0; `--once` relays what is due now and exits (tests, cron).
 Logs JSON lines through the service's logging settings, as service `relay`, and traces each start
-as part of its order's trace (the placement's context is stored with the record). Run from the command line it leaves through
-`os._exit` after flushing: temporalio can crash the interpreter's own exit (ARCHITECTURE.md).
+as part of its order's trace (the placement's context is stored with the record). Run from the
+command line it leaves through `os._exit` after flushing: temporalio can crash the interpreter's
+own exit (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
@@ -28,12 +31,12 @@ logger = logging.getLogger("orders.relay")
 class Command(BaseCommand):
     help = "Start the saga of every order in the outbox, retrying until it is started."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="relay what is due now, then exit")
 
-    def handle(self, *args, once: bool = False, **options) -> None:
+    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         name_service("relay")
-        start_tracing("relay", settings.TRACES_DIR)
+        start_tracing("relay", settings.TRACING)
         relay = OutboxRelay()
         if once:
             handled = relay.drain()
@@ -45,7 +48,7 @@ class Command(BaseCommand):
     def _run_until_signalled(self, relay: OutboxRelay) -> None:
         stop = threading.Event()
 
-        def on_signal(signum, frame) -> None:
+        def on_signal(signum: int, frame: FrameType | None) -> None:
             logger.info("outbox relay stopping", extra={"fields": {"signal": signal.Signals(signum).name}})
             stop.set()
 
@@ -67,7 +70,7 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
         logger.info("outbox relay stopped")
 
-    def run_from_argv(self, argv) -> None:
+    def run_from_argv(self, argv: list[str]) -> None:
         """The command-line entry: run, then flush and leave with os._exit (0 unless it failed)."""
         code = 0
         try:
