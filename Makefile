@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := inventory_svc payment_svc order_svc
 
-.PHONY: run test test-services test-services-postgres test-workflow test-e2e test-security test-browser test-resilience test-chaos record-histories bench venv clean
+.PHONY: run lint docs test test-services test-services-postgres test-workflow test-e2e test-security test-browser test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -21,7 +21,28 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed $(ARGS)
 
-test: venv test-services test-workflow test-e2e test-security test-browser test-resilience test-chaos
+test: venv lint docs test-services test-workflow test-e2e test-security test-browser test-resilience test-chaos
+
+# Style, enforced: ruff (lint and format), mypy (strict) with the Django and DRF stubs, and the CI
+# workflow checked by actionlint and zizmor. The type checker's Django plugin loads one service's
+# settings; each service's apps are checked from the service's own folder.
+SERVICE_APPS := inventory_svc:inventory payment_svc:payments order_svc:orders
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings MYPYPATH=inventory_svc MYPY_CACHE_DIR=var/mypy/core \
+		$(BIN)/mypy saga_contract orchestrator observability chassis infra
+	@for pair in $(SERVICE_APPS); do \
+		svc=$${pair%%:*}; app=$${pair##*:}; echo "mypy $$svc"; \
+		(cd $$svc && DJANGO_SETTINGS_MODULE=config.settings MYPYPATH=.. MYPY_CACHE_DIR=../var/mypy/$$svc \
+			../$(BIN)/mypy --config-file ../pyproject.toml $$app config) || exit 1; \
+	done
+	$(BIN)/actionlint .github/workflows/ci.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows/ .pre-commit-config.yaml
+
+# The documentation site (MkDocs, Material theme) into var/site; --strict fails on a broken link or anchor.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir var/site
 
 # Each service is its own Django project, so each gets its own pytest run.
 test-services: venv
