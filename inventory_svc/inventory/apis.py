@@ -7,6 +7,9 @@ selector, and serialize. No business logic here.
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -45,7 +48,7 @@ MAX_QUANTITY = 1_000_000
 MAX_CENTS = 1_000_000_000
 
 
-class ProductOutputSerializer(serializers.ModelSerializer):
+class ProductOutputSerializer(serializers.ModelSerializer[Product]):
     available = serializers.IntegerField()
 
     class Meta:
@@ -143,8 +146,8 @@ class ProductRestockApi(ServiceApi):
         return Response(ProductOutputSerializer(product).data)
 
 
-class ReservationOutputSerializer(serializers.ModelSerializer):
-    class LineSerializer(serializers.Serializer):
+class ReservationOutputSerializer(serializers.ModelSerializer[Reservation]):
+    class LineSerializer(serializers.Serializer[Any]):
         sku = serializers.CharField(source="product_id")
         quantity = serializers.IntegerField()
         unit_price_cents = serializers.IntegerField()
@@ -188,9 +191,11 @@ class ReservationCreateApi(ServiceApi):
             quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
         order_id = serializers.UUIDField()
-        items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+        items: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=ItemSerializer(), allow_empty=False, max_length=MAX_LINES
+        )
 
-        def validate_items(self, items):
+        def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return unique_skus(items)
 
     @extend_schema(
@@ -241,7 +246,7 @@ class ReservationDetailApi(ServiceApi):
         tags=["reservations"],
         responses=answers({200: ReservationOutputSerializer}, ReservationNotFound),
     )
-    def get(self, request: Request, order_id) -> Response:
+    def get(self, request: Request, order_id: UUID) -> Response:
         return Response(ReservationOutputSerializer(selectors.reservation_get(order_id=order_id)).data)
 
 
@@ -258,7 +263,7 @@ class ReservationReleaseApi(ServiceApi):
         responses=answers({200: ReservationOutputSerializer}, ReservationCommitted),
     )
     @idempotent
-    def post(self, request: Request, order_id) -> Response:
+    def post(self, request: Request, order_id: UUID) -> Response:
         bind(order_id=str(order_id))
         reservation = services.reservation_release(
             order_id=order_id, idempotency_key=request_idempotency_key(request)
@@ -277,7 +282,7 @@ class ReservationCommitApi(ServiceApi):
         responses=answers({200: ReservationOutputSerializer}, ReservationNotFound, ReservationReleased),
     )
     @idempotent
-    def post(self, request: Request, order_id) -> Response:
+    def post(self, request: Request, order_id: UUID) -> Response:
         bind(order_id=str(order_id))
         reservation = services.reservation_commit(
             order_id=order_id, idempotency_key=request_idempotency_key(request)
@@ -291,10 +296,10 @@ class ReservationEventListApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(serializers.Serializer[Any]):
         order_id = serializers.UUIDField(required=False)
 
-    class OutputSerializer(serializers.ModelSerializer):
+    class OutputSerializer(serializers.ModelSerializer[ReservationEvent]):
         class Meta:
             model = ReservationEvent
             fields = ["id", "order_id", "kind", "idempotency_key", "created_at"]

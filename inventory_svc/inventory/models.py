@@ -23,12 +23,12 @@ class Product(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.sku
+
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
-
-    def __str__(self) -> str:
-        return self.sku
 
 
 class Reservation(models.Model):
@@ -64,6 +64,9 @@ class ReservationLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["reservation", "product"], name="reservation_line_unique_sku"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.reservation_id} {self.product_id} × {self.quantity}"
 
 
 class ReservationEvent(models.Model):

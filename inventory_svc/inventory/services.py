@@ -9,12 +9,14 @@ one writer in at a time and needs no locks. Refusals are raised before the first
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, QuerySet, Value, When
 from django.utils import timezone
 
+from chassis.errors import DomainError
 from chassis.idempotency.effects import (
     concurrent_writers,
     effect_transaction,
@@ -69,7 +71,7 @@ def product_restock(*, sku: str, quantity: int) -> Product:
         return product
 
 
-def _lock_products(skus) -> QuerySet[Product]:
+def _lock_products(skus: Iterable[str]) -> QuerySet[Product]:
     """The products of `skus`, locked in SKU order (on PostgreSQL; SQLite ignores FOR UPDATE)."""
     return Product.objects.select_for_update().filter(sku__in=sorted(skus)).order_by("sku")
 
@@ -97,7 +99,7 @@ def _reservation_with_lines(order_id: UUID) -> Reservation | None:
     return reservation
 
 
-def _stock_refusal(wanted: dict[str, int], products: dict[str, Product]) -> Exception | None:
+def _stock_refusal(wanted: dict[str, int], products: Mapping[str, Product]) -> DomainError | None:
     """Why these products cannot fill `wanted` (unknown SKUs, too little stock, mixed currencies), or None."""
     unknown = sorted(set(wanted) - set(products))
     if unknown:
@@ -116,7 +118,7 @@ def _stock_refusal(wanted: dict[str, int], products: dict[str, Product]) -> Exce
 
 
 def _reservation_insert(
-    order_id: UUID, wanted: dict[str, int], products: dict[str, Product]
+    order_id: UUID, wanted: dict[str, int], products: Mapping[str, Product]
 ) -> Reservation | None:
     """Store the reservation and its lines, or return None when this order's reservation was committed
     since this transaction looked: a release's tombstone (a compensation that holds no product lock)
@@ -166,6 +168,8 @@ def reservation_create(
         # stock is now; a refusal is only given to an order that holds nothing.
         existing = _reservation_with_lines(order_id)
         if existing is None:
+            # An order holds no reservation here only when its reserve was refused.
+            assert refusal is not None
             raise refusal
         if existing.status == Reservation.Status.RELEASED:
             raise ReservationReleased(order_id=str(order_id))
@@ -175,7 +179,7 @@ def reservation_create(
 
 
 def _reservation_finish(
-    reservation: Reservation, *, to: str, refusal: type[Exception], idempotency_key: str, **counters: int
+    reservation: Reservation, *, to: str, refusal: type[DomainError], idempotency_key: str, **counters: int
 ) -> Reservation:
     """Move a RESERVED reservation to `to` (COMMITTED or RELEASED), shifting its products' `counters`
     by its lines. A repeat returns it as it is; the other final state is refused with `refusal`."""
@@ -194,7 +198,9 @@ def _reservation_finish(
             reservation.status, reservation.updated_at = to, now
             return reservation
         # Another transaction finished it after it was read (PostgreSQL): final states never change.
-        reservation = _reservation_with_lines(order_id)
+        finished = _reservation_with_lines(order_id)
+        assert finished is not None  # A reservation is never deleted.
+        reservation = finished
     if reservation.status == to:
         return reservation
     raise refusal(order_id=str(reservation.order_id))
@@ -213,6 +219,7 @@ def reservation_release(*, order_id: UUID, idempotency_key: str = "") -> Reserva
             except IntegrityError:
                 # A slow reserve for this order committed just now: release what it took.
                 reservation = _reservation_with_lines(order_id)
+                assert reservation is not None  # The insert met the reserve's row, so it exists.
             else:
                 _record(order_id, ReservationEvent.Kind.RELEASED, idempotency_key)
                 remember_related(tombstone, "lines", [])

@@ -129,7 +129,7 @@ class OrderCollectionApi(ServiceApi):
     @idempotent
     def post(self, request: Request) -> Response:
         customer_id = _caller(request).customer_id
-        assert customer_id is not None  # only a customer may place an order (get_permissions)
+        assert customer_id is not None  # Only a customer may place an order (see get_permissions).
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -27,7 +27,7 @@ class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer_id = models.CharField(max_length=64, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    cancellation_reason = models.CharField(
+    cancellation_reason = models.CharField(  # noqa: DJ001 (the API has always shown "no reason" as null)
         max_length=32, choices=CancellationReason.choices, null=True, blank=True
     )
     total_cents = models.PositiveBigIntegerField(

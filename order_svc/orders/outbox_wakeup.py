@@ -4,13 +4,14 @@ On PostgreSQL the placement's transaction sends `NOTIFY saga_outbox`, which the 
 commit (and never for a rollback) to every relay that LISTENs, on any host. On SQLite, the embedded
 default on one machine, a datagram goes after commit to the relay's Unix socket, named after the
 database file, in a directory only this user may enter (another user could otherwise take the name
-first and learn when orders are placed). A wake-up is only a hint: nothing waits for it, a relay that is not listening loses
-it, and the relay still looks every OUTBOX_POLL_SECONDS, so a lost wake-up costs one poll's delay,
-never an order. This module never reads or writes the outbox itself.
+first and learn when orders are placed). A wake-up is only a hint: nothing waits for it, a relay
+that is not listening loses it, and the relay still looks every OUTBOX_POLL_SECONDS, so a lost
+wake-up costs one poll's delay, never an order. This module never reads or writes the outbox itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +43,8 @@ def _private_directory(path: Path, *, create: bool) -> bool:
     made so first when `create` (the relay's side)."""
     directory = path.parent
     if create:
-        try:
+        with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
     try:
         info = directory.lstat()
     except FileNotFoundError:
@@ -62,10 +62,9 @@ def _send_datagram(path: Path) -> None:
     if _sender is None:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         _sender.setblocking(False)
-    try:
+    # No relay listening, or its queue is full (OSError): it will find the record by polling.
+    with contextlib.suppress(OSError):
         _sender.sendto(_DATAGRAM, str(path))
-    except OSError:  # no relay listening, or its queue is full: it will find the record by polling
-        pass
 
 
 def outbox_wake_relay() -> None:
@@ -89,7 +88,8 @@ class RelayWakeups:
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
         self._socket: socket.socket | None = None
-        self._listener = None  # a DatabaseWrapper of its own, LISTENing (PostgreSQL)
+        # A connection of its own that LISTENs (PostgreSQL).
+        self._listener: BaseDatabaseWrapper | None = None
         self._unavailable_until = 0.0
 
     def wait(self, timeout: float) -> bool:
@@ -109,25 +109,29 @@ class RelayWakeups:
             self.close()
             return False
 
-    def _source(self):
+    def _source(self) -> socket.socket | int | None:
+        """What to wait on: the SQLite socket or the listening connection's file descriptor; None while
+        there is neither."""
         if self._socket is not None:
             return self._socket
         if self._listener is not None:
-            return self._listener.connection.fileno()
+            descriptor: int = self._listener.connection.fileno()
+            return descriptor
         if time.monotonic() < self._unavailable_until:
             return None
         try:
-            self._open()
+            opened = self._open()
         except Exception as error:  # another relay's socket, or the database away (polling finds out)
             logger.warning("outbox wake-ups unavailable for now; polling: %s", error)
             self._unavailable_until = time.monotonic() + _RETRY_LISTENING_SECONDS
             return None
-        if self._socket is None and self._listener is None:  # neither SQLite nor PostgreSQL
+        if not opened:  # neither SQLite nor PostgreSQL
             self._unavailable_until = float("inf")
             return None
         return self._source()
 
-    def _open(self) -> None:
+    def _open(self) -> bool:
+        """Start listening: whether this database has a way to wake the relay."""
         database = connections[self.alias]
         if database.vendor == "sqlite":
             path = _socket_path(database.settings_dict["NAME"])
@@ -141,12 +145,15 @@ class RelayWakeups:
                 raise
             listening.setblocking(False)
             self._socket = listening
-        elif database.vendor == "postgresql":
+            return True
+        if database.vendor == "postgresql":
             listener = connections.create_connection(self.alias)
             listener.ensure_connection()
             listener.connection.autocommit = True
             listener.connection.execute(f"LISTEN {CHANNEL}")
             self._listener = listener
+            return True
+        return False
 
     def _drain(self) -> None:
         """Consume every wake-up waiting now: one look at the outbox answers them all."""
@@ -167,10 +174,8 @@ class RelayWakeups:
             self._socket = None
             Path(path).unlink(missing_ok=True)
         if self._listener is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is gone already
                 self._listener.close()
-            except Exception:  # the connection is gone already
-                pass
             self._listener = None
 
 

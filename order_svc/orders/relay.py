@@ -87,7 +87,9 @@ def _statements(vendor: str) -> _Statements:
     meta = OutboxRecord._meta
     quoted = {field.name: _quoted_column(field) for field in meta.concrete_fields}
     table, pk = connection.ops.quote_name(meta.db_table), _quoted_column(meta.pk)
-    started_at, next_attempt_at, attempts = (quoted[name] for name in ("started_at", "next_attempt_at", "attempts"))
+    started_at, next_attempt_at, attempts = (
+        quoted[name] for name in ("started_at", "next_attempt_at", "attempts")
+    )
     due = f"{started_at} IS NULL AND {next_attempt_at} <= %s"
     columns = ", ".join(quoted.values())
     lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""  # SQLite has one writer at a time
@@ -111,8 +113,8 @@ def _quoted_column(field: Field[Any, Any]) -> str:
     return connection.ops.quote_name(field.column)
 
 
-def _db_datetime(value: datetime) -> object:
-    """`value` as the database's driver takes it."""
+def _db_datetime(value: datetime) -> datetime | str | None:
+    """`value` as the database's driver takes it: text on SQLite, the datetime itself on PostgreSQL."""
     return connection.ops.adapt_datetimefield_value(value)
 
 
@@ -171,7 +173,7 @@ def _start_all(records: Sequence[OutboxRecord]) -> list[StartOutcome]:
     results = iter(saga_gateway().start_all(starts))
 
     outcomes = []
-    for record, span in zip(records, spans, strict=True):  # one span per record
+    for record, span in zip(records, spans, strict=True):  # Each record has one span.
         result = failed.get(record.pk) or next(results)
         if isinstance(result, Exception):  # Temporal down or slow, or the payload above
             message = f"{type(result).__name__}: {result}"

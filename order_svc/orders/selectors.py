@@ -9,7 +9,13 @@ from django.db.models import QuerySet
 
 from orders.errors import OrderNotFound, SagaUnavailable
 from orders.models import Order
-from orders.saga_gateway import SagaNotStarted, SagaProgress, SagaUnreachable, saga_gateway, saga_progress_not_started
+from orders.saga_gateway import (
+    SagaNotStarted,
+    SagaProgress,
+    SagaUnreachable,
+    saga_gateway,
+    saga_progress_not_started,
+)
 
 logger = logging.getLogger(__name__)
 

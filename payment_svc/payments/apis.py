@@ -7,12 +7,15 @@ service or selector, and serialize. No business logic here.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chassis.api import ServiceApi
+from chassis.auth import Principal
 from chassis.fields import CurrencyField, StrictIntegerField, StrictSerializer, customer_id_field
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
@@ -35,13 +38,18 @@ from payments.models import Account, MerchantAccount, Payment, PaymentEvent
 MAX_CENTS = 10**12
 
 
-class AccountOutputSerializer(serializers.ModelSerializer):
+def _caller(request: Request) -> Principal:
+    """Who calls: every view here admits only callers that JwtAuthentication made a Principal of."""
+    return cast(Principal, request.user)
+
+
+class AccountOutputSerializer(serializers.ModelSerializer[Account]):
     class Meta:
         model = Account
         fields = ["customer_id", "balance_cents", "held_cents", "deposited_cents", "currency"]
 
 
-class PaymentOutputSerializer(serializers.ModelSerializer):
+class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
     class Meta:
         model = Payment
         fields = ["id", "order_id", "customer_id", "amount_cents", "currency", "status"]
@@ -109,7 +117,7 @@ class AccountDetailApi(ServiceApi):
         responses=answers({200: AccountOutputSerializer}, AccountNotFound),
     )
     def get(self, request: Request, customer_id: str) -> Response:
-        account = selectors.account_get(customer_id=customer_id, owner=request.user.customer_id)
+        account = selectors.account_get(customer_id=customer_id, owner=_caller(request).customer_id)
         return Response(AccountOutputSerializer(account).data)
 
 
@@ -139,7 +147,7 @@ class AccountDepositApi(ServiceApi):
 class MerchantApi(ServiceApi):
     permission_classes = [IsOperator]
 
-    class OutputSerializer(serializers.ModelSerializer):
+    class OutputSerializer(serializers.ModelSerializer[MerchantAccount]):
         class Meta:
             model = MerchantAccount
             fields = ["balance_cents", "currency"]
@@ -154,7 +162,7 @@ class MerchantApi(ServiceApi):
         return Response(self.OutputSerializer(selectors.merchant_get()).data)
 
 
-class OrderFilterSerializer(serializers.Serializer):
+class OrderFilterSerializer(serializers.Serializer[Any]):
     order_id = serializers.UUIDField(required=False)
 
 
@@ -189,7 +197,7 @@ class PaymentEventListApi(ServiceApi):
     permission_classes = [IsOperator]
     FilterSerializer = OrderFilterSerializer
 
-    class OutputSerializer(serializers.ModelSerializer):
+    class OutputSerializer(serializers.ModelSerializer[PaymentEvent]):
         class Meta:
             model = PaymentEvent
             fields = ["id", "order_id", "kind", "amount_cents", "idempotency_key", "created_at"]

@@ -9,12 +9,15 @@ in at a time and needs no locks. Refusals are raised before the first write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
 
+from chassis.errors import DomainError
 from chassis.idempotency.effects import concurrent_writers, effect_transaction, insert_savepoint
 from payments.errors import (
     AccountExists,
@@ -68,7 +71,7 @@ def _record(payment: Payment, kind: str, idempotency_key: str) -> None:
     )
 
 
-def _add(rows: QuerySet, now, **cents: int) -> None:
+def _add(rows: QuerySet[Account] | QuerySet[MerchantAccount], now: datetime, **cents: int) -> None:
     """Add `cents` (per field, negative to take away) to the one row of `rows`, in one UPDATE whose
     arithmetic the database does. A missing row is a broken invariant, never money silently lost."""
     if not rows.update(updated_at=now, **{field: F(field) + amount for field, amount in cents.items()}):
@@ -104,7 +107,7 @@ def payment_authorize(
             .first()
         )
         refusal = _funds_refusal(account, amount_cents, currency)
-        if refusal is None and not account.order_paid:
+        if refusal is None and account is not None and not account.order_paid:
             try:
                 with insert_savepoint():
                     payment = Payment.objects.create(
@@ -128,6 +131,8 @@ def payment_authorize(
         # balance is now; a refusal is only given to an order that holds nothing.
         existing = Payment.objects.filter(order_id=order_id).first()
         if existing is None:
+            # An order has no payment here only when its authorization was refused.
+            assert refusal is not None
             raise refusal
         if existing.status == Payment.Status.VOIDED:
             raise PaymentVoided(order_id=str(order_id))
@@ -141,7 +146,12 @@ def payment_authorize(
 
 
 def _payment_finish(
-    payment: Payment, *, to: str, refusal: type[Exception], idempotency_key: str, move
+    payment: Payment,
+    *,
+    to: str,
+    refusal: type[DomainError],
+    idempotency_key: str,
+    move: Callable[[Payment, datetime], None],
 ) -> Payment:
     """Move an AUTHORIZED payment to `to` (VOIDED or CAPTURED), with `move(payment, now)` moving its
     money. A repeat returns it as it is; the other final state is refused with `refusal`."""
@@ -166,7 +176,7 @@ def _payment_finish(
     raise refusal(order_id=str(payment.order_id))
 
 
-def _hold_to_balance(payment: Payment, now) -> None:
+def _hold_to_balance(payment: Payment, now: datetime) -> None:
     _add(
         Account.objects.filter(customer_id=payment.customer_id),
         now,
@@ -175,7 +185,7 @@ def _hold_to_balance(payment: Payment, now) -> None:
     )
 
 
-def _hold_to_merchant(payment: Payment, now) -> None:
+def _hold_to_merchant(payment: Payment, now: datetime) -> None:
     _add(Account.objects.filter(customer_id=payment.customer_id), now, held_cents=-payment.amount_cents)
     _add(
         MerchantAccount.objects.filter(pk=MerchantAccount.SINGLETON_ID),
