@@ -11,7 +11,8 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
 
     try:
-        settings.INSTALLED_APPS  # loads the settings, which check the environment
+        # Reading any setting loads the settings module, which checks the environment.
+        _ = settings.INSTALLED_APPS
     except ImproperlyConfigured as error:
         sys.exit(f"payment_svc: {error}")
     execute_from_command_line(sys.argv)

@@ -188,9 +188,8 @@ def test_the_relay_starts_each_saga_once_with_its_input_and_never_restarts_a_clo
     forget_started(record)
     relay_once()
     after = temporal.run(handle.describe())
-    assert after.run_id == first.run_id and after.status.name == "COMPLETED", (
-        "a closed saga is never restarted"
-    )
+    assert after.run_id == first.run_id, "a closed saga is never restarted"
+    assert after.status.name == "COMPLETED", "a closed saga is never restarted"
     record.refresh_from_db()
     assert record.started_at is not None
     assert record.last_error == ""

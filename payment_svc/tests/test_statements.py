@@ -24,7 +24,9 @@ def hold(make_account, merchant) -> dict:
 
 
 def test_authorizing(saga, hold, django_assert_num_queries):
-    authorize = lambda: saga.post("/internal/v1/payments/authorize", hold, key="authorize")  # noqa: E731
+    def authorize():
+        return saga.post("/internal/v1/payments/authorize", hold, key="authorize")
+
     # BEGIN; SELECT the key's record (none); SELECT the account (FOR UPDATE on PostgreSQL) and whether
     # the order has a payment; INSERT the payment (inside a SAVEPOINT on PostgreSQL: +2); UPDATE the
     # account; INSERT the AUTHORIZED event; INSERT the key's record with the answer; COMMIT.
@@ -34,9 +36,10 @@ def test_authorizing(saga, hold, django_assert_num_queries):
 @pytest.mark.parametrize(("command", "statements"), [("void", 8), ("capture", 9)])
 def test_voiding_or_capturing(saga, hold, django_assert_num_queries, command, statements):
     saga.post("/internal/v1/payments/authorize", hold)
-    finish = lambda: saga.post(
-        f"/internal/v1/payments/{command}", {"order_id": hold["order_id"]}, key=command
-    )
+
+    def finish():
+        return saga.post(f"/internal/v1/payments/{command}", {"order_id": hold["order_id"]}, key=command)
+
     # BEGIN; SELECT the key's record (none); SELECT the payment; on PostgreSQL, SELECT the account FOR
     # UPDATE (+1); UPDATE the payment's status; UPDATE the account; for a capture, UPDATE the
     # merchant's account; INSERT the event; INSERT the key's record with the answer; COMMIT.

@@ -203,7 +203,8 @@ def test_the_rate_limit_bites_with_429_and_lets_the_client_back_after_it(gateway
     with httpx.Client(base_url=url, timeout=10) as client:
         answers = [client.get("/api/docs/orders/schema.json") for _ in range(int(BURST) + 30)]
         statuses = [answer.status_code for answer in answers]
-        assert statuses.count(200) >= int(BURST) and statuses.count(429) >= 10, statuses
+        assert statuses.count(200) >= int(BURST), statuses
+        assert statuses.count(429) >= 10, statuses
         refused = answers[statuses.index(429)]
         assert refused.json()["code"] == "throttled"
         assert refused.headers["Retry-After"] == "1"

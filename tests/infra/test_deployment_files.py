@@ -141,7 +141,8 @@ def test_the_entrypoint_knows_every_role_and_refuses_others() -> None:
     assert subprocess.run(["sh", "-n", str(ENTRYPOINT)], timeout=10).returncode == 0
     for arguments in (["nonsense"], [], ["migrate", "payments"]):
         done = subprocess.run(["sh", str(ENTRYPOINT), *arguments], capture_output=True, text=True, timeout=10)
-        assert done.returncode == 2 and "usage" in done.stderr, arguments
+        assert done.returncode == 2, arguments
+        assert "usage" in done.stderr, arguments
 
 
 def test_the_runtime_lock_pins_what_the_development_lock_pins() -> None:

@@ -45,9 +45,8 @@ def test_every_pod_is_locked_down_and_sized():
     for kind in ("Deployment", "Job"):
         for name, workload in named(kind).items():
             pod = workload["spec"]["template"]["spec"]
-            assert pod["securityContext"]["runAsNonRoot"] and pod["automountServiceAccountToken"] is False, (
-                name
-            )
+            assert pod["securityContext"]["runAsNonRoot"], name
+            assert pod["automountServiceAccountToken"] is False, name
             for container in pod.get("initContainers", []) + pod["containers"]:
                 assert {"requests", "limits"} <= set(container["resources"]), (name, container["name"])
                 assert container["securityContext"]["readOnlyRootFilesystem"], (name, container["name"])

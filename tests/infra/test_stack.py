@@ -21,7 +21,8 @@ from tests.support.waiting import wait_for
 
 # `sagactl up` with the repository root pointed at the fake one; everything else as installed.
 UP_OVER_FAKE_ROOT = (
-    "import sys; from pathlib import Path; import infra.stack.config; infra.stack.config.REPO_ROOT = Path(sys.argv[1]); "
+    "import sys; from pathlib import Path; import infra.stack.config; "
+    "infra.stack.config.REPO_ROOT = Path(sys.argv[1]); "
     "from infra.sagactl import main; sys.exit(main(sys.argv[2:]))"
 )
 

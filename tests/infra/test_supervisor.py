@@ -110,7 +110,7 @@ def test_a_process_that_stayed_up_long_enough_starts_over_at_the_first_backoff(t
     with supervising(process, policy) as supervisor:
         for restart in (1, 2):  # killed again as soon as it is back: the backoff doubles
             os.kill(process.pid, signal.SIGKILL)
-            wait_for(lambda: recoveries(supervisor) == restart, 10, f"restart {restart}")
+            wait_for(lambda expected=restart: recoveries(supervisor) == expected, 10, f"restart {restart}")
         time.sleep(1.2)
         os.kill(process.pid, signal.SIGKILL)
         wait_for(lambda: recoveries(supervisor) == 3, 10, "restart 3")

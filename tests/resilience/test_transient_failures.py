@@ -87,7 +87,8 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
     order = api.wait_for_final(order_id, timeout=30)
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=1, merchant_before=merchant_before)
     states = [state for _, state in _breaker_events(faults, "payment_svc", started)]
-    assert states[:1] == ["closed -> open"] and states[-1] == "half-open -> closed", states
+    assert states[:1] == ["closed -> open"], states
+    assert states[-1] == "half-open -> closed", states
     assert faults.worker_metric("saga_breaker_open", service="payment_svc") == 0
 
 
@@ -111,7 +112,8 @@ def test_a_lost_reply_is_retried_without_a_second_effect(api, faults, service, p
     order = api.wait_for_final(order_id, timeout=30)
     assert_confirmed_exactly_once(api, order, sku, customer, quantity=3, merchant_before=merchant_before)
     seen = faults.requests(service, path, order_id)
-    assert [r["status"] for r in seen][:1] == [503] and len(seen) >= 2, "the lost reply was retried"
+    assert [r["status"] for r in seen][:1] == [503], "the first reply was lost"
+    assert len(seen) >= 2, "the lost reply was retried"
 
 
 def test_a_hold_hidden_by_lost_replies_is_voided_when_the_saga_times_out(api, faults):

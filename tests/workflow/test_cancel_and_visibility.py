@@ -4,6 +4,7 @@ query show of a saga: every scenario ends as it should, on the time-skipping tes
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.workflows import CUSTOMER_ID, ORDER_STATUS, ORDER_TOTAL_CENTS, SAGA_STEP
@@ -32,7 +33,7 @@ async def test_a_cancel_while_a_step_runs_waits_for_it_and_compensates_it_too(
     env: WorkflowEnvironment,
 ) -> None:
     fake = FakeSagaServices()
-    async with saga(env, fake) as (order_id, handle):
+    async with saga(env, fake) as (_order_id, handle):
         accepted = await cancel_while(fake, handle, "authorize_payment")
         result = await handle.result()
         steps = {step["name"]: step for step in await handle.query(PROGRESS_QUERY)}
@@ -60,7 +61,7 @@ async def test_a_cancel_after_the_pivot_is_refused_and_never_reaches_history(
     env: WorkflowEnvironment,
 ) -> None:
     fake = FakeSagaServices()
-    async with saga(env, fake) as (order_id, handle):
+    async with saga(env, fake) as (_order_id, handle):
         accepted = await cancel_while(fake, handle, "capture_payment")
         result = await handle.result()
         updates = await update_events(handle)
@@ -108,8 +109,10 @@ async def test_a_cancel_of_a_final_saga_is_refused(env: WorkflowEnvironment) -> 
     fake = FakeSagaServices()
     async with saga(env, fake) as (_, handle):
         await handle.result()
-        with pytest.raises(Exception):
+        # A closed workflow takes no Update: the server answers NOT_FOUND, as order_svc expects.
+        with pytest.raises(RPCError) as refused:
             await handle.execute_update(CANCEL_UPDATE)
+    assert refused.value.status == RPCStatusCode.NOT_FOUND
     assert "cancel_order" not in fake.calls
 
 

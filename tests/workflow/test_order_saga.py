@@ -212,7 +212,7 @@ async def test_transient_failures_after_the_pivot_are_retried_never_compensated(
         }
     )
     # The retries run long past the 1 s deadline: it bounds only the steps before the pivot.
-    async with saga(env, fake, deadline_seconds=1) as (order_id, handle):
+    async with saga(env, fake, deadline_seconds=1) as (_order_id, handle):
         result = await handle.result()
 
     assert result["status"] == "CONFIRMED"
@@ -295,7 +295,7 @@ async def test_a_saga_from_the_outbox_never_looks_its_order_up(env: WorkflowEnvi
     sagas started before the outbox lives on only for their histories: see test_replay.py)."""
     fake = FakeSagaServices()
     fake.order_appears_after_checks = None  # were it asked, the order would never be there
-    async with saga(env, fake) as (order_id, handle):
+    async with saga(env, fake) as (_order_id, handle):
         result = await handle.result()
 
     assert result["status"] == "CONFIRMED"

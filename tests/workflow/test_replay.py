@@ -75,7 +75,8 @@ def test_new_sagas_take_the_new_path(path: Path) -> None:
     assert "order_stored" not in activity_types(path)
     assert patch_markers(path) == [STARTED_BY_OUTBOX, BATCHED_VISIBILITY]
     for task in visibility_per_task(load(path).events):
-        assert task.attribute_upserts <= 1 and task.memo_updates <= 1, task
+        assert task.attribute_upserts <= 1, task
+        assert task.memo_updates <= 1, task
 
 
 @on_session_loop
@@ -91,5 +92,5 @@ async def test_a_history_from_an_unguarded_change_would_fail(tmp_path: Path) -> 
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(legacy))
 
-    with pytest.raises(Exception, match="[Nn]ondetermin"):
+    with pytest.raises(Exception, match=r"[Nn]ondetermin"):
         await Replayer(workflows=[OrderSaga]).replay_workflow(load(tampered))

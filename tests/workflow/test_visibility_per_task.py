@@ -41,7 +41,8 @@ async def test_one_attribute_upsert_and_one_memo_update_per_workflow_task(
 
     assert (result["status"], result["reason"]) == SCENARIO[name].expected
     for number, task in enumerate(tasks, start=1):
-        assert task.attribute_upserts <= 1 and task.memo_updates <= 1, (number, task)
+        assert task.attribute_upserts <= 1, (number, task)
+        assert task.memo_updates <= 1, (number, task)
     assert own_updates == own_updates_before - 2
     assert (len(before), len(events)) == EVENTS[name]
 
