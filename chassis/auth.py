@@ -20,12 +20,14 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jwt
-from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 
+from chassis.conf import shared_settings
 from chassis.tokens import token_roles
 from saga_contract import CUSTOMER_ID_PATTERN
 
@@ -160,12 +162,15 @@ class TokenVerifier:
         self.operator_role = operator_role
         self.saga_role = saga_role
         self.saga_subjects = frozenset(saga_subjects)
+        self._jwks: jwt.PyJWKClient | JwksFile
         if jwks_url:
             # The key set is cached for five minutes; a token naming an unknown kid fetches it again
             # (at most every 10 s), so a provider's key rotation is picked up at once.
             self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, cooldown_duration=10, timeout=5)
-        else:
+        elif jwks_file is not None:
             self._jwks = JwksFile(Path(jwks_file))
+        else:
+            raise TypeError("a TokenVerifier needs jwks_url or jwks_file")
         self._verdicts = VerdictCache()
 
     def verify(self, token: str) -> Principal:
@@ -229,7 +234,7 @@ class TokenVerifier:
             raise InvalidToken(f"The token is not valid here: {error}.") from None
         return self._principal(claims), kid, key, int(claims["exp"])
 
-    def _principal(self, claims: dict) -> Principal:
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
             raise InvalidToken("The token's subject is empty or too long.")
@@ -248,10 +253,17 @@ class TokenVerifier:
 
 
 @functools.cache
-def _verifier(*configuration: object) -> TokenVerifier:
-    jwks_url, jwks_file, issuer, audience, algorithms, leeway, operator_role, saga_role, saga_subjects = (
-        configuration
-    )
+def _verifier(
+    jwks_url: str | None,
+    jwks_file: str | None,
+    issuer: str,
+    audience: str,
+    algorithms: tuple[str, ...],
+    leeway: float,
+    operator_role: str,
+    saga_role: str,
+    saga_subjects: tuple[str, ...],
+) -> TokenVerifier:
     return TokenVerifier(
         jwks_url=jwks_url,
         jwks_file=jwks_file,
@@ -268,22 +280,22 @@ def _verifier(*configuration: object) -> TokenVerifier:
 def token_verifier() -> TokenVerifier:
     """The process's verifier for the JWT_* settings in force (one per distinct configuration)."""
     return _verifier(
-        settings.JWT_JWKS_URL,
-        settings.JWT_JWKS_FILE,
-        settings.JWT_ISSUER,
-        settings.JWT_AUDIENCE,
-        tuple(settings.JWT_ALGORITHMS),
-        settings.JWT_LEEWAY_SECONDS,
-        settings.JWT_OPERATOR_ROLE,
-        settings.JWT_SAGA_ROLE,
-        tuple(settings.JWT_SAGA_SUBJECTS),
+        shared_settings.JWT_JWKS_URL,
+        shared_settings.JWT_JWKS_FILE,
+        shared_settings.JWT_ISSUER,
+        shared_settings.JWT_AUDIENCE,
+        tuple(shared_settings.JWT_ALGORITHMS),
+        shared_settings.JWT_LEEWAY_SECONDS,
+        shared_settings.JWT_OPERATOR_ROLE,
+        shared_settings.JWT_SAGA_ROLE,
+        tuple(shared_settings.JWT_SAGA_SUBJECTS),
     )
 
 
 class JwtAuthentication(BaseAuthentication):
     """DRF authentication: `Authorization: Bearer <JWT>` → (Principal, None); no header → anonymous."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Principal, None] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None
@@ -292,7 +304,7 @@ class JwtAuthentication(BaseAuthentication):
             raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
         return token_verifier().verify(token.strip()), None
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return f'Bearer realm="{REALM}"'
 
 

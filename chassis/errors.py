@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
 from rest_framework.response import Response
@@ -26,7 +26,7 @@ logger = logging.getLogger("chassis.errors")
 class DomainError(Exception):
     """A business rule said no. Subclasses set `status_code` and `code`."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "domain_error"
     message = "The request breaks a business rule."
 
@@ -54,11 +54,13 @@ class Conflict(DomainError):
     message = "The request conflicts with the current state."
 
 
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "details": details or {}}
 
 
-def error_response(status_code: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
+def error_response(
+    status_code: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JsonResponse:
     """The error shape for code that runs outside DRF (middleware, URL handlers)."""
     return JsonResponse(error_body(code, message, details), status=status_code)
 
@@ -83,6 +85,7 @@ _DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
 def _drf_error(exc: drf.APIException) -> Response:
     code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "bad_request")
     headers = {}
+    details: dict[str, Any]
     if isinstance(exc, drf.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         message = "The request body is not valid."
@@ -90,8 +93,11 @@ def _drf_error(exc: drf.APIException) -> Response:
         details, message = {}, str(exc.detail)
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = www_authenticate(exc)
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        retry_after = max(1, math.ceil(exc.wait))
+    wait: float | None = None
+    if isinstance(exc, drf.Throttled):
+        wait = exc.wait  # type: ignore[attr-defined]  # DRF sets it in __init__; the stubs leave it out
+    if wait is not None:
+        retry_after = max(1, math.ceil(wait))
         headers["Retry-After"] = str(retry_after)
         details, message = (
             {"retry_after_seconds": retry_after},
@@ -100,7 +106,7 @@ def _drf_error(exc: drf.APIException) -> Response:
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
 
 
-def exception_handler(exc: Exception, context: dict) -> Response:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every failure leaves in the one error shape."""
     if isinstance(exc, Http404):
         exc = drf.NotFound()
@@ -125,16 +131,16 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     )
 
 
-def not_found_view(request, exception=None) -> JsonResponse:
+def not_found_view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """handler404: unknown URLs answer with the error shape, not an HTML page."""
     return error_response(404, "not_found", f"No such resource: {request.path}")
 
 
-def server_error_view(request) -> JsonResponse:
+def server_error_view(request: HttpRequest) -> JsonResponse:
     """handler500: the last line of defence keeps the error shape too."""
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
-def bad_request_view(request, exception=None) -> JsonResponse:
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """handler400: Django-level rejections (bad Host, oversized form data)."""
     return error_response(400, "bad_request", "The request could not be understood.")

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -27,8 +28,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chassis.api import ServiceApi
+from chassis.conf import shared_settings
 from chassis.errors import NotFound, error_response
 from chassis.fields import StrictIntegerField, StrictNumberField, StrictRegexField, StrictSerializer
+from chassis.middleware import GetResponse
 from chassis.permissions import IsOperator
 
 logger = logging.getLogger("chassis.faults")
@@ -49,7 +52,7 @@ class FaultConfig:
     paths: tuple[str, ...] | None = None
 
     @classmethod
-    def from_json(cls, data: dict) -> FaultConfig:
+    def from_json(cls, data: dict[str, Any]) -> FaultConfig:
         """From validated input or from `as_json`'s output: every field is present."""
         return cls(
             error_rate=float(data["error_rate"]),
@@ -58,7 +61,7 @@ class FaultConfig:
             paths=None if data["paths"] is None else tuple(data["paths"]),
         )
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "error_rate": self.error_rate,
             "latency_ms": list(self.latency_ms),
@@ -125,13 +128,14 @@ class FaultStore:
                 state["injected"][kind] += 1
             self._write(state)
 
-    def _read(self) -> dict | None:
+    def _read(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.file.read_text())
+            state: dict[str, Any] = json.loads(self.file.read_text())
         except FileNotFoundError:
             return None
+        return state
 
-    def _write(self, state: dict) -> None:
+    def _write(self, state: dict[str, Any]) -> None:
         fd, temp = tempfile.mkstemp(dir=self.file.parent, prefix=f".{self.file.name}.")
         with os.fdopen(fd, "w") as out:
             json.dump(state, out)
@@ -152,14 +156,14 @@ def _store_at(file: Path) -> FaultStore:
 
 def fault_store() -> FaultStore:
     """This process's store of the service's fault file, `<VAR_DIR>/faults/<service>.json`."""
-    return _store_at(Path(settings.VAR_DIR) / "faults" / f"{settings.SERVICE_NAME}.json")
+    return _store_at(Path(shared_settings.VAR_DIR) / "faults" / f"{shared_settings.SERVICE_NAME}.json")
 
 
 def _is_faultable(request_path: str) -> bool:
     return request_path.startswith(FAULTABLE_PREFIXES) and request_path != FAULTS_PATH
 
 
-def _log_injected(kind: str, request, **fields) -> None:
+def _log_injected(kind: str, request: HttpRequest, **fields: object) -> None:
     logger.warning(
         "fault injected: %s on %s %s",
         kind,
@@ -172,11 +176,11 @@ def _log_injected(kind: str, request, **fields) -> None:
 class FaultInjectionMiddleware:
     """Applies the stored faults to API requests; does nothing at all unless CHAOS_ENABLED."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
-        if not settings.CHAOS_ENABLED or not _is_faultable(request.path):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not shared_settings.CHAOS_ENABLED or not _is_faultable(request.path):
             return self.get_response(request)
         config = fault_store().active_config()
         if config is None or not config.covers(request.path):
@@ -192,7 +196,7 @@ class FaultInjectionMiddleware:
         if random.random() < config.error_rate:
             _log_injected("error", request)
             injected.append("error")
-            response = error_response(
+            response: HttpResponse = error_response(
                 503, "fault_injected", "Fault injection refused this request; nothing was done."
             )
         else:
@@ -241,8 +245,8 @@ class FaultsApi(ServiceApi):
 
     permission_classes = [IsOperator]
 
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        if not settings.CHAOS_ENABLED:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not shared_settings.CHAOS_ENABLED:
             raise NotFound(f"No such resource: {request.path}")
         super().initial(request, *args, **kwargs)
 

@@ -11,19 +11,26 @@ Nothing else happens in the master: tracing starts in each worker (wsgi.py), aft
 import os
 import shutil
 from pathlib import Path
+from typing import Protocol
 
 limit_request_line = 8190
 
 
-def on_starting(server) -> None:
+class _Worker(Protocol):
+    """What `child_exit` reads of gunicorn's worker (gunicorn ships no type information)."""
+
+    pid: int
+
+
+def on_starting(server: object) -> None:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
         Path(directory).mkdir(parents=True)
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: object, worker: _Worker) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # prometheus_client's is unannotated

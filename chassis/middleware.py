@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from chassis.errors import error_response
@@ -18,15 +20,18 @@ from observability.logs import log_context
 
 logger = logging.getLogger("chassis.request")
 
+GetResponse = Callable[[HttpRequest], HttpResponse]
+"""What a middleware wraps: the rest of the stack, down to the view."""
+
 
 class RequestContextMiddleware:
     """Binds X-Order-Id / X-Workflow-Id (sent by the saga) and X-Request-ID (set by the gateway) to
     the logs, and writes one access line."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         with log_context(
             order_id=request.headers.get("X-Order-Id"),
@@ -57,10 +62,10 @@ class RequestBodyMiddleware:
     (400: its client died or was cut off mid-request; answering it as if it were the whole body
     would store a wrong answer under its Idempotency-Key and refuse the client's retry)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -94,14 +99,14 @@ class AdminOnlyMiddleware:
     exempt from it, as DRF's views are).
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        admin = get_response
+        admin: GetResponse = get_response
         for path in reversed(ADMIN_MIDDLEWARE):
             admin = import_string(path)(admin)
         self.admin = admin
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(ADMIN_PREFIX):
             return self.admin(request)
         return self.get_response(request)

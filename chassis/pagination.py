@@ -5,7 +5,9 @@ Answers `{count, next, previous, results}`; a page past the end is 404 in the er
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,7 +22,7 @@ class Pagination(PageNumberPagination):
 
 
 def paginated_response(
-    *, queryset: QuerySet, serializer_class: type[Serializer], request: Request, view: APIView
+    *, queryset: QuerySet[Model], serializer_class: type[Serializer[Any]], request: Request, view: APIView
 ) -> Response:
     """One page of `queryset`, serialized with `serializer_class`, in the paginated envelope."""
     paginator = Pagination()

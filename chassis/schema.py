@@ -13,18 +13,21 @@ Views declare what only they know: their success answers, the domain errors they
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from typing import Any, cast
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from chassis.errors import DomainError
 from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
 from chassis.idempotency.decorators import IN_FLIGHT, KEY_REUSED
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """The one error shape of every service."""
 
     code = serializers.CharField(
@@ -34,7 +37,7 @@ class ErrorSerializer(serializers.Serializer):
     details = serializers.DictField(help_text="What the code needs: the fields that failed, a reason, ...")
 
 
-STANDARD_ERRORS = {
+STANDARD_ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
     400: (
         "The body, the query or the Idempotency-Key is not valid.",
         "validation_error",
@@ -72,7 +75,7 @@ STANDARD_ERRORS = {
 
 
 def error(
-    status: int, description: str, code: str, message: str, details: dict | None = None
+    status: int, description: str, code: str, message: str, details: dict[str, Any] | None = None
 ) -> OpenApiResponse:
     """A documented error answer: the error shape, with one example."""
     return OpenApiResponse(
@@ -89,11 +92,11 @@ def error(
     )
 
 
-def answers(ok: dict, *domain_errors: type) -> dict:
+def answers(ok: Mapping[int, object], *domain_errors: type[DomainError]) -> dict[int, object]:
     """`@extend_schema(responses=...)` of an operation: its success answers (status -> serializer)
     and the domain errors (chassis.errors.DomainError subclasses) it may raise, one example each."""
     responses = dict(ok)
-    by_status: dict[int, list] = {}
+    by_status: dict[int, list[type[DomainError]]] = {}
     for domain_error in domain_errors:
         by_status.setdefault(domain_error.status_code, []).append(domain_error)
     for status, raised in by_status.items():
@@ -114,10 +117,10 @@ def answers(ok: dict, *domain_errors: type) -> dict:
 
 
 @cache
-def page_of(serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def page_of(serializer: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
     """The paginated envelope of a list of `serializer`."""
     name = serializer.__name__.removesuffix("Serializer").removesuffix("Output")
-    return type(
+    page = type(
         f"{name}Page",
         (serializers.Serializer,),
         {
@@ -128,6 +131,8 @@ def page_of(serializer: type[serializers.Serializer]) -> type[serializers.Serial
             "__doc__": f"One page of {name} items.",
         },
     )
+    # A class made by `type` is a plain `type` to the checker; its one base says what it is.
+    return cast(type[serializers.Serializer[Any]], page)
 
 
 PAGE_PARAMETERS = [
@@ -139,12 +144,15 @@ PAGE_PARAMETERS = [
 class ServiceAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, taught the conventions above."""
 
-    def get_request_serializer(self):
+    def get_request_serializer(self) -> type[serializers.Serializer[Any]] | None:
         if self.method in ("POST", "PUT", "PATCH"):
-            return getattr(self.view, "InputSerializer", None)
+            serializer: type[serializers.Serializer[Any]] | None = getattr(self.view, "InputSerializer", None)
+            return serializer
         return None
 
-    def get_override_parameters(self):
+    def get_override_parameters(
+        self,
+    ) -> list[OpenApiParameter | serializers.Serializer[Any] | type[serializers.Serializer[Any]]]:
         parameters = list(super().get_override_parameters())
         if self.method == "GET" and hasattr(self.view, "FilterSerializer"):
             parameters.append(self.view.FilterSerializer)
@@ -162,12 +170,12 @@ class ServiceAutoSchema(AutoSchema):
             )
         return parameters
 
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status in self._implied_errors():
             description, code, message, details = STANDARD_ERRORS[status]
             if str(status) not in responses:
-                responses[str(status)] = self._get_response_for_code(
+                responses[str(status)] = self._get_response_for_code(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
                     error(status, description, code, message, details), str(status), direction=direction
                 )
             else:  # the view's own errors of this status, and this one too
@@ -180,7 +188,7 @@ class ServiceAutoSchema(AutoSchema):
                     }
         return dict(sorted(responses.items()))
 
-    def get_serializer_name(self, serializer, direction):
+    def get_serializer_name(self, serializer: serializers.Serializer[Any], direction: Direction) -> str:
         """A view's nested serializers are named after the view: OrderSagaApi.OutputSerializer ->
         OrderSagaOutput (DRF would call every one of them Input or Output)."""
         qualname = type(serializer).__qualname__
@@ -215,13 +223,13 @@ class ServiceAutoSchema(AutoSchema):
         return getattr(handler, "idempotent", False)
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's __init_subclass__ is unannotated
     """chassis.auth.JwtAuthentication, as OpenAPI sees it: a bearer JWT."""
 
     target_class = "chassis.auth.JwtAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
         return {
             "type": "http",
             "scheme": "bearer",

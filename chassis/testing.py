@@ -8,13 +8,22 @@ can call the API as each kind of caller: `anonymous`, `customer("alice")`, `oper
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.apps.registry import Apps
 from rest_framework.test import APIClient
 
 from chassis.tokens import LocalKeys
+
+if TYPE_CHECKING:
+    from pytest_django import Settings
+
+    # What DRF's test client answers, as the stubs call it: a Response with the client's `json()`.
+    from rest_framework.response import _MonkeyPatchedResponse as ClientResponse
 
 
 class ApiClient:
@@ -26,20 +35,28 @@ class ApiClient:
         if token is not None:
             self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-    def post(self, path: str, body=None, *, key: str | None = None, raw: bytes | None = None, **headers):
+    def post(
+        self, path: str, body: Any = None, *, key: str | None = None, raw: bytes | None = None, **headers: str
+    ) -> ClientResponse:
         if key != "":
             headers["Idempotency-Key"] = key or str(uuid.uuid4())
         if raw is not None:
-            return self.client.generic("POST", path, raw, content_type="application/json", headers=headers)
+            return self.client.generic(
+                "POST",
+                path,
+                raw,  # type: ignore[arg-type]  # Django sends bytes as they are; the stubs ask for str
+                content_type="application/json",
+                headers=headers,
+            )
         return self.client.post(path, body if body is not None else {}, format="json", headers=headers)
 
-    def get(self, path: str, params: dict | None = None, **headers):
+    def get(self, path: str, params: dict[str, Any] | None = None, **headers: str) -> ClientResponse:
         return self.client.get(path, params or {}, headers=headers)
 
-    def put(self, path: str, body=None):
+    def put(self, path: str, body: Any = None) -> ClientResponse:
         return self.client.put(path, body if body is not None else {}, format="json")
 
-    def delete(self, path: str):
+    def delete(self, path: str) -> ClientResponse:
         return self.client.delete(path)
 
 
@@ -54,12 +71,12 @@ class Endpoint:
     path: str
     allowed: frozenset[str]
     success: int
-    body: dict | None = None
+    body: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
 
-    def call(self, client: ApiClient):
+    def call(self, client: ApiClient) -> ClientResponse:
         if self.method == "POST":
             return client.post(self.path, self.body)
         if self.method == "PUT":
@@ -69,7 +86,7 @@ class Endpoint:
         return client.get(self.path)
 
 
-def access_cases(endpoints: list[Endpoint]) -> tuple[list, list]:
+def access_cases(endpoints: list[Endpoint]) -> tuple[list[pytest.ParameterSet], list[pytest.ParameterSet]]:
     """pytest params (endpoint, kind) of every allowed call, and of every call by a kind not allowed."""
     right = [pytest.param(e, kind, id=f"{kind}-{e}") for e in endpoints for kind in sorted(e.allowed)]
     wrong = [
@@ -81,7 +98,7 @@ def access_cases(endpoints: list[Endpoint]) -> tuple[list, list]:
     return right, wrong
 
 
-def assert_error(response, status: int, code: str) -> None:
+def assert_error(response: ClientResponse, status: int, code: str) -> None:
     """`response` is a `status` answer in the one error shape, with machine code `code`."""
     assert response.status_code == status, response.content
     body = response.json()
@@ -90,7 +107,9 @@ def assert_error(response, status: int, code: str) -> None:
     assert body["message"]
 
 
-def assert_refused(call, status: int, code: str, *, state) -> None:
+def assert_refused(
+    call: Callable[[], ClientResponse], status: int, code: str, *, state: Callable[[], object]
+) -> None:
     """`call()` is refused with `status` and `code` in the error shape (a 401 names the Bearer scheme)
     and changes nothing `state()` can see."""
     before = state()
@@ -108,13 +127,13 @@ def local_keys(tmp_path_factory: pytest.TempPathFactory) -> LocalKeys:
 
 
 @pytest.fixture(autouse=True)
-def _trust_local_keys(settings, local_keys: LocalKeys) -> None:
+def _trust_local_keys(settings: Settings, local_keys: LocalKeys) -> None:
     settings.JWT_JWKS_URL = None
     settings.JWT_JWKS_FILE = str(local_keys.jwks_file)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters(settings):
+def _fresh_throttle_counters(settings: Settings) -> None:
     """Throttle counters of the test's own: a local-memory cache (never a shared Redis), emptied."""
     from django.core.cache import cache
 
@@ -128,7 +147,7 @@ def anonymous() -> ApiClient:
 
 
 @pytest.fixture
-def customer(local_keys: LocalKeys):
+def customer(local_keys: LocalKeys) -> Callable[..., ApiClient]:
     """`customer("alice")`: a client holding alice's token."""
     return lambda customer_id="alice": ApiClient(local_keys.customer_token(customer_id))
 
@@ -144,12 +163,12 @@ def saga(local_keys: LocalKeys) -> ApiClient:
 
 
 @pytest.fixture
-def callers(customer, operator, saga) -> dict[str, ApiClient]:
+def callers(customer: Callable[..., ApiClient], operator: ApiClient, saga: ApiClient) -> dict[str, ApiClient]:
     """One client of each kind, by kind; the customer is alice."""
     return {"customer": customer("alice"), "operator": operator, "saga": saga}
 
 
-def migrate_to(targets: list[tuple[str, str]]):
+def migrate_to(targets: list[tuple[str, str]]) -> Apps:
     """Migrate the test database to `targets` and return the historical apps of that state
     (for tests of data migrations)."""
     from django.db import connection
@@ -162,7 +181,7 @@ def migrate_to(targets: list[tuple[str, str]]):
 
 
 @pytest.fixture
-def migrations():
+def migrations() -> Iterator[Callable[[list[tuple[str, str]]], Apps]]:
     """`migrate_to` for a data migration's test, with the database migrated back to the latest
     state afterwards, for the tests that follow."""
     from django.db import connection
@@ -200,7 +219,7 @@ def api_schema_problems() -> list[str]:
     problems = []
     routes = {
         (path, method.lower())
-        for path, _, method, _ in EndpointEnumerator().get_api_endpoints()
+        for path, _, method, _ in EndpointEnumerator().get_api_endpoints()  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
         if path.startswith(("/api/v1/", "/internal/v1/")) and path != "/internal/v1/faults"
     }
     documented = {(path, method) for path, operations in schema["paths"].items() for method in operations}

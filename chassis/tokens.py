@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -156,7 +157,7 @@ class LocalKeys:
         )
 
 
-def _public_jwk(private_key: Ed25519PrivateKey) -> dict:
+def _public_jwk(private_key: Ed25519PrivateKey) -> dict[str, str]:
     raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
     thumbprint = _b64url(
@@ -165,7 +166,7 @@ def _public_jwk(private_key: Ed25519PrivateKey) -> dict:
     return {**jwk, "kid": thumbprint, "alg": LOCAL_ALGORITHM, "use": "sig"}
 
 
-def token_roles(claims: dict) -> set[str]:
+def token_roles(claims: dict[str, Any]) -> set[str]:
     """The roles a token's claims grant: `roles` and Keycloak's `realm_access.roles`. Scopes
     (`scope`, `scp`) are not roles: a client can request them for itself."""
     roles: set[str] = set()

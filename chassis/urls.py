@@ -7,13 +7,13 @@ service's own app gives its public API (`urlpatterns`, under api/v1/) and the sa
 
 from importlib import import_module
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from chassis.conf import shared_settings
 from chassis.settings import ADMIN_PREFIX
 
-_service = import_module(settings.SERVICE_URLCONF)
+_service = import_module(shared_settings.SERVICE_URLCONF)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("chassis.health")),

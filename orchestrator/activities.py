@@ -78,13 +78,14 @@ class SagaActivities:
             self._inventory, "/internal/v1/reservations", asdict(request), request.order_id
         )
         try:
-            return value_to_type(Reservation, body)
+            reservation: Reservation = value_to_type(Reservation, body)
         except TypeError as error:
             raise ApplicationError(
                 f"inventory_svc answered with an unreadable reservation: {error}",
                 type=BAD_RESPONSE,
                 non_retryable=True,
             ) from error
+        return reservation
 
     @activity.defn(name=Compensation.RELEASE_STOCK)
     async def release_stock(self, order: OrderRef) -> None:
@@ -141,6 +142,8 @@ class SagaActivities:
         try:
             if method == "GET":
                 return await client.get(path, order_id=order_id, workflow_id=workflow_id)
+            if body is None:
+                raise TypeError(f"a {method} call needs a body")
             return await client.post(
                 path,
                 body,

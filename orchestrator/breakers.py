@@ -38,7 +38,12 @@ def _not_ill_health(error: BaseException) -> bool:
 
 
 class _LogStateChanges(pybreaker.CircuitBreakerListener):
-    def state_change(self, cb: pybreaker.CircuitBreaker, old_state, new_state) -> None:
+    def state_change(
+        self,
+        cb: pybreaker.CircuitBreaker,
+        old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:
         logger.warning(
             "circuit breaker %s: %s -> %s",
             cb.name,

@@ -75,5 +75,10 @@ class BreakerStateGauge(pybreaker.CircuitBreakerListener):
         self._service = service
         self._gauge.set(0, {"service": service})
 
-    def state_change(self, cb: pybreaker.CircuitBreaker, old_state, new_state) -> None:
+    def state_change(
+        self,
+        cb: pybreaker.CircuitBreaker,
+        old_state: pybreaker.CircuitBreakerState | None,
+        new_state: pybreaker.CircuitBreakerState,
+    ) -> None:
         self._gauge.set(0 if new_state.name == pybreaker.STATE_CLOSED else 1, {"service": self._service})

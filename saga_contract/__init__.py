@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 TASK_QUEUE = "orders"
 WORKFLOW_TYPE = "OrderSaga"
@@ -205,7 +206,7 @@ class OrderSagaInput:
     def __post_init__(self) -> None:
         self.items = [item if isinstance(item, OrderItem) else OrderItem(**item) for item in self.items]
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> dict[str, Any]:
         """The plain JSON object order_svc stores in its outbox and the relay starts the workflow with."""
         return asdict(self)
 

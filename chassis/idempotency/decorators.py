@@ -26,11 +26,17 @@ that holds their effect.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial, wraps
+from typing import Concatenate, ParamSpec, TypedDict, TypeVar, cast, overload
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from chassis.auth import Principal
 from chassis.errors import error_response
 from chassis.idempotency.models import IdempotencyRecord
 from chassis.idempotency.services import (
@@ -53,11 +59,32 @@ _NEVER_STORED = frozenset({401, 403})
 KEY_REUSED = ("idempotency_key_reused", f"This {HEADER} was used with a different request body.")
 IN_FLIGHT = (ErrorCode.IDEMPOTENCY_IN_FLIGHT.value, f"A request with this {HEADER} is still being processed.")
 
+_View = TypeVar("_View", bound=APIView)
+_Params = ParamSpec("_Params")
+_Post = Callable[Concatenate[_View, Request, _Params], Response]
+"""The `post(self, request, ...)` method of an API view, as written."""
+_IdempotentPost = Callable[Concatenate[_View, Request, _Params], HttpResponse]
+"""The same method, decorated: a replay or a refusal of its key is a plain HttpResponse."""
+
+
+class _Keyed(TypedDict):
+    """Whose key it is, and where: what the record of a key is looked up by."""
+
+    principal: str
+    scope: str
+    key: str
+
+
+class _StoredAnswer(TypedDict):
+    status_code: int
+    content_type: str
+    body: bytes
+
 
 class _DoNotStore(Exception):
     """Raised inside the transaction to roll back a 5xx answer (or a refusal) with its effect."""
 
-    def __init__(self, response) -> None:
+    def __init__(self, response: HttpResponse) -> None:
         self.response = response
 
 
@@ -69,25 +96,43 @@ class _StoredMeanwhile(Exception):
         self.error = error
 
 
-def _replay(record) -> HttpResponse:
+def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type)
     response[REPLAY_HEADER] = "true"
     return response
 
 
-def request_idempotency_key(request) -> str:
+def request_idempotency_key(request: Request) -> str:
     """The Idempotency-Key an `idempotent` view is running under, for services that record it."""
     return request.headers[HEADER]
 
 
-def idempotent(post=None, *, atomic: bool = True):
+@overload
+def idempotent(post: _Post[_View, _Params], *, atomic: bool = True) -> _IdempotentPost[_View, _Params]: ...
+
+
+@overload
+def idempotent(
+    post: None = None, *, atomic: bool = True
+) -> Callable[[_Post[_View, _Params]], _IdempotentPost[_View, _Params]]: ...
+
+
+def idempotent(
+    post: _Post[_View, _Params] | None = None, *, atomic: bool = True
+) -> _IdempotentPost[_View, _Params] | Callable[[_Post[_View, _Params]], _IdempotentPost[_View, _Params]]:
     """Decorate the `post(self, request, ...)` method of an APIView whose POST must be idempotent:
     `@idempotent`, or `@idempotent(atomic=False)` when its effect is not in this database."""
     if post is None:
-        return partial(idempotent, atomic=atomic)
+
+        def decorate(post: _Post[_View, _Params]) -> _IdempotentPost[_View, _Params]:
+            return idempotent(post, atomic=atomic)
+
+        return decorate
 
     @wraps(post)
-    def wrapped(view, request, *args, **kwargs):
+    def wrapped(
+        view: _View, request: Request, /, *args: _Params.args, **kwargs: _Params.kwargs
+    ) -> HttpResponse:
         key = request.headers.get(HEADER)
         if key is None:
             return error_response(400, "idempotency_key_missing", f"The {HEADER} header is required.")
@@ -95,16 +140,20 @@ def idempotent(post=None, *, atomic: bool = True):
             return error_response(
                 400, "idempotency_key_invalid", f"{HEADER} must be 1-255 printable ASCII characters."
             )
-        keyed = {"principal": request.user.key, "scope": f"POST {request.path}", "key": key}
+        # Only a view's permitted callers get here, and JwtAuthentication makes each of them a Principal.
+        principal = cast(Principal, request.user)
+        keyed: _Keyed = {"principal": principal.key, "scope": f"POST {request.path}", "key": key}
         answer = partial(_answer, post, view, request, *args, **kwargs)
         run = _run_in_one_transaction if atomic else _run_claimed
         return run(keyed, request_fingerprint(request.body), answer)
 
-    wrapped.idempotent = True  # for the OpenAPI schema: this POST takes an Idempotency-Key
+    wrapped.idempotent = True  # type: ignore[attr-defined]  # the OpenAPI schema reads this mark
     return wrapped
 
 
-def _run_in_one_transaction(keyed: dict, fingerprint: str, answer) -> HttpResponse:
+def _run_in_one_transaction(
+    keyed: _Keyed, fingerprint: str, answer: Callable[[], HttpResponse]
+) -> HttpResponse:
     """Look the key up, run the view and store its answer, all in one transaction."""
     try:
         with transaction.atomic():
@@ -126,11 +175,12 @@ def _run_in_one_transaction(keyed: dict, fingerprint: str, answer) -> HttpRespon
         return _settled(record, fingerprint)
 
 
-def _run_claimed(keyed: dict, fingerprint: str, answer) -> HttpResponse:
+def _run_claimed(keyed: _Keyed, fingerprint: str, answer: Callable[[], HttpResponse]) -> HttpResponse:
     """Claim the key (committed on its own, so a duplicate meanwhile is told it is in flight), run
     the view with no transaction open, then store its answer or give the claim up."""
     claim = idempotency_claim(**keyed, fingerprint=fingerprint)
     if claim.record is None:
+        assert claim.existing is not None, "a claim holds either the new record or the existing one"
         return _settled(claim.existing, fingerprint)
     try:
         response = _storable(answer())
@@ -144,7 +194,14 @@ def _run_claimed(keyed: dict, fingerprint: str, answer) -> HttpResponse:
     return response
 
 
-def _answer(post, view, request, *args, **kwargs):
+def _answer(
+    post: _Post[_View, _Params],
+    view: _View,
+    request: Request,
+    /,
+    *args: _Params.args,
+    **kwargs: _Params.kwargs,
+) -> Response:
     """The view's rendered answer; a domain error is an answer too, stored like any other."""
     try:
         response = post(view, request, *args, **kwargs)
@@ -155,14 +212,14 @@ def _answer(post, view, request, *args, **kwargs):
     return response
 
 
-def _storable(response):
+def _storable(response: HttpResponse) -> HttpResponse:
     """`response`, unless it is a 5xx or a refusal of the caller, which are never stored."""
     if response.status_code >= 500 or response.status_code in _NEVER_STORED:
         raise _DoNotStore(response)
     return response
 
 
-def _stored_answer(response) -> dict:
+def _stored_answer(response: HttpResponse) -> _StoredAnswer:
     return {
         "status_code": response.status_code,
         "content_type": response.get("Content-Type", "application/json"),

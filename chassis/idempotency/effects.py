@@ -6,7 +6,7 @@ no second read of rows already in hand. Nothing here knows a service's models or
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from django.db import connection, models, transaction
 
@@ -40,7 +40,7 @@ def concurrent_writers() -> bool:
     return connection.vendor != "sqlite"
 
 
-def insert_savepoint():
+def insert_savepoint() -> AbstractContextManager[None]:
     """Guards an INSERT whose unique key a concurrent transaction may have taken since this one read
     it was free, so that the caller can catch the IntegrityError and go on: a savepoint where writers
     run side by side, nothing on SQLite, where no such row can appear."""
@@ -53,4 +53,5 @@ def remember_related(instance: models.Model, name: str, objects: Iterable[models
     related = getattr(instance, name).all()
     related._result_cache = list(objects)
     related._prefetch_done = True
-    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), name: related}
+    prefetched = {**getattr(instance, "_prefetched_objects_cache", {}), name: related}
+    instance._prefetched_objects_cache = prefetched  # type: ignore[attr-defined]  # Django's own cache, not in the stubs

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from chassis.conf import shared_settings
 from chassis.idempotency.services import idempotency_records_purge
 from chassis.settings import MIN_RETENTION_HOURS
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, older_than_hours: int | None = None, **options: Any) -> None:
-        hours = settings.IDEMPOTENCY_RETENTION_HOURS if older_than_hours is None else older_than_hours
+        hours = shared_settings.IDEMPOTENCY_RETENTION_HOURS if older_than_hours is None else older_than_hours
         if hours < MIN_RETENTION_HOURS:
             raise CommandError(f"--older-than-hours must be at least {MIN_RETENTION_HOURS}, not {hours}")
         deleted = idempotency_records_purge(older_than=timedelta(hours=hours))

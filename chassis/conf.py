@@ -1,0 +1,45 @@
+"""The settings the chassis adds to Django's own, with their types.
+
+`chassis.settings.service_settings` puts them into each service's settings module with
+`globals().update(...)`, which a type checker cannot follow. `shared_settings` is Django's own
+settings object seen through `SharedSettings`: reading it is the very lookup `django.conf.settings`
+makes, so `override_settings` and pytest-django's `settings` fixture apply to it as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, cast
+
+from django.conf import settings
+
+from observability.tracing import TracingSettings
+
+
+class SharedSettings(Protocol):
+    """The settings `service_settings` adds to every service's; kept in step with that function."""
+
+    SERVICE_NAME: str
+    LOG_SERVICE: str
+    TRACING: TracingSettings
+    PROMETHEUS_MULTIPROC_DIR: str | None
+    PRODUCTION: bool
+    VAR_DIR: Path
+    CHAOS_ENABLED: bool
+    SERVICE_URLCONF: str
+    IDEMPOTENCY_LEASE_SECONDS: int
+    IDEMPOTENCY_RETENTION_HOURS: int
+    JWT_JWKS_URL: str | None
+    JWT_JWKS_FILE: str
+    JWT_ISSUER: str
+    JWT_AUDIENCE: str
+    JWT_ALGORITHMS: list[str]
+    JWT_LEEWAY_SECONDS: int
+    JWT_OPERATOR_ROLE: str
+    JWT_SAGA_ROLE: str
+    JWT_SAGA_SUBJECTS: list[str]
+    THROTTLE_RATES: dict[str, str]
+    THROTTLE_OPERATORS: bool
+
+
+shared_settings = cast(SharedSettings, settings)
