@@ -31,11 +31,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings MYPYPATH=inventory_svc MYPY_CACHE_DIR=var/mypy/core \
-		$(BIN)/mypy saga_contract orchestrator observability chassis infra
+		$(BIN)/mypy --exclude 'framework_floor/(urls|[a-z]+_views)\.py$$' saga_contract orchestrator observability chassis infra
 	@for pair in $(SERVICE_APPS); do \
 		svc=$${pair%%:*}; app=$${pair##*:}; echo "mypy $$svc"; \
 		(cd $$svc && DJANGO_SETTINGS_MODULE=config.settings MYPYPATH=.. MYPY_CACHE_DIR=../var/mypy/$$svc \
-			../$(BIN)/mypy --config-file ../pyproject.toml $$app config) || exit 1; \
+			../$(BIN)/mypy --config-file ../pyproject.toml $$app config \
+			../infra/bench/framework_floor/$${svc%_svc}_views.py) || exit 1; \
 	done
 	$(BIN)/actionlint .github/workflows/ci.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows/ .pre-commit-config.yaml

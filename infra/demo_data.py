@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from infra.rest import ApiError, RestClient
+from infra.rest import ApiError, JsonObject, RestClient
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def seed(*, inventory: RestClient, payment: RestClient) -> list[tuple[DemoProduc
     return outcomes
 
 
-def _create(client: RestClient, path: str, body: dict, key: str, exists_code: str) -> str:
+def _create(client: RestClient, path: str, body: JsonObject, key: str, exists_code: str) -> str:
     # The key carries a digest of the body, so edited demo data is a new request (answered 409
     # "exists"), never a reused key with a different body (422).
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 
 FINAL_ORDER_STATUSES = frozenset({"CONFIRMED", "CANCELLED"})
+
+JsonObject: TypeAlias = dict[str, Any]
+"""A JSON object: what a service answered (an order, an error's details), or a report to be written."""
 
 
 class ServiceCallError(Exception):
@@ -31,7 +34,7 @@ class ServiceUnavailable(ServiceCallError):
 class ApiError(ServiceCallError):
     """A service answered with an error status; carries the fields of the error shape."""
 
-    def __init__(self, service: str, status: int, code: str, message: str, details: dict) -> None:
+    def __init__(self, service: str, status: int, code: str, message: str, details: JsonObject) -> None:
         super().__init__(f"{service} answered {status} {code}: {message}")
         self.service = service
         self.status = status
@@ -100,12 +103,14 @@ class RestClient:
             raise ServiceUnavailable(self.service, self.base_url, error) from error
 
 
-def all_pages(client: RestClient, path: str, *, page_size: int = 500) -> list[dict]:
+def all_pages(client: RestClient, path: str, *, page_size: int = 500) -> list[JsonObject]:
     """Every item of a paginated list endpoint (`{"results": [...], "next": ...}`), page by page."""
-    results: list[dict] = []
+    results: list[JsonObject] = []
     page = 1
     while True:
-        body = client.check(client.get(path, params={"page": str(page), "page_size": str(page_size)}))
+        body: JsonObject = client.check(
+            client.get(path, params={"page": str(page), "page_size": str(page_size)})
+        )
         results += body["results"]
         if body["next"] is None:
             return results
@@ -114,12 +119,12 @@ def all_pages(client: RestClient, path: str, *, page_size: int = 500) -> list[di
 
 def wait_for_final_order(
     orders: RestClient, order_id: str, *, timeout: float, interval: float = 0.25
-) -> dict:
+) -> JsonObject:
     """Poll GET /api/v1/orders/{id} until the order is CONFIRMED or CANCELLED or `timeout` seconds
     have passed; returns the last order seen, final or not."""
     deadline = time.monotonic() + timeout
     while True:
-        order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
+        order: JsonObject = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
         if order["status"] in FINAL_ORDER_STATUSES or time.monotonic() >= deadline:
             return order
         time.sleep(interval)

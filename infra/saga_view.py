@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from infra.rest import FINAL_ORDER_STATUSES, ApiError, RestClient
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient
 from saga_contract import format_money
 
 STATE_STYLES = {
@@ -24,7 +24,7 @@ STATE_STYLES = {
 }
 
 
-def order_line(order: dict) -> Text:
+def order_line(order: JsonObject) -> Text:
     """'order <id>  CONFIRMED  reason -  total 61.80 USD', the status coloured."""
     style = {"CONFIRMED": "green", "CANCELLED": "yellow"}.get(order["status"], "cyan")
     cents = order.get("total_cents")
@@ -39,7 +39,7 @@ def _clock(stamp: str | None) -> str:
     return "-" if not stamp else stamp[11:23]  # HH:MM:SS.mmm of an ISO time
 
 
-def steps_table(saga: dict | None) -> Table:
+def steps_table(saga: JsonObject | None) -> Table:
     """One row per saga step: state, attempts, when it started and ended, its last error."""
     table = Table(box=None, padding=(0, 1))
     table.add_column("step", no_wrap=True)
@@ -63,31 +63,32 @@ def steps_table(saga: dict | None) -> Table:
     return table
 
 
-def read_saga(orders: RestClient, order_id: str) -> dict | None:
+def read_saga(orders: RestClient, order_id: str) -> JsonObject | None:
     """The saga's steps, or None while order_svc cannot tell (Temporal not reachable right now)."""
     try:
-        return orders.check(orders.get(f"/api/v1/orders/{order_id}/saga"))
+        saga: JsonObject = orders.check(orders.get(f"/api/v1/orders/{order_id}/saga"))
     except ApiError as error:
         if error.status == 503:
             return None
         raise
+    return saga
 
 
 def show(orders: RestClient, order_id: str) -> Group:
-    order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
+    order: JsonObject = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
     return Group(order_line(order), steps_table(read_saga(orders, order_id)))
 
 
 def follow(
     orders: RestClient, order_id: str, *, timeout: float, console: Console, interval: float = 0.25
-) -> dict:
+) -> JsonObject:
     """Redraw the order and its steps until it is final or `timeout` seconds have passed (on a
     terminal; piped, only the last view is printed); the last order read."""
     deadline = time.monotonic() + timeout
     live = Live(console=console, auto_refresh=False) if console.is_terminal else None
     with live or nullcontext():
         while True:
-            order = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
+            order: JsonObject = orders.check(orders.get(f"/api/v1/orders/{order_id}"))
             view = Group(order_line(order), steps_table(read_saga(orders, order_id)))
             if live is not None:
                 live.update(view, refresh=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -42,12 +43,13 @@ def _tree(spans: list[dict[str, Any]]) -> Table:
         box=None,
         padding=(0, 1),
     )
-    for column, justify, width in (
+    columns: tuple[tuple[str, JustifyMethod, int], ...] = (
         ("start", "right", 10),
         ("duration", "right", 9),
         ("service", "left", 13),
         ("status", "left", 6),
-    ):
+    )
+    for column, justify, width in columns:
         table.add_column(column, justify=justify, no_wrap=True, min_width=width)
     table.add_column("span", overflow="fold")
     for depth, span in span_tree(spans):
@@ -71,7 +73,8 @@ def _name(span: dict[str, Any]) -> str:
     url = attributes.get("url.full") or attributes.get("http.url")
     if span.get("kind") == "CLIENT" and url:
         return f"{span['name']} {_UUID.sub('<id>', urlsplit(url).path)}"
-    return span["name"]
+    name: str = span["name"]
+    return name
 
 
 def _others(traces: list[list[dict[str, Any]]]) -> list[str]:

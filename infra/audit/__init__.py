@@ -13,7 +13,6 @@ checks four invariants and reports every violation. It changes nothing and never
 from infra.audit.command import command
 from infra.audit.invariants import (
     DEADLINE_GRACE_SECONDS,
-    DEFAULT_DEADLINE_SECONDS,
     check_exactly_once,
     check_liveness,
     check_money,
@@ -22,6 +21,7 @@ from infra.audit.invariants import (
 from infra.audit.report import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, AuditReport, InvariantResult, Violation
 from infra.audit.run import run_audit
 from infra.audit.snapshot import Snapshot, TemporalUnavailable, WorkflowState
+from saga_contract import DEFAULT_DEADLINE_SECONDS
 
 __all__ = [
     "DEADLINE_GRACE_SECONDS",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from infra.rest import JsonObject
+
 MONEY, STOCK, LIVENESS, EXACTLY_ONCE = "money", "stock", "liveness", "exactly_once"
 
 
@@ -42,7 +44,7 @@ class AuditReport:
     def violations(self) -> list[Violation]:
         return [violation for result in self.results for violation in result.violations]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> JsonObject:
         return {
             "ok": self.ok,
             "audited_at": self.audited_at,
@@ -60,7 +62,7 @@ class AuditReport:
 
     def lines(self) -> list[str]:
         """The text report: one line per invariant, each followed by its violations, indented."""
-        lines = []
+        lines: list[str] = []
         for result in self.results:
             count = len(result.violations)
             verdict = "OK" if result.ok else f"{count} violation{'s' if count > 1 else ''}"

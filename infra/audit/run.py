@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime
 
 from infra.audit.invariants import (
-    DEFAULT_DEADLINE_SECONDS,
     check_exactly_once,
     check_liveness,
     check_money,
@@ -15,6 +14,7 @@ from infra.audit.invariants import (
 from infra.audit.report import AuditReport
 from infra.audit.snapshot import FINAL, Snapshot, order_if_stored, orphan_workflows, read_workflows
 from infra.rest import RestClient, all_pages
+from saga_contract import DEFAULT_DEADLINE_SECONDS
 
 
 def run_audit(

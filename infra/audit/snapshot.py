@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from infra.rest import ApiError, RestClient, ServiceCallError
+from infra.rest import ApiError, JsonObject, RestClient, ServiceCallError
 from saga_contract import WORKFLOW_TYPE, order_id_of, workflow_id
 
 TEMPORAL_CONCURRENCY = 20
@@ -24,7 +24,7 @@ class WorkflowState:
     status: str
     """A WorkflowExecutionStatus name: RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT, ..."""
     start_time: datetime
-    result: dict | None
+    result: JsonObject | None
     """The saga's result, for a COMPLETED workflow."""
 
 
@@ -32,35 +32,38 @@ class WorkflowState:
 class Snapshot:
     """Everything the audit read, as the services answered it (JSON objects)."""
 
-    orders: dict[str, dict]
+    orders: dict[str, JsonObject]
     workflows: dict[str, WorkflowState | None]  # order id -> its workflow, None when there is none
     orphan_workflows: dict[str, str]  # workflow id -> why no order goes with it
-    accounts: list[dict]
+    accounts: list[JsonObject]
     merchant_cents: int
-    payments: list[dict]
-    payment_events: list[dict]
-    products: list[dict]
-    reservations: list[dict]
-    reservation_events: list[dict]
+    payments: list[JsonObject]
+    payment_events: list[JsonObject]
+    products: list[JsonObject]
+    reservations: list[JsonObject]
+    reservation_events: list[JsonObject]
     read_workflows_at: datetime
 
-    def final_orders(self) -> list[dict]:
+    def final_orders(self) -> list[JsonObject]:
         return [order for order in self.orders.values() if order["status"] in FINAL]
 
 
-def order_if_stored(orders_api: RestClient, order_id: str) -> dict | None:
+def order_if_stored(orders_api: RestClient, order_id: str) -> JsonObject | None:
     try:
-        return orders_api.check(orders_api.get(f"/api/v1/orders/{order_id}"))
+        order: JsonObject = orders_api.check(orders_api.get(f"/api/v1/orders/{order_id}"))
     except ApiError as error:
         if error.status == 404:
             return None
         raise
+    return order
 
 
-def orphan_workflows(orders_api: RestClient, listed: list[str], orders: dict[str, dict]) -> dict[str, str]:
+def orphan_workflows(
+    orders_api: RestClient, listed: list[str], orders: dict[str, JsonObject]
+) -> dict[str, str]:
     """The listed OrderSaga workflows that no order goes with. The list is eventually consistent and
     taken after the orders were read, so an order the list names but the order list lacks is asked for."""
-    orphans = {}
+    orphans: dict[str, str] = {}
     for listed_id in listed:
         order_id = order_id_of(listed_id)
         if order_id is None:

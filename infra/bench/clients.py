@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TypeVar
 
 import httpx
+
+from infra.rest import JsonObject
 
 Item = TypeVar("Item")
 
@@ -30,7 +32,9 @@ async def run_clients(
     return time.perf_counter() - began
 
 
-async def post_with_retries(http: httpx.AsyncClient, url: str, body: dict, headers: dict) -> httpx.Response:
+async def post_with_retries(
+    http: httpx.AsyncClient, url: str, body: JsonObject, headers: Mapping[str, str]
+) -> httpx.Response:
     """POST `body`; a connection the server closed under a reused keep-alive (a race every HTTP
     client meets now and then) is sent again with the same headers, Idempotency-Key included: at
     most 3 tries."""

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from infra.bench.commands import CPU_BUDGET, commands_level, warm_up
 from infra.bench.history import store_past_orders
@@ -24,10 +24,14 @@ from infra.bench.setup import (
     prepare,
     prepare_commands,
 )
-from infra.stack import SERVICES, Stack, StackConfig
+from infra.rest import JsonObject
+from infra.stack import SERVICES, OwnStackSettings, Stack, StackConfig
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
-def add_command(commands) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `sagactl bench` on sagactl's subcommands."""
     bench = commands.add_parser(
         "bench",
@@ -88,7 +92,7 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def print_levels(levels: list[dict], console, *, floor_kind: str = "activities") -> None:
+def print_levels(levels: list[JsonObject], console: Console, *, floor_kind: str = "activities") -> None:
     from rich.table import Table
 
     floor = "a no-op saga of the same shape" + (
@@ -139,13 +143,13 @@ def print_levels(levels: list[dict], console, *, floor_kind: str = "activities")
         console.print(cpu)
 
 
-def _cpu_and_memory(process: dict) -> str:
+def _cpu_and_memory(process: JsonObject) -> str:
     """CPU ms per saga and peak MB; CPU alone where no memory was read (PostgreSQL's backends)."""
     memory = f" / {process['peak_rss_mb']:.0f}" if process["peak_rss_mb"] else ""
     return f"{process['cpu_ms_per_order']:.0f}{memory}"
 
 
-def print_service_requests(levels: list[dict], console) -> None:
+def print_service_requests(levels: list[JsonObject], console: Console) -> None:
     """Each service's CPU per HTTP request it answered while the product's sagas ran."""
     from rich.table import Table
 
@@ -165,7 +169,7 @@ def print_service_requests(levels: list[dict], console) -> None:
     console.print(table)
 
 
-def print_commands(levels: list[dict], console) -> None:
+def print_commands(levels: list[JsonObject], console: Console) -> None:
     """Per level, each saga command's CPU per request on the product against the framework floor."""
     from rich.table import Table
 
@@ -175,8 +179,8 @@ def print_commands(levels: list[dict], console) -> None:
             continue
         postgres = "postgres_cpu_ms_per_request" in next(iter(commands.values()))["product"]
         table = Table(
-            title=f"commands at {level['concurrency']} concurrent, {level['orders']} requests each: CPU ms per request, "
-            f"product against a bare Django + DRF floor",
+            title=f"commands at {level['concurrency']} concurrent, {level['orders']} requests each: "
+            "CPU ms per request, product against a bare Django + DRF floor",
             box=None,
         )
         columns = [
@@ -217,7 +221,7 @@ def _figure(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def print_growth(empty: list[dict], stored: list[dict], console) -> None:
+def print_growth(empty: list[JsonObject], stored: list[JsonObject], console: Console) -> None:
     """The product with past orders stored against the same product on an empty start."""
     from rich.table import Table
 
@@ -251,7 +255,7 @@ def print_growth(empty: list[dict], stored: list[dict], console) -> None:
     console.print(table)
 
 
-def plot(levels: list[dict], path: Path) -> None:
+def plot(levels: list[JsonObject], path: Path) -> None:
     """Throughput and p99 time to final against concurrency, product beside floor."""
     import matplotlib
 
@@ -281,8 +285,10 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     code = 1
     var_dir = root_var_dir / "bench" / time.strftime("%Y%m%d-%H%M%S")
-    database = {"postgres_url": args.postgres} if args.postgres else {}
-    stack = Stack(StackConfig.on_free_ports(var_dir, tuning=BENCH_TUNING, **database))
+    settings: OwnStackSettings = {"tuning": BENCH_TUNING}
+    if args.postgres:
+        settings["postgres_url"] = args.postgres
+    stack = Stack(StackConfig.on_free_ports(var_dir, **settings))
     floor = floor_worker(stack.config, args.floor)
     servers = command_servers(stack.config)
     try:
@@ -320,12 +326,12 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 else:
                     bar.advance(task)
 
-            async def commands(concurrency: int) -> dict:
+            async def commands(concurrency: int) -> JsonObject:
                 return {
                     "commands": await commands_level(sides, statements, concurrency, args.orders, progress)
                 }
 
-            def measure(stored_orders: int) -> list[dict]:
+            def measure(stored_orders: int) -> list[JsonObject]:
                 levels = asyncio.run(
                     run_levels(
                         target,

@@ -22,6 +22,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import httpx
 
@@ -42,6 +43,25 @@ CPU_BUDGET = 1.5
 """What a command may cost the product per request, in CPU, against the framework floor."""
 
 
+class Figures(TypedDict):
+    """What one batch of a command cost one side (FIGURES in the module's description)."""
+
+    requests: int
+    requests_per_s: float
+    cpu_ms_per_request: float
+    postgres_cpu_ms_per_request: NotRequired[float]
+
+
+class CommandFigures(TypedDict):
+    """One command at one level, on both sides."""
+
+    service: str
+    product: Figures
+    floor: Figures
+    ratio: float | None  # product/floor CPU per request; None when the floor's is 0
+    statements: dict[str, int]  # side -> SQL statements one request runs
+
+
 @dataclass(frozen=True)
 class CommandSide:
     """One side of the commands phase: its services' URLs and process groups, who it acts as, and
@@ -60,11 +80,12 @@ class CommandSide:
     def headers(self, command: str, order: BenchOrder) -> dict[str, str]:
         headers = {"Idempotency-Key": str(uuid.uuid4())}
         if self.saga_token is not None:
+            assert self.customer_tokens is not None  # a side takes both kinds of token, or none
             token = self.customer_tokens[order.customer_id] if is_customers(command) else self.saga_token
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def postgres_backends(self, service: str) -> contextlib.AbstractContextManager:
+    def postgres_backends(self, service: str) -> contextlib.AbstractContextManager[BackendCpu | None]:
         if self.postgres_url is None or self.databases is None:
             return contextlib.nullcontext()
         return BackendCpu(self.postgres_url, [self.databases[service]])
@@ -77,7 +98,7 @@ async def _batch(
     orders: list[BenchOrder],
     concurrency: int,
     tick: Callable[[], None],
-) -> dict:
+) -> Figures:
     """Send `command` for every order at `concurrency`; the figures of the batch."""
     service = COMMANDS[command]
 
@@ -99,7 +120,7 @@ async def _batch(
     with side.postgres_backends(service) as backends:
         wall = await run_clients(concurrency, orders, one)
     spent = cpu_seconds(group)[service] - before
-    figures = {
+    figures: Figures = {
         "requests": len(orders),
         "requests_per_s": round(len(orders) / wall, 1) if wall else 0.0,
         "cpu_ms_per_request": round(1000 * max(spent, 0.0) / len(orders), 2),
@@ -111,10 +132,10 @@ async def _batch(
 
 async def run_commands(
     side: CommandSide, concurrency: int, count: int, tick: Callable[[], None]
-) -> dict[str, dict]:
+) -> dict[str, Figures]:
     """Every command of the two sagas on `side`, `count` requests each: the figures per command."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    figures: dict[str, dict] = {}
+    figures: dict[str, Figures] = {}
     async with httpx.AsyncClient(limits=limits, timeout=30, trust_env=False) as http:
         for saga in (COMPLETED_SAGA, CANCELLED_SAGA):
             orders = [
@@ -150,13 +171,13 @@ async def commands_level(
     concurrency: int,
     count: int,
     progress: Callable[[str, int], None],
-) -> dict[str, dict]:
+) -> dict[str, CommandFigures]:
     """The product's side and the floor's at one level, command by command (see the module)."""
-    measured = {}
+    measured: dict[str, dict[str, Figures]] = {}
     for side in sides:
         progress(f"commands {side.name} c={concurrency}", requests_per_level(count))
         measured[side.name] = await run_commands(side, concurrency, count, lambda: progress("", 0))
-    commands = {}
+    commands: dict[str, CommandFigures] = {}
     for command, service in COMMANDS.items():
         product, floor = measured["product"][command], measured["floor"][command]
         commands[command] = {

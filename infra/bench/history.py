@@ -31,7 +31,9 @@ for start in range(0, N, 1000):
             OrderLine(order_id=i, sku=f"HIST-{RUN}-{n}", quantity=1, unit_price_cents=100) for i in ids for n in (0, 1))
         OutboxRecord.objects.bulk_create(OutboxRecord(
             order_id=i, started_at=now, attempts=1, next_attempt_at=now,
-            payload=OrderSagaInput(str(i), CUSTOMER, [{"sku": f"HIST-{RUN}-{n}", "quantity": 1} for n in (0, 1)]).as_payload(),
+            payload=OrderSagaInput(
+                str(i), CUSTOMER, [{"sku": f"HIST-{RUN}-{n}", "quantity": 1} for n in (0, 1)]
+            ).as_payload(),
         ) for i in ids)
         IdempotencyRecord.objects.bulk_create(IdempotencyRecord(
             principal=f"customer:{CUSTOMER}", scope="POST /api/v1/orders", key=f"hist-{i}", fingerprint="0" * 64,
@@ -45,13 +47,18 @@ from chassis.idempotency.models import IdempotencyRecord
 from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
 
 skus = [f"HIST-{RUN}-{n}" for n in (0, 1)]
-Product.objects.bulk_create(Product(sku=s, name="Past orders", price_cents=100, on_hand=1000, received=1000 + N) for s in skus)
+Product.objects.bulk_create(
+    Product(sku=s, name="Past orders", price_cents=100, on_hand=1000, received=1000 + N) for s in skus
+)
 for start in range(0, N, 1000):
     ids = [uuid.UUID(int=(RUN << 64) + i) for i in range(start, min(N, start + 1000))]
     with transaction.atomic():
         Reservation.objects.bulk_create(Reservation(order_id=i, status="COMMITTED", total_cents=200) for i in ids)
         ReservationLine.objects.bulk_create(
-            ReservationLine(reservation_id=i, product_id=s, quantity=1, unit_price_cents=100) for i in ids for s in skus)
+            ReservationLine(reservation_id=i, product_id=s, quantity=1, unit_price_cents=100)
+            for i in ids
+            for s in skus
+        )
         ReservationEvent.objects.bulk_create(
             ReservationEvent(order_id=i, kind=kind, idempotency_key=f"order-{i}:{step}")
             for i in ids for kind, step in (("RESERVED", "reserve_stock"), ("COMMITTED", "commit_stock")))

@@ -34,7 +34,8 @@ from infra.bench.clients import post_with_retries, run_clients
 from infra.bench.pg_backends import BackendCpu
 from infra.bench.procstats import PeakMemory, cpu_seconds
 from infra.bench.served import requests_answered
-from saga_contract import WORKFLOW_TYPE, OrderSagaInput, workflow_id
+from infra.rest import JsonObject
+from saga_contract import WORKFLOW_TYPE, OrderItem, OrderSagaInput, workflow_id
 
 FLOOR_TASK_QUEUE = "bench-floor"
 RESULT_TIMEOUT_SECONDS = 120.0
@@ -55,8 +56,8 @@ class Side:
     peak_rss_bytes: dict[str, int] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)  # service -> HTTP requests answered
 
-    def figures(self) -> dict:
-        figures = {
+    def figures(self) -> JsonObject:
+        figures: JsonObject = {
             "throughput_per_s": round(self.completed / self.wall_seconds, 2) if self.wall_seconds else 0.0,
             "p50_ms": _ms(_percentile(self.to_final, 50)),
             "p95_ms": _ms(_percentile(self.to_final, 95)),
@@ -80,7 +81,7 @@ class Side:
             figures["accept_p99_ms"] = _ms(_percentile(self.accept, 99))
         return figures
 
-    def _per_request(self, name: str) -> dict:
+    def _per_request(self, name: str) -> dict[str, float | None]:
         if name not in self.requests:
             return {}
         requests = self.requests[name]
@@ -115,7 +116,7 @@ class Target:
     postgres_url: str | None = None
     postgres_databases: list[str] = field(default_factory=list)  # the stack's databases on that server
 
-    def postgres_backends(self) -> contextlib.AbstractContextManager:
+    def postgres_backends(self) -> contextlib.AbstractContextManager[BackendCpu | None]:
         if self.postgres_url is None:
             return contextlib.nullcontext()
         return BackendCpu(self.postgres_url, self.postgres_databases)
@@ -141,14 +142,14 @@ async def _await_result(client: Client, wf_id: str) -> None:
             await asyncio.sleep(_NOT_STARTED_PAUSES[min(attempt, len(_NOT_STARTED_PAUSES) - 1)])
 
 
-async def floor_level(client: Client, target: Target, concurrency: int, orders: int, tick: Callable) -> Side:
+async def floor_level(
+    client: Client, target: Target, concurrency: int, orders: int, tick: Callable[[], None]
+) -> Side:
     side = Side()
 
     async def one(index: int, _: int) -> None:
         order_id = str(uuid.uuid4())
-        saga = OrderSagaInput(
-            order_id, f"floor-{index}", [{"sku": sku, "quantity": 1} for sku in target.skus[:ITEMS]]
-        )
+        saga = OrderSagaInput(order_id, f"floor-{index}", [OrderItem(sku, 1) for sku in target.skus[:ITEMS]])
         began = time.perf_counter()
         handle = await client.start_workflow(
             WORKFLOW_TYPE, saga.as_payload(), id=f"floor-{order_id}", task_queue=FLOOR_TASK_QUEUE
@@ -164,7 +165,7 @@ async def floor_level(client: Client, target: Target, concurrency: int, orders: 
 
 
 async def product_level(
-    client: Client, target: Target, concurrency: int, orders: int, tick: Callable
+    client: Client, target: Target, concurrency: int, orders: int, tick: Callable[[], None]
 ) -> Side:
     side = Side()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -193,7 +194,7 @@ async def product_level(
     return side
 
 
-async def _measured(side: Side, target: Target, client: Client, run: Callable) -> None:
+async def _measured(side: Side, target: Target, client: Client, run: Callable[[], Awaitable[float]]) -> None:
     """Run the level's sagas, with the processes' CPU and memory and the services' requests around
     them; then count the events of one of them (they all take the same path)."""
     async with httpx.AsyncClient(timeout=10, trust_env=False) as metrics:
@@ -210,11 +211,15 @@ async def _measured(side: Side, target: Target, client: Client, run: Callable) -
     if backends is not None:
         side.cpu_seconds["postgres"] = backends.cpu_seconds
     side.peak_rss_bytes = dict(memory.peak_bytes)
+    # A level runs at least one saga, and one that failed raised before this point.
+    assert side.last_workflow_id is not None
     history = await client.get_workflow_handle(side.last_workflow_id).fetch_history()
     side.history_events = len(history.events)
 
 
-def summarize(concurrency: int, orders: int, repeat: int, floor: list[Side], product: list[Side]) -> dict:
+def summarize(
+    concurrency: int, orders: int, repeat: int, floor: list[Side], product: list[Side]
+) -> JsonObject:
     """The figures of one level over its repetitions (latencies pooled, throughput over all wall time)."""
     merged = {name: _merge(sides) for name, sides in (("floor", floor), ("product", product))}
     figures = {name: side.figures() for name, side in merged.items()}
@@ -260,8 +265,8 @@ async def run_levels(
     orders: int,
     repeat: int,
     progress: Callable[[str, int], None],
-    after_level: Callable[[int], Awaitable[dict]] | None = None,
-) -> list[dict]:
+    after_level: Callable[[int], Awaitable[JsonObject]] | None = None,
+) -> list[JsonObject]:
     """Every level, floor then product, `repeat` times, then `after_level(concurrency)` when given,
     whose keys join the level's; a summary dict per level."""
     client = await Client.connect(target.temporal_address)

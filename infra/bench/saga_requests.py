@@ -4,7 +4,10 @@ placement as a customer does). Only the bench uses this."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from infra.rest import JsonObject
 
 UNIT_PRICE_CENTS = 100
 """The price of every product the bench seeds for its commands."""
@@ -37,7 +40,7 @@ class BenchOrder:
     order_id: str | None = None
 
 
-def command_request(command: str, order: BenchOrder) -> tuple[str, dict]:
+def command_request(command: str, order: BenchOrder) -> tuple[str, JsonObject]:
     """The path and JSON body of `command` for `order`."""
     lines = [{"sku": sku, "quantity": 1} for sku in order.skus]
     priced = {
@@ -45,7 +48,7 @@ def command_request(command: str, order: BenchOrder) -> tuple[str, dict]:
         "total_cents": UNIT_PRICE_CENTS * len(lines),
         "currency": "USD",
     }
-    requests = {
+    requests: dict[str, Callable[[], tuple[str, JsonObject]]] = {
         "place": lambda: ("/api/v1/orders", {"customer_id": order.customer_id, "items": lines}),
         "reserve": lambda: ("/internal/v1/reservations", {"order_id": order.order_id, "items": lines}),
         "authorize": lambda: (

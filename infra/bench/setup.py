@@ -135,7 +135,11 @@ def prepare_commands(
                 saga_token=None if servers_of_side.floor else saga_token,
                 customer_tokens=None if servers_of_side.floor else tokens,
                 postgres_url=servers_of_side.config.postgres_url,
-                databases={service: servers_of_side.database(service) for service in SERVICES}
+                databases={
+                    service: database
+                    for service in SERVICES
+                    if (database := servers_of_side.database(service)) is not None
+                }
                 if on_postgres
                 else None,
             )

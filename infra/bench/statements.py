@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from typing import TYPE_CHECKING, TypedDict
 
 from infra.bench.saga_requests import (
     CANCELLED_SAGA,
@@ -24,16 +25,30 @@ from infra.bench.saga_requests import (
     is_customers,
 )
 
+if TYPE_CHECKING:
+    from infra.bench.servers import ServiceSet
+
 MARK = "statements: "
 
 
+class Plan(TypedDict):
+    """What this module is given on its standard input: the service whose commands it sends, and the
+    products, customer and tokens they use."""
+
+    service: str
+    skus: list[str]
+    customer_id: str
+    saga_token: str
+    customer_token: str
+
+
 def count_statements(
-    side, *, skus: list[str], customer_id: str, saga_token: str, customer_token: str
+    side: ServiceSet, *, skus: list[str], customer_id: str, saga_token: str, customer_token: str
 ) -> dict[str, int]:
     """Per command: the statements one request runs on `side` (a ServiceSet, started and seeded)."""
     counts: dict[str, int] = {}
     for service in dict.fromkeys(COMMANDS.values()):
-        plan = {
+        plan: Plan = {
             "service": service,
             "skus": skus,
             "customer_id": customer_id,
@@ -46,7 +61,7 @@ def count_statements(
     return {command: counts[command] for command in COMMANDS}
 
 
-def _count_in_this_django(plan: dict) -> dict[str, int]:
+def _count_in_this_django(plan: Plan) -> dict[str, int]:
     import django
 
     django.setup()

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
 from infra.stack import Stack, StackConfig
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def print_report(report: ChaosReport, console) -> None:
+Number = TypeVar("Number", int, float)
+
+
+def print_report(report: ChaosReport, console: Console) -> None:
     from rich.table import Table
 
     table = Table(
@@ -54,7 +61,7 @@ def print_report(report: ChaosReport, console) -> None:
     console.print("[bold green]OK[/]" if report.ok else "[bold red]FAILED[/]")
 
 
-def command(args, *, root_var_dir: Path) -> NoReturn:
+def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     """`sagactl chaos`: start a stack of its own under `root_var_dir`/chaos, run the scenario,
     report, stop the stack.
 
@@ -113,7 +120,7 @@ def command(args, *, root_var_dir: Path) -> NoReturn:
         os._exit(code)
 
 
-def add_command(commands) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `sagactl chaos` on sagactl's subcommands."""
     chaos = commands.add_parser(
         "chaos", help="inject failures while orders flow through a stack of its own, then audit"
@@ -138,8 +145,8 @@ def add_command(commands) -> None:
     chaos.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
 
 
-def _positive(kind):
-    def parse(text: str):
+def _positive(kind: type[Number]) -> Callable[[str], Number]:
+    def parse(text: str) -> Number:
         value = kind(text)
         if value <= 0:
             raise ValueError(text)

@@ -8,19 +8,26 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import httpx
 
-from infra.chaos.scenarios import Scenario
+from infra.chaos.scenarios import HttpFaults, Scenario
 from infra.stack import Stack
 
 FAULTS_PATH = "/internal/v1/faults"
+
+Result = TypeVar("Result")
 
 
 class Monkey:
     """Injects one scenario's failures on a schedule until told to stop (or its time runs out)."""
 
-    def __init__(self, stack: Stack, scenario: Scenario, rng: random.Random, log) -> None:
+    def __init__(
+        self, stack: Stack, scenario: Scenario, rng: random.Random, log: Callable[[str], object]
+    ) -> None:
         self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
         self.faults = Faults(stack)
         self.kills: Counter[str] = Counter()
@@ -38,11 +45,12 @@ class Monkey:
     def _run(self) -> None:
         started = time.monotonic()
         next_kill = started + 1.0
-        outage_at = started + 2.0 if self.scenario.outage else None
+        outage = self.scenario.outage
+        outage_at = started + 2.0 if outage else None
         while not self.stopped.wait(0.1):
             now = time.monotonic()
-            if outage_at is not None and now >= outage_at:
-                service, seconds = self.scenario.outage
+            if outage is not None and outage_at is not None and now >= outage_at:
+                service, seconds = outage
                 self.faults.put(service, {"error_rate": 1.0})
                 self.log(f"outage: {service}_svc down for {seconds:.0f} s")
                 self._outage_until, outage_at = now + seconds, None
@@ -62,6 +70,7 @@ class Monkey:
         return not events or events[-1].description.startswith("is back")
 
     def _end_outage(self) -> None:
+        assert self.scenario.outage is not None  # an outage ends only after it began
         service, _ = self.scenario.outage
         self.faults.put(service, self.scenario.http_faults)
         self._outage_until, self._outage_done = None, True
@@ -106,7 +115,7 @@ class Faults:
         self.stack = stack
         self.headers = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
 
-    def put(self, service: str, config: dict) -> None:
+    def put(self, service: str, config: HttpFaults) -> None:
         _with_retries(
             lambda: httpx.put(
                 self._url(service), json=config, headers=self.headers, timeout=5
@@ -122,22 +131,19 @@ class Faults:
         """The faults every service injected since its last clear, summed by kind."""
         injected: Counter[str] = Counter()
         for service in _FAULTED:
-            injected.update(
-                _with_retries(
-                    lambda: (
-                        httpx.get(self._url(service), headers=self.headers, timeout=5)
-                        .raise_for_status()
-                        .json()
-                    )
-                )["injected"]
-            )
+            counts: dict[str, dict[str, int]] = _with_retries(partial(self._faults_of, service))
+            injected.update(counts["injected"])
         return injected
+
+    def _faults_of(self, service: str) -> dict[str, dict[str, int]]:
+        response = httpx.get(self._url(service), headers=self.headers, timeout=5).raise_for_status()
+        return dict(response.json())
 
     def _url(self, service: str) -> str:
         return f"{self.stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"
 
 
-def _with_retries(call, *, seconds: float = 30.0):
+def _with_retries(call: Callable[[], Result], *, seconds: float = 30.0) -> Result:
     """The faults endpoint of a service that is being restarted answers again within seconds."""
     deadline = time.monotonic() + seconds
     while True:

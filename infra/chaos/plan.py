@@ -19,6 +19,13 @@ class PlannedOrder:
     placed_at: float | None = None
     place_attempts: int = 0
 
+    @property
+    def placed_id(self) -> str:
+        """The order's id, which exists once it was placed."""
+        if self.order_id is None:
+            raise RuntimeError(f"an order of {self.customer_id} was never placed")
+        return self.order_id
+
 
 @dataclass
 class Catalog:
@@ -62,7 +69,7 @@ class Catalog:
 
     def plan(self, count: int, rng: random.Random) -> list[PlannedOrder]:
         """A realistic mix: about 70 % valid, 10 % each out of stock, declined, unknown SKU."""
-        planned = []
+        planned: list[PlannedOrder] = []
         for _ in range(count):
             items = {sku: rng.randint(1, 3) for sku in rng.sample(sorted(self.plentiful), rng.randint(1, 3))}
             roll = rng.random()

@@ -6,6 +6,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypedDict
+
+from infra.rest import JsonObject
+
+
+class UnexpectedOutcome(TypedDict):
+    """An order that ended otherwise than its kind demands: its id, the outcome due and the one seen."""
+
+    order_id: str
+    expected: str
+    got: str
 
 
 @dataclass
@@ -14,7 +25,7 @@ class ChaosReport:
     seed: int
     orders: int
     by_outcome: dict[str, int]
-    unexpected: list[dict]
+    unexpected: list[UnexpectedOutcome]
     """Orders that ended otherwise than their kind demands (a valid order cancelled, say)."""
     not_final: list[str]
     faults_injected: dict[str, int]
@@ -27,7 +38,7 @@ class ChaosReport:
     place_retries: int
     seconds_to_final: dict[str, float]
     duration_seconds: float
-    audit: dict = field(default_factory=dict)
+    audit: JsonObject = field(default_factory=dict)
     """The audit's report as JSON (infra.audit.AuditReport.as_json)."""
 
     @property
@@ -38,7 +49,7 @@ class ChaosReport:
     def ok(self) -> bool:
         return self.audit["ok"] and self.violations == 0 and not self.unexpected and not self.not_final
 
-    def as_json(self) -> dict:
+    def as_json(self) -> JsonObject:
         return {**asdict(self), "violations": self.violations, "ok": self.ok}
 
 

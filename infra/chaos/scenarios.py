@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from infra.stack import SERVICES
 
@@ -19,11 +20,21 @@ CHAOS_TUNING = {
 }
 
 
+class HttpFaults(TypedDict, total=False):
+    """A fault configuration as the services' fault endpoint takes it (chassis/faults.py); what is
+    left out is not injected."""
+
+    error_rate: float
+    lost_ack_rate: float
+    latency_ms: list[int]  # [lowest, highest]
+    paths: list[str] | None  # path prefixes; None: every API path
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     summary: str
-    http_faults: dict
+    http_faults: HttpFaults
     """Fault config PUT on every service while the failures are injected."""
     kill: tuple[str, ...] = ()
     """Processes to SIGKILL, one at a time, chosen by the run's seeded RNG."""
@@ -32,13 +43,13 @@ class Scenario:
     """(service, seconds): that service answers 503 to everything for that long."""
 
 
-HTTP_FAULTS = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms": [0, 150]}
+HTTP_FAULTS: HttpFaults = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms": [0, 150]}
 
 # Local services answer in a millisecond, so a kill would rarely meet a call in flight; every
 # scenario gives them the latency of a real network and database instead.
-REAL_LATENCY = {"latency_ms": [20, 150]}
+REAL_LATENCY: HttpFaults = {"latency_ms": [20, 150]}
 
-OUTAGE = ("payment", 8.0)  # longer than the breaker's 3 s reset time
+OUTAGE: tuple[str, float] = ("payment", 8.0)  # longer than the breaker's 3 s reset time
 
 SCENARIOS = {
     scenario.name: scenario

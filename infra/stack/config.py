@@ -9,6 +9,7 @@ import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypedDict, Unpack
 
 from chassis.tokens import LocalKeys, key_dir
 from infra.databases import database_urls
@@ -19,8 +20,12 @@ BIN_DIR = Path(sys.executable).parent
 HOST = "127.0.0.1"
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
 
+# The StackConfig fields that are ports of every stack, PORT_SETTINGS's keys.
+PortField = Literal[
+    "temporal_port", "temporal_ui_port", "order_port", "payment_port", "inventory_port", "worker_metrics_port"
+]
 # StackConfig field -> (what listens on it, the environment variable that moves it)
-PORT_SETTINGS = {
+PORT_SETTINGS: dict[PortField, tuple[str, str]] = {
     "temporal_port": ("temporal", "TEMPORAL_PORT"),
     "temporal_ui_port": ("temporal web ui", "TEMPORAL_UI_PORT"),
     "order_port": ("order_svc", "ORDER_SVC_PORT"),
@@ -59,6 +64,33 @@ class ConfigError(StackError):
 
 class StartCancelled(StackError):
     """A stop was requested while the stack was starting; what had started is stopped again."""
+
+
+class OwnStackSettings(TypedDict, total=False):
+    """The StackConfig fields that `StackConfig.on_free_ports` takes by name (it sets the others)."""
+
+    prometheus_port: int | None
+    gateway_port: int | None
+    chaos: bool
+    database_urls: Mapping[str, str]
+    postgres_url: str | None
+    root: Path
+    startup_timeout: float
+    tuning: Mapping[str, str]
+
+
+class StackSettings(OwnStackSettings, total=False):
+    """Every StackConfig field by name, each optional: what `StackConfig.from_env` takes."""
+
+    temporal_port: int
+    temporal_ui_port: int
+    order_port: int
+    payment_port: int
+    inventory_port: int
+    worker_metrics_port: int
+    var_dir: Path
+    database_prefix: str
+    drop_databases: bool
 
 
 @dataclass(frozen=True)
@@ -101,15 +133,16 @@ class StackConfig:
             object.__setattr__(self, "database_urls", on_server | dict(self.database_urls))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> StackConfig:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[StackSettings]
+    ) -> StackConfig:
         """Ports, SAGA_VAR_DIR and the per-service database URLs from `environ` (default os.environ);
         `overrides` win over the environment, and an overridden variable is not even read."""
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {
-            name: parse_port(variable, environ[variable])
-            for name, (_, variable) in PORT_SETTINGS.items()
-            if environ.get(variable) and name not in overrides
-        }
+        values: StackSettings = {}
+        for name, (_, variable) in PORT_SETTINGS.items():
+            if environ.get(variable) and name not in overrides:
+                values[name] = parse_port(variable, environ[variable])
         if environ.get("SAGA_VAR_DIR"):
             values["var_dir"] = Path(environ["SAGA_VAR_DIR"])
         values["database_urls"] = {
@@ -122,7 +155,7 @@ class StackConfig:
         return cls(**(values | overrides))
 
     @classmethod
-    def on_free_ports(cls, var_dir: Path, **settings: object) -> StackConfig:
+    def on_free_ports(cls, var_dir: Path, **settings: Unpack[OwnStackSettings]) -> StackConfig:
         """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
         With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
         are dropped when it stops."""

@@ -28,7 +28,9 @@ class RestartPolicy:
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait before the restart that follows `failures` failures in a row (1 or more)."""
-        return min(self.initial_backoff * 2 ** (failures - 1), self.max_backoff)
+        # The exponent is capped: from 2**1024 on the power no longer fits a float, and the watcher
+        # of a process that keeps failing would die of an OverflowError after some 1000 restarts.
+        return min(self.initial_backoff * 2.0 ** min(failures - 1, 64), self.max_backoff)
 
 
 class SupervisionEvent(NamedTuple):

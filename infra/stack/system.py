@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 
 from infra.databases import database_urls, drop_databases, ensure_databases
 from infra.stack.config import SERVICES, StackConfig, StackError
@@ -26,8 +27,8 @@ log = logging.getLogger("infra.stack")
 
 class Stack:
     """The whole local system: Temporal, then migrations, the three services and order_svc's outbox
-    relay, then the worker; stopped in reverse. Use it as a context manager, or call `start` and `stop`; call `supervise`
-    once started to have every process that dies restarted (see Supervisor)."""
+    relay, then the worker; stopped in reverse. Use it as a context manager, or call `start` and
+    `stop`; call `supervise` once started to have every process that dies restarted (see Supervisor)."""
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -83,7 +84,7 @@ class Stack:
         try:
             self._bring_up(["temporal"], cancel)
             if self.config.postgres_url:
-                created = ensure_databases(self._own_databases())
+                created = ensure_databases(self._own_databases(self.config.postgres_url))
                 if created:
                     log.info("databases created: %s", ", ".join(created))
             self._migrate(cancel)
@@ -105,13 +106,13 @@ class Stack:
         for process in reversed(self.processes.values()):
             process.stop()
         if self.config.postgres_url and self.config.drop_databases:
-            drop_databases(self._own_databases())
+            drop_databases(self._own_databases(self.config.postgres_url))
 
-    def _own_databases(self) -> dict[str, str]:
-        """The databases on config.postgres_url (not those given by *_DATABASE_URL)."""
+    def _own_databases(self, postgres_url: str) -> dict[str, str]:
+        """The databases on `postgres_url` (config.postgres_url), not those given by *_DATABASE_URL."""
         return {
             service: url
-            for service, url in database_urls(self.config.postgres_url, self.config.database_prefix).items()
+            for service, url in database_urls(postgres_url, self.config.database_prefix).items()
             if self.config.database_urls.get(service) == url
         }
 
@@ -152,7 +153,7 @@ class Stack:
             return False
         return True
 
-    def _bring_up(self, names: list[str], cancel: threading.Event | None) -> None:
+    def _bring_up(self, names: Sequence[str], cancel: threading.Event | None) -> None:
         began = time.monotonic()
         for name in names:
             self.processes[name].start()

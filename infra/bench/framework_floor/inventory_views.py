@@ -4,6 +4,10 @@ output serializer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from uuid import UUID
+
+from django.http import HttpResponse
 from inventory import services
 from inventory.apis import ReservationOutputSerializer as ReservationSerializer
 from rest_framework import serializers
@@ -14,20 +18,20 @@ from infra.bench.framework_floor.recorded import SAGA, recorded_command
 
 
 class ReserveView(APIView):
-    class InputSerializer(serializers.Serializer):
-        class ItemSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
+        class ItemSerializer(serializers.Serializer[object]):
             sku = serializers.CharField(max_length=64)
             quantity = serializers.IntegerField(min_value=1)
 
         order_id = serializers.UUIDField()
         items = ItemSerializer(many=True, allow_empty=False)
 
-    def post(self, request: Request):
+    def post(self, request: Request) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
-        def reserve(key: str) -> tuple[dict, int]:
+        def reserve(key: str) -> tuple[Mapping[str, object], int]:
             reservation, created = services.reservation_create(
                 order_id=data["order_id"],
                 items=[(item["sku"], item["quantity"]) for item in data["items"]],
@@ -39,7 +43,7 @@ class ReserveView(APIView):
 
 
 class ReleaseView(APIView):
-    def post(self, request: Request, order_id):
+    def post(self, request: Request, order_id: UUID) -> HttpResponse:
         return recorded_command(
             request,
             principal=SAGA,
@@ -53,7 +57,7 @@ class ReleaseView(APIView):
 
 
 class CommitView(APIView):
-    def post(self, request: Request, order_id):
+    def post(self, request: Request, order_id: UUID) -> HttpResponse:
         return recorded_command(
             request,
             principal=SAGA,

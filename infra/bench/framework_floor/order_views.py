@@ -5,6 +5,9 @@ answering with its output serializer. With no tokens, placement takes its custom
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from django.http import HttpResponse
 from orders import services
 from orders.apis import OrderOutputSerializer as OrderSerializer
 from orders.models import Order
@@ -15,7 +18,7 @@ from rest_framework.views import APIView
 from infra.bench.framework_floor.recorded import SAGA, recorded_command
 
 
-class ItemSerializer(serializers.Serializer):
+class ItemSerializer(serializers.Serializer[object]):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1)
 
@@ -25,11 +28,11 @@ class PricedLineSerializer(ItemSerializer):
 
 
 class PlaceView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
         customer_id = serializers.CharField(max_length=200)
         items = ItemSerializer(many=True, allow_empty=False)
 
-    def post(self, request: Request):
+    def post(self, request: Request) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -49,12 +52,12 @@ class PlaceView(APIView):
 
 
 class ConfirmView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
         lines = PricedLineSerializer(many=True, allow_empty=False)
         total_cents = serializers.IntegerField(min_value=0)
         currency = serializers.CharField(max_length=3)
 
-    def post(self, request: Request, order_id):
+    def post(self, request: Request, order_id: UUID) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return recorded_command(
@@ -68,13 +71,13 @@ class ConfirmView(APIView):
 
 
 class CancelView(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[object]):
         reason = serializers.ChoiceField(choices=Order.CancellationReason.choices)
         lines = PricedLineSerializer(many=True, required=False)
         total_cents = serializers.IntegerField(min_value=0, required=False)
         currency = serializers.CharField(max_length=3, required=False, default=None)
 
-    def post(self, request: Request, order_id):
+    def post(self, request: Request, order_id: UUID) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return recorded_command(

@@ -8,7 +8,7 @@ domain error rolls the transaction back and is answered by DRF (the bench never 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.db import transaction
 from django.http import HttpResponse
@@ -23,7 +23,7 @@ SAGA = "saga:saga-orchestrator"
 
 
 def recorded_command(
-    request: Request, *, principal: str, effect: Callable[[str], tuple[dict, int]]
+    request: Request, *, principal: str, effect: Callable[[str], tuple[Mapping[str, object], int]]
 ) -> HttpResponse:
     """Answer `request` with what `effect(key)` returns (the answer's data and status), stored under
     the request's Idempotency-Key `key`; the stored answer when that key was seen before."""

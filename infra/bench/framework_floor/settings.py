@@ -19,7 +19,8 @@ if FLOOR_SERVICE not in SERVICE_APPS:
 sys.path.insert(0, str(REPO_ROOT / f"{FLOOR_SERVICE}_svc"))
 
 BASE_DIR = Path(__file__).resolve().parent
-DATABASES = service_settings(name=FLOOR_SERVICE, base_dir=BASE_DIR, apps=[])["DATABASES"]
+_PRODUCT = service_settings(name=FLOOR_SERVICE, base_dir=BASE_DIR, apps=[SERVICE_APPS[FLOOR_SERVICE]])
+DATABASES = _PRODUCT["DATABASES"]
 SECRET_KEY = "framework-floor-of-the-bench-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]

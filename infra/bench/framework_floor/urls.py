@@ -1,43 +1,48 @@
 """URL map of a framework floor process: the same paths as the product's service, for its commands
 only, and /readyz for the bench to wait on."""
 
-from django.conf import settings
-from django.http import HttpResponse
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+
+# The floor's own settings module, which Django has loaded as its settings already.
+from infra.bench.framework_floor.settings import FLOOR_SERVICE
 
 
-def readyz(request) -> HttpResponse:
+def readyz(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"ok")
 
 
-def _commands() -> list:
-    if settings.FLOOR_SERVICE == "inventory":
-        from infra.bench.framework_floor import inventory_views as views
+def _commands() -> list[URLPattern]:
+    if FLOOR_SERVICE == "inventory":
+        from infra.bench.framework_floor import inventory_views
 
         return [
-            path("internal/v1/reservations", views.ReserveView.as_view()),
-            path("internal/v1/reservations/<uuid:order_id>/release", views.ReleaseView.as_view()),
-            path("internal/v1/reservations/<uuid:order_id>/commit", views.CommitView.as_view()),
+            path("internal/v1/reservations", inventory_views.ReserveView.as_view()),
+            path("internal/v1/reservations/<uuid:order_id>/release", inventory_views.ReleaseView.as_view()),
+            path("internal/v1/reservations/<uuid:order_id>/commit", inventory_views.CommitView.as_view()),
         ]
-    if settings.FLOOR_SERVICE == "payment":
-        from infra.bench.framework_floor import payment_views as views
+    if FLOOR_SERVICE == "payment":
+        from payments import services
+
+        from infra.bench.framework_floor import payment_views
 
         return [
-            path("internal/v1/payments/authorize", views.AuthorizeView.as_view()),
+            path("internal/v1/payments/authorize", payment_views.AuthorizeView.as_view()),
             path(
-                "internal/v1/payments/void", views.OrderRefView.as_view(command=views.services.payment_void)
+                "internal/v1/payments/void",
+                payment_views.OrderRefView.as_view(command=services.payment_void),
             ),
             path(
                 "internal/v1/payments/capture",
-                views.OrderRefView.as_view(command=views.services.payment_capture),
+                payment_views.OrderRefView.as_view(command=services.payment_capture),
             ),
         ]
-    from infra.bench.framework_floor import order_views as views
+    from infra.bench.framework_floor import order_views
 
     return [
-        path("api/v1/orders", views.PlaceView.as_view()),
-        path("internal/v1/orders/<uuid:order_id>/confirm", views.ConfirmView.as_view()),
-        path("internal/v1/orders/<uuid:order_id>/cancel", views.CancelView.as_view()),
+        path("api/v1/orders", order_views.PlaceView.as_view()),
+        path("internal/v1/orders/<uuid:order_id>/confirm", order_views.ConfirmView.as_view()),
+        path("internal/v1/orders/<uuid:order_id>/cancel", order_views.CancelView.as_view()),
     ]
 
 
