@@ -252,43 +252,22 @@ class TokenVerifier:
         return Principal(CUSTOMER, subject)
 
 
-@functools.cache
-def _verifier(
-    jwks_url: str | None,
-    jwks_file: str | None,
-    issuer: str,
-    audience: str,
-    algorithms: tuple[str, ...],
-    leeway: float,
-    operator_role: str,
-    saga_role: str,
-    saga_subjects: tuple[str, ...],
-) -> TokenVerifier:
-    return TokenVerifier(
-        jwks_url=jwks_url,
-        jwks_file=jwks_file,
-        issuer=issuer,
-        audience=audience,
-        algorithms=algorithms,
-        leeway=leeway,
-        operator_role=operator_role,
-        saga_role=saga_role,
-        saga_subjects=saga_subjects,
-    )
+_verifier = functools.cache(TokenVerifier)
+"""One verifier per distinct configuration, kept for the process's life (its key set and its cache)."""
 
 
 def token_verifier() -> TokenVerifier:
     """The process's verifier for the JWT_* settings in force (one per distinct configuration)."""
     return _verifier(
-        shared_settings.JWT_JWKS_URL,
-        shared_settings.JWT_JWKS_FILE,
-        shared_settings.JWT_ISSUER,
-        shared_settings.JWT_AUDIENCE,
-        tuple(shared_settings.JWT_ALGORITHMS),
-        shared_settings.JWT_LEEWAY_SECONDS,
-        shared_settings.JWT_OPERATOR_ROLE,
-        shared_settings.JWT_SAGA_ROLE,
-        tuple(shared_settings.JWT_SAGA_SUBJECTS),
+        jwks_url=shared_settings.JWT_JWKS_URL,
+        jwks_file=shared_settings.JWT_JWKS_FILE,
+        issuer=shared_settings.JWT_ISSUER,
+        audience=shared_settings.JWT_AUDIENCE,
+        algorithms=tuple(shared_settings.JWT_ALGORITHMS),
+        leeway=shared_settings.JWT_LEEWAY_SECONDS,
+        operator_role=shared_settings.JWT_OPERATOR_ROLE,
+        saga_role=shared_settings.JWT_SAGA_ROLE,
+        saga_subjects=tuple(shared_settings.JWT_SAGA_SUBJECTS),
     )
 
 
