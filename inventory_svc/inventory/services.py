@@ -81,9 +81,11 @@ def _shift_stock(quantities: dict[str, int], **signs: int) -> None:
     UPDATE. The database does the arithmetic, on rows this transaction has locked (or, on SQLite,
     while no other writer runs), so the counts stay exact."""
     per_sku = Case(*(When(sku=sku, then=Value(quantity)) for sku, quantity in quantities.items()))
-    Product.objects.filter(sku__in=quantities).update(
+    shifted = Product.objects.filter(sku__in=quantities).update(
         updated_at=timezone.now(), **{counter: F(counter) + sign * per_sku for counter, sign in signs.items()}
     )
+    if not quantities or shifted != len(quantities):  # never leave a reservation's stock behind
+        raise RuntimeError(f"stock of {sorted(quantities)} shifted on {shifted} products")
 
 
 def _record(order_id: UUID, kind: str, idempotency_key: str) -> None:
@@ -94,6 +96,10 @@ def _reservation_with_lines(order_id: UUID) -> Reservation | None:
     """The order's reservation with its lines, read in one statement (two for a tombstone or none)."""
     lines = list(ReservationLine.objects.filter(reservation_id=order_id).select_related("reservation"))
     reservation = lines[0].reservation if lines else Reservation.objects.filter(order_id=order_id).first()
+    if reservation is not None and not lines and reservation.status != Reservation.Status.RELEASED:
+        # Only a tombstone has no lines: this reservation's reserve committed between the two reads
+        # (on PostgreSQL each statement sees what had committed when it began), so read them again.
+        lines = list(reservation.lines.all())
     if reservation is not None:
         remember_related(reservation, "lines", lines)
     return reservation

@@ -1,14 +1,16 @@
 """Concurrent reservations never oversell. Needs PostgreSQL: real row locks, real parallel transactions."""
 
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.db import connection, connections
 from inventory import services
 from inventory.errors import OutOfStock, ReservationReleased
-from inventory.models import Product
+from inventory.models import Product, Reservation
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -53,6 +55,30 @@ def test_concurrent_multi_line_reservations_in_opposite_order_do_not_deadlock():
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(reserve_pair, range(40)))
     assert sorted(Product.objects.values_list("reserved", flat=True)) == [40, 40]
+
+
+def test_a_release_that_reads_while_its_reserve_commits_releases_the_reserved_stock(monkeypatch):
+    """The release reads the lines (none yet), its reserve commits, then the release reads the
+    reservation: the lines must be read again, or the reservation is released with its stock held.
+    A pause before each of the release's reads of a reservation holds that window open."""
+    releasing = threading.local()
+    real_filter, real_release = Reservation.objects.filter, services.reservation_release
+
+    def slow_filter(*args: Any, **kwargs: Any) -> Any:
+        if getattr(releasing, "now", False):
+            time.sleep(0.05)
+        return real_filter(*args, **kwargs)
+
+    def release(**kwargs: Any) -> Any:
+        releasing.now = True
+        try:
+            return real_release(**kwargs)
+        finally:
+            releasing.now = False
+
+    monkeypatch.setattr(Reservation.objects, "filter", slow_filter)
+    monkeypatch.setattr(services, "reservation_release", release)
+    test_a_late_reserve_racing_its_own_release_leaves_no_stock_held()
 
 
 def test_a_late_reserve_racing_its_own_release_leaves_no_stock_held():
