@@ -241,7 +241,7 @@ def service_settings(
         "BASE_DIR": base_dir,
         "SERVICE_NAME": name,
         "LOG_SERVICE": f"{name}_svc",
-        "TRACING": tracing_settings(environ, Path(environ.get("SAGA_TRACES_DIR", var_dir / "traces"))),
+        "TRACING": tracing_settings(environ, var_dir),
         # Where gunicorn's processes share their metrics (prometheus_client's own variable), or None.
         "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
         "PRODUCTION": production,

@@ -37,15 +37,16 @@ class TracingSettings:
     disabled: bool = False
 
 
-def tracing_settings(environ: Mapping[str, str], traces_dir: Path) -> TracingSettings:
-    """The tracing part of a process's configuration, from OpenTelemetry's own variables: each
-    process's config module calls it with its environment."""
+def tracing_settings(environ: Mapping[str, str], var_dir: Path) -> TracingSettings:
+    """The tracing part of a process's configuration, from OpenTelemetry's own variables and
+    SAGA_TRACES_DIR (else `<var_dir>/traces`): each process's config module calls it with its
+    environment."""
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
     base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if endpoint is None and base:
         endpoint = base.rstrip("/") + "/v1/traces"  # the base URL, as the OTLP specification says
     return TracingSettings(
-        traces_dir=traces_dir,
+        traces_dir=Path(environ.get("SAGA_TRACES_DIR") or var_dir / "traces"),
         otlp_endpoint=endpoint,
         disabled=environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true",
     )

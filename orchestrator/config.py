@@ -43,9 +43,9 @@ class OrchestratorSettings:
     inventory_svc_url: str
     breakers: BreakerSettings
     identity: IdentitySettings
-    metrics_address: str | None = None
+    metrics_address: str | None
     """host:port where the worker serves Prometheus metrics (Temporal SDK's and the saga's); None: off."""
-    tracing: TracingSettings = field(default_factory=lambda: TracingSettings(_REPO_VAR_DIR / "traces"))
+    tracing: TracingSettings
     """Where spans go: an OTLP collector, or JSON lines in a folder."""
 
 
@@ -55,15 +55,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         raise ValueError("SAGA_TOKEN_URL needs SAGA_CLIENT_ID and SAGA_CLIENT_SECRET")
     if token_url and urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
+    var_dir = Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR)
     return OrchestratorSettings(
         metrics_address=environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1:9464") or None,
-        tracing=tracing_settings(
-            environ,
-            Path(
-                environ.get("SAGA_TRACES_DIR")
-                or Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR) / "traces"
-            ),
-        ),
+        tracing=tracing_settings(environ, var_dir),
         temporal_address=environ.get("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL_ADDRESS),
         temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),
@@ -80,7 +75,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
             client_id=environ.get("SAGA_CLIENT_ID") or None,
             client_secret=environ.get("SAGA_CLIENT_SECRET") or None,
             scope=environ.get("SAGA_TOKEN_SCOPE") or None,
-            local_key_dir=key_dir(Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR)),
+            local_key_dir=key_dir(var_dir),
             issuer=environ.get("JWT_ISSUER") or DEV_ISSUER,
             audience=environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         ),
