@@ -19,12 +19,11 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from tenacity import (
     AsyncRetrying,
-    RetryCallState,
     retry_if_exception_type,
     stop_after_delay,
+    stop_when_event_set,
     wait_fixed,
 )
-from tenacity.stop import stop_base
 
 from observability.logs import configure_logging
 from observability.tracing import start_tracing, stop_tracing
@@ -62,16 +61,6 @@ def _runtime(settings: OrchestratorSettings) -> Runtime:
     )
 
 
-class _StopWhenSet(stop_base):
-    """Stops retrying once the asyncio event is set (tenacity's own takes a threading.Event)."""
-
-    def __init__(self, event: asyncio.Event) -> None:
-        self._event = event
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._event.is_set()
-
-
 async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime: Runtime) -> Client:
     """Connect to Temporal, waiting up to half a minute for a server that is still starting."""
 
@@ -83,7 +72,8 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime:
         )
 
     retrying = AsyncRetrying(
-        stop=stop_after_delay(_CONNECT_PATIENCE_SECONDS) | _StopWhenSet(stop),
+        # tenacity's event stop only calls is_set(), which an asyncio.Event has too.
+        stop=stop_after_delay(_CONNECT_PATIENCE_SECONDS) | stop_when_event_set(stop),  # type: ignore[arg-type]
         wait=wait_fixed(1),
         retry=retry_if_exception_type(RuntimeError),
         before_sleep=log_wait,
