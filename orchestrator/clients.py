@@ -29,7 +29,7 @@ from orchestrator.errors import (
     ServiceUnavailable,
     ServiceUnreachable,
 )
-from saga_contract import ErrorCode
+from saga_contract import IDEMPOTENCY_IN_FLIGHT
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _worth_retrying_now(error: BaseException) -> bool:
     if isinstance(error, ServiceUnreachable):
         return True
     return isinstance(error, ServiceUnavailable) and (
-        error.status_code in _RETRY_NOW_STATUSES or error.code == ErrorCode.IDEMPOTENCY_IN_FLIGHT
+        error.status_code in _RETRY_NOW_STATUSES or error.code == IDEMPOTENCY_IN_FLIGHT
     )
 
 
@@ -156,9 +156,7 @@ class ServiceClient:
         if status in _CREDENTIALS_REFUSED:
             self.tokens.invalidate()
             logger.error("%s refused the saga's token: HTTP %d %s", self.service, status, code)
-        not_now = (
-            status >= 500 or status == 429 or (status == 409 and code == ErrorCode.IDEMPOTENCY_IN_FLIGHT)
-        )
+        not_now = status >= 500 or status == 429 or (status == 409 and code == IDEMPOTENCY_IN_FLIGHT)
         if not_now or status in _CREDENTIALS_REFUSED:
             raise ServiceUnavailable(self.service, status, code)
         if error is None:

@@ -23,7 +23,7 @@ CANCELLATION_REASONS = (
 
 BUSINESS_ERROR_TYPES = (
     *CANCELLATION_REASONS,
-    *(code for code in ErrorCode if code != ErrorCode.IDEMPOTENCY_IN_FLIGHT),
+    *ErrorCode,
     BAD_RESPONSE,
 )
 """Every business error type; the workflow's retry policies name them as non-retryable."""

@@ -100,12 +100,14 @@ ORDER_STORED_ACTIVITY = "order_stored"
 """The activity by which a saga started before the outbox checks that its order was stored."""
 
 
-class ErrorCode(StrEnum):
-    """The `code`s of the services' error shape that the saga acts on by name: a business failure that
-    no retry can change, or (IDEMPOTENCY_IN_FLIGHT) a call to retry shortly. The cancellation reasons
-    are codes too."""
+IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+"""The error code of a call whose Idempotency-Key another request still holds: retry it shortly."""
 
-    IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+
+class ErrorCode(StrEnum):
+    """The `code`s of the services' error shape that the saga acts on by name: business failures that
+    no retry can change. The cancellation reasons are such codes too."""
+
     RESERVATION_NOT_FOUND = "reservation_not_found"
     RESERVATION_RELEASED = "reservation_released"
     RESERVATION_COMMITTED = "reservation_committed"

@@ -47,7 +47,7 @@ from chassis.idempotency.services import (
     idempotency_store,
     request_fingerprint,
 )
-from saga_contract import ErrorCode
+from saga_contract import IDEMPOTENCY_IN_FLIGHT
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -57,7 +57,7 @@ _VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 _NEVER_STORED = frozenset({401, 403})
 # The refusals of a key (code, message), also shown as examples in the OpenAPI schema.
 KEY_REUSED = ("idempotency_key_reused", f"This {HEADER} was used with a different request body.")
-IN_FLIGHT = (ErrorCode.IDEMPOTENCY_IN_FLIGHT.value, f"A request with this {HEADER} is still being processed.")
+IN_FLIGHT = (IDEMPOTENCY_IN_FLIGHT, f"A request with this {HEADER} is still being processed.")
 
 _View = TypeVar("_View", bound=APIView)
 _Params = ParamSpec("_Params")

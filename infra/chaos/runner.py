@@ -25,7 +25,7 @@ from infra.chaos.scenarios import CHAOS_TUNING, Scenario
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError, all_pages
 from infra.stack import SERVICES, Stack
 from observability.logs import parse_line
-from saga_contract import NAMESPACE, ErrorCode, workflow_id
+from saga_contract import IDEMPOTENCY_IN_FLIGHT, NAMESPACE, workflow_id
 
 
 class _Log:
@@ -55,7 +55,7 @@ def _place(orders: RestClient, planned: PlannedOrder, *, patience: float = 60.0)
             return
         except ApiError as error:
             # A first attempt that died with its service keeps the key "in flight" for a while.
-            retryable = error.status >= 500 or error.code == ErrorCode.IDEMPOTENCY_IN_FLIGHT
+            retryable = error.status >= 500 or error.code == IDEMPOTENCY_IN_FLIGHT
             if not retryable or time.monotonic() >= deadline:
                 raise
         except ServiceCallError:
