@@ -29,6 +29,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
+from infra.bench.saga_requests import UNIT_PRICE_CENTS
 from orchestrator.bytecode import compile_orchestrator
 from orchestrator.contracts import (
     AuthorizePaymentInput,
@@ -40,9 +41,7 @@ from orchestrator.contracts import (
     ReserveStockInput,
 )
 from orchestrator.workflows import OrderSaga
-from saga_contract import DEFAULT_TEMPORAL_ADDRESS, NAMESPACE
-
-UNIT_PRICE_CENTS = 100
+from saga_contract import DEFAULT_TEMPORAL_ADDRESS, NAMESPACE, Compensation, Step
 
 
 class NoopSagaActivities:
@@ -60,37 +59,37 @@ class NoopSagaActivities:
             self.cancel_order,
         ]
 
-    @activity.defn(name="reserve_stock")
+    @activity.defn(name=Step.RESERVE_STOCK)
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:
         lines = [PricedLine(item.sku, item.quantity, UNIT_PRICE_CENTS) for item in request.items]
         total = sum(line.quantity * line.unit_price_cents for line in lines)
         return Reservation(request.order_id, "RESERVED", lines, total, "USD")
 
-    @activity.defn(name="release_stock")
+    @activity.defn(name=Compensation.RELEASE_STOCK)
     async def release_stock(self, order: OrderRef) -> None:
         pass
 
-    @activity.defn(name="commit_stock")
+    @activity.defn(name=Step.COMMIT_STOCK)
     async def commit_stock(self, order: OrderRef) -> None:
         pass
 
-    @activity.defn(name="authorize_payment")
+    @activity.defn(name=Step.AUTHORIZE_PAYMENT)
     async def authorize_payment(self, request: AuthorizePaymentInput) -> None:
         pass
 
-    @activity.defn(name="void_payment")
+    @activity.defn(name=Compensation.VOID_PAYMENT)
     async def void_payment(self, order: OrderRef) -> None:
         pass
 
-    @activity.defn(name="capture_payment")
+    @activity.defn(name=Step.CAPTURE_PAYMENT)
     async def capture_payment(self, order: OrderRef) -> None:
         pass
 
-    @activity.defn(name="confirm_order")
+    @activity.defn(name=Step.CONFIRM_ORDER)
     async def confirm_order(self, request: ConfirmOrderInput) -> None:
         pass
 
-    @activity.defn(name="cancel_order")
+    @activity.defn(name=Compensation.CANCEL_ORDER)
     async def cancel_order(self, request: CancelOrderInput) -> None:
         pass
 

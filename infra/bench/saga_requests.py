@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.rest import JsonObject
+from saga_contract import CancellationReason
 
 UNIT_PRICE_CENTS = 100
 """The price of every product the bench seeds for its commands."""
@@ -67,7 +68,7 @@ def command_request(command: str, order: BenchOrder) -> tuple[str, JsonObject]:
         "release": lambda: (f"/internal/v1/reservations/{order.order_id}/release", {}),
         "cancel": lambda: (
             f"/internal/v1/orders/{order.order_id}/cancel",
-            {"reason": "payment_declined", **priced},
+            {"reason": CancellationReason.PAYMENT_DECLINED, **priced},
         ),
     }
     return requests[command]()

@@ -23,8 +23,6 @@ FLOOR_KINDS = ("activities", "local")
 # The bench measures cost, not abuse limits: it raises them out of the way, and says so.
 BENCH_TUNING = {"THROTTLE_REQUESTS": "1000000/min", "THROTTLE_ORDER_PLACEMENTS": "1000000/min"}
 
-ORDER_PRICE_CENTS = 100
-
 
 def floor_worker(config: StackConfig, kind: str) -> ManagedProcess:
     local = ["--local-activities"] if kind == "local" else []
@@ -66,7 +64,7 @@ def prepare(stack: Stack, customers: int, orders: int) -> Target:
                     {
                         "sku": sku,
                         "name": f"Bench {sku}",
-                        "price_cents": ORDER_PRICE_CENTS,
+                        "price_cents": UNIT_PRICE_CENTS,
                         "on_hand": orders + 10,
                     },
                 )

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from chassis.settings import REPO_ROOT, service_settings
+from saga_contract import DEFAULT_DEADLINE_SECONDS
 
 SERVICE_APPS = {"inventory": "inventory", "payment": "payments", "order": "orders"}
 FLOOR_SERVICE = os.environ.get("FLOOR_SERVICE", "")
@@ -41,4 +42,6 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 # order_place reads the saga's deadline into the outbox record it stores.
-ORDER_SAGA_DEADLINE_SECONDS = int(os.environ.get("ORDER_SAGA_DEADLINE_SECONDS", "300"))
+ORDER_SAGA_DEADLINE_SECONDS = int(
+    os.environ.get("ORDER_SAGA_DEADLINE_SECONDS", str(DEFAULT_DEADLINE_SECONDS))
+)
