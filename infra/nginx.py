@@ -35,10 +35,8 @@ def render(template: Path, values: dict[str, str]) -> str:
 def write_configuration(config: StackConfig, directory: Path) -> Path:
     """nginx.conf for this stack in `directory` (the gateway, and TLS when GATEWAY_TLS_CERT and
     GATEWAY_TLS_KEY are set), with the temporary folders nginx needs; its path. GATEWAY_* settings
-    come from the stack's tuning, else from the environment."""
-    tuning = {name: value for name, value in os.environ.items() if name.startswith("GATEWAY_")} | dict(
-        config.tuning
-    )
+    come from the stack's tuning."""
+    tuning = config.tuning
     values = {
         "ORDER_SVC": config.service_url("order_svc").removeprefix("http://"),
         "INVENTORY_SVC": config.service_url("inventory_svc").removeprefix("http://"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import signal
 import sys
@@ -34,16 +33,24 @@ from infra.rest import (
 )
 from infra.stack import (
     DATABASE_URL_VARIABLES,
+    OPTIONAL_PORT_SETTINGS,
     ConfigError,
+    OptionalPortField,
     Stack,
     StackConfig,
     StackError,
     StackSettings,
     StartCancelled,
-    parse_port,
 )
 from observability.logs import JsonFormatter
-from saga_contract import CUSTOMER_ID_PATTERN, NAMESPACE, TASK_QUEUE, format_money, workflow_id
+from saga_contract import (
+    CUSTOMER_ID_PATTERN,
+    DEFAULT_DEADLINE_SECONDS,
+    NAMESPACE,
+    TASK_QUEUE,
+    format_money,
+    workflow_id,
+)
 
 log = logging.getLogger("sagactl")
 # Piped or captured, rich would assume 80 columns and fold the step tables; give them room.
@@ -102,8 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     variables.append(
         ("SAGA_POSTGRES_URL", "a PostgreSQL server for every service, as --postgres (default: SQLite)")
     )
-    variables.append(("GATEWAY_PORT", "the nginx gateway's port with --gateway (default 8000)"))
-    variables.append(("PROMETHEUS_PORT", "Prometheus's port with --prometheus (default 9090)"))
+    variables += [
+        (variable, f"{owner}'s port with --{owner.removeprefix('the ')} (default {port})")
+        for owner, variable, port in OPTIONAL_PORT_SETTINGS.values()
+    ]
     variables.append(("SAGA_VAR_DIR", "logs, SQLite files and Temporal state (default: <repo>/var)"))
     parser = argparse.ArgumentParser(
         prog="sagactl",
@@ -179,9 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument(
         "--deadline-seconds",
         type=int,
-        default=audit.DEFAULT_DEADLINE_SECONDS,
+        default=DEFAULT_DEADLINE_SECONDS,
         metavar="S",
-        help=f"the order service's saga deadline (default {audit.DEFAULT_DEADLINE_SECONDS})",
+        help=f"the order service's saga deadline (default {DEFAULT_DEADLINE_SECONDS})",
     )
     audit_cmd.set_defaults(run=_audit)
 
@@ -226,38 +235,32 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _optional_port(
-    wanted: bool, *, installed: bool, variable: str, default: str, not_installed: str
-) -> int | None:
-    """The port of an optional part of the stack (`variable`, else `default`) when it was asked for
-    and is installed; when it is not installed, one line saying so, and None."""
-    if not wanted:
-        return None
-    if not installed:
-        log.warning(not_installed)
-        return None
-    return parse_port(variable, os.environ.get(variable, default))
-
-
-def _extra_ports(args: argparse.Namespace) -> StackSettings:
-    return {
-        "prometheus_port": _optional_port(
+def _extras(args: argparse.Namespace) -> list[OptionalPortField]:
+    """The optional parts of the stack that were asked for and are installed; one line for each part
+    asked for that is not installed."""
+    asked: list[tuple[OptionalPortField, bool, bool, str]] = [
+        (
+            "prometheus_port",
             args.prometheus,
-            installed=monitoring.prometheus_binary() is not None,
-            variable="PROMETHEUS_PORT",
-            default="9090",
-            not_installed="prometheus is not installed, so it is not started (Debian: apt-get "
-            "install prometheus); every process still serves /metrics",
+            monitoring.prometheus_binary() is not None,
+            "prometheus is not installed, so it is not started (Debian: apt-get install prometheus); "
+            "every process still serves /metrics",
         ),
-        "gateway_port": _optional_port(
+        (
+            "gateway_port",
             args.gateway,
-            installed=nginx.nginx_binary() is not None,
-            variable="GATEWAY_PORT",
-            default="8000",
-            not_installed="nginx is not installed, so the gateway is not started (Debian: apt-get install "
-            "nginx); the services answer on their own ports",
+            nginx.nginx_binary() is not None,
+            "nginx is not installed, so the gateway is not started (Debian: apt-get install nginx); "
+            "the services answer on their own ports",
         ),
-    }
+    ]
+    extras: list[OptionalPortField] = []
+    for name, wanted, installed, not_installed in asked:
+        if wanted and not installed:
+            log.warning(not_installed)
+        elif wanted:
+            extras.append(name)
+    return extras
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -266,10 +269,10 @@ def _up(args: argparse.Namespace) -> int:
     )  # for the person at the terminal
     for name in ("infra", "sagactl"):  # progress of our own, not every HTTP request of httpx
         logging.getLogger(name).setLevel(logging.INFO)
-    settings: StackSettings = {"chaos": args.chaos, **_extra_ports(args)}
+    settings: StackSettings = {"chaos": args.chaos}
     if args.postgres:
         settings["postgres_url"] = args.postgres
-    config = StackConfig.from_env(**settings)
+    config = StackConfig.from_env(extras=_extras(args), **settings)
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema

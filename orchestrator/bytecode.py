@@ -24,8 +24,8 @@ def compile_orchestrator(directory: Path = PACKAGE_DIR) -> bool:
     try:
         written = compileall.compile_dir(directory, maxlevels=0, quiet=2, workers=1)
     except OSError as error:
-        written = False
-        logger.warning("workflow bytecode not written: %s", error)
+        logger.warning("workflow bytecode not written in %s: %s", directory, error)
+        return False
     if not written:
         logger.warning("workflow bytecode not written in %s: each workflow run compiles it again", directory)
     return bool(written)

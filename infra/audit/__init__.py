@@ -21,11 +21,9 @@ from infra.audit.invariants import (
 from infra.audit.report import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, AuditReport, InvariantResult, Violation
 from infra.audit.run import run_audit
 from infra.audit.snapshot import Snapshot, TemporalUnavailable, WorkflowState
-from saga_contract import DEFAULT_DEADLINE_SECONDS
 
 __all__ = [
     "DEADLINE_GRACE_SECONDS",
-    "DEFAULT_DEADLINE_SECONDS",
     "EXACTLY_ONCE",
     "LIVENESS",
     "MONEY",

@@ -131,13 +131,13 @@ class Faults:
         """The faults every service injected since its last clear, summed by kind."""
         injected: Counter[str] = Counter()
         for service in _FAULTED:
-            counts: dict[str, dict[str, int]] = _with_retries(partial(self._faults_of, service))
-            injected.update(counts["injected"])
+            injected.update(_with_retries(partial(self._injected_at, service)))
         return injected
 
-    def _faults_of(self, service: str) -> dict[str, dict[str, int]]:
+    def _injected_at(self, service: str) -> dict[str, int]:
         response = httpx.get(self._url(service), headers=self.headers, timeout=5).raise_for_status()
-        return dict(response.json())
+        counts: dict[str, int] = response.json()["injected"]
+        return counts
 
     def _url(self, service: str) -> str:
         return f"{self.stack.config.service_url(f'{service}_svc')}{FAULTS_PATH}"

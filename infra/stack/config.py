@@ -33,6 +33,13 @@ PORT_SETTINGS: dict[PortField, tuple[str, str]] = {
     "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
     "worker_metrics_port": ("the worker's metrics", "WORKER_METRICS_PORT"),
 }
+OptionalPortField = Literal["prometheus_port", "gateway_port"]
+# The parts `sagactl up` starts only when asked (--prometheus, --gateway): StackConfig field -> (what
+# listens on it, the variable that moves it, its port unless moved).
+OPTIONAL_PORT_SETTINGS: dict[OptionalPortField, tuple[str, str, int]] = {
+    "prometheus_port": ("prometheus", "PROMETHEUS_PORT", 9090),
+    "gateway_port": ("the gateway", "GATEWAY_PORT", 8000),
+}
 DATABASE_URL_VARIABLES = {
     "order_svc": "ORDER_DATABASE_URL",
     "payment_svc": "PAYMENT_DATABASE_URL",
@@ -91,6 +98,7 @@ class StackSettings(OwnStackSettings, total=False):
     var_dir: Path
     database_prefix: str
     drop_databases: bool
+    django_env: str
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,10 @@ class StackConfig:
     root: Path = field(default_factory=lambda: REPO_ROOT)
     startup_timeout: float = 60.0  # seconds allowed to each startup step
     tuning: Mapping[str, str] = field(default_factory=dict)
-    """Extra environment for the services and the worker (saga deadline, breaker settings, ...)."""
+    """Extra environment for the services and the worker (saga deadline, breaker settings, ...), and
+    the gateway's GATEWAY_* settings."""
+    django_env: str = "development"
+    """The services' DJANGO_ENV (their WSGI entry point alone would default to production)."""
 
     def __post_init__(self) -> None:
         # Children run in other working directories: every path they get must be absolute.
@@ -134,15 +145,28 @@ class StackConfig:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[StackSettings]
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        extras: Collection[OptionalPortField] = (),
+        **overrides: Unpack[StackSettings],
     ) -> StackConfig:
-        """Ports, SAGA_VAR_DIR and the per-service database URLs from `environ` (default os.environ);
+        """Ports (those of the optional parts in `extras` too), SAGA_VAR_DIR, DJANGO_ENV, the gateway's
+        GATEWAY_* settings and the per-service database URLs from `environ` (default os.environ);
         `overrides` win over the environment, and an overridden variable is not even read."""
         environ = os.environ if environ is None else environ
         values: StackSettings = {}
         for name, (_, variable) in PORT_SETTINGS.items():
             if environ.get(variable) and name not in overrides:
                 values[name] = parse_port(variable, environ[variable])
+        for extra in extras:
+            _, variable, default = OPTIONAL_PORT_SETTINGS[extra]
+            if extra not in overrides:
+                values[extra] = parse_port(variable, environ.get(variable) or str(default))
+        if environ.get("DJANGO_ENV"):
+            values["django_env"] = environ["DJANGO_ENV"]
+        gateway = {name: value for name, value in environ.items() if name.startswith("GATEWAY_")}
+        values["tuning"] = gateway | dict(overrides.pop("tuning", {}))
         if environ.get("SAGA_VAR_DIR"):
             values["var_dir"] = Path(environ["SAGA_VAR_DIR"])
         values["database_urls"] = {
@@ -221,10 +245,10 @@ class StackConfig:
     def ports(self) -> list[tuple[str, str, int]]:
         """(what listens, variable that moves it, port) for every configured port."""
         ports = [(owner, variable, getattr(self, name)) for name, (owner, variable) in PORT_SETTINGS.items()]
-        if self.prometheus_port is not None:
-            ports.append(("prometheus", "PROMETHEUS_PORT", self.prometheus_port))
-        if self.gateway_port is not None:
-            ports.append(("the gateway", "GATEWAY_PORT", self.gateway_port))
+        for name, (owner, variable, _) in OPTIONAL_PORT_SETTINGS.items():
+            port = getattr(self, name)
+            if port is not None:
+                ports.append((owner, variable, port))
         return ports
 
     def check_ports(self) -> None:

@@ -104,9 +104,7 @@ def temporal_server(config: StackConfig) -> ManagedProcess:
 
 def _service_env(config: StackConfig, service: str) -> dict[str, str]:
     extra = {"DJANGO_SETTINGS_MODULE": "config.settings", "SAGA_VAR_DIR": str(config.var_dir)}
-    extra["DJANGO_ENV"] = os.environ.get(
-        "DJANGO_ENV", "development"
-    )  # the WSGI entry point's default is production
+    extra["DJANGO_ENV"] = config.django_env
     if service in config.database_urls:
         extra["DATABASE_URL"] = config.database_urls[service]
     if config.chaos:
