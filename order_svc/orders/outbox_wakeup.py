@@ -17,13 +17,14 @@ import logging
 import os
 import select
 import socket
-import stat
 import tempfile
 import time
 from pathlib import Path
 
 from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from chassis.directories import private_directory
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +39,12 @@ def _socket_path(database_name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"saga-outbox-{os.getuid()}" / f"{digest}.sock"
 
 
-def _private_directory(path: Path, *, create: bool) -> bool:
-    """Whether `path`'s directory is a real directory of this user that no one else may enter,
-    made so first when `create` (the relay's side)."""
-    directory = path.parent
-    if create:
-        with contextlib.suppress(FileExistsError):
-            directory.mkdir(mode=0o700)
-    try:
-        info = directory.lstat()
-    except FileNotFoundError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
-
-
 _sender: socket.socket | None = None
 
 
 def _send_datagram(path: Path) -> None:
     global _sender
-    if not _private_directory(path, create=False):  # no relay listens, or the name is not ours
+    if not private_directory(path.parent, create=False):  # no relay listens, or the name is not ours
         return
     if _sender is None:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -135,7 +122,7 @@ class RelayWakeups:
         database = connections[self.alias]
         if database.vendor == "sqlite":
             path = _socket_path(database.settings_dict["NAME"])
-            if not _private_directory(path, create=True):
+            if not private_directory(path.parent, create=True):
                 raise OSError(f"{path.parent} is not a directory of this user's alone")
             listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:

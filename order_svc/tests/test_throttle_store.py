@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
+from django.core.exceptions import ImproperlyConfigured
 
 from chassis.settings import THROTTLE_FILE_MAX_ENTRIES, service_settings
 from chassis.throttling import CounterFileCache
@@ -81,6 +82,15 @@ def test_the_directory_and_its_files_are_the_owners_alone(tmp_path):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     for name in counter_files(directory):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600
+
+
+def test_a_directory_others_may_enter_is_refused(tmp_path):
+    directory = tmp_path / "throttle" / "order_svc"
+    directory.mkdir(parents=True, mode=0o755)
+    directory.chmod(0o755)
+
+    with pytest.raises(ImproperlyConfigured, match="this user's alone"):
+        file_cache(directory)
 
 
 def test_a_full_directory_drops_the_expired_counters_first(tmp_path):
