@@ -92,9 +92,6 @@ class _StoredMeanwhile(Exception):
     """Raised inside the transaction when a concurrent duplicate stored the key first, to roll back
     this request's effect before answering from the duplicate's record."""
 
-    def __init__(self, error: IntegrityError) -> None:
-        self.error = error
-
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type)
@@ -164,14 +161,14 @@ def _run_in_one_transaction(
             try:
                 idempotency_store(**keyed, fingerprint=fingerprint, **_stored_answer(response))
             except IntegrityError as error:
-                raise _StoredMeanwhile(error) from error
+                raise _StoredMeanwhile from error
             return response
     except _DoNotStore as failed:
         return failed.response
-    except _StoredMeanwhile as meanwhile:
+    except _StoredMeanwhile:
         record = idempotency_lookup(**keyed)
-        if record is None:  # the duplicate's record is gone again: answer nothing rather than guess
-            raise meanwhile.error from None
+        if record is None:  # the other request's record is gone again: the caller may simply retry
+            return error_response(409, *IN_FLIGHT)
         return _settled(record, fingerprint)
 
 

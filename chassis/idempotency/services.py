@@ -69,29 +69,35 @@ def idempotency_store(
 def idempotency_claim(*, principal: str, scope: str, key: str, fingerprint: str) -> Claim:
     """Claim `key` for (`principal`, `scope`) before running a request whose effect is not in this
     database: `record` is the new (or taken-over) claim; otherwise `existing` holds the answer."""
-    try:
-        with transaction.atomic():
-            return Claim(
-                record=IdempotencyRecord.objects.create(
-                    principal=principal, scope=scope, key=key, fingerprint=fingerprint
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Claim(
+                    record=IdempotencyRecord.objects.create(
+                        principal=principal, scope=scope, key=key, fingerprint=fingerprint
+                    )
                 )
+        except IntegrityError:
+            pass
+        with transaction.atomic():
+            existing = (
+                IdempotencyRecord.objects.select_for_update()
+                .filter(principal=principal, scope=scope, key=key)
+                .first()
             )
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        existing = IdempotencyRecord.objects.select_for_update().get(
-            principal=principal, scope=scope, key=key
-        )
-        lease = timedelta(seconds=shared_settings.IDEMPOTENCY_LEASE_SECONDS)
-        if (
-            existing.fingerprint == fingerprint
-            and existing.state == IdempotencyRecord.State.IN_FLIGHT
-            and existing.updated_at <= timezone.now() - lease
-        ):
-            # The first attempt died without finishing: take over.
-            existing.save(update_fields=["updated_at"])
-            return Claim(record=existing)
-        return Claim(existing=existing)
+            if existing is None:  # the other claim was given up between the two statements: claim again
+                continue
+            lease = timedelta(seconds=shared_settings.IDEMPOTENCY_LEASE_SECONDS)
+            if (
+                existing.fingerprint == fingerprint
+                and existing.state == IdempotencyRecord.State.IN_FLIGHT
+                and existing.updated_at <= timezone.now() - lease
+            ):
+                # The first attempt died without finishing: take over.
+                existing.save(update_fields=["updated_at"])
+                return Claim(record=existing)
+            return Claim(existing=existing)
+    raise IntegrityError(f"the Idempotency-Key {key!r} was claimed and given up three times over")
 
 
 def idempotency_complete(
