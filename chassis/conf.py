@@ -23,7 +23,6 @@ class SharedSettings(Protocol):
     LOG_SERVICE: str
     TRACING: TracingSettings
     PROMETHEUS_MULTIPROC_DIR: str | None
-    PRODUCTION: bool
     VAR_DIR: Path
     CHAOS_ENABLED: bool
     SERVICE_URLCONF: str

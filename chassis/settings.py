@@ -244,7 +244,6 @@ def service_settings(
         "TRACING": tracing_settings(environ, var_dir),
         # Where gunicorn's processes share their metrics (prometheus_client's own variable), or None.
         "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
-        "PRODUCTION": production,
         **_jwt(environ, var_dir),
         **_throttling(name, environ, var_dir),
         **(_production_security(environ) if production else {}),

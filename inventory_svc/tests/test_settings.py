@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from chassis.conf import SharedSettings
 from chassis.settings import DEV_SECRET_KEY, PRODUCTION_REQUIRED, service_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,3 +126,10 @@ def test_what_gunicorn_serves_is_production_unless_told_otherwise(tmp_path):
     )
     assert done.returncode != 0
     assert "production settings need SECRET_KEY" in done.stderr
+
+
+def test_every_setting_the_chassis_declares_for_the_type_checker_is_one_service_settings_makes(tmp_path):
+    made = service_settings(
+        name="inventory", base_dir=tmp_path, apps=["inventory"], environ={"SAGA_VAR_DIR": str(tmp_path)}
+    )
+    assert set(SharedSettings.__annotations__) <= set(made), set(SharedSettings.__annotations__) - set(made)

@@ -7,7 +7,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 import saga_contract
 from chassis.settings import service_settings
-from observability.tracing import TracingSettings
 
 _env = os.environ
 
@@ -23,10 +22,6 @@ globals().update(
         "(`/internal/v1/`, for the saga's identity only).",
     )
 )
-# A shared setting this service's own code reads, declared with its type for type checkers (the call
-# above sets it).
-TRACING: TracingSettings
-
 # The saga every order gets: started by the outbox relay (`manage.py relay_outbox`), asked to cancel
 # and read by the API, always through orders.saga_gateway.
 TEMPORAL_ADDRESS = _env.get("TEMPORAL_ADDRESS", saga_contract.DEFAULT_TEMPORAL_ADDRESS)

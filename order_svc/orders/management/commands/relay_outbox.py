@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from chassis.conf import shared_settings
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
 from orders.relay import OutboxRelay
@@ -36,7 +37,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         name_service("relay")
-        start_tracing("relay", settings.TRACING)
+        start_tracing("relay", shared_settings.TRACING)
         relay = OutboxRelay()
         if once:
             handled = relay.drain()
