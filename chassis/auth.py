@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -252,13 +254,11 @@ class TokenVerifier:
         return Principal(CUSTOMER, subject)
 
 
-_verifier = functools.cache(TokenVerifier)
-"""One verifier per distinct configuration, kept for the process's life (its key set and its cache)."""
-
-
+@functools.cache
 def token_verifier() -> TokenVerifier:
-    """The process's verifier for the JWT_* settings in force (one per distinct configuration)."""
-    return _verifier(
+    """The process's verifier for the JWT_* settings, made on first use (and again after a test
+    changes one of them): its key set and its cache live as long as the process."""
+    return TokenVerifier(
         jwks_url=shared_settings.JWT_JWKS_URL,
         jwks_file=shared_settings.JWT_JWKS_FILE,
         issuer=shared_settings.JWT_ISSUER,
@@ -269,6 +269,12 @@ def token_verifier() -> TokenVerifier:
         saga_role=shared_settings.JWT_SAGA_ROLE,
         saga_subjects=tuple(shared_settings.JWT_SAGA_SUBJECTS),
     )
+
+
+@receiver(setting_changed)
+def _forget_verifier(*, setting: str, **_: object) -> None:
+    if setting.startswith("JWT_"):
+        token_verifier.cache_clear()
 
 
 class JwtAuthentication(BaseAuthentication):

@@ -12,6 +12,7 @@ wake-up costs one poll's delay, never an order. This module never reads or write
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -35,8 +36,15 @@ _RETRY_LISTENING_SECONDS = 30.0
 
 def _socket_path(database_name: str) -> Path:
     """The relay's socket for one SQLite database: short enough for any Unix socket (108 bytes)."""
-    digest = hashlib.sha256(str(Path(database_name).resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"saga-outbox-{os.getuid()}" / f"{digest}.sock"
+    return (
+        Path(tempfile.gettempdir()) / f"saga-outbox-{os.getuid()}" / f"{_database_digest(database_name)}.sock"
+    )
+
+
+@functools.cache
+def _database_digest(database_name: str) -> str:
+    """A short name for the database file, worked out once: a placement pays no path resolution."""
+    return hashlib.sha256(str(Path(database_name).resolve()).encode()).hexdigest()[:16]
 
 
 _sender: socket.socket | None = None
