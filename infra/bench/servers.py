@@ -17,7 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from infra.databases import database_urls, drop_databases, ensure_databases
+from infra.databases import drop_databases, ensure_databases
 from infra.stack import SERVICES, ManagedProcess, StackConfig, StackError, answers_200
 from infra.stack.processes import django_service, service_migration
 
@@ -72,7 +72,7 @@ class ServiceSet:
         each is ready; what started is stopped again on failure."""
         self.config.local_keys()
         try:
-            ensure_databases(self._own_databases())
+            ensure_databases(self.config.own_databases())
             for service in SERVICES:
                 self.django(service, "migrate", "--noinput")
             for process in self.processes.values():
@@ -86,13 +86,8 @@ class ServiceSet:
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
-        drop_databases(self._own_databases())
-
-    def _own_databases(self) -> dict[str, str]:
-        """The databases made for this set on the PostgreSQL server (none on SQLite)."""
-        if not self.config.postgres_url:
-            return {}
-        return database_urls(self.config.postgres_url, self.config.database_prefix)
+        if self.config.drop_databases:
+            drop_databases(self.config.own_databases())
 
     def seed(self, *, skus: list[str], customers: list[str], stock: int, price_cents: int) -> None:
         """Products with `stock` units each and rich accounts, written through each service's own

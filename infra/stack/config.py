@@ -233,6 +233,17 @@ class StackConfig:
         }[service]
         return f"http://{HOST}:{port}"
 
+    def own_databases(self) -> dict[str, str]:
+        """The databases made for this stack on its PostgreSQL server (none on SQLite), not those
+        given by *_DATABASE_URL."""
+        if not self.postgres_url:
+            return {}
+        return {
+            service: url
+            for service, url in database_urls(self.postgres_url, self.database_prefix).items()
+            if self.database_urls.get(service) == url
+        }
+
     def local_keys(self) -> LocalKeys:
         """The stack's signing key pair under `<var>/keys`, created on first use: the services trust
         it, the worker signs its service tokens with it, and sagactl and the tests mint tokens."""

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from infra.databases import database_urls, drop_databases, ensure_databases
+from infra.databases import drop_databases, ensure_databases
 from infra.stack.config import SERVICES, StackConfig, StackError
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
@@ -84,7 +84,7 @@ class Stack:
         try:
             self._bring_up(["temporal"], cancel)
             if self.config.postgres_url:
-                created = ensure_databases(self._own_databases(self.config.postgres_url))
+                created = ensure_databases(self.config.own_databases())
                 if created:
                     log.info("databases created: %s", ", ".join(created))
             self._migrate(cancel)
@@ -105,16 +105,8 @@ class Stack:
             self._supervisor.stop()
         for process in reversed(self.processes.values()):
             process.stop()
-        if self.config.postgres_url and self.config.drop_databases:
-            drop_databases(self._own_databases(self.config.postgres_url))
-
-    def _own_databases(self, postgres_url: str) -> dict[str, str]:
-        """The databases on `postgres_url` (config.postgres_url), not those given by *_DATABASE_URL."""
-        return {
-            service: url
-            for service, url in database_urls(postgres_url, self.config.database_prefix).items()
-            if self.config.database_urls.get(service) == url
-        }
+        if self.config.drop_databases:
+            drop_databases(self.config.own_databases())
 
     def supervise(self, policy: RestartPolicy | None = None) -> None:
         """From now until `stop`, restart any process that dies (migrations are one-shot and not
