@@ -4,12 +4,14 @@ output serializer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from uuid import UUID
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from inventory import services
 from inventory.apis import ReservationOutputSerializer as ReservationSerializer
+from inventory.models import Reservation
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -42,29 +44,22 @@ class ReserveView(APIView):
         return recorded_command(request, principal=SAGA, effect=reserve)
 
 
-class ReleaseView(APIView):
+class ReservationCommandView(APIView):
+    """Release or commit: `command` is the service function (given to as_view), called with the order."""
+
+    command: Callable[..., Reservation] | None = None
+
     def post(self, request: Request, order_id: UUID) -> HttpResponse:
+        command = self.command
+        if command is None:
+            raise ImproperlyConfigured(
+                "ReservationCommandView needs its service function: as_view(command=...)"
+            )
         return recorded_command(
             request,
             principal=SAGA,
             effect=lambda key: (
-                ReservationSerializer(
-                    services.reservation_release(order_id=order_id, idempotency_key=key)
-                ).data,
-                200,
-            ),
-        )
-
-
-class CommitView(APIView):
-    def post(self, request: Request, order_id: UUID) -> HttpResponse:
-        return recorded_command(
-            request,
-            principal=SAGA,
-            effect=lambda key: (
-                ReservationSerializer(
-                    services.reservation_commit(order_id=order_id, idempotency_key=key)
-                ).data,
+                ReservationSerializer(command(order_id=order_id, idempotency_key=key)).data,
                 200,
             ),
         )

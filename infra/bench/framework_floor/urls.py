@@ -14,12 +14,22 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 def _commands() -> list[URLPattern]:
     if FLOOR_SERVICE == "inventory":
+        from inventory import services as inventory_services
+
         from infra.bench.framework_floor import inventory_views
 
         return [
             path("internal/v1/reservations", inventory_views.ReserveView.as_view()),
-            path("internal/v1/reservations/<uuid:order_id>/release", inventory_views.ReleaseView.as_view()),
-            path("internal/v1/reservations/<uuid:order_id>/commit", inventory_views.CommitView.as_view()),
+            path(
+                "internal/v1/reservations/<uuid:order_id>/release",
+                inventory_views.ReservationCommandView.as_view(
+                    command=inventory_services.reservation_release
+                ),
+            ),
+            path(
+                "internal/v1/reservations/<uuid:order_id>/commit",
+                inventory_views.ReservationCommandView.as_view(command=inventory_services.reservation_commit),
+            ),
         ]
     if FLOOR_SERVICE == "payment":
         from payments import services
