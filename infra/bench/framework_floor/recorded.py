@@ -2,7 +2,8 @@
 product's service function, insert the completed record with the rendered answer.
 
 These are the statements the product's idempotency decorator runs around the same service
-function, without the decorator: no fingerprint check, no stored refusals, no replay header. A
+function (its own look-up and store), without the decorator: no fingerprint check, no stored
+refusals, no replay header. A
 domain error rolls the transaction back and is answered by DRF (the bench never sends one).
 """
 
@@ -15,7 +16,7 @@ from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from chassis.idempotency.models import IdempotencyRecord
+from chassis.idempotency.services import idempotency_lookup, idempotency_store
 
 JSON = "application/json"
 SAGA = "saga:saga-orchestrator"
@@ -32,18 +33,18 @@ def recorded_command(
         return HttpResponse(b'{"code": "idempotency_key_missing"}', status=400, content_type=JSON)
     scope = f"POST {request.path}"
     with transaction.atomic():
-        stored = IdempotencyRecord.objects.filter(principal=principal, scope=scope, key=key).first()
+        stored = idempotency_lookup(principal=principal, scope=scope, key=key)
         if stored is not None:
             return HttpResponse(
                 bytes(stored.body), status=stored.status_code, content_type=stored.content_type
             )
         data, status = effect(key)
         body = JSONRenderer().render(data)
-        IdempotencyRecord.objects.create(
+        idempotency_store(
             principal=principal,
             scope=scope,
             key=key,
-            state=IdempotencyRecord.State.COMPLETED,
+            fingerprint="",
             status_code=status,
             content_type=JSON,
             body=body,
