@@ -4,6 +4,7 @@ stack that cannot start as asked."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import sys
 from collections.abc import Collection, Mapping
@@ -296,13 +297,33 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PICKED_PORT = 20000
+
+
+def ephemeral_floor() -> int:
+    """The lowest port the kernel hands out for a bind to port 0 or an outgoing connection."""
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default where the setting cannot be read
+
+
 def free_ports(count: int, *, avoid: Collection[int] = ()) -> list[int]:
-    """Ports the OS calls free right now, none of them in `avoid` and no two alike."""
+    """Ports free right now, none of them in `avoid` and no two alike.
+
+    They are drawn from below the kernel's ephemeral range: a port the kernel gives to a bind to port 0
+    (the dev server picks its internal services' ports that way) or to an outgoing connection can never
+    be one of these, so a stack cannot lose a port it was given to another process's random pick."""
+    ceiling = ephemeral_floor()
+    if ceiling - LOWEST_PICKED_PORT < 1000:
+        raise ConfigError(f"the ephemeral port range starts at {ceiling}, too low to pick ports beneath it")
+    picker = random.SystemRandom()
     found: list[int] = []
-    while len(found) < count:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((HOST, 0))
-            port = probe.getsockname()[1]
-        if port not in avoid and port not in found:
+    for _ in range(count * 200):
+        port = picker.randrange(LOWEST_PICKED_PORT, ceiling)
+        if port not in avoid and port not in found and port_is_free(port):
             found.append(port)
-    return found
+            if len(found) == count:
+                return found
+    raise ConfigError(f"found only {len(found)} of {count} free ports from {LOWEST_PICKED_PORT} to {ceiling}")

@@ -14,7 +14,17 @@ import time
 import httpx
 import pytest
 
-from infra.stack import SERVICES, RestartPolicy, Stack, StackConfig, StackError, port_is_free, worker_polls
+from infra.stack import (
+    SERVICES,
+    RestartPolicy,
+    Stack,
+    StackConfig,
+    StackError,
+    free_ports,
+    port_is_free,
+    worker_polls,
+)
+from infra.stack.config import ephemeral_floor
 from tests.infra.fakes import write_fake_root
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
@@ -177,3 +187,12 @@ def test_by_default_the_stack_runs_the_services_of_this_repository_and_keeps_its
     )
     assert config.var_dir == config.root / "var"
     assert (config.root / "Makefile").is_file()
+
+
+def test_free_ports_are_free_distinct_and_below_the_range_the_kernel_hands_out_itself():
+    taken = free_ports(3)
+    ports = free_ports(40, avoid=taken)
+    assert len(set(ports)) == 40
+    assert not set(ports) & set(taken)
+    assert all(20000 <= port < ephemeral_floor() for port in ports)
+    assert all(port_is_free(port) for port in ports)
