@@ -29,6 +29,9 @@ COPY --chown=root:root saga_contract/ saga_contract/
 COPY --chown=root:root chassis/ chassis/
 COPY --chown=root:root observability/ observability/
 COPY --chown=root:root orchestrator/ orchestrator/
+# The worker's scheduled audit runs the auditor's code (infra/audit and its REST client), nothing else of infra/.
+COPY --chown=root:root infra/__init__.py infra/rest.py infra/
+COPY --chown=root:root infra/audit/ infra/audit/
 COPY --chown=root:root inventory_svc/ inventory_svc/
 COPY --chown=root:root payment_svc/ payment_svc/
 COPY --chown=root:root order_svc/ order_svc/

@@ -65,7 +65,8 @@ test-workflow: venv
 	$(BIN)/pytest -q tests/unit tests/workflow
 
 # Re-record the event history of every saga scenario (tests/workflow/histories), which
-# test-workflow replays against the current workflow code: after a change guarded by workflow.patched.
+# test-workflow replays against the current workflow code: after a change to the workflow (a new
+# version, or a change guarded by workflow.patched), its current files first copied to before-<change>-*.
 record-histories: venv
 	$(BIN)/python -m tests.workflow.record_histories
 

@@ -35,7 +35,7 @@ from saga_contract import CUSTOMER_ID_PATTERN
 
 logger = logging.getLogger("chassis.auth")
 
-CUSTOMER, OPERATOR, SAGA = "customer", "operator", "saga"
+CUSTOMER, OPERATOR, SAGA, AUDITOR = "customer", "operator", "saga", "auditor"
 REALM = "saga-orders"
 _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 MAX_SUBJECT_LENGTH = 128
@@ -43,7 +43,8 @@ MAX_SUBJECT_LENGTH = 128
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: a customer (`subject` is its customer id), an operator, or the saga."""
+    """An authenticated caller: a customer (`subject` is its customer id), an operator, the saga, or
+    the auditor (who may only read what the audit reads)."""
 
     kind: str
     subject: str
@@ -57,7 +58,7 @@ class Principal:
 
     @property
     def customer_id(self) -> str | None:
-        """The customer this principal is, or None for an operator or the saga."""
+        """The customer this principal is, or None for an operator, the saga or the auditor."""
         return self.subject if self.kind == CUSTOMER else None
 
 
@@ -156,6 +157,8 @@ class TokenVerifier:
         operator_role: str,
         saga_role: str,
         saga_subjects: tuple[str, ...],
+        auditor_role: str,
+        auditor_subjects: tuple[str, ...],
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -164,6 +167,8 @@ class TokenVerifier:
         self.operator_role = operator_role
         self.saga_role = saga_role
         self.saga_subjects = frozenset(saga_subjects)
+        self.auditor_role = auditor_role
+        self.auditor_subjects = frozenset(auditor_subjects)
         self._jwks: jwt.PyJWKClient | JwksFile
         if jwks_url:
             # The key set is cached for five minutes; a token naming an unknown kid fetches it again
@@ -241,10 +246,21 @@ class TokenVerifier:
         if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
             raise InvalidToken("The token's subject is empty or too long.")
         roles = token_roles(claims)
+        clients = {subject, claims.get("azp"), claims.get("client_id")}
+        if self.auditor_role in roles:
+            # The auditor reads every customer's orders and money: like the saga, it must be the
+            # auditor's own client, and a token that would also be something more is no auditor's.
+            if roles & {self.saga_role, self.operator_role}:
+                raise InvalidToken(
+                    "The token claims the auditor's role beside another; the auditor only reads."
+                )
+            if not clients & self.auditor_subjects:
+                raise InvalidToken("The token claims the auditor's role but is not the auditor's.")
+            return Principal(AUDITOR, subject)
         if self.saga_role in roles:
             # The saga's commands move money: the role alone is not enough, the token must also be
             # the worker's own (its subject, or the client it was issued to, named in settings).
-            if not {subject, claims.get("azp"), claims.get("client_id")} & self.saga_subjects:
+            if not clients & self.saga_subjects:
                 raise InvalidToken("The token claims the saga's role but is not the saga's.")
             return Principal(SAGA, subject)
         if self.operator_role in roles:
@@ -268,6 +284,8 @@ def token_verifier() -> TokenVerifier:
         operator_role=shared_settings.JWT_OPERATOR_ROLE,
         saga_role=shared_settings.JWT_SAGA_ROLE,
         saga_subjects=tuple(shared_settings.JWT_SAGA_SUBJECTS),
+        auditor_role=shared_settings.JWT_AUDITOR_ROLE,
+        auditor_subjects=tuple(shared_settings.JWT_AUDITOR_SUBJECTS),
     )
 
 

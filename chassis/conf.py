@@ -37,6 +37,8 @@ class SharedSettings(Protocol):
     JWT_OPERATOR_ROLE: str
     JWT_SAGA_ROLE: str
     JWT_SAGA_SUBJECTS: list[str]
+    JWT_AUDITOR_ROLE: str
+    JWT_AUDITOR_SUBJECTS: list[str]
     THROTTLE_RATES: dict[str, str]
     THROTTLE_OPERATORS: bool
 

@@ -3,6 +3,7 @@
     customer   its own orders and its own account (views scope objects to `customer_id`)
     operator   the catalog, accounts and deposits, every read the auditor needs, fault injection
     the saga   the saga's commands under /internal/v1/, and nothing else
+    auditor    the GETs the scheduled audit reads (views name it with `AuditorReads`), nothing else
 
 Views name who may call them (`permission_classes = [IsOperator]`); a view that names no one
 refuses everyone (`DenyAll`, the default), so a forgotten declaration fails closed.
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # DRF's views import the permission classes that settings nam
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-from chassis.auth import CUSTOMER, OPERATOR, SAGA
+from chassis.auth import AUDITOR, CUSTOMER, OPERATOR, SAGA
 
 
 def _kind(request: Request) -> str | None:
@@ -51,3 +52,13 @@ class IsSaga(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return _kind(request) == SAGA
+
+
+class AuditorReads(BasePermission):
+    """The auditor, and only for reading: a view the audit reads names it beside its other callers
+    (`[IsOperator | AuditorReads]`), and the auditor's POST, PUT or DELETE there is still refused."""
+
+    message = "The auditor may only read."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return _kind(request) == AUDITOR and request.method in ("GET", "HEAD")

@@ -19,8 +19,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from chassis.tokens import (
     ASYMMETRIC_ALGORITHMS,
+    AUDITOR_SUBJECT,
     DEV_AUDIENCE,
     DEV_ISSUER,
+    ROLE_AUDITOR,
     ROLE_OPERATOR,
     ROLE_SAGA,
     SAGA_SUBJECT,
@@ -41,6 +43,7 @@ PRODUCTION_REQUIRED = (
     "JWT_AUDIENCE",
     "JWT_JWKS_URL",
     "JWT_SAGA_SUBJECTS",
+    "JWT_AUDITOR_SUBJECTS",
     "REDIS_URL",
     "NUM_PROXIES",
 )
@@ -48,6 +51,8 @@ PRODUCTION_REQUIRED = (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 MIN_RETENTION_HOURS = 24
+MAX_RETENTION_HOURS = 10 * 366 * 24
+"""Ten years: the longest an idempotency record may be kept (a longer time cannot be subtracted from now)."""
 """The shortest life of an idempotency record: it must outlive every retry of its request. The saga
 retries a step within its deadline (minutes), and a client retries within minutes too."""
 
@@ -129,6 +134,16 @@ def _jwt(environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
         leeway = -1
     if not 0 <= leeway <= 300:
         raise ImproperlyConfigured("JWT_LEEWAY_SECONDS must be a whole number of seconds from 0 to 300")
+    roles = {
+        variable: environ.get(variable) or default
+        for variable, default in (
+            ("JWT_OPERATOR_ROLE", ROLE_OPERATOR),
+            ("JWT_SAGA_ROLE", ROLE_SAGA),
+            ("JWT_AUDITOR_ROLE", ROLE_AUDITOR),
+        )
+    }
+    if len(set(roles.values())) < len(roles):
+        raise ImproperlyConfigured(f"the roles must have three different names: {roles}")
     return {
         "JWT_JWKS_URL": environ.get("JWT_JWKS_URL") or None,
         "JWT_JWKS_FILE": environ.get("JWT_JWKS_FILE") or str(jwks_file(var_dir).absolute()),
@@ -136,12 +151,13 @@ def _jwt(environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         "JWT_ALGORITHMS": algorithms,
         "JWT_LEEWAY_SECONDS": leeway,
-        "JWT_OPERATOR_ROLE": environ.get("JWT_OPERATOR_ROLE") or ROLE_OPERATOR,
-        "JWT_SAGA_ROLE": environ.get("JWT_SAGA_ROLE") or ROLE_SAGA,
+        # The auditor's role is read-only: the GETs the scheduled audit makes, nothing else
+        # (chassis.permissions).
+        **roles,
         # Subjects or client ids (`azp`, `client_id`) whose tokens may act as the saga.
-        "JWT_SAGA_SUBJECTS": [
-            s.strip() for s in (environ.get("JWT_SAGA_SUBJECTS") or SAGA_SUBJECT).split(",") if s.strip()
-        ],
+        "JWT_SAGA_SUBJECTS": _names(environ.get("JWT_SAGA_SUBJECTS") or SAGA_SUBJECT),
+        # Subjects or client ids whose tokens may act as the auditor.
+        "JWT_AUDITOR_SUBJECTS": _names(environ.get("JWT_AUDITOR_SUBJECTS") or AUDITOR_SUBJECT),
     }
 
 
@@ -183,11 +199,16 @@ def _throttling(name: str, environ: Mapping[str, str], var_dir: Path) -> dict[st
     }
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _retention_hours(environ: Mapping[str, str]) -> int:
     value = environ.get("IDEMPOTENCY_RETENTION_HOURS", "168")
-    if not value.isdigit() or int(value) < MIN_RETENTION_HOURS:
+    if not value.isdigit() or not MIN_RETENTION_HOURS <= int(value) <= MAX_RETENTION_HOURS:
         raise ImproperlyConfigured(
-            f"IDEMPOTENCY_RETENTION_HOURS must be a whole number of hours, at least {MIN_RETENTION_HOURS}"
+            f"IDEMPOTENCY_RETENTION_HOURS must be a whole number of hours from {MIN_RETENTION_HOURS} "
+            f"to {MAX_RETENTION_HOURS}"
         )
     return int(value)
 

@@ -2,7 +2,7 @@
 
 Each service's conftest loads this module as a pytest plugin (`pytest_plugins = ["chassis.testing"]`):
 every test then trusts a key pair made for the session, starts with empty throttle counters, and
-can call the API as each kind of caller: `anonymous`, `customer("alice")`, `operator`, `saga`.
+can call the API as each kind of caller: `anonymous`, `customer("alice")`, `operator`, `saga`, `auditor`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class ApiClient:
         return self.client.delete(path)
 
 
-CALLER_KINDS = ("customer", "operator", "saga")
+CALLER_KINDS = ("customer", "operator", "saga", "auditor")
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,16 @@ def saga(local_keys: LocalKeys) -> ApiClient:
 
 
 @pytest.fixture
-def callers(customer: Callable[..., ApiClient], operator: ApiClient, saga: ApiClient) -> dict[str, ApiClient]:
+def auditor(local_keys: LocalKeys) -> ApiClient:
+    return ApiClient(local_keys.auditor_token())
+
+
+@pytest.fixture
+def callers(
+    customer: Callable[..., ApiClient], operator: ApiClient, saga: ApiClient, auditor: ApiClient
+) -> dict[str, ApiClient]:
     """One client of each kind, by kind; the customer is alice."""
-    return {"customer": customer("alice"), "operator": operator, "saga": saga}
+    return {"customer": customer("alice"), "operator": operator, "saga": saga, "auditor": auditor}
 
 
 def migrate_to(targets: list[tuple[str, str]]) -> Apps:

@@ -24,12 +24,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROLE_OPERATOR = "operator"
 ROLE_SAGA = "saga"
+ROLE_AUDITOR = "auditor"
 """Roles a token carries in its `roles` claim (or Keycloak's `realm_access.roles`), which only the
 identity provider's administrators grant; never scopes, which a client may ask for itself. A token
-with neither is a customer's, and its `sub` is the customer id."""
+with none of them is a customer's, and its `sub` is the customer id."""
 
 SAGA_SUBJECT = "saga-orchestrator"
 """The `sub` of the worker's service tokens in the embedded default."""
+AUDITOR_SUBJECT = "saga-auditor"
+"""The `sub` of the tokens the worker's scheduled audit reads with in the embedded default."""
 
 DEV_ISSUER = "saga-orders-dev"
 DEV_AUDIENCE = "saga-orders"
@@ -145,6 +148,22 @@ class LocalKeys:
     def operator_token(self, ttl_seconds: int = DEFAULT_TTL_SECONDS, subject: str = "operator") -> str:
         return self.issue(subject=subject, roles=[ROLE_OPERATOR], ttl_seconds=ttl_seconds)
 
+    def auditor_token(
+        self,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        *,
+        issuer: str = DEV_ISSUER,
+        audience: str = DEV_AUDIENCE,
+    ) -> str:
+        """The scheduled audit's token: it may read what the audit reads, nothing else."""
+        return self.issue(
+            subject=AUDITOR_SUBJECT,
+            roles=[ROLE_AUDITOR],
+            ttl_seconds=ttl_seconds,
+            issuer=issuer,
+            audience=audience,
+        )
+
     def saga_token(
         self,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
@@ -152,6 +171,7 @@ class LocalKeys:
         issuer: str = DEV_ISSUER,
         audience: str = DEV_AUDIENCE,
     ) -> str:
+        """The worker's token for the saga's commands."""
         return self.issue(
             subject=SAGA_SUBJECT, roles=[ROLE_SAGA], ttl_seconds=ttl_seconds, issuer=issuer, audience=audience
         )

@@ -1,7 +1,8 @@
 """`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C (restarting
 any process that dies), `seed` loads the demo data, `order place` sends an order and can follow it
-to its end, `audit` checks that money and stock add up, `chaos` runs a failure scenario against a
-stack of its own, `token` prints a bearer token for a customer or an operator. It reaches the
+to its end, `audit` checks that money and stock add up, `rollout` ships a new worker version,
+`chaos` runs a failure scenario against a stack of its own, `token` prints a bearer token for a
+customer or an operator. It reaches the
 services only over their HTTP APIs, with tokens signed by the stack's local key like any client.
 Exit codes: 0 done, 1 failed, 2 bad input or settings.
 """
@@ -23,7 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
-from infra import audit, chaos, demo_data, monitoring, nginx, saga_view, trace_view
+from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, trace_view
+from infra.audit.command import command as audit_command
 from infra.bench import command as bench
 from infra.rest import (
     FINAL_ORDER_STATUSES,
@@ -213,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.set_defaults(run=_token)
 
+    rollout.add_command(commands)
     chaos.add_command(commands)
     bench.add_command(commands)
     return parser
@@ -404,4 +407,4 @@ def _trace_order(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> NoReturn:
     if args.deadline_seconds < 1:
         raise UsageError(f"--deadline-seconds must be at least 1, not {args.deadline_seconds}")
-    audit.command(StackConfig.from_env(), json_file=args.json, deadline_seconds=args.deadline_seconds)
+    audit_command(StackConfig.from_env(), json_file=args.json, deadline_seconds=args.deadline_seconds)

@@ -4,6 +4,10 @@ With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set
 OTLP/HTTP to that collector (Jaeger, Tempo, any OpenTelemetry Collector); the SDK's other OTEL_*
 settings (sampler, headers) apply as usual. Without it, each process appends its spans as JSON
 lines to `<traces_dir>/<service>-<pid>.jsonl`, which `read_spans` reads back for `sagactl trace`.
+
+Temporal is traced by the SDK's OpenTelemetryPlugin (`temporal_tracing_plugins`) on every client
+and worker. The worker's provider is the plugin's replay-safe one; the other processes keep the
+plain SDK provider and never load the Temporal SDK for tracing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -24,7 +28,10 @@ from opentelemetry.trace import SpanContext
 
 from saga_contract import workflow_id
 
-_provider: TracerProvider | None = None
+if TYPE_CHECKING:
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin, ReplaySafeTracerProvider
+
+_provider: TracerProvider | ReplaySafeTracerProvider | None = None
 
 
 @dataclass(frozen=True)
@@ -52,23 +59,39 @@ def tracing_settings(environ: Mapping[str, str], var_dir: Path) -> TracingSettin
     )
 
 
-def start_tracing(service: str, settings: TracingSettings) -> TracerProvider | None:
-    """Install this process's tracer provider (once; call it after gunicorn forks, never before).
-    None when tracing is disabled (`OTEL_SDK_DISABLED=true`)."""
+def start_tracing(
+    service: str, settings: TracingSettings, *, runs_workflows: bool = False
+) -> TracerProvider | ReplaySafeTracerProvider | None:
+    """Install this process's tracer provider (once; call it after gunicorn forks, never before, and
+    before a Temporal client connects). None when tracing is disabled (`OTEL_SDK_DISABLED=true`).
+    `runs_workflows`: see `tracer_provider`."""
     global _provider
     if _provider is not None:
         return _provider
     if settings.disabled:
         return None
-    _provider = tracer_provider(service, settings)
+    _provider = tracer_provider(service, settings, runs_workflows=runs_workflows)
     trace.set_tracer_provider(_provider)
     return _provider
 
 
-def tracer_provider(service: str, settings: TracingSettings) -> TracerProvider:
+def tracer_provider(
+    service: str, settings: TracingSettings, *, runs_workflows: bool = False
+) -> TracerProvider | ReplaySafeTracerProvider:
     """A provider whose spans name `service` and go where `settings` say; batched, so a request
-    never waits for its spans to be written."""
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    never waits for its spans to be written.
+
+    A process that `runs_workflows` gets the OpenTelemetryPlugin's replay-safe provider, the only one
+    the plugin runs workflows under: it keeps a workflow's span ids deterministic and does not end a
+    span again while the worker replays the workflow's history."""
+    resource = Resource.create({SERVICE_NAME: service})
+    provider: TracerProvider | ReplaySafeTracerProvider
+    if runs_workflows:
+        from temporalio.contrib.opentelemetry import create_tracer_provider
+
+        provider = create_tracer_provider(resource=resource)
+    else:
+        provider = TracerProvider(resource=resource)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -83,6 +106,23 @@ def stop_tracing() -> None:
     """Export what is still buffered (a process about to leave through os._exit)."""
     if _provider is not None:
         _provider.shutdown()
+
+
+def temporal_tracing_plugins() -> list[OpenTelemetryPlugin]:
+    """The plugins every Temporal client and worker connects with: Temporal's OpenTelemetryPlugin,
+    once this process's tracing has started, else none. A worker could not start with it without
+    the replay-safe provider, and a process that does not trace has no context to carry.
+
+    The plugin carries the trace context in Temporal's headers and, with its Temporal spans on,
+    adds `StartWorkflow:<type>` (and the other client calls) where a client calls Temporal,
+    `RunWorkflow:<type>` from the workflow's first task to its end (exported only then),
+    `StartActivity:<name>` where the workflow schedules a step, and `RunActivity:<name>` around each
+    attempt of the step."""
+    if _provider is None:
+        return []
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
+
+    return [OpenTelemetryPlugin(add_temporal_spans=True)]
 
 
 def current_trace_id() -> str | None:

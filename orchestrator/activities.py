@@ -30,7 +30,7 @@ from orchestrator.contracts import (
 )
 from orchestrator.errors import BusinessError, CircuitOpen, TransientServiceError
 from orchestrator.policies import HEARTBEAT_INTERVAL
-from saga_contract import ORDER_STORED_ACTIVITY, Compensation, ErrorCode, Step, idempotency_key
+from saga_contract import Compensation, Step, idempotency_key
 
 
 class SagaActivities:
@@ -48,7 +48,6 @@ class SagaActivities:
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity, bound to these clients, ready for a Worker."""
         return [
-            self.order_stored,
             self.reserve_stock,
             self.release_stock,
             self.commit_stock,
@@ -58,19 +57,6 @@ class SagaActivities:
             self.confirm_order,
             self.cancel_order,
         ]
-
-    @activity.defn(name=ORDER_STORED_ACTIVITY)
-    async def order_stored(self, order: OrderRef) -> bool:
-        """Whether order_svc holds the order: a saga whose order was never committed stops here."""
-        try:
-            await self._call(
-                self._orders, "GET", f"/internal/v1/orders/{_segment(order.order_id)}", None, order.order_id
-            )
-        except ApplicationError as error:
-            if error.type == ErrorCode.ORDER_NOT_FOUND:
-                return False
-            raise
-        return True
 
     @activity.defn(name=Step.RESERVE_STOCK)
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:

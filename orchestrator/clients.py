@@ -85,11 +85,14 @@ class ServiceClient:
         json: dict[str, Any],
         *,
         idempotency_key: str,
-        order_id: str,
+        order_id: str | None,
         workflow_id: str,
     ) -> dict[str, Any]:
-        """POST and return the answer's JSON body, or raise a ServiceError."""
-        headers = {"Idempotency-Key": idempotency_key, "X-Order-Id": order_id, "X-Workflow-Id": workflow_id}
+        """POST and return the answer's JSON body, or raise a ServiceError. `order_id` is None for a
+        command about no one order (the scheduled purge)."""
+        headers = {"Idempotency-Key": idempotency_key, "X-Workflow-Id": workflow_id}
+        if order_id is not None:
+            headers["X-Order-Id"] = order_id
         return await self._call("POST", path, json, headers)
 
     async def get(self, path: str, *, order_id: str, workflow_id: str) -> dict[str, Any]:
@@ -99,7 +102,7 @@ class ServiceClient:
     async def _call(
         self, method: str, path: str, json: dict[str, Any] | None, headers: dict[str, str]
     ) -> dict[str, Any]:
-        order_id, workflow_id = headers["X-Order-Id"], headers["X-Workflow-Id"]
+        order_id, workflow_id = headers.get("X-Order-Id"), headers["X-Workflow-Id"]
 
         def log_retry(state: RetryCallState) -> None:
             logger.warning(

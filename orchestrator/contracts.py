@@ -32,8 +32,6 @@ BUSINESS_ERROR_TYPES = (
 class SagaOutcome(StrEnum):
     CONFIRMED = "CONFIRMED"
     CANCELLED = "CANCELLED"
-    ABANDONED = "ABANDONED"
-    """Only sagas started before the outbox: order_svc never stored the order, nothing was done."""
 
 
 @dataclass

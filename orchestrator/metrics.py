@@ -18,7 +18,7 @@ from saga_contract import STEPS, Compensation, Step
 COMPENSATABLE_STEPS = (str(Step.RESERVE_STOCK), str(Step.AUTHORIZE_PAYMENT))
 
 ORDERS = "saga_orders"
-"""Counter, by `outcome` (CONFIRMED, CANCELLED, ABANDONED) and `reason` (empty when confirmed)."""
+"""Counter, by `outcome` (CONFIRMED, CANCELLED) and `reason` (empty when confirmed)."""
 DURATION = "saga_duration"
 """Histogram, seconds from placement to final, by `outcome`."""
 COMPENSATIONS = "saga_compensations"
@@ -27,6 +27,12 @@ RETRIES = "saga_activity_retries"
 """Counter, activity attempts beyond the first, by `step`."""
 BREAKER_OPEN = "saga_breaker_open"
 """Gauge, 1 while the `service`'s circuit breaker is open (or half-open: one trial call), else 0."""
+AUDIT_VIOLATIONS = "saga_audit_violations"
+"""Gauge, the violations the last audit this worker ran found, by `invariant`."""
+AUDIT_LAST_RUN = "saga_audit_last_run_timestamp_seconds"
+"""Gauge, the Unix time at which the last audit this worker ran finished."""
+AUDIT_LAST_CLEAN_RUN = "saga_audit_last_clean_run_timestamp_seconds"
+"""Gauge, the Unix time at which the last audit this worker ran that found nothing finished."""
 
 
 def start_at_zero(meter: MetricMeter) -> None:
@@ -64,6 +70,21 @@ def attempt_started() -> None:
     if info.attempt > 1:
         activity.metric_meter().create_counter(RETRIES, "Activity attempts beyond the first, by step").add(
             1, {"step": info.activity_type}
+        )
+
+
+def audit_finished(violations: dict[str, int], *, at: float) -> None:
+    """In the audit's activity, once it has read everything: its violations by invariant, and when.
+
+    Each worker reports the runs it made; the alert rules pick the latest run across workers."""
+    meter = activity.metric_meter()
+    found = meter.create_gauge(AUDIT_VIOLATIONS, "Violations the last audit found, by invariant")
+    for invariant, count in violations.items():
+        found.set(count, {"invariant": invariant})
+    meter.create_gauge(AUDIT_LAST_RUN, "Unix time of the last audit").set(int(at))
+    if not any(violations.values()):
+        meter.create_gauge(AUDIT_LAST_CLEAN_RUN, "Unix time of the last audit that found nothing").set(
+            int(at)
         )
 
 

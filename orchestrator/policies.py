@@ -2,12 +2,13 @@
 
 Inner retries (clients.py, a few seconds) run inside one activity attempt; these policies are the
 durable outer loop. `worst_case_http_calls` bounds what the two multiply into, so the resilience page's
-figures are computed, not guessed. Pure data and arithmetic: safe inside the workflow sandbox.
+figures are computed, not guessed. The two task priorities say which steps a backlogged task queue
+hands out first. Pure data and arithmetic: safe inside the workflow sandbox.
 """
 
 from datetime import timedelta
 
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 
 from orchestrator.clients import INNER_ATTEMPTS
 from orchestrator.contracts import BUSINESS_ERROR_TYPES
@@ -38,6 +39,19 @@ UNTIL_SUCCESS = RetryPolicy(
     non_retryable_error_types=list(BUSINESS_ERROR_TYPES),
 )
 """Compensations, capture (the pivot), commit, confirm and the final cancel: until they succeed."""
+
+SETTLING_PRIORITY = Priority(priority_key=1)
+"""Task priority of the steps that settle money already moving: capture (the pivot), commit, confirm,
+every compensation and the final cancel. A lower key goes first, and keys run from 1 to 5 on a
+default server, so these go first of all: when activity tasks queue up behind a slow or
+short-handed worker, a saga that holds a customer's money or stock finishes (or gives it back)
+before another saga starts taking some."""
+
+FORWARD_PRIORITY = Priority(priority_key=3)
+"""Task priority of the steps before the pivot (reserve and authorize). It is Temporal's default key,
+the one every activity without a priority gets, so new sagas neither overtake nor yield to other
+work on the task queue; only settling steps go ahead of them. Keys 4 and 5 stay free for
+background work that should wait for both."""
 
 
 def attempts_within(policy: RetryPolicy, window: timedelta) -> int:

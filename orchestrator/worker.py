@@ -14,9 +14,9 @@ from datetime import timedelta
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -26,15 +26,18 @@ from tenacity import (
 )
 
 from observability.logs import configure_logging
-from observability.tracing import start_tracing, stop_tracing
+from observability.tracing import start_tracing, stop_tracing, temporal_tracing_plugins
 from orchestrator.activities import SagaActivities
-from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, TokenSource
+from orchestrator.auth import ClientCredentialsTokens, TokenSource, token_source
 from orchestrator.breakers import ServiceBreaker
 from orchestrator.bytecode import compile_orchestrator
 from orchestrator.clients import ServiceClient
 from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
 from orchestrator.metrics import BreakerStateGauge, start_at_zero
+from orchestrator.operations import AuditRun, IdempotencyPurge
+from orchestrator.operations_activities import scheduled_operations
 from orchestrator.workflows import OrderSaga
+from saga_contract import WORKER_DEPLOYMENT
 
 logger = logging.getLogger("orchestrator.worker")
 
@@ -84,7 +87,7 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         runtime=runtime,
-        interceptors=[TracingInterceptor()],
+        plugins=temporal_tracing_plugins(),  # the worker built on this client takes them up too
     )
 
 
@@ -92,17 +95,12 @@ def _token_source(identity: IdentitySettings) -> TokenSource:
     """The worker's service identity: client credentials in production, the local key otherwise."""
     if identity.token_url:
         logger.info("service tokens from %s (client %s)", identity.token_url, identity.client_id)
-        return ClientCredentialsTokens(
-            identity.token_url,
-            client_id=identity.client_id or "",
-            client_secret=identity.client_secret or "",
-            scope=identity.scope,
-        )
-    logger.info("service tokens signed with the local key in %s", identity.local_key_dir)
-    return LocalSagaTokens(identity.local_key_dir, issuer=identity.issuer, audience=identity.audience)
+    else:
+        logger.info("service tokens signed with the local key in %s", identity.local_key_dir)
+    return token_source(identity)
 
 
-async def _serve(settings: OrchestratorSettings) -> int:
+async def _serve(settings: OrchestratorSettings, saga: type[OrderSaga]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -141,14 +139,21 @@ async def _serve(settings: OrchestratorSettings) -> int:
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[OrderSaga],
-        activities=activities.all(),
+        workflows=[saga, AuditRun, IdempotencyPurge],
+        activities=[*activities.all(), *scheduled_operations(settings, services).all()],
         graceful_shutdown_timeout=_GRACEFUL_SHUTDOWN,
+        # One version of the deployment; which sagas it gets is the server's routing (docs/temporal.md).
+        deployment_config=WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(deployment_name=WORKER_DEPLOYMENT, build_id=settings.build_id),
+            use_worker_versioning=True,
+        ),
     )
     try:
         async with worker:
             logger.info(
-                "worker serving task queue %r on %s (namespace %r)",
+                "worker %s of deployment %s serving task queue %r on %s (namespace %r)",
+                settings.build_id,
+                WORKER_DEPLOYMENT,
                 settings.task_queue,
                 settings.temporal_address,
                 settings.temporal_namespace,
@@ -164,14 +169,16 @@ async def _serve(settings: OrchestratorSettings) -> int:
     return 0
 
 
-def main() -> None:
+def main(saga: type[OrderSaga] = OrderSaga) -> None:
+    """Run the worker until a stop signal. `saga` is the OrderSaga class it serves: a test of a
+    rollout passes a changed one, as a new version of the code would bring."""
     _configure_logging()
     try:
         settings = load_settings()
         compile_orchestrator()
-        start_tracing("worker", settings.tracing)
+        start_tracing("worker", settings.tracing, runs_workflows=True)
         HTTPXClientInstrumentor().instrument()  # each call a client span, its context sent along
-        code = asyncio.run(_serve(settings))
+        code = asyncio.run(_serve(settings, saga))
     except Exception:
         logger.exception("worker crashed")
         code = 1

@@ -2,8 +2,10 @@
 
 Deterministic orchestration only: services are reached through activities, time through
 workflow.now(). No side effects at import: the workflow sandbox imports this module again.
-Changing what the workflow does? Read "Changing the workflow" in docs/temporal.md first: every change
-to its commands is guarded with `workflow.patched`, and recorded histories are replayed in tests.
+Changing what the workflow does? Read "Changing the workflow" in docs/temporal.md first: a saga is
+pinned to the worker version it started on, so a change ships as a new version of the Worker
+Deployment; `workflow.patched` is for a fix that must reach sagas already in flight. Recorded
+histories are replayed in tests.
 """
 
 from collections.abc import Awaitable, Callable
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
@@ -29,7 +31,14 @@ with workflow.unsafe.imports_passed_through():
         ReserveStockInput,
         SagaOutcome,
     )
-    from orchestrator.policies import ATTEMPT_TIMEOUT, BEFORE_PIVOT, HEARTBEAT_TIMEOUT, UNTIL_SUCCESS
+    from orchestrator.policies import (
+        ATTEMPT_TIMEOUT,
+        BEFORE_PIVOT,
+        FORWARD_PRIORITY,
+        HEARTBEAT_TIMEOUT,
+        SETTLING_PRIORITY,
+        UNTIL_SUCCESS,
+    )
     from saga_contract import (
         CANCEL_REFUSED,
         CANCEL_UPDATE,
@@ -55,19 +64,16 @@ ResultT = TypeVar("ResultT")
 Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
 
 STARTED_BY_OUTBOX = "started-by-outbox"
-"""Patch: sagas started by order_svc's outbox relay only ever exist for a committed order, so they
-no longer look their order up first; they keep search attributes and a memo current; they take a
-customer's cancel. Histories from before (no marker) replay down the old path."""
+"""Deprecated patch: sagas started by order_svc's outbox relay only ever exist for a committed order,
+so they do not look their order up first. The path of the sagas started before the outbox is gone
+(the visibility query in docs/temporal.md, "The path before the outbox", finds none open); the
+marker is still accepted so that the sagas that recorded it replay."""
 
 BATCHED_VISIBILITY = "batched-visibility"
 """Patch: the search-attribute and memo changes a saga makes within one workflow task are sent
 together just before the workflow yields, as at most one search-attribute upsert and one memo
 update, instead of one command (and one history event) per change. Histories from before (no
 marker of this patch) replay down the old path, which sends every change at once."""
-
-# Sagas started before the outbox: order_svc started them inside the transaction that stored the
-# order, so the saga looked for the order before any effect (at once, then after these pauses).
-ORDER_CHECK_PAUSES = tuple(timedelta(seconds=s) for s in (0.5, 1, 2, 4, 8))
 
 CUSTOMER_ID = SearchAttributeKey.for_keyword(SearchAttribute.CUSTOMER_ID)
 ORDER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.ORDER_STATUS)
@@ -130,7 +136,7 @@ class _StopBeforePivot(Exception):
         """A cancellation reason, or None when the failure is not one to tell a customer."""
 
 
-@workflow.defn(name=WORKFLOW_TYPE)
+@workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
 class OrderSaga:
     """One order's saga, workflow id ``order-<order id>``.
 
@@ -151,6 +157,7 @@ class OrderSaga:
     - A compensation, a step after the pivot, or the final cancel that meets a business error (a
       bug: it cannot happen when services keep their contract) fails the workflow with type
       SAGA_FAILED at once; no further compensation runs, the state is left for an operator.
+    - Pinned: a saga runs to its end on the worker version it started on.
     """
 
     def __init__(self) -> None:
@@ -160,7 +167,6 @@ class OrderSaga:
         self._pivot_reached = False
         self._final = False
         self._stopping = False  # compensating after a failure or a cancel
-        self._tracked = False  # search attributes and memo kept current (sagas from the outbox on)
         self._visibility = _Visibility(batched=False)
         self._placed_at: datetime | None = None
 
@@ -200,15 +206,9 @@ class OrderSaga:
             datetime.fromisoformat(saga.placed_at) if saga.placed_at else workflow.info().start_time
         )
         order = OrderRef(saga.order_id)
-        if workflow.patched(STARTED_BY_OUTBOX):
-            self._tracked = True
-            self._visibility = _Visibility(batched=workflow.patched(BATCHED_VISIBILITY))
-            self._track_start(saga)
-        elif not await self._order_stored(order):
-            workflow.logger.warning("order never stored: saga abandoned", extra={"order_id": saga.order_id})
-            self._final = True
-            metrics.saga_finished(SagaOutcome.ABANDONED, "order_not_stored", self._placed_at)
-            return OrderSagaResult(saga.order_id, SagaOutcome.ABANDONED, reason="order_not_stored")
+        workflow.deprecate_patch(STARTED_BY_OUTBOX)
+        self._visibility = _Visibility(batched=workflow.patched(BATCHED_VISIBILITY))
+        self._track_start(saga)
         reservation: Reservation | None = None
         lines = f"{len(saga.items)} line{'s' if len(saga.items) != 1 else ''}"
         try:
@@ -266,7 +266,7 @@ class OrderSaga:
         self._finish(OrderStatus.CONFIRMED)
         return OrderSagaResult(saga.order_id, SagaOutcome.CONFIRMED, total_cents=reservation.total_cents)
 
-    # Visibility: what the Web UI filters and shows (sagas from the outbox on).
+    # Visibility: what the Web UI filters and shows.
 
     def _track_start(self, saga: OrderSagaInput) -> None:
         self._visibility.set_attributes(
@@ -278,23 +278,20 @@ class OrderSaga:
         workflow.set_current_details(f"{saga.summary}: {OrderStatus.PENDING}")
 
     def _track_step(self, step: str) -> None:
-        if self._tracked:
-            self._visibility.set_attributes(SAGA_STEP.value_set(step))
+        self._visibility.set_attributes(SAGA_STEP.value_set(step))
 
     def _track_total(self, saga: OrderSagaInput, reservation: Reservation) -> None:
-        if self._tracked:
-            self._visibility.set_attributes(ORDER_TOTAL_CENTS.value_set(reservation.total_cents))
-            self._visibility.set_memo(total_cents=reservation.total_cents, currency=reservation.currency)
-            total = format_money(reservation.total_cents, reservation.currency)
-            workflow.set_current_details(f"{saga.summary}, {total}")
+        self._visibility.set_attributes(ORDER_TOTAL_CENTS.value_set(reservation.total_cents))
+        self._visibility.set_memo(total_cents=reservation.total_cents, currency=reservation.currency)
+        total = format_money(reservation.total_cents, reservation.currency)
+        workflow.set_current_details(f"{saga.summary}, {total}")
 
     def _finish(self, status: OrderStatus, reason: str | None = None) -> None:
         self._final = True
         assert self._placed_at is not None, "run() sets the placement time before any step"
         metrics.saga_finished(status, reason, self._placed_at)
-        if self._tracked:
-            self._visibility.set_attributes(ORDER_STATUS.value_set(status))
-            workflow.set_current_details(f"{status} {reason or ''}".strip())
+        self._visibility.set_attributes(ORDER_STATUS.value_set(status))
+        workflow.set_current_details(f"{status} {reason or ''}".strip())
         self._visibility.flush()
 
     # The steps.
@@ -302,23 +299,6 @@ class OrderSaga:
     def _stop_if_cancelled(self, next_step: str) -> None:
         if self._cancel_requested:
             raise _StopBeforePivot(CancellationReason.CUSTOMER_CANCELLED, f"cancelled before {next_step}")
-
-    async def _order_stored(self, order: OrderRef) -> bool:
-        """Before the outbox, order_svc started the saga inside the transaction that stored the
-        order: look for the order before any effect, for longer than that transaction could stay
-        open, so a saga whose order was rolled back does nothing."""
-        for pause in (timedelta(0), *ORDER_CHECK_PAUSES):
-            if pause:
-                await workflow.sleep(pause)
-            if await workflow.execute_activity_method(
-                SagaActivities.order_stored,
-                order,
-                start_to_close_timeout=ATTEMPT_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                retry_policy=UNTIL_SUCCESS,
-            ):
-                return True
-        return False
 
     def _started(self, step: str) -> None:
         record = self._steps[step]
@@ -366,6 +346,7 @@ class OrderSaga:
                 schedule_to_close_timeout=remaining,
                 retry_policy=BEFORE_PIVOT,
                 summary=summary,
+                priority=FORWARD_PRIORITY,
             )
         except ActivityError as error:
             self._ended(step, StepState.FAILED, str(error.cause))
@@ -429,6 +410,7 @@ class OrderSaga:
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 retry_policy=UNTIL_SUCCESS,
                 summary=summary,
+                priority=SETTLING_PRIORITY,
             )
         except ActivityError as error:
             raise ApplicationError(

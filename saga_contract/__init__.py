@@ -18,12 +18,31 @@ from typing import Any
 TASK_QUEUE = "orders"
 WORKFLOW_TYPE = "OrderSaga"
 NAMESPACE = "default"
+WORKER_DEPLOYMENT = "order-saga"
+"""The Worker Deployment every orchestrator worker belongs to: each build of the worker is one of its
+versions, and a saga runs to its end on the version it started on (docs/temporal.md, "Rollouts")."""
+BUILD_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+"""A worker version's build id as every tool accepts it (an image tag fits); match it whole."""
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 """Where every process looks for Temporal unless TEMPORAL_ADDRESS says otherwise: the dev server."""
 DEFAULT_DEADLINE_SECONDS = 300
 """How long a saga may take from placement to a final order unless ORDER_SAGA_DEADLINE_SECONDS says
 otherwise; the auditor holds every order to the same figure."""
+
+AUDIT_SCHEDULE_ID = "audit"
+AUDIT_WORKFLOW_TYPE = "AuditRun"
+"""The Temporal Schedule that audits the system every few minutes, and the workflow each run is."""
+DEFAULT_AUDIT_EVERY_SECONDS = 300
+"""How often the audit runs unless SAGA_AUDIT_EVERY_SECONDS says otherwise."""
+IDEMPOTENCY_PURGE_SCHEDULE_ID = "idempotency-purge"
+IDEMPOTENCY_PURGE_WORKFLOW_TYPE = "IdempotencyPurge"
+"""The Temporal Schedule that has every service delete its expired idempotency records, and its workflow."""
+IDEMPOTENCY_PURGE_EVERY_SECONDS = 3600
+"""The purge runs hourly: each run deletes about an hour's worth of records in short batches, and a
+missed run costs an hour of extra storage, not a day."""
+IDEMPOTENCY_PURGE_PATH = "/internal/v1/idempotency-records/purge"
+"""Each service's command that deletes its idempotency records older than its retention."""
 
 CUSTOMER_ID_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 """A customer's id (a token's subject) as every service and tool accepts it; match it whole."""
@@ -94,10 +113,6 @@ class Compensation(StrEnum):
     RELEASE_STOCK = "release_stock"
     VOID_PAYMENT = "void_payment"
     CANCEL_ORDER = "cancel_order"
-
-
-ORDER_STORED_ACTIVITY = "order_stored"
-"""The activity by which a saga started before the outbox checks that its order was stored."""
 
 
 IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"

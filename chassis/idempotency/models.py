@@ -27,7 +27,7 @@ class IdempotencyRecord(models.Model):
                 fields=["principal", "scope", "key"], name="idempotency_principal_scope_key_unique"
             )
         ]
-        indexes = [models.Index(fields=["created_at"])]
+        indexes = [models.Index(fields=["updated_at"])]  # the purge deletes by when a record was last written
 
     def __str__(self) -> str:
         return f"{self.principal} {self.scope} {self.key} {self.state}"

@@ -119,13 +119,17 @@ def idempotency_release(*, record: IdempotencyRecord) -> None:
 
 
 def idempotency_records_purge(*, older_than: timedelta, batch_size: int = 1000) -> int:
-    """Delete the records created more than `older_than` ago, `batch_size` at a time so that no
-    transaction holds the database's write lock for long; how many were deleted."""
+    """Delete the records last written more than `older_than` ago, `batch_size` at a time so that no
+    transaction holds the database's write lock for long; how many were deleted.
+
+    Last written, not created: a claim that a retry took over is written anew, so a request still in
+    flight never loses its record (and with it its protection against a duplicate). A claim nobody
+    has touched for the whole retention is one whose request died long ago."""
     cutoff = timezone.now() - older_than
     deleted = 0
     while True:
         batch = list(
-            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]
+            IdempotencyRecord.objects.filter(updated_at__lt=cutoff).values_list("pk", flat=True)[:batch_size]
         )
         if not batch:
             return deleted

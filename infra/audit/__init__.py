@@ -7,10 +7,12 @@ checks four invariants and reports every violation. It changes nothing and never
 - `invariants`: the four checks, pure functions of a snapshot;
 - `report`: what it found;
 - `run`: one audit, from reading to report;
-- `command`: `sagactl audit` (terminal output, JSON file, exit code).
+- `command`: `sagactl audit` (terminal output, JSON file, exit code), imported by sagactl alone.
+
+The worker's scheduled audit imports this package too, so it loads no terminal or stack code:
+`command` is not imported here.
 """
 
-from infra.audit.command import command
 from infra.audit.invariants import (
     DEADLINE_GRACE_SECONDS,
     check_exactly_once,
@@ -38,6 +40,5 @@ __all__ = [
     "check_liveness",
     "check_money",
     "check_stock",
-    "command",
     "run_audit",
 ]

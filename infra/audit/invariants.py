@@ -185,8 +185,8 @@ def check_liveness(snapshot: Snapshot, *, deadline_seconds: int) -> InvariantRes
             )
     touched = {e["order_id"] for e in (*snapshot.payment_events, *snapshot.reservation_events)}
     for orphan_id, why in snapshot.orphan_workflows.items():
-        # A saga whose order was rolled back (before the outbox) looks for it, finds none and stops
-        # (ABANDONED) before any effect; only one that reached a service is a violation.
+        # A workflow without an order that never reached a service cost nobody anything (before the
+        # outbox, a saga whose order was rolled back stopped that way); one that did is a violation.
         orphan_order_id = order_id_of(orphan_id)
         if orphan_order_id is None or orphan_order_id in touched:
             result.violations.append(

@@ -17,18 +17,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import activity
+from temporalio.api.workflowservice.v1 import SetWorkerDeploymentCurrentVersionRequest
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.service import RPCError
 from temporalio.worker import (
     Interceptor,
     StartActivityInput,
     StartLocalActivityInput,
     Worker,
+    WorkerDeploymentConfig,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
 )
 from temporalio.workflow import ActivityHandle
 
+from infra.bench.measure import FLOOR_BUILD_ID, FLOOR_DEPLOYMENT
 from infra.bench.saga_requests import UNIT_PRICE_CENTS
 from orchestrator.bytecode import compile_orchestrator
 from orchestrator.contracts import (
@@ -142,10 +147,31 @@ async def serve(address: str, namespace: str, task_queue: str, local_activities:
         workflows=[OrderSaga],
         activities=NoopSagaActivities().all(),
         interceptors=interceptors,
+        # Pinned like the product's sagas, on a deployment of its own: the floor pays what versioning costs.
+        deployment_config=WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(FLOOR_DEPLOYMENT, FLOOR_BUILD_ID), use_worker_versioning=True
+        ),
     ):
+        await make_current(client, namespace)
         kind = "local activities" if local_activities else "activities"
         print(f"floor worker serving {task_queue!r} on {address} with {kind}", flush=True)
         await stop.wait()
+
+
+async def make_current(client: Client, namespace: str, *, patience: float = 30.0) -> None:
+    """Make the floor's version current in its deployment, once the server has seen it poll."""
+    request = SetWorkerDeploymentCurrentVersionRequest(
+        namespace=namespace, deployment_name=FLOOR_DEPLOYMENT, build_id=FLOOR_BUILD_ID
+    )
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            await client.workflow_service.set_worker_deployment_current_version(request)
+            return
+        except RPCError:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 def main() -> None:

@@ -35,9 +35,12 @@ from infra.bench.pg_backends import BackendCpu
 from infra.bench.procstats import PeakMemory, cpu_seconds
 from infra.bench.served import requests_answered
 from infra.rest import JsonObject
-from saga_contract import WORKFLOW_TYPE, OrderItem, OrderSagaInput, workflow_id
+from saga_contract import WORKER_DEPLOYMENT, WORKFLOW_TYPE, OrderItem, OrderSagaInput, workflow_id
 
 FLOOR_TASK_QUEUE = "bench-floor"
+FLOOR_DEPLOYMENT = f"{WORKER_DEPLOYMENT}-floor"
+FLOOR_BUILD_ID = "floor"
+"""The floor worker's Worker Deployment and its one version: its sagas are pinned as the product's are."""
 RESULT_TIMEOUT_SECONDS = 120.0
 ITEMS = 2  # lines per order, on both sides
 

@@ -10,12 +10,12 @@ import time
 from urllib.parse import urlsplit
 
 from infra.bench.commands import CommandSide
-from infra.bench.measure import FLOOR_TASK_QUEUE, ITEMS, Target
+from infra.bench.measure import FLOOR_BUILD_ID, FLOOR_DEPLOYMENT, FLOOR_TASK_QUEUE, ITEMS, Target
 from infra.bench.saga_requests import UNIT_PRICE_CENTS
 from infra.bench.servers import ServiceSet
 from infra.bench.statements import count_statements
 from infra.rest import RestClient
-from infra.stack import SERVICES, ManagedProcess, Stack, StackConfig
+from infra.stack import SERVICES, Deployment, ManagedProcess, Stack, StackConfig
 from saga_contract import NAMESPACE
 
 FLOOR_KINDS = ("activities", "local")
@@ -43,7 +43,13 @@ def floor_worker(config: StackConfig, kind: str) -> ManagedProcess:
         cwd=config.root,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         log_path=config.log_dir / "floor_worker.log",
+        ready=lambda: _floor_is_current(config),
     )
+
+
+def _floor_is_current(config: StackConfig) -> bool:
+    state = Deployment(config.temporal_address, name=FLOOR_DEPLOYMENT).state()
+    return state is not None and state.current == FLOOR_BUILD_ID
 
 
 def prepare(stack: Stack, customers: int, orders: int) -> Target:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
-from infra.stack import Stack, StackConfig
+from infra.stack import Deployment, Stack, StackConfig
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,6 +41,10 @@ def print_report(report: ChaosReport, console: Console) -> None:
         "processes restarted", ", ".join(f"{k} {v}" for k, v in report.restarts.items() if v) or "none"
     )
     table.add_row("activity attempts beyond the first", str(report.attempts_beyond_first))
+    table.add_row(
+        "sagas by worker version",
+        ", ".join(f"{build}: {count}" for build, count in report.sagas_by_version.items()),
+    )
     table.add_row("service calls beyond the first", str(report.calls_beyond_first))
     table.add_row("order placements retried", str(report.place_retries))
     table.add_row(
@@ -86,6 +90,13 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     try:
         console.print(f"chaos {args.scenario}: starting a stack of its own (logs in {var_dir / 'logs'})")
         stack.start()
+        if options.scenario.ramp is not None:
+            build_id, percent = options.scenario.ramp
+            stack.add_worker(build_id)
+            Deployment(stack.temporal_address).ramp(build_id, percent)
+            console.print(
+                f"worker version {build_id} runs beside the stack's and takes {percent:g}% of new sagas"
+            )
         stack.supervise()
         console.print(f"Temporal Web UI of this run: {stack.config.ui_url}")
         with Progress(

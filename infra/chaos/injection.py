@@ -57,7 +57,8 @@ class Monkey:
             if self._outage_until is not None and now >= self._outage_until:
                 self._end_outage()
             if self.scenario.kill and now >= next_kill:
-                target = self.rng.choice(self.scenario.kill)
+                spared = [name for name in self.scenario.kill if not self.kills[name]]
+                target = self.rng.choice(spared if self.scenario.kill_each and spared else self.scenario.kill)
                 # Kill only what is up: a process still coming back is not yet serving anything.
                 if self._is_up(target) and self.stack.kill(target, signal.SIGKILL):
                     self.kills[target] += 1
@@ -80,7 +81,10 @@ class Monkey:
     def injected_enough(self) -> bool:
         """Every kind of failure the scenario names has happened at least once: a kill, the outage,
         and each HTTP fault it sets a rate for (a short run may otherwise see no lost reply at all)."""
-        kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
+        if self.scenario.kill_each:
+            kills_done = all(self.kills[name] for name in self.scenario.kill)
+        else:
+            kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
         if not (kills_done and (not self.scenario.outage or self._outage_done)):
             return False
         wanted = [

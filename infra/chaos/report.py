@@ -33,6 +33,8 @@ class ChaosReport:
     restarts: dict[str, int]
     attempts_beyond_first: int
     """Temporal activity attempts past the first."""
+    sagas_by_version: dict[str, int]
+    """How many of the run's sagas ran on each worker version (build id)."""
     calls_beyond_first: int
     """HTTP requests the services received for an order step they had already been asked for."""
     place_retries: int

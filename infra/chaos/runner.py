@@ -81,24 +81,32 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-async def _attempts_beyond_first(temporal_address: str, workflow_ids: list[str]) -> int:
+async def _read_histories(temporal_address: str, workflow_ids: list[str]) -> tuple[int, Counter[str]]:
     """Activity attempts past the first, summed over the workflows' histories: the duplicates the
-    system absorbed (each final attempt's number is recorded on its ActivityTaskStarted event)."""
+    system absorbed (each final attempt's number is recorded on its ActivityTaskStarted event); and
+    how many sagas ran on each worker version (the build id of their first completed task)."""
     from temporalio.client import Client
 
     client = await Client.connect(temporal_address, namespace=NAMESPACE)
     semaphore = asyncio.Semaphore(16)
 
-    async def extra(workflow_id: str) -> int:
+    async def read(workflow_id: str) -> tuple[int, str]:
         async with semaphore:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
-        return sum(
+        extra = sum(
             event.activity_task_started_event_attributes.attempt - 1
             for event in history.events
             if event.HasField("activity_task_started_event_attributes")
         )
+        versions = [
+            event.workflow_task_completed_event_attributes.deployment_version.build_id
+            for event in history.events
+            if event.HasField("workflow_task_completed_event_attributes")
+        ]
+        return extra, versions[0] if versions else "none"
 
-    return sum(await asyncio.gather(*(extra(workflow_id) for workflow_id in workflow_ids)))
+    read_all = await asyncio.gather(*(read(workflow_id) for workflow_id in workflow_ids))
+    return sum(extra for extra, _ in read_all), Counter(version for _, version in read_all)
 
 
 def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
@@ -209,8 +217,8 @@ def run_chaos(
             token=operator,
             deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
         )
-        attempts = asyncio.run(
-            _attempts_beyond_first(stack.temporal_address, [workflow_id(oid) for oid in wanted])
+        attempts, versions = asyncio.run(
+            _read_histories(stack.temporal_address, [workflow_id(oid) for oid in wanted])
         )
     finally:
         for client in (orders, inventory, payment, *customers.values()):
@@ -235,6 +243,7 @@ def run_chaos(
         kills=dict(monkey.kills),
         restarts=dict(stack.restarts),
         attempts_beyond_first=attempts,
+        sagas_by_version=dict(sorted(versions.items())),
         calls_beyond_first=_repeated_calls(stack.config.log_dir, wanted),
         place_retries=sum(order.place_attempts - 1 for order in planned),
         seconds_to_final=_percentiles([_seconds_to_final(order) for order in final.values()]),

@@ -39,8 +39,13 @@ class Scenario:
     kill: tuple[str, ...] = ()
     """Processes to SIGKILL, one at a time, chosen by the run's seeded RNG."""
     kill_every: float = 0.0
+    kill_each: bool = False
+    """Each process in `kill` dies at least once before injection stops (else: any one of them)."""
     outage: tuple[str, float] | None = None
     """(service, seconds): that service answers 503 to everything for that long."""
+    ramp: tuple[str, float] | None = None
+    """(build id, percent): a second worker version runs beside the stack's, as `worker-<build id>`,
+    and takes that share of new sagas, as in the middle of a rollout."""
 
 
 HTTP_FAULTS: HttpFaults = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms": [0, 150]}
@@ -50,6 +55,8 @@ HTTP_FAULTS: HttpFaults = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms
 REAL_LATENCY: HttpFaults = {"latency_ms": [20, 150]}
 
 OUTAGE: tuple[str, float] = ("payment", 8.0)  # longer than the breaker's 3 s reset time
+
+RAMP: tuple[str, float] = ("chaos-v2", 50.0)
 
 SCENARIOS = {
     scenario.name: scenario
@@ -83,6 +90,15 @@ SCENARIOS = {
             "payment_svc down for longer than its breaker's reset time",
             http_faults=REAL_LATENCY,
             outage=OUTAGE,
+        ),
+        Scenario(
+            "rollout",
+            "SIGKILL workers of both versions while half the new sagas ramp to the second",
+            http_faults=REAL_LATENCY,
+            kill=("worker", f"worker-{RAMP[0]}"),
+            kill_every=4.0,
+            kill_each=True,
+            ramp=RAMP,
         ),
         Scenario(
             "mixed",

@@ -29,8 +29,15 @@ from infra.stack.config import (
     parse_port,
     port_is_free,
 )
+from infra.stack.deployment import Deployment, DeploymentError, DeploymentState
 from infra.stack.process import ManagedProcess, group_alive
-from infra.stack.processes import DEV_SERVER_DYNAMIC_CONFIG, answers_200, temporal_server, worker_polls
+from infra.stack.processes import (
+    DEV_SERVER_DYNAMIC_CONFIG,
+    answers_200,
+    rollout_worker,
+    temporal_server,
+    worker_version,
+)
 from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
 from infra.stack.system import Stack
 
@@ -44,6 +51,9 @@ __all__ = [
     "REPO_ROOT",
     "SERVICES",
     "ConfigError",
+    "Deployment",
+    "DeploymentError",
+    "DeploymentState",
     "ManagedProcess",
     "OptionalPortField",
     "OwnStackSettings",
@@ -60,6 +70,7 @@ __all__ = [
     "group_alive",
     "parse_port",
     "port_is_free",
+    "rollout_worker",
     "temporal_server",
-    "worker_polls",
+    "worker_version",
 ]

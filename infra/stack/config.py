@@ -14,7 +14,7 @@ from typing import Literal, TypedDict, Unpack
 
 from chassis.tokens import LocalKeys, key_dir
 from infra.databases import database_urls
-from saga_contract import NAMESPACE
+from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS, NAMESPACE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
@@ -85,6 +85,8 @@ class OwnStackSettings(TypedDict, total=False):
     root: Path
     startup_timeout: float
     tuning: Mapping[str, str]
+    audit_every_seconds: int
+    schedules_paused: bool
 
 
 class StackSettings(OwnStackSettings, total=False):
@@ -132,6 +134,10 @@ class StackConfig:
     the gateway's GATEWAY_* settings."""
     django_env: str = "development"
     """The services' DJANGO_ENV (their WSGI entry point alone would default to production)."""
+    audit_every_seconds: int = DEFAULT_AUDIT_EVERY_SECONDS
+    """How often the audit schedule runs the audit (SAGA_AUDIT_EVERY_SECONDS)."""
+    schedules_paused: bool = False
+    """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
 
     def __post_init__(self) -> None:
         # Children run in other working directories: every path they get must be absolute.
@@ -177,13 +183,19 @@ class StackConfig:
         }
         if environ.get("SAGA_POSTGRES_URL") and "postgres_url" not in overrides:
             values["postgres_url"] = environ["SAGA_POSTGRES_URL"]
+        if environ.get("SAGA_AUDIT_EVERY_SECONDS") and "audit_every_seconds" not in overrides:
+            values["audit_every_seconds"] = parse_interval(
+                "SAGA_AUDIT_EVERY_SECONDS", environ["SAGA_AUDIT_EVERY_SECONDS"]
+            )
         return cls(**(values | overrides))
 
     @classmethod
     def on_free_ports(cls, var_dir: Path, **settings: Unpack[OwnStackSettings]) -> StackConfig:
         """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
         With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
-        are dropped when it stops."""
+        are dropped when it stops. Its schedules are paused unless `schedules_paused=False`: a test
+        triggers the runs it wants."""
+        settings.setdefault("schedules_paused", True)
         temporal, ui, order, payment, inventory, metrics = free_ports(6)
         return cls.from_env(
             temporal_port=temporal,
@@ -284,6 +296,18 @@ def parse_port(variable: str, text: str) -> int:
     if not 1 <= port <= 65535:
         raise ConfigError(f"{variable} must be a port number from 1 to 65535, not {text!r}")
     return port
+
+
+MIN_AUDIT_EVERY_SECONDS = 10
+
+
+def parse_interval(variable: str, text: str) -> int:
+    """A schedule's interval in whole seconds, at least MIN_AUDIT_EVERY_SECONDS."""
+    if not text.isdigit() or int(text) < MIN_AUDIT_EVERY_SECONDS:
+        raise ConfigError(
+            f"{variable} must be a whole number of seconds, at least {MIN_AUDIT_EVERY_SECONDS}, not {text!r}"
+        )
+    return int(text)
 
 
 def port_is_free(port: int) -> bool:

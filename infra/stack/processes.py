@@ -12,6 +12,7 @@ import sys
 import httpx
 
 from infra.stack.config import _STACK_VARIABLES, BIN_DIR, HOST, StackConfig, free_ports
+from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE
 
@@ -59,18 +60,31 @@ def answers_200(url: str) -> bool:
 # (`history.transferProcessorMaxPollRPS`): after a short burst every workflow task then waits about
 # 40 ms before it is dispatched, on every step of every saga. Raised, a bare workflow of five no-op
 # activities takes 70-90 ms at one client instead of 300 (docs/benchmarks.md has the run).
-DEV_SERVER_DYNAMIC_CONFIG = {
+#
+# A task queue has four partitions by default, and each orders its own backlog by priority: a worker
+# polling one partition gets that partition's next task, while a settling step may wait in another.
+# Writing every new task to one partition makes the saga's priorities (orchestrator/policies.py)
+# hold across the whole queue (docs/temporal.md#priorities has the measured order). Only writes
+# shrink: the four read partitions drain what an older server state left in the other three.
+#
+# Whether an old worker version has drained is checked every 3 minutes, and reported only 3 minutes
+# after its last saga closed, by default: a production cluster's pace. Locally, a rollout should show
+# it within seconds (docs/temporal.md#rollouts).
+DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
     "history.transferProcessorMaxPollRPS": 1000,
     "history.transferProcessorMaxPollHostRPS": 5000,
+    "matching.numTaskqueueWritePartitions": 1,
+    "matching.wv.VersionDrainageStatusRefreshInterval": "2s",
+    "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "2s",
 }
 
 
 def dev_server_tuning() -> list[str]:
-    """`temporal server start-dev` arguments that take the dev server's poll limits out of the way."""
+    """`temporal server start-dev` arguments for DEV_SERVER_DYNAMIC_CONFIG (each value as JSON)."""
     return [
         arg
         for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()
-        for arg in ("--dynamic-config-value", f"{name}={value}")
+        for arg in ("--dynamic-config-value", f"{name}={json.dumps(value)}")
     ]
 
 
@@ -166,43 +180,58 @@ def outbox_relay(config: StackConfig) -> ManagedProcess:
     )
 
 
-def worker_polls(config: StackConfig, pid: int | None) -> bool:
-    """True once the worker process `pid` polls the task queue.
+def worker_version(config: StackConfig, pid: int | None) -> str | None:
+    """The build id with which the worker process `pid` serves the task queue, once it has told the
+    server so; None before.
 
-    Temporal lists a poller for minutes after it was last seen, so after a restart the dead worker
-    still looks present: only a poller whose identity names this very process counts. temporalio's
-    default identity is `<pid>@<hostname>`, which the worker keeps.
+    Temporal lists a worker for a while after it was last seen, so after a restart the dead worker
+    still looks present: only the entry whose process id is this very process counts.
     """
     if pid is None:
-        return False
-    described = _temporal_cli(
-        config, "task-queue", "describe", "--task-queue", TASK_QUEUE, "--output", "json"
-    )
-    try:
-        pollers = [] if described is None else json.loads(described).get("pollers") or []
-    except ValueError:
-        return False
-    return any(str(poller.get("identity", "")).startswith(f"{pid}@") for poller in pollers)
+        return None
+    return Deployment(config.temporal_address).build_id_of(pid)
 
 
 def orchestrator_worker(config: StackConfig) -> ManagedProcess:
-    """The orchestrator worker; ready once this process (not an earlier one) polls the task queue."""
+    """The stack's orchestrator worker, its build id derived from the code (or SAGA_BUILD_ID); ready
+    once this process (not an earlier one) serves the task queue."""
+    return _worker(config, "worker", {"WORKER_METRICS_ADDRESS": f"{HOST}:{config.worker_metrics_port}"})
+
+
+def rollout_worker(
+    config: StackConfig,
+    build_id: str,
+    metrics_port: int | None = None,
+    *,
+    module: str = "orchestrator.worker",
+) -> ManagedProcess:
+    """A worker of version `build_id` beside the stack's own, as a rollout starts one; named
+    `worker-<build id>`, its metrics on `metrics_port` (none by default). `module` is its entry
+    point: a test of a rollout runs one whose saga has changed, as a new release would."""
+    metrics = f"{HOST}:{metrics_port}" if metrics_port else ""
+    extra = {"WORKER_METRICS_ADDRESS": metrics, "SAGA_BUILD_ID": build_id}
+    return _worker(config, f"worker-{build_id}", extra, module)
+
+
+def _worker(
+    config: StackConfig, name: str, extra: dict[str, str], module: str = "orchestrator.worker"
+) -> ManagedProcess:
     env = _child_env(
         **config.tuning,
         **_temporal_env(config),
         SAGA_VAR_DIR=str(config.var_dir),  # where the local signing key lives
-        WORKER_METRICS_ADDRESS=f"{HOST}:{config.worker_metrics_port}",
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,
+        **extra,
     )
     worker = ManagedProcess(
-        "worker",
-        [sys.executable, "-m", "orchestrator.worker"],
+        name,
+        [sys.executable, "-m", module],
         cwd=config.root,
         env=env,
-        log_path=config.log_dir / "worker.log",
-        ready=lambda: worker_polls(config, worker.pid),
+        log_path=config.log_dir / f"{name}.log",
+        ready=lambda: worker_version(config, worker.pid) is not None,
         stop_timeout=15.0,  # the worker drains running activities for up to 10 s
     )
     return worker

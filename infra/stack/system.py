@@ -12,14 +12,18 @@ from collections.abc import Sequence
 
 from infra.databases import drop_databases, ensure_databases
 from infra.stack.config import SERVICES, StackConfig, StackError
+from infra.stack.deployment import Deployment, DeploymentError
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
     django_service,
     orchestrator_worker,
     outbox_relay,
+    rollout_worker,
     service_migration,
     temporal_server,
+    worker_version,
 )
+from infra.stack.schedules import set_up_schedules
 from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
 
 log = logging.getLogger("infra.stack")
@@ -90,6 +94,8 @@ class Stack:
             self._migrate(cancel)
             self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
+            self._make_worker_current(cancel)
+            set_up_schedules(self.config, cancel=cancel)  # the audit and purge schedules
             extras = [name for name in ("gateway", "prometheus") if name in self.processes]
             if extras:
                 self._bring_up(extras, cancel)
@@ -107,6 +113,17 @@ class Stack:
             process.stop()
         if self.config.drop_databases:
             drop_databases(self.config.own_databases())
+
+    def add_worker(self, build_id: str) -> ManagedProcess:
+        """Start a worker of version `build_id` beside the stack's own, as a rollout does; from then
+        on it is one of the stack's processes (stopped with them, supervised with them). Only before
+        `supervise`."""
+        if self._supervisor is not None:
+            raise StackError("add a worker before the stack is supervised")
+        process = rollout_worker(self.config, build_id)
+        self.processes[process.name] = process
+        self._bring_up([process.name], None)
+        return process
 
     def supervise(self, policy: RestartPolicy | None = None) -> None:
         """From now until `stop`, restart any process that dies (migrations are one-shot and not
@@ -153,6 +170,37 @@ class Stack:
             process = self.processes[name]
             process.wait_ready(self.config.startup_timeout, cancel=cancel)
             log.info("%s ready (pid %d, %.1f s)", name, process.pid, time.monotonic() - began)
+
+    def _make_worker_current(self, cancel: threading.Event | None) -> None:
+        """Make the version the stack's worker runs the deployment's current one, so new sagas start
+        on it. Sagas pinned to an earlier version stay on that version: say so, as they need a worker
+        of theirs to finish."""
+        build_id = worker_version(self.config, self.processes["worker"].pid)
+        if build_id is None:
+            raise StackError(
+                "the worker stopped serving the task queue before its version could be made current"
+            )
+        deployment = Deployment(self.config.temporal_address)
+        before = deployment.state()
+        deadline = time.monotonic() + self.config.startup_timeout
+        while True:  # the server may learn of the new version a moment after the worker reports it
+            try:
+                deployment.promote(build_id)
+                break
+            except DeploymentError:
+                if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
+                    raise
+                time.sleep(0.2)
+        if before is not None and before.current not in (None, build_id):
+            log.warning(
+                "worker version %s is current; sagas pinned to %s need a worker of that version until "
+                "`sagactl rollout drained %s` says they are done",
+                build_id,
+                before.current,
+                before.current,
+            )
+        else:
+            log.info("worker version %s is current", build_id)
 
     def _migrate(self, cancel: threading.Event | None) -> None:
         began = time.monotonic()

@@ -26,7 +26,7 @@ from chassis.fields import (
 )
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
-from chassis.permissions import IsOperator, IsSaga
+from chassis.permissions import AuditorReads, IsOperator, IsSaga
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from inventory import selectors, services
 from inventory.errors import (
@@ -59,7 +59,7 @@ class ProductOutputSerializer(serializers.ModelSerializer[Product]):
 class ProductCollectionApi(ServiceApi):
     """POST creates a product; GET lists the catalog by SKU, paginated. Operators only."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
 
     class InputSerializer(StrictSerializer):
         sku = sku_field()
@@ -162,7 +162,7 @@ class ReservationOutputSerializer(serializers.ModelSerializer[Reservation]):
 class ReservationListApi(ServiceApi):
     """Operators: reservations, newest first, paginated."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
 
     @extend_schema(
         operation_id="listReservations",
@@ -294,7 +294,7 @@ class ReservationEventListApi(ServiceApi):
     """Operators: the append-only ledger of reservation transitions, oldest first, paginated;
     filter `?order_id=`."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
 
     class FilterSerializer(serializers.Serializer[Any]):
         order_id = serializers.UUIDField(required=False)

@@ -1,5 +1,6 @@
-"""Who may call what on inventory_svc: operators keep the catalog and read everything, the saga alone
-reserves, releases and commits, customers have nothing here, and nobody gets in without a token.
+"""Who may call what on inventory_svc: operators keep the catalog and read everything, the auditor reads
+what the audit needs and nothing more, the saga alone reserves, releases, commits and purges expired
+idempotency records, customers have nothing here, and nobody gets in without a token.
 A refused call (401 or 403) answers in the error shape and changes nothing."""
 
 import uuid
@@ -19,6 +20,8 @@ HELD = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
+AUDITED = OPERATOR | {"auditor"}
+"""The reads the scheduled audit makes: the auditor may make them, and nothing else."""
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -27,12 +30,12 @@ ENDPOINTS = [
         201,
         {"sku": "NEW", "name": "New", "price_cents": 5, "on_hand": 1},
     ),
-    Endpoint("GET", "/api/v1/products", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/products", AUDITED, 200),
     Endpoint("GET", "/api/v1/products/A", OPERATOR, 200),
     Endpoint("POST", "/api/v1/products/A/restock", OPERATOR, 200, {"quantity": 5}),
-    Endpoint("GET", "/api/v1/reservations", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/reservations", AUDITED, 200),
     Endpoint("GET", f"/api/v1/reservations/{HELD}", OPERATOR, 200),
-    Endpoint("GET", "/api/v1/reservation-events", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/reservation-events", AUDITED, 200),
     Endpoint(
         "POST",
         "/internal/v1/reservations",
@@ -42,6 +45,7 @@ ENDPOINTS = [
     ),
     Endpoint("POST", f"/internal/v1/reservations/{HELD}/release", SAGA, 200),
     Endpoint("POST", f"/internal/v1/reservations/{HELD}/commit", SAGA, 200),
+    Endpoint("POST", "/internal/v1/idempotency-records/purge", SAGA, 200, {}),
     Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
     Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
     Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),

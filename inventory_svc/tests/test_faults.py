@@ -268,6 +268,7 @@ PRODUCTION = {
     "JWT_AUDIENCE": "saga-orders",
     "JWT_JWKS_URL": "https://idp.example/jwks",
     "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
+    "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
     "REDIS_URL": "redis://cache.example:6379/0",
     "NUM_PROXIES": "1",
 }

@@ -30,6 +30,7 @@ def production(**overrides) -> dict:
         "JWT_AUDIENCE": "saga-orders",
         "JWT_JWKS_URL": "https://idp.example/jwks",
         "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
+        "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "NUM_PROXIES": "1",
         **overrides,

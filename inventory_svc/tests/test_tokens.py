@@ -10,7 +10,9 @@ import time
 
 import jwt
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from chassis.settings import service_settings
 from chassis.testing import ApiClient
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, LOCAL_ALGORITHM, LocalKeys
 
@@ -198,3 +200,49 @@ def test_the_saga_is_known_by_its_subject_or_its_client(settings, local_keys):
 
 def test_a_subject_longer_than_a_principal_may_be_is_refused(local_keys):
     assert_refused(signed(local_keys, claims(sub="o" * 129)))
+
+
+def test_the_auditor_role_reads_what_the_audit_reads_and_changes_nothing(local_keys):
+    auditor = ApiClient(local_keys.auditor_token())
+    assert auditor.get(OPERATOR_ONLY).status_code == 200  # the product list, which the audit reads
+    assert auditor.get("/api/v1/products/ANY").status_code == 403  # a read the audit does not make
+    assert (
+        auditor.post(OPERATOR_ONLY, {"sku": "X", "name": "x", "price_cents": 1, "on_hand": 1}).status_code
+        == 403
+    )
+    assert (
+        auditor.post(SAGA_ONLY, {"order_id": "00000000-0000-4000-8000-000000000009", "items": []}).status_code
+        == 403
+    )
+
+
+def test_the_auditor_role_alone_is_not_the_auditor(settings, local_keys):
+    """The auditor reads every customer's books: a customer's token that was granted the role by
+    mistake is refused, not made the auditor; so is one that would also be the operator or the saga."""
+    assert_refused(signed(local_keys, claims(sub="alice", roles=["auditor"])))
+    settings.JWT_AUDITOR_SUBJECTS = ["audit-client"]
+    by_client = signed(local_keys, claims(sub="2f6e-service-account", roles=["auditor"], azp="audit-client"))
+    assert ApiClient(by_client).get(OPERATOR_ONLY).status_code == 200
+    for more in (["auditor", "operator"], ["auditor", "saga"]):
+        assert_refused(signed(local_keys, claims(sub="audit-client", roles=more)))
+
+
+def test_the_auditor_role_is_named_by_settings(settings, local_keys):
+    settings.JWT_AUDITOR_ROLE = "shop-auditor"
+    settings.JWT_AUDITOR_SUBJECTS = ["audit-client"]
+    renamed = signed(local_keys, claims(sub="audit-client", roles=["shop-auditor"]))
+    assert ApiClient(renamed).get(OPERATOR_ONLY).status_code == 200
+    # The default name is no role any more, so such a token is a customer's, which reads no catalog.
+    assert ApiClient(local_keys.auditor_token()).get(OPERATOR_ONLY).status_code == 403
+
+
+def test_two_roles_of_one_name_are_refused_at_start(tmp_path):
+    """An auditor role named like the operator's would make every operator read-only, or the
+    auditor an operator: the settings refuse it."""
+    with pytest.raises(ImproperlyConfigured, match="three different names"):
+        service_settings(
+            name="x",
+            base_dir=tmp_path,
+            apps=["x"],
+            environ={"JWT_AUDITOR_ROLE": "operator", "SAGA_VAR_DIR": str(tmp_path)},
+        )

@@ -29,7 +29,7 @@ from chassis.fields import (
 )
 from chassis.idempotency.decorators import idempotent
 from chassis.pagination import paginated_response
-from chassis.permissions import IsCustomer, IsOperator, IsSaga
+from chassis.permissions import AuditorReads, IsCustomer, IsOperator, IsSaga
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle
 from observability.logs import bind
@@ -96,7 +96,9 @@ class OrderCollectionApi(ServiceApi):
     throttle_classes = [RequestRateThrottle, OrderPlacementThrottle]
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        return [IsCustomer()] if self.request.method == "POST" else [(IsCustomer | IsOperator)()]
+        if self.request.method == "POST":
+            return [IsCustomer()]
+        return [(IsCustomer | IsOperator | AuditorReads)()]
 
     class InputSerializer(StrictSerializer):
         customer_id = customer_id_field(required=False)
@@ -159,9 +161,9 @@ class OrderCollectionApi(ServiceApi):
 
 
 class OrderDetailApi(ServiceApi):
-    """One order: a customer's own (another's is not found), or any for an operator."""
+    """One order: a customer's own (another's is not found), or any for an operator or the auditor."""
 
-    permission_classes = [IsCustomer | IsOperator]
+    permission_classes = [IsCustomer | IsOperator | AuditorReads]
 
     @extend_schema(
         operation_id="getOrder",
@@ -236,21 +238,6 @@ class OrderSagaApi(ServiceApi):
             for step in data["steps"]:
                 step["last_error"] = None
         return Response(data)
-
-
-class OrderInternalDetailApi(ServiceApi):
-    """Internal: the saga looks its order up before any effect."""
-
-    permission_classes = [IsSaga]
-
-    @extend_schema(
-        operation_id="getOrderForSaga",
-        summary="The saga reads its order",
-        tags=["saga"],
-        responses=answers({200: OrderOutputSerializer}, OrderNotFound),
-    )
-    def get(self, request: Request, order_id: UUID) -> Response:
-        return Response(OrderOutputSerializer(selectors.order_get(order_id=order_id)).data)
 
 
 class PricedLineSerializer(StrictSerializer):

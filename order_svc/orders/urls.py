@@ -11,7 +11,6 @@ urlpatterns = [
 
 # The saga's reads and reports: the saga's identity only.
 internal_urlpatterns = [
-    path("orders/<uuid:order_id>", apis.OrderInternalDetailApi.as_view(), name="order-internal-detail"),
     path("orders/<uuid:order_id>/confirm", apis.OrderConfirmApi.as_view(), name="order-confirm"),
     path("orders/<uuid:order_id>/cancel", apis.OrderCancelApi.as_view(), name="order-cancel"),
 ]

@@ -71,7 +71,11 @@ def test_every_request_counts_against_the_request_rate(customer):
 
 def test_the_saga_is_never_throttled(saga):
     order = Order.objects.create(customer_id="alice")
-    assert {saga.get(f"/internal/v1/orders/{order.id}").status_code for _ in range(12)} == {200}
+    cancel = {"reason": "out_of_stock"}
+    replies = {
+        saga.post(f"/internal/v1/orders/{order.id}/cancel", cancel, key="k").status_code for _ in range(12)
+    }
+    assert replies == {200}
 
 
 @pytest.mark.parametrize(
@@ -108,10 +112,10 @@ def test_an_anonymous_flood_does_not_throttle_a_customer_at_the_same_address(cus
 def test_a_flood_of_forbidden_calls_meets_429_too(customer):
     """A customer calling what it may not (the saga's reports) is counted before it is refused."""
     alice = customer("alice")
-    forbidden = "/internal/v1/orders/00000000-0000-4000-8000-000000000009"
+    forbidden = "/internal/v1/orders/00000000-0000-4000-8000-000000000009/cancel"
 
-    assert [alice.get(forbidden).status_code for _ in range(5)] == [403] * 5
-    assert_throttled(alice.get(forbidden))
+    assert [alice.post(forbidden, {"reason": "out_of_stock"}).status_code for _ in range(5)] == [403] * 5
+    assert_throttled(alice.post(forbidden, {"reason": "out_of_stock"}))
 
 
 def test_counters_in_redis_are_shared_by_every_process(settings, customer):

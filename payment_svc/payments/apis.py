@@ -19,7 +19,7 @@ from chassis.auth import Principal
 from chassis.fields import CurrencyField, StrictIntegerField, StrictSerializer, customer_id_field
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
-from chassis.permissions import IsCustomer, IsOperator, IsSaga
+from chassis.permissions import AuditorReads, IsCustomer, IsOperator, IsSaga
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from observability.logs import bind
 from payments import selectors, services
@@ -58,7 +58,7 @@ class PaymentOutputSerializer(serializers.ModelSerializer[Payment]):
 class AccountCollectionApi(ServiceApi):
     """POST opens an account with a deposit; GET lists accounts by customer id, paginated. Operators only."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
 
     class InputSerializer(StrictSerializer):
         customer_id = customer_id_field()
@@ -145,7 +145,7 @@ class AccountDepositApi(ServiceApi):
 
 
 class MerchantApi(ServiceApi):
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
 
     class OutputSerializer(serializers.ModelSerializer[MerchantAccount]):
         class Meta:
@@ -169,7 +169,7 @@ class OrderFilterSerializer(serializers.Serializer[Any]):
 class PaymentListApi(ServiceApi):
     """Operators: payments, newest first, paginated; filter `?order_id=`."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
     FilterSerializer = OrderFilterSerializer
 
     @extend_schema(
@@ -194,7 +194,7 @@ class PaymentEventListApi(ServiceApi):
     """Operators: the append-only ledger of payment transitions, oldest first, paginated;
     filter `?order_id=`."""
 
-    permission_classes = [IsOperator]
+    permission_classes = [IsOperator | AuditorReads]
     FilterSerializer = OrderFilterSerializer
 
     class OutputSerializer(serializers.ModelSerializer[PaymentEvent]):

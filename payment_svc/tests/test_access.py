@@ -1,6 +1,7 @@
 """Who may call what on payment_svc: operators open accounts, pay in deposits and read everything, a
-customer reads its own account only, the saga alone authorizes, voids and captures, and nobody gets in
-without a token. A refused call (401 or 403) answers in the error shape and moves no money."""
+customer reads its own account only, the auditor reads what the audit needs and nothing more, the saga
+alone authorizes, voids, captures and purges expired idempotency records, and nobody gets in without a
+token. A refused call (401 or 403) answers in the error shape and moves no money."""
 
 import uuid
 
@@ -19,14 +20,16 @@ HELD = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
+AUDITED = OPERATOR | {"auditor"}
+"""The reads the scheduled audit makes: the auditor may make them, and nothing else."""
 ENDPOINTS = [
     Endpoint("POST", "/api/v1/accounts", OPERATOR, 201, {"customer_id": "carol", "balance_cents": 100}),
-    Endpoint("GET", "/api/v1/accounts", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/accounts", AUDITED, 200),
     Endpoint("GET", "/api/v1/accounts/alice", frozenset({"operator", "customer"}), 200),
     Endpoint("POST", "/api/v1/accounts/alice/deposits", OPERATOR, 200, {"amount_cents": 500}),
-    Endpoint("GET", "/api/v1/merchant", OPERATOR, 200),
-    Endpoint("GET", "/api/v1/payments", OPERATOR, 200),
-    Endpoint("GET", "/api/v1/payment-events", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/merchant", AUDITED, 200),
+    Endpoint("GET", "/api/v1/payments", AUDITED, 200),
+    Endpoint("GET", "/api/v1/payment-events", AUDITED, 200),
     Endpoint(
         "POST",
         "/internal/v1/payments/authorize",
@@ -36,6 +39,7 @@ ENDPOINTS = [
     ),
     Endpoint("POST", "/internal/v1/payments/void", SAGA, 200, {"order_id": str(HELD)}),
     Endpoint("POST", "/internal/v1/payments/capture", SAGA, 200, {"order_id": str(HELD)}),
+    Endpoint("POST", "/internal/v1/idempotency-records/purge", SAGA, 200, {}),
     Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
     Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
     Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from temporalio.client import Client
 
-from infra.stack import Stack
-from saga_contract import NAMESPACE, Compensation, OrderStatus, SearchAttribute, Step
+from infra.stack import Deployment, Stack, worker_version
+from saga_contract import NAMESPACE, WORKER_DEPLOYMENT, Compensation, OrderStatus, SearchAttribute, Step
 from saga_contract import workflow_id as saga_workflow_id
 from tests.support.api import Api
 
@@ -192,3 +192,20 @@ def test_cancelled_saga_history_shows_its_compensation(page, stack, sagas, artif
     compensation = page.get_by_test_id("event-summary-row").filter(has_text=Compensation.RELEASE_STOCK)
     compensation.scroll_into_view_if_needed()
     screenshot(page, artifact_dir, "web-ui-cancelled-saga.png")
+
+
+def test_the_deployment_page_shows_the_current_version_and_a_ramping_one(page, stack, artifact_dir):
+    """What docs/temporal.md shows of a rollout: the stack's version current, a second one ramping."""
+    current = worker_version(stack.config, stack.processes["worker"].pid)
+    second = stack.add_worker("browser-v2")
+    deployment = Deployment(stack.temporal_address)
+    deployment.ramp("browser-v2", 25)
+    try:
+        page.goto(f"{stack.ui_url}/namespaces/{NAMESPACE}/worker-deployments/{WORKER_DEPLOYMENT}")
+        rows = page.get_by_role("row")
+        expect(rows.filter(has_text=str(current))).to_contain_text("Current")
+        expect(rows.filter(has_text="browser-v2")).to_contain_text("Ramping 25%")
+        screenshot(page, artifact_dir, "web-ui-deployment.png")
+    finally:
+        deployment.stop_ramp()
+        second.stop()

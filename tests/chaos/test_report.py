@@ -17,6 +17,7 @@ def report(**changes) -> ChaosReport:
         "kills": {},
         "restarts": {},
         "attempts_beyond_first": 0,
+        "sagas_by_version": {"code-1": 3},
         "calls_beyond_first": 0,
         "place_retries": 0,
         "seconds_to_final": {"p50": 1.0, "p99": 2.0, "max": 2.0},

@@ -70,6 +70,18 @@ def test_outage(tmp_path):
     assert report["attempts_beyond_first"] > 0, "sagas waited out the outage"
 
 
+def test_rollout(tmp_path):
+    """Workers of both versions killed while half the new sagas ramp to the second: each saga still
+    ends on the version it started on (the audit's exactly-once check would see a step done twice)."""
+    report = run_scenario(tmp_path, "rollout", 20)
+    assert report["kills"]["worker"] >= 1
+    assert report["kills"]["worker-chaos-v2"] >= 1
+    assert all(report["restarts"][name] >= 1 for name in ("worker", "worker-chaos-v2"))
+    by_version = report["sagas_by_version"]
+    assert len(by_version) == 2, by_version
+    assert by_version["chaos-v2"] >= 1
+
+
 def test_mixed(tmp_path):
     report = run_scenario(tmp_path, "mixed", 30)
     assert report["faults_injected"]["error"] > 0

@@ -1,5 +1,6 @@
 """Watching it run, on real parts: one trace per order across every process, its id in the
-workflow's memo and in every log line about the order; probes make no spans."""
+workflow's memo and in every log line about the order; the workflow's span lasts as long as the saga
+and holds its steps; probes make no spans."""
 
 import os
 import subprocess
@@ -39,7 +40,8 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
     order = api.wait_for_final(api.place_order(customer, {sku: 1})["id"], timeout=60)
     assert order["status"] == "CONFIRMED"
 
-    spans = order_trace(stack.config.var_dir / "traces", order["id"], until="CompleteWorkflow:OrderSaga")
+    # The workflow's span is written when the workflow ends, after every step's spans.
+    spans = order_trace(stack.config.var_dir / "traces", order["id"], until="RunWorkflow:OrderSaga")
     tree = [(depth, span["service"], span["name"]) for depth, span in span_tree(spans)]
     assert tree[0] == (0, "order_svc", "POST api/v1/orders")
     assert {service for _, service, _ in tree} == PROCESSES
@@ -48,6 +50,7 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
         "outbox relay: start saga",
         "StartWorkflow:OrderSaga",
         "RunWorkflow:OrderSaga",
+        "StartActivity:reserve_stock",
         "RunActivity:reserve_stock",
         "POST internal/v1/reservations",
         "POST internal/v1/payments/authorize",
@@ -65,6 +68,32 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
             assert (client["service"], client["kind"]) == ("worker", "CLIENT")
             assert by_id[client["parent_id"]]["name"].startswith("RunActivity:")
     trace_id = spans[0]["trace_id"]
+    assert {span["trace_id"] for span in spans} == {trace_id}
+
+    # The workflow continues the relay's start, and each step's run sits under the workflow's
+    # scheduling of it; the workflow's span lasts from before the first step to after the last.
+    (workflow,) = [span for span in spans if span["name"] == "RunWorkflow:OrderSaga"]
+    assert (by_id[workflow["parent_id"]]["service"], by_id[workflow["parent_id"]]["name"]) == (
+        "relay",
+        "StartWorkflow:OrderSaga",
+    )
+    steps = [span for span in spans if span["name"].startswith("RunActivity:")]
+    assert list(dict.fromkeys(step["name"].removeprefix("RunActivity:") for step in steps)) == [
+        "reserve_stock",
+        "authorize_payment",
+        "capture_payment",
+        "commit_stock",
+        "confirm_order",
+    ]
+    for step in steps:
+        scheduled = by_id[step["parent_id"]]
+        assert scheduled["name"] == step["name"].replace("RunActivity:", "StartActivity:")
+        assert scheduled["parent_id"] == workflow["span_id"]
+    assert workflow["start_ns"] <= min(step["start_ns"] for step in steps)
+    assert workflow["end_ns"] >= max(step["end_ns"] for step in steps)
+    assert workflow["end_ns"] - workflow["start_ns"] >= sum(
+        step["end_ns"] - step["start_ns"] for step in steps
+    )
 
     memo = describe_workflow(stack, order["workflow_id"])["workflowExecutionInfo"]["memo"]["fields"]
     assert memo["trace_id"] == trace_id, memo  # the CLI shows the memo's payloads decoded
@@ -96,6 +125,10 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
     assert shown.returncode == 0, shown.stderr
     assert f"trace {trace_id}: {len(spans)} spans" in shown.stdout
     assert "POST /internal/v1/payments/capture" in shown.stdout  # the client span, named with its path
+    (workflow_line,) = [line for line in shown.stdout.splitlines() if "RunWorkflow:OrderSaga" in line]
+    _start, _ms, duration, _unit, *_ = workflow_line.split()
+    assert float(duration) > 0, workflow_line  # a real duration now, where it used to be 0.0 ms
+    assert "not written yet" not in shown.stdout
 
 
 def test_probes_and_metrics_make_no_spans(stack):

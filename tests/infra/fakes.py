@@ -70,7 +70,8 @@ FAKE_WORKER = """
 
     from temporalio import activity
     from temporalio.client import Client
-    from temporalio.worker import Worker
+    from temporalio.common import WorkerDeploymentVersion
+    from temporalio.worker import Worker, WorkerDeploymentConfig
 
     REPORTED = {reported!r}
 
@@ -82,7 +83,13 @@ FAKE_WORKER = """
         Path("worker-env.json").write_text(json.dumps({{n: os.environ.get(n) for n in REPORTED}}))
         address, namespace = os.environ["TEMPORAL_ADDRESS"], os.environ["TEMPORAL_NAMESPACE"]
         client = await Client.connect(address, namespace=namespace)
-        await Worker(client, task_queue=os.environ["TEMPORAL_TASK_QUEUE"], activities=[ping]).run()
+        version = WorkerDeploymentVersion("order-saga", os.environ.get("SAGA_BUILD_ID") or "fake-1")
+        await Worker(
+            client,
+            task_queue=os.environ["TEMPORAL_TASK_QUEUE"],
+            activities=[ping],
+            deployment_config=WorkerDeploymentConfig(version=version, use_worker_versioning=True),
+        ).run()
 
     if __name__ == "__main__":
         asyncio.run(main())

@@ -22,6 +22,7 @@ COMPOSE_SETTINGS = {
     "JWT_AUDIENCE": "shop",
     "JWT_JWKS_URL": "https://idp.example/jwks",
     "JWT_SAGA_SUBJECTS": "saga-worker",
+    "JWT_AUDITOR_SUBJECTS": "saga-auditor",
     "POSTGRES_PASSWORD": "pg",
     "INVENTORY_DB_PASSWORD": "inv",
     "PAYMENT_DB_PASSWORD": "pay",
@@ -32,6 +33,8 @@ COMPOSE_SETTINGS = {
     "SAGA_TOKEN_URL": "https://idp.example/token",
     "SAGA_CLIENT_ID": "saga-worker",
     "SAGA_CLIENT_SECRET": "s",
+    "SAGA_AUDITOR_CLIENT_ID": "saga-auditor",
+    "SAGA_AUDITOR_CLIENT_SECRET": "a",
     "GATEWAY_TLS_DIR": "/srv/tls",
 }
 needs_compose = pytest.mark.skipif(

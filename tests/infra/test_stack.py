@@ -16,13 +16,14 @@ import pytest
 
 from infra.stack import (
     SERVICES,
+    Deployment,
     RestartPolicy,
     Stack,
     StackConfig,
     StackError,
     free_ports,
     port_is_free,
-    worker_polls,
+    worker_version,
 )
 from infra.stack.config import ephemeral_floor
 from tests.infra.fakes import write_fake_root
@@ -117,6 +118,9 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
 
 def test_a_supervised_stack_brings_back_a_killed_worker_once_the_new_one_polls(fake_config, marker):
     with Stack(fake_config) as stack:
+        state = Deployment(fake_config.temporal_address).state()
+        assert state is not None
+        assert state.current == "fake-1", "the stack's worker version is current"
         stack.supervise(RestartPolicy(initial_backoff=0.1, poll_interval=0.05))
         worker = stack.processes["worker"]
         first = worker.pid
@@ -128,9 +132,9 @@ def test_a_supervised_stack_brings_back_a_killed_worker_once_the_new_one_polls(f
         assert died.description == "was killed by SIGKILL; restarting in 0.1 s (restart 1)"
         assert back.description.startswith(f"is back after restart 1 (pid {worker.pid}, ")
         assert stack.restarts == dict.fromkeys(stack.processes, 0) | {"worker": 1}
-        assert worker_polls(fake_config, worker.pid)
-        # Temporal still lists the dead worker as a poller: readiness must ask for the new pid.
-        assert worker_polls(fake_config, first)
+        assert worker_version(fake_config, worker.pid) == "fake-1"
+        # Temporal still lists the dead worker as running: readiness must ask for the new pid.
+        assert worker_version(fake_config, first) == "fake-1"
 
 
 def test_stop_with_a_restart_pending_restarts_nothing_and_frees_every_port(fake_config, marker):

@@ -3,6 +3,7 @@ the var dir, runs without the dev server's default poll limits, and once stopped
 and no process of its group behind.
 """
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -33,7 +34,9 @@ def test_temporal_dev_server_starts_answers_and_stops_without_leftovers(fake_con
         assert not port_is_free(fake_config.temporal_ui_port)
         running = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode().split("\0")
         settings = [running[i + 1] for i, arg in enumerate(running) if arg == "--dynamic-config-value"]
-        assert settings == [f"{name}={value}" for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()]
+        assert settings == [
+            f"{name}={json.dumps(value)}" for name, value in DEV_SERVER_DYNAMIC_CONFIG.items()
+        ]
     finally:
         server.stop()
 

@@ -78,7 +78,6 @@ def internal_commands(order_id: str, customer_id: str) -> list[tuple[str, str, s
             {"order_id": order_id},
             saga_key % "capture_payment",
         ),
-        ("order", "GET", f"/internal/v1/orders/{order_id}", {}, ""),
         (
             "order",
             "POST",
@@ -263,6 +262,57 @@ def test_customers_and_operators_cannot_call_the_sagas_commands(api, shop, attac
     assert api.payments_for(fresh) == []
     missing = api.inventory.get(f"/api/v1/reservations/{fresh}")
     assert missing.status_code == 404
+
+
+AUDITED = {
+    ("order", "GET", "/api/v1/orders"),
+    ("inventory", "GET", "/api/v1/products"),
+    ("inventory", "GET", "/api/v1/reservations"),
+    ("inventory", "GET", "/api/v1/reservation-events"),
+    ("payment", "GET", "/api/v1/accounts"),
+    ("payment", "GET", "/api/v1/merchant"),
+    ("payment", "GET", "/api/v1/payments"),
+    ("payment", "GET", "/api/v1/payment-events"),
+}
+"""The lists the scheduled audit reads (and one order by id): the auditor role's whole reach."""
+
+
+def test_the_auditor_reads_what_the_audit_needs_and_can_change_nothing(stack, api, shop, attacker):
+    auditor = api.keys.auditor_token()
+    order = shop["orders"][shop["alice"]]
+    before = (api.get_order(order["id"]), api.payments_for(order["id"]), api.get_account(shop["alice"]))
+
+    report = run_audit(
+        order_url=stack.order_url,
+        payment_url=stack.payment_url,
+        inventory_url=stack.inventory_url,
+        temporal_address=stack.temporal_address,
+        token=auditor,
+    )
+    assert report.seen["orders"] >= 2
+    assert attacker.send("order", "GET", f"/api/v1/orders/{order['id']}", auditor).status_code == 200
+    for service, method, path in PUBLIC + FAULTS:
+        answer = attacker.send(service, method, path, auditor)
+        if (service, method, path) in AUDITED:
+            assert answer.status_code == 200, (service, method, path, answer.text)
+        elif path == f"/api/v1/orders/{SOME_ID}":  # the one order the audit may read by id: none here
+            assert_refused(answer, 404, "order_not_found")
+        else:
+            assert_refused(answer, 403, "permission_denied")
+    for target in (order["id"], str(uuid.uuid4())):
+        for service, method, path, body, key in internal_commands(target, shop["alice"]):
+            assert_refused(
+                attacker.send(service, method, path, auditor, body, key=key or None), 403, "permission_denied"
+            )
+    for service in ("order", "payment", "inventory"):
+        purge = attacker.send(service, "POST", "/internal/v1/idempotency-records/purge", auditor, {})
+        assert_refused(purge, 403, "permission_denied")
+
+    assert (
+        api.get_order(order["id"]),
+        api.payments_for(order["id"]),
+        api.get_account(shop["alice"]),
+    ) == before
 
 
 def test_customers_cannot_touch_the_catalog_the_books_or_the_faults(api, shop, attacker):

@@ -20,7 +20,7 @@ from orchestrator.contracts import (
     Reservation,
     ReserveStockInput,
 )
-from tests.unit.fakes import TOKEN, FixedTokens
+from tests.unit.fakes import FixedTokens
 
 pytestmark = pytest.mark.asyncio
 
@@ -68,34 +68,6 @@ async def test_reserve_stock_returns_the_priced_reservation() -> None:
     assert reservation == Reservation("o-1", "RESERVED", [PricedLine("SKU-RED", 2, 1250)], 2500, "USD")
     (request,) = seen
     assert request.headers["Idempotency-Key"] == "order-o-1:reserve_stock"
-
-
-@pytest.mark.parametrize(
-    ("answer", "stored"),
-    [
-        (httpx.Response(200, json={"id": "o-1", "status": "PENDING"}), True),
-        (
-            httpx.Response(404, json={"code": "order_not_found", "message": "no such order", "details": {}}),
-            False,
-        ),
-    ],
-)
-async def test_order_stored_looks_the_order_up_on_the_internal_api(
-    answer: httpx.Response, stored: bool
-) -> None:
-    seen: list[httpx.Request] = []
-    activities = activities_answering(answer, seen)
-
-    assert await environment("order_stored").run(activities.order_stored, OrderRef("o-1")) is stored
-
-    (request,) = seen
-    assert (request.method, request.url.host, request.url.path) == (
-        "GET",
-        "orders",
-        "/internal/v1/orders/o-1",
-    )
-    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert "Idempotency-Key" not in request.headers, "a lookup changes nothing"
 
 
 async def test_unreadable_reservation_is_a_non_retryable_bad_response() -> None:

@@ -7,7 +7,8 @@ import pytest
 from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER
 from observability.tracing import TracingSettings
 from orchestrator.breakers import BreakerSettings
-from orchestrator.config import IdentitySettings, OrchestratorSettings, load_settings
+from orchestrator.config import IdentitySettings, OrchestratorSettings, load_audit_settings, load_settings
+from orchestrator.versioning import code_build_id
 
 REPO_VAR_DIR = Path(__file__).resolve().parents[2] / "var"
 
@@ -32,6 +33,7 @@ def test_defaults_fit_the_local_stack() -> None:
         ),
         metrics_address="127.0.0.1:9464",
         tracing=TracingSettings(REPO_VAR_DIR / "traces"),
+        build_id=code_build_id(),
     )
 
 
@@ -54,6 +56,7 @@ def test_environment_overrides_every_value() -> None:
         "JWT_ISSUER": "https://idp/realms/shop",
         "JWT_AUDIENCE": "shop-services",
         "WORKER_METRICS_ADDRESS": "0.0.0.0:9100",
+        "SAGA_BUILD_ID": "2026.12.1-rc_2",
     }
 
     assert load_settings(environ) == OrchestratorSettings(
@@ -75,6 +78,7 @@ def test_environment_overrides_every_value() -> None:
         ),
         "0.0.0.0:9100",
         TracingSettings(Path("/srv/saga/var/traces")),
+        "2026.12.1-rc_2",
     )
     assert load_settings({"SAGA_TRACES_DIR": "/spans"}).tracing.traces_dir == Path("/spans")
     assert load_settings({"WORKER_METRICS_ADDRESS": ""}).metrics_address is None  # no metrics endpoint
@@ -108,3 +112,64 @@ def test_the_client_secret_is_never_in_the_settings_repr() -> None:
         {"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "w", "SAGA_CLIENT_SECRET": "s3cret"}
     )
     assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize("build_id", ["-v2", "v2/eu", "v 2", "x" * 129, "v2:1"])
+def test_a_build_id_that_is_not_an_image_tag_like_name_fails_at_start(build_id: str) -> None:
+    with pytest.raises(ValueError, match="a build id is 1 to 128"):
+        load_settings({"SAGA_BUILD_ID": build_id})
+
+
+def test_the_build_id_follows_the_code_and_only_the_code(tmp_path: Path) -> None:
+    package = tmp_path / "orchestrator"
+    package.mkdir()
+    (package / "workflows.py").write_text("STEPS = 1\n")
+    (package / "notes.txt").write_text("not code")
+    first = code_build_id([package])
+
+    (package / "notes.txt").write_text("changed, still not code")
+    assert code_build_id([package]) == first
+    (package / "workflows.py").write_text("STEPS = 2\n")
+    assert code_build_id([package]) != first
+    assert first.startswith("code-")
+    assert load_settings({}).build_id == code_build_id()
+
+
+def test_the_audit_reads_as_the_auditor_signed_locally_by_default() -> None:
+    audit = load_audit_settings({"ORDER_SAGA_DEADLINE_SECONDS": "120"})
+    assert audit.deadline_seconds == 120
+    assert audit.identity is not None
+    assert audit.identity.token_url is None
+    assert audit.identity.local_key_dir == REPO_VAR_DIR / "keys"
+
+
+def test_in_production_the_auditor_is_a_client_of_its_own_or_no_audit_runs() -> None:
+    saga = {"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "saga-worker", "SAGA_CLIENT_SECRET": "s"}
+    assert load_audit_settings(saga).identity is None  # the saga's client is never the auditor
+    audit = load_audit_settings(
+        saga
+        | {
+            "SAGA_AUDITOR_CLIENT_ID": "saga-auditor",
+            "SAGA_AUDITOR_CLIENT_SECRET": "a",
+            "SAGA_AUDITOR_TOKEN_SCOPE": "audit",
+        }
+    ).identity
+    assert audit is not None
+    assert (audit.token_url, audit.client_id, audit.client_secret, audit.scope) == (
+        "https://idp/token",
+        "saga-auditor",
+        "a",
+        "audit",
+    )
+    with pytest.raises(ValueError, match="go together"):
+        load_audit_settings(saga | {"SAGA_AUDITOR_CLIENT_ID": "saga-auditor"})
+    with pytest.raises(ValueError, match="a client of its own"):
+        load_audit_settings(
+            saga | {"SAGA_AUDITOR_CLIENT_ID": saga["SAGA_CLIENT_ID"], "SAGA_AUDITOR_CLIENT_SECRET": "a"}
+        )
+
+
+@pytest.mark.parametrize("deadline", ["0", "soon", "-5"])
+def test_a_malformed_saga_deadline_is_refused_by_the_audit_settings(deadline: str) -> None:
+    with pytest.raises(ValueError, match="ORDER_SAGA_DEADLINE_SECONDS"):
+        load_audit_settings({"ORDER_SAGA_DEADLINE_SECONDS": deadline})

@@ -1,25 +1,37 @@
-"""Spans written as JSON lines in the embedded default, and read back as an order's trace tree."""
+"""Spans written as JSON lines in the embedded default, read back as an order's trace tree, and
+shown by `sagactl trace` (with a stand-in for a workflow span that is not written yet)."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import pytest
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
+from rich.console import Console
+from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider
 
+import observability.tracing
+from infra.trace_view import order_trace_view, with_unwritten_workflows
 from observability.tracing import (
     JsonLinesSpanExporter,
+    TracingSettings,
     order_traces,
     read_spans,
     span_tree,
+    temporal_tracing_plugins,
     tracer_provider,
     tracing_settings,
 )
 
 ORDER = "0b6f8a52-5d1e-4c1b-9a5e-8c3f2d7e4a11"
+SAGA = f"order-{ORDER}"
+IN_WORKFLOW = {"temporalWorkflowID": SAGA, "temporalRunID": "run-1"}
+"""The attributes of every span the tracing plugin makes inside the workflow."""
 
 
 def tracer(traces_dir: Path, service: str):
@@ -30,7 +42,10 @@ def tracer(traces_dir: Path, service: str):
 
 def test_an_orders_spans_from_several_processes_read_back_as_one_tree(tmp_path: Path) -> None:
     api, worker = tracer(tmp_path, "order_svc"), tracer(tmp_path, "worker")
-    with api.start_as_current_span("POST api/v1/orders", attributes={"saga.order_id": ORDER}):
+    with (
+        api.start_as_current_span("POST api/v1/orders", attributes={"saga.order_id": ORDER}),
+        worker.start_as_current_span("RunWorkflow:OrderSaga", attributes=IN_WORKFLOW),
+    ):
         with worker.start_as_current_span("RunActivity:reserve_stock") as step:
             step.set_status(Status(StatusCode.ERROR, "out_of_stock"))
             with worker.start_as_current_span("POST"):
@@ -45,20 +60,21 @@ def test_an_orders_spans_from_several_processes_read_back_as_one_tree(tmp_path: 
     spans = list(read_spans(tmp_path))
     traces = order_traces(spans, ORDER)
 
-    assert len(spans) == 6
+    assert len(spans) == 7
     assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [
         "order_svc",
         "worker",
     ]
-    assert [len(trace) for trace in traces] == [4, 1]
+    assert [len(trace) for trace in traces] == [5, 1]
     tree = [(depth, span["service"], span["name"], span["status"]) for depth, span in span_tree(traces[0])]
     assert tree == [
         (0, "order_svc", "POST api/v1/orders", "UNSET"),
-        (1, "worker", "RunActivity:reserve_stock", "ERROR"),
-        (2, "worker", "POST", "UNSET"),
-        (1, "worker", "RunActivity:cancel_order", "UNSET"),
+        (1, "worker", "RunWorkflow:OrderSaga", "UNSET"),
+        (2, "worker", "RunActivity:reserve_stock", "ERROR"),
+        (3, "worker", "POST", "UNSET"),
+        (2, "worker", "RunActivity:cancel_order", "UNSET"),
     ]
-    assert span_tree(traces[0])[1][1]["error"] == "out_of_stock"
+    assert span_tree(traces[0])[2][1]["error"] == "out_of_stock"
     assert traces[1][0]["name"] == "GET api/v1/orders/{id}"
 
 
@@ -132,3 +148,73 @@ def test_a_full_file_is_kept_once_as_old_and_begun_anew(tmp_path: Path) -> None:
     names = [span["name"] for span in read_spans(tmp_path)]
     assert names == [f"span {index}" for index in range(12 - len(names), 12)]
     assert len(names) < 12
+
+
+def test_the_workers_provider_is_replay_safe_and_the_others_are_the_sdks(tmp_path: Path) -> None:
+    settings = TracingSettings(traces_dir=tmp_path)
+    worker = tracer_provider("worker", settings, runs_workflows=True)
+    api = tracer_provider("order_svc", settings)
+    assert isinstance(worker, ReplaySafeTracerProvider)
+    assert isinstance(api, TracerProvider)
+
+    with worker.get_tracer(__name__).start_as_current_span("RunActivity:reserve_stock"):
+        pass
+    assert worker.force_flush(10_000)
+    worker.shutdown()
+    api.shutdown()
+
+    ((service, name),) = [(span["service"], span["name"]) for span in read_spans(tmp_path)]
+    assert (service, name) == ("worker", "RunActivity:reserve_stock")
+
+
+def test_temporal_is_traced_only_once_tracing_has_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(observability.tracing, "_provider", None)
+    assert temporal_tracing_plugins() == []  # a worker could not start with the plugin without it
+
+    monkeypatch.setattr(observability.tracing, "_provider", TracerProvider())
+    (plugin,) = temporal_tracing_plugins()
+    assert plugin.name() == "OpenTelemetryPlugin"
+
+
+def test_a_running_workflows_span_is_shown_by_a_stand_in_until_it_is_written(tmp_path: Path) -> None:
+    """The plugin writes the workflow's span when the workflow ends; the steps it scheduled are
+    written before. Until then the view puts a stand-in where the workflow's span will be."""
+    relay, worker = tracer(tmp_path, "relay"), tracer(tmp_path, "worker")
+    with relay.start_as_current_span("StartWorkflow:OrderSaga", attributes={"temporalWorkflowID": SAGA}):
+        workflow = worker.start_span("RunWorkflow:OrderSaga", attributes=IN_WORKFLOW)
+    with trace.use_span(workflow, end_on_exit=False):
+        with (
+            worker.start_as_current_span("StartActivity:reserve_stock", attributes=IN_WORKFLOW),
+            worker.start_as_current_span("RunActivity:reserve_stock"),
+        ):
+            pass
+        with worker.start_as_current_span("StartActivity:authorize_payment", attributes=IN_WORKFLOW):
+            pass
+
+    (running,) = order_traces(read_spans(tmp_path), ORDER)
+    shown = [
+        (depth, span["name"], span["end_ns"] is None)
+        for depth, span in span_tree(with_unwritten_workflows(running))
+    ]
+    assert shown == [
+        (0, "StartWorkflow:OrderSaga", False),
+        (1, "RunWorkflow:OrderSaga", True),
+        (2, "StartActivity:reserve_stock", False),
+        (3, "RunActivity:reserve_stock", False),
+        (2, "StartActivity:authorize_payment", False),
+    ]
+    assert printed(tmp_path).count("not written yet") == 1
+
+    workflow.end()
+    (ended,) = order_traces(read_spans(tmp_path), ORDER)
+    assert with_unwritten_workflows(ended) == ended
+    (written,) = [span for span in ended if span["name"] == "RunWorkflow:OrderSaga"]
+    assert written["end_ns"] >= max(span["end_ns"] for span in ended if span is not written)
+    assert "not written yet" not in printed(tmp_path)
+
+
+def printed(traces_dir: Path) -> str:
+    tree, _ = order_trace_view(traces_dir, ORDER)
+    console = Console(record=True, width=200)
+    console.print(tree)
+    return console.export_text()

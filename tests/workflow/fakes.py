@@ -51,10 +51,6 @@ class FakeSagaServices:
         self.effects: list[str] = []
         """Activity names whose effect took place, whether or not the reply arrived."""
         self.inputs: dict[str, list[Any]] = defaultdict(list)
-        self.order_checks = 0
-        """How often the saga looked for its order (not in `calls`: it changes nothing)."""
-        self.order_appears_after_checks = 0
-        """The order is missing for this many checks first (None: it never appears)."""
         self.entered: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         """Set once an attempt of that activity has begun."""
         self._gates: dict[str, asyncio.Event] = {}
@@ -66,7 +62,6 @@ class FakeSagaServices:
 
     def all(self) -> list[Any]:
         return [
-            self.order_stored,
             self.reserve_stock,
             self.release_stock,
             self.authorize_payment,
@@ -94,12 +89,6 @@ class FakeSagaServices:
             raise ApplicationError(f"{name}: ReadTimeout", type="ServiceUnreachable")
         else:
             raise ApplicationError(f"{name}: {outcome}", type=outcome, non_retryable=True)
-
-    @activity.defn(name="order_stored")
-    async def order_stored(self, order: OrderRef) -> bool:
-        self.order_checks += 1
-        appears = self.order_appears_after_checks
-        return appears is not None and self.order_checks > appears
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: ReserveStockInput) -> Reservation:

@@ -1,8 +1,9 @@
 """Records the event history of every saga scenario into tests/workflow/histories/<name>.json.
 
-Run it (`make record-histories`) when the workflow changed on purpose and the change is guarded
-with `workflow.patched`: the new histories then join the old ones, which stay, so that the tests
-keep replaying the histories of sagas started by every earlier version. Files whose name starts
+Run it (`make record-histories`) when the workflow changed on purpose (a new version of the worker,
+or a change guarded with `workflow.patched`), after copying the current files to
+`before-<change>-<name>.json`: the new histories then join the old ones, which stay, so that the
+tests keep replaying the histories of sagas started by every earlier version. Files whose name starts
 with `before-` come from earlier versions of the workflow and are never re-recorded.
 """
 

@@ -288,15 +288,3 @@ async def test_business_error_after_pivot_fails_without_compensating(
     assert fake.calls == ["reserve_stock", "authorize_payment", "capture_payment", "commit_stock"]
     assert progress["commit_stock"] == "failed"
     assert progress["confirm_order"] == "pending"
-
-
-async def test_a_saga_from_the_outbox_never_looks_its_order_up(env: WorkflowEnvironment) -> None:
-    """Started only for a committed order, it goes straight to the reservation (the lookup of
-    sagas started before the outbox lives on only for their histories: see test_replay.py)."""
-    fake = FakeSagaServices()
-    fake.order_appears_after_checks = None  # were it asked, the order would never be there
-    async with saga(env, fake) as (_order_id, handle):
-        result = await handle.result()
-
-    assert result["status"] == "CONFIRMED"
-    assert fake.order_checks == 0

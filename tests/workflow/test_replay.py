@@ -1,8 +1,10 @@
 """Recorded histories of every saga branch replay against the current workflow code: a change to
 the workflow's commands that is not guarded with `workflow.patched` fails here with a
 non-determinism error, before it can break a saga in flight. Re-record with `make record-histories`.
-Histories of earlier versions stay and keep replaying: `before-outbox-*` (no patch marker) and
-`before-batched-visibility-*` (the outbox's marker only).
+Histories of earlier versions stay and keep replaying: `before-batched-visibility-*` (the outbox's
+marker only) and `before-pinned-*` (both markers and no task priorities: from before sagas were
+pinned to a worker version). The sagas started before the outbox (no marker) and their path are
+retired; the outbox's patch is deprecated, which still records its marker.
 """
 
 import base64
@@ -19,14 +21,23 @@ from tests.workflow.scenarios import SCENARIOS
 on_session_loop = pytest.mark.asyncio(loop_scope="session")
 
 HISTORIES = sorted(DIRECTORY.glob("*.json"))
-BEFORE_OUTBOX = [path for path in HISTORIES if path.name.startswith("before-outbox-")]
 BEFORE_BATCHED_VISIBILITY = [path for path in HISTORIES if path.name.startswith("before-batched-visibility-")]
+BEFORE_PINNED = [path for path in HISTORIES if path.name.startswith("before-pinned-")]
 CURRENT = [path for path in HISTORIES if not path.name.startswith("before-")]
 
 
 def activity_types(path: Path) -> list[str]:
     return [
         event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for event in json.loads(path.read_text())["events"]
+        if "activityTaskScheduledEventAttributes" in event
+    ]
+
+
+def priority_keys(path: Path) -> list[int | None]:
+    """The priority key each scheduled activity asked for (None: none given)."""
+    return [
+        event["activityTaskScheduledEventAttributes"].get("priority", {}).get("priorityKey")
         for event in json.loads(path.read_text())["events"]
         if "activityTaskScheduledEventAttributes" in event
     ]
@@ -45,7 +56,7 @@ def test_every_scenario_and_every_earlier_version_has_a_recorded_history() -> No
     names = {path.stem for path in HISTORIES}
     assert {scenario.name for scenario in SCENARIOS} <= names
     assert {f"before-batched-visibility-{scenario.name}" for scenario in SCENARIOS} <= names
-    assert BEFORE_OUTBOX, "histories of sagas started before the outbox"
+    assert {f"before-pinned-{scenario.name}" for scenario in SCENARIOS} <= names
 
 
 @on_session_loop
@@ -54,26 +65,25 @@ async def test_the_history_replays_on_the_current_workflow(path: Path) -> None:
     await Replayer(workflows=[OrderSaga]).replay_workflow(load(path))
 
 
-@pytest.mark.parametrize("path", BEFORE_OUTBOX, ids=lambda path: path.stem)
-def test_sagas_from_before_the_outbox_took_the_old_path(path: Path) -> None:
-    """They looked their order up first and carry no patch marker, so they replay down the old path."""
-    assert activity_types(path)[0] == "order_stored"
-    assert patch_markers(path) == []
-
-
 @pytest.mark.parametrize("path", BEFORE_BATCHED_VISIBILITY, ids=lambda path: path.stem)
 def test_sagas_from_before_batched_visibility_sent_each_change_at_once(path: Path) -> None:
     """They carry only the outbox's marker, and their first task upserted search attributes twice,
     so they replay down the path that sends every change as its own command."""
-    assert "order_stored" not in activity_types(path)
     assert patch_markers(path) == [STARTED_BY_OUTBOX]
     assert visibility_per_task(load(path).events)[0].attribute_upserts == 2
 
 
+@pytest.mark.parametrize("path", BEFORE_PINNED, ids=lambda path: path.stem)
+def test_sagas_from_before_pinning_recorded_both_markers_and_no_priorities(path: Path) -> None:
+    assert patch_markers(path) == [STARTED_BY_OUTBOX, BATCHED_VISIBILITY]
+    assert set(priority_keys(path)) == {None}
+
+
 @pytest.mark.parametrize("path", CURRENT, ids=lambda path: path.stem)
 def test_new_sagas_take_the_new_path(path: Path) -> None:
-    assert "order_stored" not in activity_types(path)
+    assert activity_types(path)[0] == "reserve_stock"
     assert patch_markers(path) == [STARTED_BY_OUTBOX, BATCHED_VISIBILITY]
+    assert set(priority_keys(path)) == {1, 3}, "settling steps ahead of the forward ones"
     for task in visibility_per_task(load(path).events):
         assert task.attribute_upserts <= 1, task
         assert task.memo_updates <= 1, task
@@ -81,16 +91,16 @@ def test_new_sagas_take_the_new_path(path: Path) -> None:
 
 @on_session_loop
 async def test_a_history_from_an_unguarded_change_would_fail(tmp_path: Path) -> None:
-    """The guard itself works: a legacy history whose first activity is swapped for another no
-    longer replays."""
-    legacy = json.loads(BEFORE_OUTBOX[0].read_text())
-    for event in legacy["events"]:
+    """The guard itself works: a history whose first activity is swapped for another no longer
+    replays."""
+    recorded = json.loads(CURRENT[0].read_text())
+    for event in recorded["events"]:
         attributes = event.get("activityTaskScheduledEventAttributes")
-        if attributes and attributes["activityType"]["name"] == "order_stored":
-            attributes["activityType"]["name"] = "reserve_stock"
+        if attributes and attributes["activityType"]["name"] == "reserve_stock":
+            attributes["activityType"]["name"] = "authorize_payment"
             break
     tampered = tmp_path / "tampered.json"
-    tampered.write_text(json.dumps(legacy))
+    tampered.write_text(json.dumps(recorded))
 
     with pytest.raises(Exception, match=r"[Nn]ondetermin"):
         await Replayer(workflows=[OrderSaga]).replay_workflow(load(tampered))

@@ -27,11 +27,10 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from observability.tracing import current_trace_id
+from observability.tracing import current_trace_id, temporal_tracing_plugins
 from orders.saga_gateway import CancelRefused, SagaNotStarted, SagaStart, SagaUnreachable
 from orders.saga_gateway.progress import SagaProgress, saga_progress_from
 from saga_contract import (
@@ -149,7 +148,7 @@ class TemporalSagaGateway:
                 self._client = await Client.connect(
                     settings.TEMPORAL_ADDRESS,
                     namespace=settings.TEMPORAL_NAMESPACE,
-                    interceptors=[TracingInterceptor()],
+                    plugins=temporal_tracing_plugins(),
                 )
         return self._client
 
