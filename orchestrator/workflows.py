@@ -330,7 +330,9 @@ class OrderSaga:
         is seen once it has ended.
         """
         self._stop_if_cancelled(step)
-        remaining = deadline - workflow.now()
+        # A server's clock may stamp the first task a moment before the start it follows; the saga's
+        # time never runs before its start, or a saga whose deadline is its start would get a step.
+        remaining = deadline - max(workflow.now(), workflow.info().start_time)
         if remaining <= timedelta(0):
             raise _StopBeforePivot(CancellationReason.TIMED_OUT, f"saga deadline passed before {step}")
         undo_summary = f"Undo: {undo.__name__.replace('_', ' ')}"
