@@ -6,7 +6,6 @@ every saga and command was measured and every figure is there."""
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from infra.bench.saga_requests import COMMANDS
 from infra.stack import SERVICES
+from tests.support.processes import run_bounded
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 SIDE_KEYS = {
@@ -32,11 +32,9 @@ POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
 def run_bench(tmp_path: Path, *args: str) -> tuple[list[dict], str]:
     report = tmp_path / "bench.json"
-    done = subprocess.run(
+    done = run_bounded(
         [str(SAGACTL), "bench", *args, "--json", str(report)],
         env=os.environ | {"SAGA_VAR_DIR": str(tmp_path / "var")},
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -4,20 +4,19 @@ really injected what it claims, so a scenario that silently injects nothing fail
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.processes import run_bounded
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
 
 def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
     report_file = tmp_path / "report.json"
-    done = subprocess.run(
+    done = run_bounded(
         [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--seed", "7", "--json", str(report_file)],
         env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},
-        capture_output=True,
-        text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -11,7 +11,7 @@ import pytest
 
 from infra.stack import StackError, group_alive
 from tests.infra.fakes import stand_in
-from tests.support.processes import marked_processes
+from tests.support.processes import marked_processes, run_bounded, wait_until_none_marked
 
 
 def test_a_process_that_dies_while_starting_is_reported_with_its_exit_code_and_log_tail(tmp_path, marker):
@@ -108,3 +108,18 @@ def test_wait_exit_stops_a_one_shot_process_that_runs_too_long(tmp_path, marker)
         process.wait_exit(0.3)
 
     assert not group_alive(process.pid)
+
+
+def test_a_bounded_run_past_its_time_is_interrupted_and_leaves_nothing_behind(marker):
+    """A command that outlives its time, with a child in a session of its own, is interrupted, and
+    the child it left is ended: a later test never meets its processes (or their connections)."""
+    script = (
+        "import subprocess, sys, time; "
+        "subprocess.Popen(['sleep', '300'], start_new_session=True); "
+        "print('started', flush=True); time.sleep(300)"
+    )
+    began = time.monotonic()
+    with pytest.raises(AssertionError, match=r"did not end within 2 s:\nstarted"):
+        run_bounded([sys.executable, "-c", script], env=os.environ, timeout=2, grace=5)
+    assert time.monotonic() - began < 10
+    assert wait_until_none_marked(marker) == []
