@@ -14,16 +14,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import RoutingConfigUpdateState
+from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
 from temporalio.client import Client
 
 from infra.stack import Deployment, Stack, StackConfig, rollout_worker, worker_version
-from saga_contract import NAMESPACE, workflow_id
+from saga_contract import NAMESPACE, WORKER_DEPLOYMENT, workflow_id
 from tests.e2e.saga_v2 import V2_MARK
 from tests.support.api import Api, unique
 from tests.support.waiting import wait_for
@@ -39,6 +42,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig.on_free_ports(tmp_path_factory.mktemp("rollout-stack"), chaos=True, tuning=TUNING)
     with Stack(config) as running:
         yield running
+
+
+def routed(stack: Stack, timeout: float = 10.0) -> None:
+    """Wait until the server has taken the deployment's new routing to every partition of the task
+    queue: a move's command returns before that, and a saga started in the moment between goes
+    where the old routing sent it."""
+
+    async def wait() -> None:
+        client = await Client.connect(stack.temporal_address, namespace=NAMESPACE)
+        request = DescribeWorkerDeploymentRequest(namespace=NAMESPACE, deployment_name=WORKER_DEPLOYMENT)
+        deadline = time.monotonic() + timeout
+        while True:
+            described = await client.workflow_service.describe_worker_deployment(request)
+            state = described.worker_deployment_info.routing_config_update_state
+            if state == RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
+                return
+            assert time.monotonic() < deadline, f"the routing still {RoutingConfigUpdateState.Name(state)}"
+            await asyncio.sleep(0.1)
+
+    asyncio.run(wait())
 
 
 def saga_versions(stack: Stack, order_ids: list[str]) -> dict[str, tuple[str, list[str]]]:
@@ -89,13 +112,17 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
             v2_worker.wait_ready(stack.config.startup_timeout)
 
             deployment.ramp(V2, 50)
+            routed(stack)
             assert deployment.state().role(V2) == "ramping 50%"
             ramped = place(16)
             deployment.promote(V2)
+            routed(stack)
             promoted = place(3)
             deployment.promote(v1)  # the rollback: v1's workers still run
+            routed(stack)
             rolled_back = place(3)
             deployment.promote(V2)
+            routed(stack)
             again = place(2)
         finally:
             httpx.delete(f"{stack.payment_url}/internal/v1/faults", headers=operator)
