@@ -124,11 +124,20 @@ class Deployment:
                 return (poller.get("deployment_options") or {}).get("build_id") or None
         return None
 
-    def promote(self, build_id: str) -> None:
+    def promote(self, build_id: str, *, patience: float = 0.0) -> None:
         """Make `build_id` the current version: every new saga starts on it (a ramp to it ends). The
-        server refuses a version it has never seen poll, but not one whose workers have since
-        stopped: new sagas would then wait until a worker of it runs again."""
-        self._move("set-current-version", "--build-id", build_id)
+        server refuses a version it has never seen poll (for up to `patience` seconds this asks again:
+        a worker just started is known a moment after it polls), but not one whose workers have
+        since stopped: new sagas would then wait until a worker of it runs again."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._move("set-current-version", "--build-id", build_id)
+                return
+            except DeploymentError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
 
     def ramp(self, build_id: str, percent: float) -> None:
         """Start `percent` % of new sagas on `build_id`, the rest on the current version."""

@@ -69,7 +69,7 @@ def answers_200(url: str) -> bool:
 #
 # Whether an old worker version has drained is checked every 3 minutes, and reported only 3 minutes
 # after its last saga closed, by default: a production cluster's pace. Locally, a rollout should show
-# it within seconds (docs/temporal.md#rollouts).
+# it within seconds (docs/temporal.md#a-rollout-step-by-step).
 DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
     "history.transferProcessorMaxPollRPS": 1000,
     "history.transferProcessorMaxPollHostRPS": 5000,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from infra.databases import drop_databases, ensure_databases
 from infra.stack.config import SERVICES, StackConfig, StackError
-from infra.stack.deployment import Deployment, DeploymentError
+from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
     django_service,
@@ -94,7 +94,7 @@ class Stack:
             self._migrate(cancel)
             self._bring_up([*SERVICES, "relay"], cancel)
             self._bring_up(["worker"], cancel)
-            self._make_worker_current(cancel)
+            self._make_worker_current()
             set_up_schedules(self.config, cancel=cancel)  # the audit and purge schedules
             extras = [name for name in ("gateway", "prometheus") if name in self.processes]
             if extras:
@@ -171,7 +171,7 @@ class Stack:
             process.wait_ready(self.config.startup_timeout, cancel=cancel)
             log.info("%s ready (pid %d, %.1f s)", name, process.pid, time.monotonic() - began)
 
-    def _make_worker_current(self, cancel: threading.Event | None) -> None:
+    def _make_worker_current(self) -> None:
         """Make the version the stack's worker runs the deployment's current one, so new sagas start
         on it. Sagas pinned to an earlier version stay on that version: say so, as they need a worker
         of theirs to finish."""
@@ -182,15 +182,7 @@ class Stack:
             )
         deployment = Deployment(self.config.temporal_address)
         before = deployment.state()
-        deadline = time.monotonic() + self.config.startup_timeout
-        while True:  # the server may learn of the new version a moment after the worker reports it
-            try:
-                deployment.promote(build_id)
-                break
-            except DeploymentError:
-                if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
-                    raise
-                time.sleep(0.2)
+        deployment.promote(build_id, patience=self.config.startup_timeout)
         if before is not None and before.current not in (None, build_id):
             log.warning(
                 "worker version %s is current; sagas pinned to %s need a worker of that version until "

@@ -5,7 +5,6 @@ operator's CLI commands.
 """
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.worker import WorkerDeploymentConfig
 
-from infra.stack import Deployment, DeploymentError, StackConfig, temporal_server
+from infra.stack import Deployment, StackConfig, temporal_server
 from saga_contract import WORKER_DEPLOYMENT
 
 STARTUP_SECONDS = 60
@@ -46,13 +45,4 @@ def versioned() -> WorkerDeploymentConfig:
 async def make_current(address: str, timeout: float = 30) -> None:
     """Make the test version current, so new sagas start on it; the server refuses until a worker of
     that version has polled."""
-    deployment = Deployment(address)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await asyncio.to_thread(deployment.promote, TEST_BUILD_ID)
-            return
-        except DeploymentError:
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.2)
+    await asyncio.to_thread(Deployment(address).promote, TEST_BUILD_ID, patience=timeout)
