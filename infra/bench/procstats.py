@@ -41,13 +41,37 @@ def _cpu(fields: list[str]) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def _scheduler_cpu(pid: int | str) -> float:
+    """CPU seconds of a single-threaded process as the scheduler counts it, to the nanosecond
+    (`se.sum_exec_runtime`, in milliseconds, in /proc/<pid>/sched)."""
+    for line in Path(f"/proc/{pid}/sched").read_text().splitlines():
+        if line.startswith("se.sum_exec_runtime"):
+            return float(line.rsplit(":", 1)[1]) / 1000
+    raise OSError(f"/proc/{pid}/sched has no se.sum_exec_runtime")
+
+
+def _has_scheduler_cpu() -> bool:
+    try:
+        _scheduler_cpu("self")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+_PRECISE = _has_scheduler_cpu()
+
+
 def process_cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
-    """CPU seconds used so far by each of `pids` that is still running (any user's: /proc/<pid>/stat
-    is readable by all)."""
+    """CPU seconds used so far by each of `pids` (single-threaded processes, like PostgreSQL's
+    backends) that is still running. Where the kernel exposes the scheduler's own count it is read
+    from there, exact to the nanosecond; otherwise from /proc/<pid>/stat, in clock ticks (10 ms),
+    which rounds a backend that works a few milliseconds down to nothing."""
     seconds = {}
     for pid in pids:
         try:
-            seconds[pid] = _cpu(_fields(Path(f"/proc/{pid}/stat").read_text()))
+            seconds[pid] = (
+                _scheduler_cpu(pid) if _PRECISE else _cpu(_fields(Path(f"/proc/{pid}/stat").read_text()))
+            )
         except OSError:  # ended
             continue
     return seconds
