@@ -41,6 +41,11 @@ class SharedSettings(Protocol):
     JWT_AUDITOR_SUBJECTS: list[str]
     THROTTLE_RATES: dict[str, str]
     THROTTLE_OPERATORS: bool
+    EVENTS_BROKER_URL: str
+    EVENTS_BROKER_FOLDER: Path
+    EVENTS_POLL_SECONDS: float
+    EVENTS_BATCH_SIZE: int
+    EVENTS_CONFIRM_TIMEOUT_SECONDS: float
 
 
 shared_settings = cast(SharedSettings, settings)

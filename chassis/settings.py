@@ -46,6 +46,7 @@ PRODUCTION_REQUIRED = (
     "JWT_AUDITOR_SUBJECTS",
     "REDIS_URL",
     "NUM_PROXIES",
+    "EVENTS_BROKER_URL",
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +214,32 @@ def _retention_hours(environ: Mapping[str, str]) -> int:
     return int(value)
 
 
+def _events(environ: Mapping[str, str], var_dir: Path, production: bool) -> dict[str, Any]:
+    """Where the integration events go (chassis.events.broker): RabbitMQ by EVENTS_BROKER_URL, or kombu's
+    filesystem transport under <var>/broker, which production refuses."""
+    url = environ.get("EVENTS_BROKER_URL") or "filesystem://"
+    if not url.startswith(("amqp://", "amqps://", "pyamqp://", "filesystem:")):
+        raise ImproperlyConfigured(f"EVENTS_BROKER_URL must be an amqp:// URL or filesystem://, not {url!r}")
+    if production and url.startswith("filesystem:"):
+        raise ImproperlyConfigured(
+            "EVENTS_BROKER_URL=filesystem:// (one machine, no server) is refused in production"
+        )
+    try:
+        poll = float(environ.get("EVENTS_POLL_SECONDS", "5"))
+    except ValueError:
+        poll = 0.0
+    if not 0.05 <= poll <= 300:
+        raise ImproperlyConfigured("EVENTS_POLL_SECONDS must be a number of seconds from 0.05 to 300")
+    return {
+        "EVENTS_BROKER_URL": url,
+        "EVENTS_BROKER_FOLDER": var_dir / "broker",
+        # A publisher's idle look at its outbox; a recorded event wakes it at once (chassis.wakeups).
+        "EVENTS_POLL_SECONDS": poll,
+        "EVENTS_BATCH_SIZE": 100,
+        "EVENTS_CONFIRM_TIMEOUT_SECONDS": 10.0,
+    }
+
+
 def _production_security(environ: Mapping[str, str]) -> dict[str, Any]:
     """TLS ends at the gateway, which sets X-Forwarded-Proto; the saga's internal calls and the
     probes stay plain HTTP inside the cluster, so they are exempt from the HTTPS redirect."""
@@ -267,6 +294,7 @@ def service_settings(
         "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
         **_jwt(environ, var_dir),
         **_throttling(name, environ, var_dir),
+        **_events(environ, var_dir, production),
         **(_production_security(environ) if production else {}),
         "X_FRAME_OPTIONS": "DENY",
         "SESSION_COOKIE_PATH": ADMIN_PREFIX,
@@ -287,6 +315,7 @@ def service_settings(
             "drf_spectacular_sidecar",
             "django_prometheus",
             "chassis.idempotency",
+            "chassis.events",
             *apps,
         ],
         "MIDDLEWARE": [

@@ -6,7 +6,8 @@ the probes and /metrics are not.
 
 `/metrics` answers Prometheus: django-prometheus's request and response metrics, summed
 over gunicorn's worker processes when PROMETHEUS_MULTIPROC_DIR is set (as `sagactl up` sets it),
-plus the collectors a service names in METRICS_COLLECTORS (read at scrape time).
+plus, read from the database at scrape time, its events outbox (chassis.events.metrics) and the
+collectors a service names in METRICS_COLLECTORS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ def start_tracing_requests() -> None:
 @cache
 def _own_registry() -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=True)
-    for dotted in getattr(settings, "METRICS_COLLECTORS", []):
+    for dotted in [
+        "chassis.events.metrics.EventOutboxCollector",
+        *getattr(settings, "METRICS_COLLECTORS", []),
+    ]:
         registry.register(import_string(dotted)())
     return registry
 

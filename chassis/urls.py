@@ -1,7 +1,7 @@
 """Every service's URL map, the same for all three (settings.ROOT_URLCONF).
 
 Health, metrics, the API documentation, fault injection, the saga's purge of expired idempotency
-records and the admin come from the chassis; the
+records, the events outbox's listing and the admin come from the chassis; the
 service's own app gives its public API (`urlpatterns`, under api/v1/) and the saga's commands
 (`internal_urlpatterns`, under internal/v1/) in the module settings.SERVICE_URLCONF names.
 """
@@ -22,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("chassis.api_docs")),  # api/docs/: the OpenAPI schema and Swagger UI
     path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
     path("", include("chassis.idempotency.apis")),  # internal/v1/idempotency-records/purge
+    path("", include("chassis.events.apis")),  # api/v1/events: the events outbox, for operators
     path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),
     path("api/v1/", include(_service.urlpatterns)),
     path("internal/v1/", include(_service.internal_urlpatterns)),

@@ -10,7 +10,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-SERVICE_DATABASES = {"inventory_svc": "inventory", "payment_svc": "payment", "order_svc": "orders"}
+SERVICE_DATABASES = {
+    "inventory_svc": "inventory",
+    "payment_svc": "payment",
+    "order_svc": "orders",
+    "notification_svc": "notification",
+}
 
 
 def server_url(url: str) -> str:

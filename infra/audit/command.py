@@ -44,6 +44,7 @@ def _audit_and_print(config: StackConfig, *, json_file: Path | None, deadline_se
         order_url=config.order_url,
         payment_url=config.payment_url,
         inventory_url=config.inventory_url,
+        notification_url=config.notification_url,
         temporal_address=config.temporal_address,
         token=config.local_keys().operator_token(),
         namespace=NAMESPACE,

@@ -1,12 +1,22 @@
-"""The four invariants, each a pure function of a snapshot: money adds up, stock adds up, every saga
-ends (liveness), and every step took effect exactly once."""
+"""The invariants, each a pure function of a snapshot: money adds up, stock adds up, every saga ends
+(liveness), every step took effect exactly once, every state change was told exactly once (events),
+and every final order's customer heard of it exactly once (notifications)."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from infra.audit.report import EXACTLY_ONCE, LIVENESS, MONEY, STOCK, InvariantResult, Violation
+from infra.audit.report import (
+    EVENTS,
+    EXACTLY_ONCE,
+    LIVENESS,
+    MONEY,
+    NOTIFICATIONS,
+    STOCK,
+    InvariantResult,
+    Violation,
+)
 from infra.audit.snapshot import FINAL, Snapshot
 from infra.rest import JsonObject
 from saga_contract import (
@@ -17,8 +27,12 @@ from saga_contract import (
     parse_idempotency_key,
     workflow_id,
 )
+from saga_contract.events import EventType
 
 DEADLINE_GRACE_SECONDS = 30
+DELIVERY_GRACE_SECONDS = 60
+"""How long an event may wait for the broker's confirm, and a final order for its notification to be
+sent, before the audit counts it missing: a publisher or a notifier that was just restarted catches up."""
 
 # (service, event kind) -> the saga activity whose idempotency key may record it.
 SAGA_STEP_OF_EVENT = {
@@ -258,4 +272,114 @@ def check_exactly_once(snapshot: Snapshot) -> InvariantResult:
                     f"not {idempotency_key(workflow_id(event['order_id']), step)}",
                 )
             )
+    return result
+
+
+def _older_than(snapshot: Snapshot, stamp: str | None, seconds: float) -> bool:
+    """Whether `stamp` (ISO 8601) lies more than `seconds` before the snapshot's reads began."""
+    if stamp is None or snapshot.read_at is None:
+        return True
+    return (snapshot.read_at - datetime.fromisoformat(stamp)).total_seconds() > seconds
+
+
+def _expected_events(snapshot: Snapshot) -> dict[tuple[str, str], int]:
+    """(event type, key) -> how many events the services' states say were recorded."""
+    expected: Counter[tuple[str, str]] = Counter()
+    for order in snapshot.orders.values():
+        expected[EventType.ORDER_PLACED, order["id"]] = 1
+        if order["status"] == "CONFIRMED":
+            expected[EventType.ORDER_CONFIRMED, order["id"]] = 1
+        elif order["status"] == "CANCELLED":
+            expected[EventType.ORDER_CANCELLED, order["id"]] = 1
+    for payment in snapshot.payments:
+        if payment["status"] == "CAPTURED":
+            expected[EventType.PAYMENT_CAPTURED, payment["order_id"]] = 1
+        elif payment["status"] == "VOIDED" and payment["amount_cents"]:  # a tombstone moved no money
+            expected[EventType.PAYMENT_VOIDED, payment["order_id"]] = 1
+    return expected
+
+
+def check_events(snapshot: Snapshot) -> InvariantResult:
+    """Each order has one order.placed, a final order one event of its final state and none of the
+    other, each captured or voided payment one event; each event id is unique; and no event has waited
+    for the broker longer than DELIVERY_GRACE_SECONDS."""
+    recorded: Counter[tuple[str, str]] = Counter()
+    ids: Counter[str] = Counter()
+    events = [event for listed in snapshot.events.values() for event in listed]
+    result = InvariantResult(EVENTS, checked=len(events))
+    for event in events:
+        ids[event["id"]] += 1
+        recorded[event["type"], event["key"]] += 1
+        if event["published_at"] is None and _older_than(
+            snapshot, event["occurred_at"], DELIVERY_GRACE_SECONDS
+        ):
+            result.violations.append(
+                Violation(
+                    EVENTS,
+                    f"event {event['id']}",
+                    f"{event['type']} of {event['key']} not published since {event['occurred_at']} "
+                    f"({event['attempts']} attempts)",
+                )
+            )
+    told = {EventType.ORDER_PLACED, EventType.ORDER_CONFIRMED, EventType.ORDER_CANCELLED}
+    told |= {EventType.PAYMENT_CAPTURED, EventType.PAYMENT_VOIDED}
+    expected = _expected_events(snapshot)
+    for type_and_key in sorted(set(expected) | {k for k in recorded if k[0] in told}):
+        if recorded[type_and_key] != expected[type_and_key]:
+            event_type, key = type_and_key
+            result.violations.append(
+                Violation(
+                    EVENTS,
+                    f"key {key}",
+                    f"{recorded[type_and_key]} {event_type} events recorded, {expected[type_and_key]} expected",
+                )
+            )
+    for event_id, count in ids.items():
+        if count > 1:
+            result.violations.append(Violation(EVENTS, f"event {event_id}", f"recorded {count} times"))
+    return result
+
+
+def check_notifications(snapshot: Snapshot) -> InvariantResult:
+    """Each final order has exactly one notification, of its final state, sent unless the order became
+    final within DELIVERY_GRACE_SECONDS; no order that is not final has one."""
+    notifications = snapshot.notifications or []
+    result = InvariantResult(NOTIFICATIONS, checked=len(notifications) + len(snapshot.final_orders()))
+    by_order: defaultdict[str, list[JsonObject]] = defaultdict(list)
+    for notification in notifications:
+        by_order[notification["order_id"]].append(notification)
+    kind_of = {"CONFIRMED": EventType.ORDER_CONFIRMED, "CANCELLED": EventType.ORDER_CANCELLED}
+    for order in snapshot.orders.values():
+        found = by_order.pop(order["id"], [])
+        subject = f"order {order['id']}"
+        if order["status"] not in FINAL:
+            if found:
+                result.violations.append(
+                    Violation(NOTIFICATIONS, subject, f"{order['status']}, yet notified")
+                )
+            continue
+        settled = _older_than(snapshot, order["updated_at"], DELIVERY_GRACE_SECONDS)
+        if len(found) > 1 or (not found and settled):
+            result.violations.append(
+                Violation(NOTIFICATIONS, subject, f"{len(found)} notifications, 1 expected")
+            )
+            continue
+        for notification in found:
+            if notification["type"] != kind_of[order["status"]]:
+                result.violations.append(
+                    Violation(NOTIFICATIONS, subject, f"{order['status']}, notified {notification['type']}")
+                )
+            elif notification["status"] != "SENT" and settled:
+                result.violations.append(
+                    Violation(
+                        NOTIFICATIONS,
+                        subject,
+                        f"notification {notification['id']} still {notification['status']} after "
+                        f"{notification['attempts']} attempts",
+                    )
+                )
+    for order_id in sorted(by_order):
+        result.violations.append(
+            Violation(NOTIFICATIONS, f"order {order_id}", "notified, but order_svc has no such order")
+        )
     return result

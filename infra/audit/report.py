@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from infra.rest import JsonObject
 
 MONEY, STOCK, LIVENESS, EXACTLY_ONCE = "money", "stock", "liveness", "exactly_once"
+EVENTS, NOTIFICATIONS = "events", "notifications"
 
 
 @dataclass

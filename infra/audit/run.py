@@ -6,9 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 
 from infra.audit.invariants import (
+    check_events,
     check_exactly_once,
     check_liveness,
     check_money,
+    check_notifications,
     check_stock,
 )
 from infra.audit.report import AuditReport
@@ -26,8 +28,10 @@ def run_audit(
     token: str,
     namespace: str = "default",
     deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
+    notification_url: str | None = None,
 ) -> AuditReport:
     """Read the services (as the operator holding `token`) and Temporal, check every invariant, and report.
+    With `notification_url`, notification_svc too: every final order's notification is checked.
 
     The reads are not one atomic snapshot: audit a quiet system (no saga moving), or audit again when
     something looks wrong. ServiceCallError (or its TemporalUnavailable) when something cannot be read.
@@ -60,13 +64,23 @@ def run_audit(
             reservations=all_pages(inventory_api, "/api/v1/reservations"),
             reservation_events=all_pages(inventory_api, "/api/v1/reservation-events"),
             read_workflows_at=read_workflows_at,
+            events={
+                api.service: all_pages(api, "/api/v1/events")
+                for api in (orders_api, payment_api, inventory_api)
+            },
+            read_at=audited_at,
         )
+        if notification_url is not None:
+            with RestClient("notification_svc", notification_url, token=token) as notification_api:
+                snapshot.notifications = all_pages(notification_api, "/api/v1/notifications")
     return AuditReport(
         results=[
             check_money(snapshot),
             check_stock(snapshot),
             check_liveness(snapshot, deadline_seconds=deadline_seconds),
             check_exactly_once(snapshot),
+            check_events(snapshot),
+            *([check_notifications(snapshot)] if snapshot.notifications is not None else []),
         ],
         audited_at=audited_at.isoformat(timespec="seconds"),
         seen={
@@ -78,5 +92,7 @@ def run_audit(
             "products": len(snapshot.products),
             "reservations": len(snapshot.reservations),
             "reservation_events": len(snapshot.reservation_events),
+            "events": sum(len(events) for events in snapshot.events.values()),
+            **({"notifications": len(snapshot.notifications)} if snapshot.notifications is not None else {}),
         },
     )

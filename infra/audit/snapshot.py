@@ -4,7 +4,7 @@ ledgers over the services' REST API, and each order's workflow over Temporal's c
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from infra.rest import ApiError, JsonObject, RestClient, ServiceCallError
@@ -43,6 +43,12 @@ class Snapshot:
     reservations: list[JsonObject]
     reservation_events: list[JsonObject]
     read_workflows_at: datetime
+    events: dict[str, list[JsonObject]] = field(default_factory=dict)
+    """Each service's integration events (its events outbox), by service name."""
+    notifications: list[JsonObject] | None = None
+    """notification_svc's notifications; None when the audit was not given notification_svc."""
+    read_at: datetime | None = None
+    """When the reads began: events and notifications younger than a grace period may still be on their way."""
 
     def final_orders(self) -> list[JsonObject]:
         return [order for order in self.orders.values() if order["status"] in FINAL]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
+from infra.broker import with_address
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
-from infra.stack import Deployment, Stack, StackConfig
+from infra.mail import MailSink
+from infra.stack import HOST, Deployment, Stack, StackConfig
+from infra.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,6 +55,16 @@ def print_report(report: ChaosReport, console: Console) -> None:
     table.add_row(
         "time to final", "p50 {p50:.2f} s, p99 {p99:.2f} s, max {max:.2f} s".format(**report.seconds_to_final)
     )
+    if report.mail:
+        table.add_row(
+            "mail",
+            "{delivered} delivered, {distinct} distinct, {orders_mailed_twice} orders mailed twice, "
+            "{refused} refused".format(**report.mail),
+        )
+    if report.broker_cuts:
+        table.add_row("broker connections cut", str(report.broker_cuts))
+    if report.dead_letters is not None:
+        table.add_row("dead-lettered messages", str(report.dead_letters))
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")
     console.print(table)
@@ -66,17 +81,16 @@ def print_report(report: ChaosReport, console: Console) -> None:
 
 
 def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
-    """`sagactl chaos`: start a stack of its own under `root_var_dir`/chaos, run the scenario,
+    """`sagactl chaos`: start a stack of its own under `root_var_dir`/chaos, with an SMTP server of
+    its own for the notifications and, on RabbitMQ, a proxy in front of the broker; run the scenario,
     report, stop the stack.
 
     Exit 0 when every order is final as its kind demands and the audit finds no violation, 1
     otherwise. Leaves through os._exit: a process that used temporalio can crash at exit.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(highlight=False)
-    code = 1
     var_dir = root_var_dir / "chaos" / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     options = ChaosOptions(
         SCENARIOS[args.scenario],
@@ -86,7 +100,41 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
         rate=args.rate,
         timeout=args.timeout,
     )
-    stack = Stack(StackConfig.on_free_ports(var_dir, chaos=True, tuning=CHAOS_TUNING))
+    rabbitmq = args.rabbitmq or StackConfig.from_env().rabbitmq_url
+    if options.scenario.needs_rabbitmq and not rabbitmq:
+        console.print(
+            f"chaos {args.scenario} cuts the broker's connections: give it RabbitMQ with --rabbitmq URL"
+        )
+        sys.stdout.flush()
+        os._exit(2)
+    with contextlib.ExitStack() as running:
+        mail = running.enter_context(MailSink())
+        proxy = running.enter_context(TcpProxy(*_host_and_port(rabbitmq))) if rabbitmq else None
+        broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
+        config = StackConfig.on_free_ports(
+            var_dir, chaos=True, tuning=CHAOS_TUNING | mail.environment(), rabbitmq_url=broker
+        )
+        _run(args, options, Stack(config), console, mail=mail, proxy=proxy)
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or HOST, parts.port or 5672
+
+
+def _run(
+    args: argparse.Namespace,
+    options: ChaosOptions,
+    stack: Stack,
+    console: Console,
+    *,
+    mail: MailSink,
+    proxy: TcpProxy | None,
+) -> NoReturn:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    code = 1
+    var_dir = stack.config.var_dir
     try:
         console.print(f"chaos {args.scenario}: starting a stack of its own (logs in {var_dir / 'logs'})")
         stack.start()
@@ -115,7 +163,9 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 else:
                     bar.update(final, completed=count)
 
-            report = run_chaos(stack, options, log=bar.console.print, progress=progress)
+            report = run_chaos(
+                stack, options, log=bar.console.print, progress=progress, mail=mail, broker_proxy=proxy
+            )
         print_report(report, console)
         if args.json:
             write_json(report, args.json)
@@ -153,6 +203,12 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="seconds to wait for every order to be final once all are placed",
     )
     chaos.add_argument("--json", type=Path, metavar="FILE", help="also write the report to FILE as JSON")
+    chaos.add_argument(
+        "--rabbitmq",
+        metavar="URL",
+        help="send the events through RabbitMQ (amqp://user:password@host:5672/), in a virtual host of the "
+        "run's own, behind a proxy the run can cut (default: SAGA_RABBITMQ_URL, else the embedded transport)",
+    )
     chaos.set_defaults(run=lambda args: command(args, root_var_dir=StackConfig.from_env().var_dir))
 
 

@@ -1,5 +1,6 @@
 """Failures injected into a running stack: the services' fault endpoints (errors, lost replies,
-latency) and the monkey that kills and pauses processes, each bounded in time."""
+latency), the monkey that kills processes, cuts the broker's connections (through the run's proxy)
+and has the mail server refuse mail, each bounded in time."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import TypeVar
 import httpx
 
 from infra.chaos.scenarios import HttpFaults, Scenario
+from infra.mail import MailSink
 from infra.stack import Stack
+from infra.tcp_proxy import TcpProxy
 
 FAULTS_PATH = "/internal/v1/faults"
 
@@ -26,9 +29,24 @@ class Monkey:
     """Injects one scenario's failures on a schedule until told to stop (or its time runs out)."""
 
     def __init__(
-        self, stack: Stack, scenario: Scenario, rng: random.Random, log: Callable[[str], object]
+        self,
+        stack: Stack,
+        scenario: Scenario,
+        rng: random.Random,
+        log: Callable[[str], object],
+        *,
+        mail: MailSink | None = None,
+        broker_proxy: TcpProxy | None = None,
     ) -> None:
         self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
+        self.mail, self.broker_proxy = mail, broker_proxy
+        if scenario.needs_rabbitmq and broker_proxy is None:
+            raise ValueError(
+                f"{scenario.name} cuts the broker's connections: it needs RabbitMQ behind a proxy"
+            )
+        if scenario.mail_outage and mail is None:
+            raise ValueError(f"{scenario.name} makes the mail server refuse mail: it needs the run's own")
+        self._mail_outage_done = False
         self.faults = Faults(stack)
         self.kills: Counter[str] = Counter()
         self.stopped = threading.Event()
@@ -47,8 +65,18 @@ class Monkey:
         next_kill = started + 1.0
         outage = self.scenario.outage
         outage_at = started + 2.0 if outage else None
+        next_cut = started + self.scenario.cut_broker_every if self.scenario.cut_broker_every else None
+        mail_outage_at = started + 2.0 if self.scenario.mail_outage else None
         while not self.stopped.wait(0.1):
             now = time.monotonic()
+            if next_cut is not None and now >= next_cut and self.broker_proxy is not None:
+                self.log(f"broker connections cut: {self.broker_proxy.cut()}")
+                next_cut = now + self.scenario.cut_broker_every
+            if mail_outage_at is not None and now >= mail_outage_at and self.mail is not None:
+                self.mail.refuse_for(self.scenario.mail_outage)
+                self.log(f"mail server refuses mail for {self.scenario.mail_outage:.0f} s")
+                mail_outage_at = None
+                self._mail_outage_done = True
             if outage is not None and outage_at is not None and now >= outage_at:
                 service, seconds = outage
                 self.faults.put(service, {"error_rate": 1.0})
@@ -86,6 +114,10 @@ class Monkey:
         else:
             kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
         if not (kills_done and (not self.scenario.outage or self._outage_done)):
+            return False
+        if self.scenario.cut_broker_every and (self.broker_proxy is None or self.broker_proxy.cuts < 1):
+            return False
+        if self.scenario.mail_outage and not (self._mail_outage_done and self.mail and self.mail.refused):
             return False
         wanted = [
             kind

@@ -40,6 +40,12 @@ class ChaosReport:
     place_retries: int
     seconds_to_final: dict[str, float]
     duration_seconds: float
+    mail: dict[str, int] = field(default_factory=dict)
+    """The run's SMTP server: messages delivered for its orders, distinct Message-IDs, orders mailed
+    more than once, messages refused while it was told to refuse."""
+    broker_cuts: int = 0
+    dead_letters: int | None = None
+    """Messages in notification_svc's dead-letter queue after the run (None: no RabbitMQ to ask)."""
     audit: JsonObject = field(default_factory=dict)
     """The audit's report as JSON (infra.audit.AuditReport.as_json)."""
 
@@ -49,7 +55,14 @@ class ChaosReport:
 
     @property
     def ok(self) -> bool:
-        return self.audit["ok"] and self.violations == 0 and not self.unexpected and not self.not_final
+        return (
+            self.audit["ok"]
+            and self.violations == 0
+            and not self.unexpected
+            and not self.not_final
+            and not self.dead_letters
+            and self.mail.get("orders_mailed_twice", 0) == 0
+        )
 
     def as_json(self) -> JsonObject:
         return {**asdict(self), "violations": self.violations, "ok": self.ok}

@@ -18,14 +18,22 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.audit import AuditReport, run_audit
+from infra.broker import queue_depths
 from infra.chaos.injection import Monkey
 from infra.chaos.plan import Catalog, PlannedOrder
 from infra.chaos.report import ChaosReport, UnexpectedOutcome
 from infra.chaos.scenarios import CHAOS_TUNING, Scenario
+from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError, all_pages
 from infra.stack import SERVICES, Stack
+from infra.tcp_proxy import TcpProxy
 from observability.logs import parse_line
 from saga_contract import IDEMPOTENCY_IN_FLIGHT, NAMESPACE, workflow_id
+from saga_contract.events import DEAD_LETTER_QUEUE
+
+SETTLE_SECONDS = 120.0
+"""How long a run waits, once every order is final, for their events to be published and their
+notifications sent, before it audits."""
 
 
 class _Log:
@@ -146,14 +154,52 @@ class ChaosOptions:
     """Seconds to wait, after the last order was placed, for every order to be final."""
 
 
+def _settled(
+    orders: RestClient, payment: RestClient, inventory: RestClient, notification: RestClient, final: int
+) -> bool:
+    """Every event published, and at least `final` notifications, none of them waiting to be sent."""
+    for api in (orders, payment, inventory):
+        if api.check(api.get("/api/v1/events", params={"published": "false", "page_size": "1"}))["count"]:
+            return False
+    pending: int = notification.check(
+        notification.get("/api/v1/notifications", params={"status": "PENDING"})
+    )["count"]
+    notified: int = notification.check(notification.get("/api/v1/notifications", params={"page_size": "1"}))[
+        "count"
+    ]
+    return pending == 0 and notified >= final
+
+
+def _mail_report(mail: MailSink | None, order_ids: set[str]) -> dict[str, int]:
+    """What the run's SMTP server received for the run's orders: messages delivered, distinct
+    messages (Message-IDs), orders that got two different messages (a notification made twice), and
+    the messages refused while it refused mail. A delivery repeated with the same Message-ID (the
+    notifier died between the server's acceptance and marking it sent) is one message to any mail
+    client; `delivered - distinct` counts those."""
+    if mail is None:
+        return {}
+    received = [message for message in mail.messages() if message.header("X-Order-Id") in order_ids]
+    distinct = {(message.header("X-Order-Id"), message.message_id) for message in received}
+    per_order = Counter(order_id for order_id, _ in distinct)
+    return {
+        "delivered": len(received),
+        "distinct": len(distinct),
+        "orders_mailed_twice": sum(1 for count in per_order.values() if count > 1),
+        "refused": mail.refused,
+    }
+
+
 def run_chaos(
     stack: Stack,
     options: ChaosOptions,
     *,
     log: Callable[[str], object] = print,
     progress: Progress | None = None,
+    mail: MailSink | None = None,
+    broker_proxy: TcpProxy | None = None,
 ) -> ChaosReport:
-    """Drive one scenario against a running, supervised, chaos-enabled stack and report."""
+    """Drive one scenario against a running, supervised, chaos-enabled stack and report. `mail` is
+    the SMTP server its notifier sends to, `broker_proxy` the proxy between it and RabbitMQ."""
     rng = random.Random(options.seed)
     run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
     say = _Log(log)
@@ -163,6 +209,7 @@ def run_chaos(
     orders = RestClient("order_svc", stack.order_url, token=operator, timeout=30)
     inventory = RestClient("inventory_svc", stack.inventory_url, token=operator, timeout=30)
     payment = RestClient("payment_svc", stack.payment_url, token=operator, timeout=30)
+    notification = RestClient("notification_svc", stack.config.notification_url, token=operator, timeout=30)
     catalog = Catalog.make(run_id, rng)
     # Each customer places its own orders, with its own token, like any client.
     customers = {
@@ -176,7 +223,7 @@ def run_chaos(
             f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}"
         )
 
-        monkey = Monkey(stack, options.scenario, rng, say)
+        monkey = Monkey(stack, options.scenario, rng, say, mail=mail, broker_proxy=broker_proxy)
         monkey.start()
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
@@ -208,11 +255,20 @@ def run_chaos(
                 break
             time.sleep(0.5)
 
+        say("waiting for every event to be published and every notification sent")
+        settle_until = time.monotonic() + SETTLE_SECONDS
+        while not _settled(orders, payment, inventory, notification, len(final)):
+            if time.monotonic() >= settle_until:
+                say(f"not settled after {SETTLE_SECONDS:.0f} s; the audit says what is missing")
+                break
+            time.sleep(0.5)
+
         say("auditing")
         audit: AuditReport = run_audit(
             order_url=stack.order_url,
             payment_url=stack.payment_url,
             inventory_url=stack.inventory_url,
+            notification_url=stack.config.notification_url,
             temporal_address=stack.temporal_address,
             token=operator,
             deadline_seconds=int(CHAOS_TUNING["ORDER_SAGA_DEADLINE_SECONDS"]),
@@ -221,8 +277,13 @@ def run_chaos(
             _read_histories(stack.temporal_address, [workflow_id(oid) for oid in wanted])
         )
     finally:
-        for client in (orders, inventory, payment, *customers.values()):
+        for client in (orders, inventory, payment, notification, *customers.values()):
             client.close()
+    dead_letters = (
+        queue_depths(stack.config.broker_url, [DEAD_LETTER_QUEUE]).get(DEAD_LETTER_QUEUE, 0)
+        if stack.config.rabbitmq_url
+        else None
+    )
 
     outcomes: Counter[str] = Counter()
     unexpected: list[UnexpectedOutcome] = []
@@ -248,5 +309,8 @@ def run_chaos(
         place_retries=sum(order.place_attempts - 1 for order in planned),
         seconds_to_final=_percentiles([_seconds_to_final(order) for order in final.values()]),
         duration_seconds=round(time.monotonic() - started, 1),
+        mail=_mail_report(mail, wanted),
+        broker_cuts=broker_proxy.cuts if broker_proxy else 0,
+        dead_letters=dead_letters,
         audit=audit.as_json(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-from infra.stack import SERVICES
+from infra.stack import PUBLISHING_SERVICES, SERVICES, publisher_name
 
 # Settings of the stack a chaos run starts: breakers that recover in seconds, a saga deadline
 # long enough that no injected failure should ever time a valid order out, and abuse limits raised
@@ -46,6 +46,14 @@ class Scenario:
     ramp: tuple[str, float] | None = None
     """(build id, percent): a second worker version runs beside the stack's, as `worker-<build id>`,
     and takes that share of new sagas, as in the middle of a rollout."""
+    cut_broker_every: float = 0.0
+    """Seconds between cuts of every connection to the broker (through the run's proxy; RabbitMQ only)."""
+    mail_outage: float = 0.0
+    """Seconds for which the SMTP server answers every message with 451, a few seconds in."""
+
+    @property
+    def needs_rabbitmq(self) -> bool:
+        return self.cut_broker_every > 0
 
 
 HTTP_FAULTS: HttpFaults = {"error_rate": 0.1, "lost_ack_rate": 0.05, "latency_ms": [0, 150]}
@@ -57,6 +65,8 @@ REAL_LATENCY: HttpFaults = {"latency_ms": [20, 150]}
 OUTAGE: tuple[str, float] = ("payment", 8.0)  # longer than the breaker's 3 s reset time
 
 RAMP: tuple[str, float] = ("chaos-v2", 50.0)
+
+EVENT_PROCESSES = (*map(publisher_name, PUBLISHING_SERVICES), "notifier")
 
 SCENARIOS = {
     scenario.name: scenario
@@ -101,12 +111,23 @@ SCENARIOS = {
             ramp=RAMP,
         ),
         Scenario(
+            "events",
+            "SIGKILL each event publisher and the notifier, cut the broker's connections, refuse mail",
+            http_faults=REAL_LATENCY,
+            kill=EVENT_PROCESSES,
+            kill_every=3.0,
+            kill_each=True,
+            cut_broker_every=5.0,
+            mail_outage=6.0,
+        ),
+        Scenario(
             "mixed",
             "all of the above at once",
             http_faults=HTTP_FAULTS,
-            kill=("worker", "temporal", "relay", *SERVICES),
+            kill=("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES),
             kill_every=4.0,
             outage=OUTAGE,
+            mail_outage=6.0,
         ),
     )
 }

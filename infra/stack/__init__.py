@@ -11,11 +11,14 @@ launches and watches processes; it knows nothing of orders, stock or money.
 """
 
 from infra.stack.config import (
+    ALL_SERVICES,
     BIN_DIR,
     DATABASE_URL_VARIABLES,
     HOST,
+    NOTIFICATION_SERVICE,
     OPTIONAL_PORT_SETTINGS,
     PORT_SETTINGS,
+    PUBLISHING_SERVICES,
     REPO_ROOT,
     SERVICES,
     ConfigError,
@@ -34,6 +37,7 @@ from infra.stack.process import ManagedProcess, group_alive
 from infra.stack.processes import (
     DEV_SERVER_DYNAMIC_CONFIG,
     answers_200,
+    publisher_name,
     rollout_worker,
     temporal_server,
     worker_version,
@@ -42,12 +46,15 @@ from infra.stack.supervision import RestartPolicy, SupervisionEvent, Supervisor
 from infra.stack.system import Stack
 
 __all__ = [
+    "ALL_SERVICES",
     "BIN_DIR",
     "DATABASE_URL_VARIABLES",
     "DEV_SERVER_DYNAMIC_CONFIG",
     "HOST",
+    "NOTIFICATION_SERVICE",
     "OPTIONAL_PORT_SETTINGS",
     "PORT_SETTINGS",
+    "PUBLISHING_SERVICES",
     "REPO_ROOT",
     "SERVICES",
     "ConfigError",
@@ -70,6 +77,7 @@ __all__ = [
     "group_alive",
     "parse_port",
     "port_is_free",
+    "publisher_name",
     "rollout_worker",
     "temporal_server",
     "worker_version",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal, TypedDict, Unpack
 
 from chassis.tokens import LocalKeys, key_dir
+from infra.broker import can_manage_vhosts, with_vhost
 from infra.databases import database_urls
 from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS, NAMESPACE
 
@@ -20,10 +21,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 HOST = "127.0.0.1"
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
+"""The services the saga calls."""
+NOTIFICATION_SERVICE = "notification_svc"
+ALL_SERVICES = (*SERVICES, NOTIFICATION_SERVICE)
+"""Every Django service: the saga's three and notification_svc, which hears of orders by events."""
+PUBLISHING_SERVICES = SERVICES
+"""The services with an events outbox, each relayed by a publisher process of its own."""
 
 # The StackConfig fields that are ports of every stack, PORT_SETTINGS's keys.
 PortField = Literal[
-    "temporal_port", "temporal_ui_port", "order_port", "payment_port", "inventory_port", "worker_metrics_port"
+    "temporal_port",
+    "temporal_ui_port",
+    "order_port",
+    "payment_port",
+    "inventory_port",
+    "notification_port",
+    "worker_metrics_port",
 ]
 # StackConfig field -> (what listens on it, the environment variable that moves it)
 PORT_SETTINGS: dict[PortField, tuple[str, str]] = {
@@ -32,6 +45,7 @@ PORT_SETTINGS: dict[PortField, tuple[str, str]] = {
     "order_port": ("order_svc", "ORDER_SVC_PORT"),
     "payment_port": ("payment_svc", "PAYMENT_SVC_PORT"),
     "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
+    "notification_port": ("notification_svc", "NOTIFICATION_SVC_PORT"),
     "worker_metrics_port": ("the worker's metrics", "WORKER_METRICS_PORT"),
 }
 OptionalPortField = Literal["prometheus_port", "gateway_port"]
@@ -45,6 +59,7 @@ DATABASE_URL_VARIABLES = {
     "order_svc": "ORDER_DATABASE_URL",
     "payment_svc": "PAYMENT_DATABASE_URL",
     "inventory_svc": "INVENTORY_DATABASE_URL",
+    "notification_svc": "NOTIFICATION_DATABASE_URL",
 }
 # Set by the stack itself for the children that need them, never inherited from the caller.
 _STACK_VARIABLES = frozenset(
@@ -58,6 +73,7 @@ _STACK_VARIABLES = frozenset(
         "ORDER_SVC_URL",
         "PAYMENT_SVC_URL",
         "INVENTORY_SVC_URL",
+        "EVENTS_BROKER_URL",
     }
 )
 
@@ -82,6 +98,7 @@ class OwnStackSettings(TypedDict, total=False):
     chaos: bool
     database_urls: Mapping[str, str]
     postgres_url: str | None
+    rabbitmq_url: str | None
     root: Path
     startup_timeout: float
     tuning: Mapping[str, str]
@@ -97,6 +114,7 @@ class StackSettings(OwnStackSettings, total=False):
     order_port: int
     payment_port: int
     inventory_port: int
+    notification_port: int
     worker_metrics_port: int
     var_dir: Path
     database_prefix: str
@@ -113,6 +131,7 @@ class StackConfig:
     order_port: int = 8001
     payment_port: int = 8002
     inventory_port: int = 8003
+    notification_port: int = 8004
     worker_metrics_port: int = 9464
     prometheus_port: int | None = None
     """Run Prometheus (infra/monitoring.py) on this port beside the stack; None: no Prometheus."""
@@ -126,7 +145,12 @@ class StackConfig:
     (infra/databases.py), named `<database_prefix>_<service>`; None: SQLite files in var_dir."""
     database_prefix: str = "saga"
     drop_databases: bool = False
-    """Drop those databases when the stack stops (stacks of their own)."""
+    """Drop those databases when the stack stops (stacks of their own), and the broker's virtual host
+    made for it."""
+    rabbitmq_url: str | None = None
+    """RabbitMQ (amqp://user:password@host:5672/vhost) for the integration events; None: kombu's
+    filesystem transport under var_dir. A stack of its own gets a virtual host of its own there
+    (infra/broker.py), named like its databases."""
     root: Path = field(default_factory=lambda: REPO_ROOT)
     startup_timeout: float = 60.0  # seconds allowed to each startup step
     tuning: Mapping[str, str] = field(default_factory=dict)
@@ -183,6 +207,8 @@ class StackConfig:
         }
         if environ.get("SAGA_POSTGRES_URL") and "postgres_url" not in overrides:
             values["postgres_url"] = environ["SAGA_POSTGRES_URL"]
+        if environ.get("SAGA_RABBITMQ_URL") and "rabbitmq_url" not in overrides:
+            values["rabbitmq_url"] = environ["SAGA_RABBITMQ_URL"]
         if environ.get("SAGA_AUDIT_EVERY_SECONDS") and "audit_every_seconds" not in overrides:
             values["audit_every_seconds"] = parse_interval(
                 "SAGA_AUDIT_EVERY_SECONDS", environ["SAGA_AUDIT_EVERY_SECONDS"]
@@ -193,16 +219,18 @@ class StackConfig:
     def on_free_ports(cls, var_dir: Path, **settings: Unpack[OwnStackSettings]) -> StackConfig:
         """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
         With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
-        are dropped when it stops. Its schedules are paused unless `schedules_paused=False`: a test
+        are dropped when it stops; with SAGA_RABBITMQ_URL, on RabbitMQ, in a virtual host of its own.
+        Its schedules are paused unless `schedules_paused=False`: a test
         triggers the runs it wants."""
         settings.setdefault("schedules_paused", True)
-        temporal, ui, order, payment, inventory, metrics = free_ports(6)
+        temporal, ui, order, payment, inventory, notification, metrics = free_ports(7)
         return cls.from_env(
             temporal_port=temporal,
             temporal_ui_port=ui,
             order_port=order,
             payment_port=payment,
             inventory_port=inventory,
+            notification_port=notification,
             worker_metrics_port=metrics,
             var_dir=var_dir,
             database_prefix=f"saga_stack{temporal}",
@@ -227,6 +255,25 @@ class StackConfig:
         return self.service_url("inventory_svc")
 
     @property
+    def notification_url(self) -> str:
+        return self.service_url(NOTIFICATION_SERVICE)
+
+    @property
+    def broker_vhost(self) -> str | None:
+        """The virtual host made for this stack alone (dropped with it), or None."""
+        if self.rabbitmq_url is None or not self.drop_databases or not can_manage_vhosts():
+            return None
+        return self.database_prefix
+
+    @property
+    def broker_url(self) -> str:
+        """Every process's EVENTS_BROKER_URL."""
+        if self.rabbitmq_url is None:
+            return "filesystem://"
+        vhost = self.broker_vhost
+        return self.rabbitmq_url if vhost is None else with_vhost(self.rabbitmq_url, vhost)
+
+    @property
     def temporal_address(self) -> str:
         return f"{HOST}:{self.temporal_port}"
 
@@ -243,6 +290,7 @@ class StackConfig:
             "order_svc": self.order_port,
             "payment_svc": self.payment_port,
             "inventory_svc": self.inventory_port,
+            NOTIFICATION_SERVICE: self.notification_port,
         }[service]
         return f"http://{HOST}:{port}"
 

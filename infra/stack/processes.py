@@ -1,5 +1,6 @@
 """The system's processes, as the local stack runs them: the Temporal dev server, each Django service
-under gunicorn and its migrations, order_svc's outbox relay, and the orchestrator worker."""
+under gunicorn and its migrations, order_svc's outbox relay, each service's event publisher,
+notification_svc's notifier (its event consumer and mail sender), and the orchestrator worker."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 import httpx
 
-from infra.stack.config import _STACK_VARIABLES, BIN_DIR, HOST, StackConfig, free_ports
+from infra.stack.config import _STACK_VARIABLES, BIN_DIR, HOST, NOTIFICATION_SERVICE, StackConfig, free_ports
 from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE
@@ -123,6 +124,7 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
         extra["DATABASE_URL"] = config.database_urls[service]
     if config.chaos:
         extra["SAGA_CHAOS"] = "1"
+    extra["EVENTS_BROKER_URL"] = config.broker_url
     if service == "order_svc":
         extra |= _temporal_env(config)
     return _child_env(**config.tuning, **extra)
@@ -156,15 +158,60 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
         "--graceful-timeout",
         "5",
     ]  # fmt: skip (each request is logged as a JSON line by the chassis, not by gunicorn)
-    # gunicorn's workers sum their metrics through files here (chassis.gunicorn_conf).
-    metrics_dir = config.var_dir / "prometheus-multiproc" / service
     return ManagedProcess(
         service,
         argv,
         cwd=config.root / service,
-        env=_service_env(config, service) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+        env=_service_env(config, service) | _metrics_dir(config, service),
         log_path=config.log_dir / f"{service}.log",
         ready=lambda: answers_200(f"{url}/readyz"),
+    )
+
+
+def _metrics_dir(config: StackConfig, service: str) -> dict[str, str]:
+    """gunicorn's workers sum their metrics through files here (chassis.gunicorn_conf); the service's
+    publisher and notifier write theirs there too, so the service's /metrics shows them."""
+    return {"PROMETHEUS_MULTIPROC_DIR": str(config.var_dir / "prometheus-multiproc" / service)}
+
+
+def broker_setup(config: StackConfig) -> ManagedProcess:
+    """`manage.py declare_broker`, one-shot: the services' exchanges, notification_svc's queue and its
+    dead-letter queue, declared before any event is published (a message to an exchange without its
+    queue would be dropped)."""
+    return ManagedProcess(
+        "broker setup",
+        [sys.executable, "manage.py", "declare_broker"],
+        cwd=config.root / NOTIFICATION_SERVICE,
+        env=_service_env(config, NOTIFICATION_SERVICE),
+        log_path=config.log_dir / f"{NOTIFICATION_SERVICE}.log",
+    )
+
+
+def publisher_name(service: str) -> str:
+    return f"{service.removesuffix('_svc')}-publisher"
+
+
+def event_publisher(config: StackConfig, service: str) -> ManagedProcess:
+    """A service's event publisher: relays its events outbox to the broker; it retries a broker or a
+    database that is not there yet by itself."""
+    name = publisher_name(service)
+    return ManagedProcess(
+        name,
+        [sys.executable, "manage.py", "publish_events"],
+        cwd=config.root / service,
+        env=_service_env(config, service) | _metrics_dir(config, service),
+        log_path=config.log_dir / f"{name}.log",
+    )
+
+
+def notifier(config: StackConfig) -> ManagedProcess:
+    """notification_svc's notifier: consumes the order events and sends the emails."""
+    return ManagedProcess(
+        "notifier",
+        [sys.executable, "manage.py", "notify"],
+        cwd=config.root / NOTIFICATION_SERVICE,
+        env=_service_env(config, NOTIFICATION_SERVICE) | _metrics_dir(config, NOTIFICATION_SERVICE),
+        log_path=config.log_dir / "notifier.log",
     )
 
 

@@ -1,5 +1,6 @@
-"""The whole local system: Temporal, then migrations, the three services and the outbox relay, then
-the worker (and the gateway and Prometheus when asked), started in order and stopped in reverse."""
+"""The whole local system: Temporal, then migrations and the broker's queues, the four services, the
+outbox relay, the event publishers and the notifier, then the worker (and the gateway and Prometheus
+when asked), started in order and stopped in reverse."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ import threading
 import time
 from collections.abc import Sequence
 
+from infra.broker import drop_vhost, own_vhost
 from infra.databases import drop_databases, ensure_databases
-from infra.stack.config import SERVICES, StackConfig, StackError
+from infra.stack.config import ALL_SERVICES, PUBLISHING_SERVICES, StackConfig, StackError
 from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
+    broker_setup,
     django_service,
+    event_publisher,
+    notifier,
     orchestrator_worker,
     outbox_relay,
+    publisher_name,
     rollout_worker,
     service_migration,
     temporal_server,
@@ -30,16 +36,20 @@ log = logging.getLogger("infra.stack")
 
 
 class Stack:
-    """The whole local system: Temporal, then migrations, the three services and order_svc's outbox
-    relay, then the worker; stopped in reverse. Use it as a context manager, or call `start` and
+    """The whole local system: Temporal, then migrations and the broker's queues, the four services,
+    order_svc's outbox relay, the event publishers and the notifier, then the worker; stopped in
+    reverse. Use it as a context manager, or call `start` and
     `stop`; call `supervise` once started to have every process that dies restarted (see Supervisor)."""
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.processes: dict[str, ManagedProcess] = {"temporal": temporal_server(config)}
-        for service in SERVICES:
+        for service in ALL_SERVICES:
             self.processes[service] = django_service(config, service)
         self.processes["relay"] = outbox_relay(config)
+        for service in PUBLISHING_SERVICES:
+            self.processes[publisher_name(service)] = event_publisher(config, service)
+        self.processes["notifier"] = notifier(config)
         self.processes["worker"] = orchestrator_worker(config)
         # The optional parts, when asked for (they raise ConfigError when not installed).
         if config.prometheus_port is not None:
@@ -91,8 +101,13 @@ class Stack:
                 created = ensure_databases(self.config.own_databases())
                 if created:
                     log.info("databases created: %s", ", ".join(created))
+            vhost = self.config.broker_vhost
+            if vhost is not None and not own_vhost(self.config.rabbitmq_url or "", vhost):
+                raise StackError(f"could not make the broker's virtual host {vhost} (rabbitmqctl failed)")
             self._migrate(cancel)
-            self._bring_up([*SERVICES, "relay"], cancel)
+            self._bring_up(
+                [*ALL_SERVICES, "relay", *map(publisher_name, PUBLISHING_SERVICES), "notifier"], cancel
+            )
             self._bring_up(["worker"], cancel)
             self._make_worker_current()
             set_up_schedules(self.config, cancel=cancel)  # the audit and purge schedules
@@ -113,6 +128,8 @@ class Stack:
             process.stop()
         if self.config.drop_databases:
             drop_databases(self.config.own_databases())
+            if self.config.broker_vhost is not None:
+                drop_vhost(self.config.broker_vhost)
 
     def add_worker(self, build_id: str) -> ManagedProcess:
         """Start a worker of version `build_id` beside the stack's own, as a rollout does; from then
@@ -196,7 +213,8 @@ class Stack:
 
     def _migrate(self, cancel: threading.Event | None) -> None:
         began = time.monotonic()
-        migrations = [service_migration(self.config, service) for service in SERVICES]
+        migrations = [service_migration(self.config, service) for service in ALL_SERVICES]
+        migrations.append(broker_setup(self.config))
         try:
             for migration in migrations:
                 migration.start()

@@ -1,6 +1,9 @@
 """Settings of inventory_svc: the chassis defaults plus this service's own app."""
 
+import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from chassis.settings import service_settings
 
@@ -16,3 +19,13 @@ globals().update(
         "(`/internal/v1/`, for the saga's identity only).",
     )
 )
+
+
+def _stock_low_threshold(text: str) -> int:
+    if not text.isdigit():
+        raise ImproperlyConfigured(f"STOCK_LOW_THRESHOLD must be a whole number of units, not {text!r}")
+    return int(text)
+
+
+# A reservation that brings a product's available stock below this publishes `stock.low`.
+STOCK_LOW_THRESHOLD = _stock_low_threshold(os.environ.get("STOCK_LOW_THRESHOLD", "5"))

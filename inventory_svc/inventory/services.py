@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Exists, F, QuerySet, Value, When
 from django.utils import timezone
 
 from chassis.errors import DomainError
+from chassis.events.services import event_record
 from chassis.idempotency.effects import (
     concurrent_writers,
     effect_transaction,
@@ -35,6 +37,7 @@ from inventory.errors import (
     UnknownSku,
 )
 from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
+from saga_contract.events import EventType
 
 
 def product_create(*, sku: str, name: str, price_cents: int, on_hand: int, currency: str = "USD") -> Product:
@@ -105,6 +108,20 @@ def _reservation_with_lines(order_id: UUID) -> Reservation | None:
     return reservation
 
 
+def _record_low_stock(taken: dict[str, int], products: Mapping[str, Product]) -> None:
+    """A stock.low event for each product whose availability `taken` brought below STOCK_LOW_THRESHOLD
+    (`products` as they were before): once per fall, not again while it stays low."""
+    threshold = settings.STOCK_LOW_THRESHOLD
+    for sku, quantity in sorted(taken.items()):
+        before = products[sku].available
+        if before >= threshold > before - quantity:
+            event_record(
+                EventType.STOCK_LOW,
+                key=sku,
+                data={"sku": sku, "available": before - quantity, "threshold": threshold},
+            )
+
+
 def _stock_refusal(wanted: dict[str, int], products: Mapping[str, Product]) -> DomainError | None:
     """Why these products cannot fill `wanted` (unknown SKUs, too little stock, mixed currencies), or None."""
     unknown = sorted(set(wanted) - set(products))
@@ -169,6 +186,7 @@ def reservation_create(
             if reservation is not None:
                 _shift_stock(wanted, reserved=1)
                 _record(order_id, ReservationEvent.Kind.RESERVED, idempotency_key)
+                _record_low_stock(wanted, products)
                 return reservation, True
         # A repeat of a reserve that went through is answered with its reservation, whatever the
         # stock is now; a refusal is only given to an order that holds nothing.

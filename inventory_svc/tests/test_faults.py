@@ -270,6 +270,7 @@ PRODUCTION = {
     "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
     "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
     "REDIS_URL": "redis://cache.example:6379/0",
+    "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
     "NUM_PROXIES": "1",
 }
 

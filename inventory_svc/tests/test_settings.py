@@ -33,6 +33,7 @@ def production(**overrides) -> dict:
         "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "NUM_PROXIES": "1",
+        "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
         **overrides,
     }
     return {name: value for name, value in environ.items() if value is not None}

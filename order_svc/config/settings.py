@@ -42,7 +42,7 @@ METRICS_COLLECTORS = ["orders.metrics.OrderSagaCollector"]
 # The outbox relay.
 OUTBOX_POLL_SECONDS = float(_env.get("OUTBOX_POLL_SECONDS", "1"))
 """How often an idle relay looks for due records when nothing wakes it: a placement wakes it at once
-(orders.outbox_wakeup), so this bounds the wait of a retry that falls due and of a lost wake-up."""
+(chassis.wakeups), so this bounds the wait of a retry that falls due and of a lost wake-up."""
 OUTBOX_RELAY_CONCURRENCY = int(_env.get("OUTBOX_RELAY_CONCURRENCY", "8"))
 """Starts in flight at once, per relay: also how many records it claims at a time."""
 OUTBOX_LEASE_SECONDS = float(_env.get("OUTBOX_LEASE_SECONDS", "15"))

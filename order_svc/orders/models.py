@@ -36,6 +36,9 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    cancel_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the saga first accepted a cancel request."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -66,6 +69,10 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.sku} × {self.quantity}"
+
+
+OUTBOX_CHANNEL = "saga_outbox"
+"""What a placement wakes the relay on (chassis.wakeups)."""
 
 
 class OutboxRecord(models.Model):

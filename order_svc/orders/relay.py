@@ -6,14 +6,13 @@ records in one statement and `outbox_retry_later` each failed one with its own b
 may run at once: a claim is a short lease (other relays skip the record until it lapses), and a start
 that meets an existing workflow id counts as started, so a record started twice (a relay that died
 between start and mark) starts one workflow. An idle relay sleeps until a placement wakes it
-(orders.outbox_wakeup) or OUTBOX_POLL_SECONDS pass.
+(chassis.wakeups, channel OUTBOX_CHANNEL) or OUTBOX_POLL_SECONDS pass.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -27,8 +26,9 @@ from django.db.models import F, Field
 from django.utils import timezone
 from opentelemetry import propagate, trace
 
-from orders.models import OutboxRecord
-from orders.outbox_wakeup import RelayWakeups
+from chassis.backoff import jittered_backoff
+from chassis.wakeups import Wakeups
+from orders.models import OUTBOX_CHANNEL, OutboxRecord
 from orders.saga_gateway import SagaStart, saga_gateway
 from saga_contract import OrderSagaInput
 
@@ -132,11 +132,11 @@ def outbox_retry_later(*, record: OutboxRecord, error: str, now: datetime | None
 def retry_delay(*, failures: int) -> timedelta:
     """OUTBOX_RETRY_FIRST_SECONDS, doubling per failure up to OUTBOX_RETRY_MAX_SECONDS, jittered
     down by up to half so that relays and records that failed together do not retry together."""
-    ceiling = min(
-        settings.OUTBOX_RETRY_MAX_SECONDS,
-        settings.OUTBOX_RETRY_FIRST_SECONDS * 2 ** min(max(failures, 1) - 1, 30),
+    return timedelta(
+        seconds=jittered_backoff(
+            failures, first=settings.OUTBOX_RETRY_FIRST_SECONDS, ceiling=settings.OUTBOX_RETRY_MAX_SECONDS
+        )
     )
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ class OutboxRelay:
         connection, so the wait that follows ends at once. The database connection is checked after
         each poll and each failure, not before every batch. A failure of the relay itself (the
         database away) is logged and retried with backoff."""
-        wakeups = RelayWakeups()
+        wakeups = Wakeups(OUTBOX_CHANNEL)
         failures = 0
         woken = False
         try:
@@ -247,7 +247,7 @@ class OutboxRelay:
             wakeups.close()
             connections.close_all()
 
-    def _idle(self, stop: threading.Event, wakeups: RelayWakeups) -> bool:
+    def _idle(self, stop: threading.Event, wakeups: Wakeups) -> bool:
         """Wait for a wake-up (True) or poll_seconds (False), whichever is first, looking at `stop`
         in between."""
         deadline = time.monotonic() + self.poll_seconds

@@ -13,17 +13,20 @@ from typing import TypedDict
 from uuid import UUID
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from chassis.events.services import event_record
 from chassis.idempotency.effects import effect_transaction, remember_related
+from chassis.wakeups import wake_after_commit
 from observability.logs import bind
 from observability.tracing import carrier
 from orders import selectors
 from orders.errors import LinesMismatch, OrderFinal, OrderNotCancellable, OrderNotFound, SagaUnavailable
-from orders.models import Order, OrderLine, OutboxRecord
-from orders.outbox_wakeup import outbox_wake_relay
+from orders.models import OUTBOX_CHANNEL, Order, OrderLine, OutboxRecord
 from orders.saga_gateway import CancelRefused, SagaUnreachable, saga_gateway
 from saga_contract import CancelRefusal, OrderItem, OrderSagaInput
+from saga_contract.events import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,17 @@ def order_place(*, customer_id: str, items: list[tuple[str, int]]) -> Order:
             next_attempt_at=timezone.now(),
             trace_context=carrier(),
         )
-        outbox_wake_relay()
+        wake_after_commit(OUTBOX_CHANNEL)
+        event_record(
+            EventType.ORDER_PLACED,
+            key=str(order.id),
+            data={
+                "order_id": str(order.id),
+                "customer_id": customer_id,
+                "items": [{"sku": sku, "quantity": qty} for sku, qty in items],
+                "currency": order.currency,
+            },
+        )
     bind(order_id=str(order.id), workflow_id=order.workflow_id)
     return order
 
@@ -83,6 +96,16 @@ def order_request_cancel(*, order_id: UUID, owner: str | None = None) -> Order:
         logger.warning("cancel: saga unreachable", extra={"fields": {"error": str(error)}})
         raise SagaUnavailable(order_id=str(order.id)) from None
     logger.info("cancel accepted by the saga")
+    with transaction.atomic():
+        # The first accepted request is the change; a repeat is not.
+        if Order.objects.filter(id=order.id, cancel_requested_at__isnull=True).update(
+            cancel_requested_at=timezone.now()
+        ):
+            event_record(
+                EventType.ORDER_CANCEL_REQUESTED,
+                key=str(order.id),
+                data={"order_id": str(order.id), "customer_id": order.customer_id},
+            )
     return selectors.order_get(order_id=order.id)
 
 
@@ -119,12 +142,28 @@ def _order_finish(order: Order, *, to: str, priced: list[OrderLine], **fields: o
                 OrderLine.objects.bulk_update(priced, ["unit_price_cents"])
             for name, value in changes.items():
                 setattr(order, name, value)
+            _record_final(order)
             return order
         # The saga's other report was stored after the order was read: final states never change.
         order = _order_with_items(order.id)
     if order.status == to:
         return order
     raise OrderFinal(order_id=str(order.id), status=order.status)
+
+
+def _record_final(order: Order) -> None:
+    """The event of an order that has just become final, in the transaction that made it so."""
+    lines = [
+        {"sku": line.sku, "quantity": line.quantity, "unit_price_cents": line.unit_price_cents}
+        for line in order.items.all()
+    ]
+    common = {"order_id": str(order.id), "customer_id": order.customer_id, "currency": order.currency}
+    if order.status == Order.Status.CONFIRMED:
+        data = {**common, "lines": lines, "total_cents": order.total_cents}
+        event_record(EventType.ORDER_CONFIRMED, key=str(order.id), data=data)
+    else:
+        data = {**common, "reason": order.cancellation_reason, "total_cents": order.total_cents}
+        event_record(EventType.ORDER_CANCELLED, key=str(order.id), data=data)
 
 
 def order_confirm(*, order_id: UUID, lines: list[PricedLine], total_cents: int, currency: str) -> Order:

@@ -40,16 +40,17 @@ def make_due(*orders) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_placing_writes_the_order_its_lines_and_its_outbox_record_and_nothing_else(sagas):
+def test_placing_writes_the_order_its_lines_its_outbox_record_and_its_event_and_nothing_else(sagas):
     with CaptureQueriesContext(connection) as queries:
         order = services.order_place(customer_id="alice", items=ITEMS)
 
     writes = [q["sql"].split()[:3] for q in queries if not q["sql"].startswith("SELECT")]
     tables = [words[2].strip('"') for words in writes if words[0] == "INSERT"]
-    assert tables == ["orders_order", "orders_orderline", "orders_outboxrecord"]
+    assert tables == ["orders_order", "orders_orderline", "orders_outboxrecord", "events_outboxevent"]
     kinds = [words[0] for words in writes]  # SQLite shows its BEGIN and COMMIT, PostgreSQL not
-    assert [k for k in kinds if k not in ("BEGIN", "COMMIT", "NOTIFY")] == ["INSERT"] * 3, writes
-    assert kinds.count("NOTIFY") == (connection.vendor == "postgresql"), "PostgreSQL wakes the relay in it"
+    assert [k for k in kinds if k not in ("BEGIN", "COMMIT", "NOTIFY")] == ["INSERT"] * 4, writes
+    notified = 2 * (connection.vendor == "postgresql")
+    assert kinds.count("NOTIFY") == notified, "PostgreSQL wakes the relay and the publisher in it"
     assert kinds.count("BEGIN") <= 1, "one transaction"
     assert kinds.count("COMMIT") <= 1, "one transaction"
     assert sagas.calls == [], "no Temporal call at placement"

@@ -1,4 +1,4 @@
-"""A placement wakes the idle relay when it commits (orders.outbox_wakeup): a NOTIFY on PostgreSQL, a
+"""A placement wakes the idle relay when it commits (chassis.wakeups): a NOTIFY on PostgreSQL, a
 datagram to the relay's socket on SQLite. A rolled-back placement wakes no one, and a relay that
 cannot listen falls back to polling. The same tests run on both databases."""
 
@@ -12,8 +12,10 @@ import time
 import pytest
 from django.db import connection, transaction
 from orders import services
-from orders.outbox_wakeup import RelayWakeups, _socket_path
+from orders.models import OUTBOX_CHANNEL
 from orders.relay import OutboxRelay
+
+from chassis.wakeups import Wakeups, _socket_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +25,7 @@ NEVER = 60.0  # a poll interval no test waits for: only a wake-up can end the wa
 
 @pytest.fixture
 def wakeups():
-    listening = RelayWakeups()
+    listening = Wakeups(OUTBOX_CHANNEL)
     assert not listening.wait(0)  # listening from here on
     yield listening
     listening.close()
@@ -79,7 +81,7 @@ def test_the_idle_relay_starts_a_new_order_at_once_though_it_polls_rarely(sagas,
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
 def test_a_second_relay_on_the_same_database_polls_instead(wakeups):
-    second = RelayWakeups()
+    second = Wakeups(OUTBOX_CHANNEL)
     try:
         assert not second.wait(0)
         services.order_place(customer_id="alice", items=ITEMS)
@@ -91,11 +93,11 @@ def test_a_second_relay_on_the_same_database_polls_instead(wakeups):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
 def test_the_socket_a_dead_relay_left_behind_is_taken_over():
-    path = _socket_path(connection.settings_dict["NAME"])
+    path = _socket_path(connection.settings_dict["NAME"], OUTBOX_CHANNEL)
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     dead.bind(str(path))
     dead.close()  # the file stays, nobody listens
-    listening = RelayWakeups()
+    listening = Wakeups(OUTBOX_CHANNEL)
     try:
         assert not listening.wait(0)
         services.order_place(customer_id="alice", items=ITEMS)
@@ -130,13 +132,13 @@ def test_a_placement_committed_while_a_batch_is_in_flight_is_started_without_wai
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the datagram socket is SQLite's wake-up")
 def test_a_socket_directory_others_may_enter_is_never_used(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    path = _socket_path(connection.settings_dict["NAME"])
+    path = _socket_path(connection.settings_dict["NAME"], OUTBOX_CHANNEL)
     path.parent.mkdir()
     os.chmod(path.parent, 0o777)  # another user could have made it, or could put a socket of theirs in it
     eavesdropper = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     eavesdropper.bind(str(path))
     eavesdropper.setblocking(False)
-    relay = RelayWakeups()
+    relay = Wakeups(OUTBOX_CHANNEL)
     try:
         assert not relay.wait(0)  # it refuses the directory and polls instead
         services.order_place(customer_id="alice", items=ITEMS)

@@ -18,6 +18,7 @@ from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
 
 from chassis.errors import DomainError
+from chassis.events.services import event_record
 from chassis.idempotency.effects import concurrent_writers, effect_transaction, insert_savepoint
 from payments.errors import (
     AccountExists,
@@ -30,6 +31,7 @@ from payments.errors import (
     PaymentVoided,
 )
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
+from saga_contract.events import EventType
 
 MAX_DEPOSITED_CENTS = 10**15
 """Most one account may ever have been paid: far below the 64-bit columns' limit."""
@@ -168,6 +170,17 @@ def _payment_finish(
             move(payment, now)
             _record(payment, PaymentEvent.Kind(to), idempotency_key)
             payment.status, payment.updated_at = to, now
+            event_record(
+                EventType.PAYMENT_CAPTURED if to == Payment.Status.CAPTURED else EventType.PAYMENT_VOIDED,
+                key=str(payment.order_id),
+                data={
+                    "payment_id": str(payment.id),
+                    "order_id": str(payment.order_id),
+                    "customer_id": payment.customer_id,
+                    "amount_cents": payment.amount_cents,
+                    "currency": payment.currency,
+                },
+            )
             return payment
         # Another transaction finished it after it was read (PostgreSQL): final states never change.
         payment = Payment.objects.get(pk=payment.pk)

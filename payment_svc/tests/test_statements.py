@@ -33,7 +33,7 @@ def test_authorizing(saga, hold, django_assert_num_queries):
     assert assert_statements(authorize, 8 + 2 * POSTGRES, django_assert_num_queries).status_code == 201
 
 
-@pytest.mark.parametrize(("command", "statements"), [("void", 8), ("capture", 9)])
+@pytest.mark.parametrize(("command", "statements"), [("void", 9), ("capture", 10)])
 def test_voiding_or_capturing(saga, hold, django_assert_num_queries, command, statements):
     saga.post("/internal/v1/payments/authorize", hold)
 
@@ -42,8 +42,10 @@ def test_voiding_or_capturing(saga, hold, django_assert_num_queries, command, st
 
     # BEGIN; SELECT the key's record (none); SELECT the payment; on PostgreSQL, SELECT the account FOR
     # UPDATE (+1); UPDATE the payment's status; UPDATE the account; for a capture, UPDATE the
-    # merchant's account; INSERT the event; INSERT the key's record with the answer; COMMIT.
-    assert_statements(finish, statements + POSTGRES, django_assert_num_queries)
+    # merchant's account; INSERT the ledger's event; INSERT the integration event (payment.voided or
+    # payment.captured); on PostgreSQL, NOTIFY the publisher (+1); INSERT the key's record with the
+    # answer; COMMIT.
+    assert_statements(finish, statements + 2 * POSTGRES, django_assert_num_queries)
 
 
 def test_voiding_what_was_never_authorized(saga, django_assert_num_queries):

@@ -1,12 +1,16 @@
 """Every chaos scenario in its short form, run as a user runs it (`sagactl chaos ... --json`): each
-must end with every order final as its kind demands, zero invariant violations, and proof that it
-really injected what it claims, so a scenario that silently injects nothing fails."""
+must end with every order final as its kind demands, zero invariant violations, every final order
+notified once, and proof that it really injected what it claims, so a scenario that silently injects
+nothing fails. The events go through RabbitMQ where one answers (tests.support.broker)."""
 
 import json
 import os
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.support.broker import NO_RABBITMQ, RABBITMQ, rabbitmq_url
 from tests.support.processes import run_bounded
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
@@ -16,7 +20,7 @@ def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
     report_file = tmp_path / "report.json"
     done = run_bounded(
         [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--seed", "7", "--json", str(report_file)],
-        env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},
+        env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var"), "SAGA_RABBITMQ_URL": rabbitmq_url() or ""},
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -26,9 +30,13 @@ def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
     assert report["not_final"] == []
     assert report["unexpected"] == []
     assert sum(report["by_outcome"].values()) == orders
-    assert {"money", "stock", "liveness", "exactly_once"} <= {
+    assert {"money", "stock", "liveness", "exactly_once", "events", "notifications"} <= {
         r["name"] for r in report["audit"]["invariants"]
     }
+    final = sum(count for outcome, count in report["by_outcome"].items() if outcome != "PENDING")
+    assert report["mail"]["distinct"] == final, "one message per final order"
+    assert report["mail"]["orders_mailed_twice"] == 0
+    assert report["dead_letters"] in (0, None)
     return report
 
 
@@ -79,6 +87,19 @@ def test_rollout(tmp_path):
     by_version = report["sagas_by_version"]
     assert len(by_version) == 2, by_version
     assert by_version["chaos-v2"] >= 1
+
+
+@pytest.mark.skipif(not RABBITMQ, reason=NO_RABBITMQ)
+def test_events(tmp_path):
+    """Each publisher and the notifier killed, the broker's connections cut, the mail server refusing
+    mail for a while: every event is still published, every final order mailed once, nothing dead-lettered."""
+    report = run_scenario(tmp_path, "events", 20)
+    for name in ("order-publisher", "payment-publisher", "inventory-publisher", "notifier"):
+        assert report["kills"][name] >= 1, name
+        assert report["restarts"][name] >= 1, name
+    assert report["broker_cuts"] >= 1
+    assert report["mail"]["refused"] >= 1, "a send met the refusing server, and was tried again"
+    assert report["dead_letters"] == 0
 
 
 def test_mixed(tmp_path):

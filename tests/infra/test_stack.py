@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from infra.stack import (
+    ALL_SERVICES,
     SERVICES,
     Deployment,
     RestartPolicy,
@@ -76,7 +77,7 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
             assert url in banner
         assert config.temporal_address in banner
 
-        seen = {service: httpx.get(f"{config.service_url(service)}/env").json() for service in SERVICES}
+        seen = {service: httpx.get(f"{config.service_url(service)}/env").json() for service in ALL_SERVICES}
         for service, report in seen.items():
             assert report["cwd"] == str(root / service)
             assert report["env"]["DJANGO_SETTINGS_MODULE"] == "config.settings"
@@ -89,13 +90,17 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
         assert seen["order_svc"]["env"]["TEMPORAL_NAMESPACE"] == "default"
         assert seen["order_svc"]["env"]["TEMPORAL_TASK_QUEUE"] == "orders"
         assert seen["inventory_svc"]["env"]["TEMPORAL_ADDRESS"] is None
+        assert {report["env"]["EVENTS_BROKER_URL"] for report in seen.values()} == {"filesystem://"}
+        for service in SERVICES:  # each has its event publisher, and notification_svc its notifier
+            assert (var_dir / f"{service}.publish_events").exists()
+        assert (var_dir / "notification_svc.notify").exists()
         worker = json.loads((root / "worker-env.json").read_text())
         assert worker["TEMPORAL_ADDRESS"] == config.temporal_address
         assert worker["ORDER_SVC_URL"] == config.order_url
         assert worker["PAYMENT_SVC_URL"] == config.payment_url
         assert worker["INVENTORY_SVC_URL"] == config.inventory_url
         assert worker["SAGA_CHAOS"] is None
-        for name in ("temporal", *SERVICES, "relay", "worker"):
+        for name in ("temporal", *ALL_SERVICES, "relay", "worker"):
             assert (var_dir / "logs" / f"{name}.log").stat().st_size > 0
 
         os.kill(seen["payment_svc"]["master_pid"], signal.SIGKILL)  # as `kill -9 <pid>` would

@@ -22,6 +22,7 @@ _ROUTES = {
     "reservations": "inventory",
     "accounts": "payment",
     "payments": "payment",
+    "notifications": "notification",
 }
 
 
@@ -31,19 +32,32 @@ def unique(prefix: str) -> str:
 
 
 class Api:
-    """Clients of the three services: `order`, `payment` and `inventory` are RestClients holding an
-    operator's token; `customer(id)` is order_svc as that customer; `keys` mints any other token."""
+    """Clients of the services: `order`, `payment`, `inventory` and `notification` are RestClients
+    holding an operator's token; `customer(id)` is order_svc as that customer; `keys` mints any other token."""
 
     def __init__(
-        self, *, order_url: str, payment_url: str, inventory_url: str, keys: LocalKeys, timeout: float = 10.0
+        self,
+        *,
+        order_url: str,
+        payment_url: str,
+        inventory_url: str,
+        keys: LocalKeys,
+        timeout: float = 10.0,
+        notification_url: str = "http://127.0.0.1:9",  # nothing listens there: a stack without it
     ) -> None:
         self.keys = keys
-        self.urls = {"order": order_url, "payment": payment_url, "inventory": inventory_url}
+        self.urls = {
+            "order": order_url,
+            "payment": payment_url,
+            "inventory": inventory_url,
+            "notification": notification_url,
+        }
         self.timeout = timeout
         operator = keys.operator_token()
         self.order = RestClient("order_svc", order_url, token=operator, timeout=timeout)
         self.payment = RestClient("payment_svc", payment_url, token=operator, timeout=timeout)
         self.inventory = RestClient("inventory_svc", inventory_url, token=operator, timeout=timeout)
+        self.notification = RestClient("notification_svc", notification_url, token=operator, timeout=timeout)
         self._customers: dict[str, RestClient] = {}
 
     @classmethod
@@ -53,6 +67,7 @@ class Api:
             order_url=stack.order_url,
             payment_url=stack.payment_url,
             inventory_url=stack.inventory_url,
+            notification_url=stack.config.notification_url,
             keys=stack.config.local_keys(),
         )
 
@@ -74,7 +89,13 @@ class Api:
         self.close()
 
     def close(self) -> None:
-        for client in (self.order, self.payment, self.inventory, *self._customers.values()):
+        for client in (
+            self.order,
+            self.payment,
+            self.inventory,
+            self.notification,
+            *self._customers.values(),
+        ):
             client.close()
 
     def client_for(self, path: str) -> RestClient:

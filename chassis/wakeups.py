@@ -1,12 +1,14 @@
-"""Wakes the outbox relay when a placement commits, so an idle relay need not poll often.
+"""Wakes a process that relays an outbox when a transaction that adds to it commits, so an idle
+relay need not poll often: order_svc's saga relay (channel `saga_outbox`) and each service's event
+publisher (channel `integration_events`, chassis.events).
 
-On PostgreSQL the placement's transaction sends `NOTIFY saga_outbox`, which the server delivers at
-commit (and never for a rollback) to every relay that LISTENs, on any host. On SQLite, the embedded
-default on one machine, a datagram goes after commit to the relay's Unix socket, named after the
-database file, in a directory only this user may enter (another user could otherwise take the name
+On PostgreSQL the transaction sends `NOTIFY <channel>`, which the server delivers at commit (and never
+for a rollback) to every relay that LISTENs, on any host. On SQLite, the embedded default on one
+machine, a datagram goes after commit to the relay's Unix socket, named after the database file and
+the channel, in a directory only this user may enter (another user could otherwise take the name
 first and learn when orders are placed). A wake-up is only a hint: nothing waits for it, a relay
-that is not listening loses it, and the relay still looks every OUTBOX_POLL_SECONDS, so a lost
-wake-up costs one poll's delay, never an order. This module never reads or writes the outbox itself.
+that is not listening loses it, and the relay still polls, so a lost wake-up costs one poll's delay,
+never a record. This module never reads or writes an outbox itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 import select
 import socket
 import tempfile
@@ -29,22 +32,25 @@ from chassis.directories import private_directory
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "saga_outbox"
+_CHANNEL_NAME = re.compile(r"[a-z_]{1,40}")
 _DATAGRAM = b"1"
 _RETRY_LISTENING_SECONDS = 30.0
 
 
-def _socket_path(database_name: str) -> Path:
-    """The relay's socket for one SQLite database: short enough for any Unix socket (108 bytes)."""
+def _socket_path(database_name: str, channel: str) -> Path:
+    """The relay's socket for one channel of one SQLite database: short enough for any Unix socket
+    (108 bytes)."""
     return (
-        Path(tempfile.gettempdir()) / f"saga-outbox-{os.getuid()}" / f"{_database_digest(database_name)}.sock"
+        Path(tempfile.gettempdir())
+        / f"saga-wakeups-{os.getuid()}"
+        / f"{_database_digest(database_name, channel)}.sock"
     )
 
 
 @functools.cache
-def _database_digest(database_name: str) -> str:
-    """A short name for the database file, worked out once: a placement pays no path resolution."""
-    return hashlib.sha256(str(Path(database_name).resolve()).encode()).hexdigest()[:16]
+def _database_digest(database_name: str, channel: str) -> str:
+    """A short name for the database file and channel, worked out once: a writer pays no path resolution."""
+    return hashlib.sha256(f"{Path(database_name).resolve()}|{channel}".encode()).hexdigest()[:16]
 
 
 _sender: socket.socket | None = None
@@ -62,25 +68,34 @@ def _send_datagram(path: Path) -> None:
         _sender.sendto(_DATAGRAM, str(path))
 
 
-def outbox_wake_relay() -> None:
-    """Call inside the transaction that adds outbox records: the relay wakes once it has committed."""
+def _checked(channel: str) -> str:
+    if not _CHANNEL_NAME.fullmatch(channel):
+        raise ValueError(f"a wake-up channel is lower-case letters and underscores, not {channel!r}")
+    return channel
+
+
+def wake_after_commit(channel: str) -> None:
+    """Call inside the transaction that adds outbox records: the relay listening on `channel` wakes
+    once it has committed."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {CHANNEL}")
+            cursor.execute(f"NOTIFY {_checked(channel)}")
     elif connection.vendor == "sqlite":
-        path = _socket_path(connection.settings_dict["NAME"])
+        path = _socket_path(connection.settings_dict["NAME"], _checked(channel))
         transaction.on_commit(lambda: _send_datagram(path))
 
 
-class RelayWakeups:
-    """The relay's side: `wait(timeout)` returns early when a placement commits, or after `timeout`.
+class Wakeups:
+    """The relay's side: `wait(timeout)` returns early when a transaction that woke `channel` commits,
+    or after `timeout`.
 
     Falls back to plain waiting where no wake-up can be had: another relay holds the SQLite socket,
     or the database is away (both tried again every 30 s), or it is neither SQLite nor PostgreSQL.
     A listener that fails later is dropped and opened again on the next wait.
     """
 
-    def __init__(self, alias: str = "default") -> None:
+    def __init__(self, channel: str, alias: str = "default") -> None:
+        self.channel = _checked(channel)
         self.alias = alias
         self._socket: socket.socket | None = None
         # A connection of its own that LISTENs (PostgreSQL).
@@ -88,7 +103,7 @@ class RelayWakeups:
         self._unavailable_until = 0.0
 
     def wait(self, timeout: float) -> bool:
-        """True if woken by a placement, False after `timeout` seconds without one."""
+        """True if woken by a commit, False after `timeout` seconds without one."""
         source = self._source()
         if source is None:
             select.select([], [], [], timeout)
@@ -129,7 +144,7 @@ class RelayWakeups:
         """Start listening: whether this database has a way to wake the relay."""
         database = connections[self.alias]
         if database.vendor == "sqlite":
-            path = _socket_path(database.settings_dict["NAME"])
+            path = _socket_path(database.settings_dict["NAME"], self.channel)
             if not private_directory(path.parent, create=True):
                 raise OSError(f"{path.parent} is not a directory of this user's alone")
             listening = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -145,7 +160,7 @@ class RelayWakeups:
             listener = connections.create_connection(self.alias)
             listener.ensure_connection()
             listener.connection.autocommit = True
-            listener.connection.execute(f"LISTEN {CHANNEL}")
+            listener.connection.execute(f"LISTEN {self.channel}")
             self._listener = listener
             return True
         return False

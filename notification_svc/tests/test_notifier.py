@@ -1,0 +1,82 @@
+"""`manage.py notify` as it runs beside the service: it takes the order events from the service's queue
+on the embedded broker (kombu's filesystem transport), drops a second copy of an event, writes each
+customer's email once, and stops on SIGTERM with exit code 0."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kombu import Producer
+
+from chassis.events.broker import broker_connection, service_exchange
+from saga_contract.events import SOURCES, EventType
+from tests.factories import TRACEPARENT, cancelled, confirmed
+
+SERVICE = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=SERVICE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def publish(folder: Path, *events) -> None:
+    """Publish as an order_svc publisher would: to order_svc's exchange, the event type as routing key."""
+    with broker_connection("filesystem://", folder) as connection:
+        producer = Producer(connection.channel())
+        for event in events:
+            producer.publish(
+                event,
+                exchange=service_exchange(SOURCES[EventType(event["type"])]),
+                routing_key=event["type"],
+                serializer="json",
+                headers={"traceparent": TRACEPARENT},
+                message_id=event["id"],
+            )
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def test_the_notifier_emails_each_order_event_once_and_stops_cleanly(tmp_path):
+    env = {"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(tmp_path), "OTEL_SDK_DISABLED": "true"}
+    for setup in (("migrate", "--no-input"), ("declare_broker",)):
+        done = run(*setup, env=env)
+        output, _ = done.communicate(timeout=60)
+        assert done.returncode == 0, output
+    confirmed_event, cancelled_event = confirmed(customer_id="alice"), cancelled(customer_id="bob")
+    publish(tmp_path / "broker", confirmed_event, cancelled_event, confirmed_event)
+
+    notifier = run("notify", env=env)
+    try:
+        mail = tmp_path / "mail"
+        assert wait_for(lambda: mail.is_dir() and len(list(mail.iterdir())) >= 2, 30), "no email written"
+        time.sleep(1.5)  # the copy of the first event has had its chance to make a second email
+        emails = sorted(path.read_text() for path in mail.iterdir())
+    finally:
+        notifier.send_signal(signal.SIGTERM)
+        output, _ = notifier.communicate(timeout=30)
+
+    assert notifier.returncode == 0, output
+    assert len(emails) == 2, emails
+    assert any(
+        "To: alice@customers.invalid" in email and f"X-Event-Id: {confirmed_event['id']}" in email
+        for email in emails
+    )
+    assert any("To: bob@customers.invalid" in email and "was cancelled" in email for email in emails)
+    assert '"message": "notifier stopped"' in output

@@ -1,0 +1,116 @@
+"""The event publisher against a real broker: RabbitMQ where one answers on 127.0.0.1:5672 (CI has
+one), and kombu's filesystem transport, the embedded default. Each event recorded with an order's
+change reaches the service's topic exchange once, persistent, in the order recorded, with its
+envelope and the trace context; it is marked published only once the broker has confirmed it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import kombu.exceptions
+import pytest
+from kombu import Connection, Exchange, Queue
+from orders import services
+
+from chassis.events.broker import broker_connection
+from chassis.events.models import OutboxEvent
+from chassis.events.publisher import EventPublisher
+from infra.broker import broker_reachable
+from saga_contract.events import EVENT_VERSION, EXCHANGES, EventType
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
+BROKERS = [
+    pytest.param("filesystem://", id="filesystem"),
+    pytest.param(
+        RABBITMQ,
+        id="rabbitmq",
+        marks=pytest.mark.skipif(not broker_reachable(RABBITMQ), reason="no RabbitMQ on 127.0.0.1:5672"),
+    ),
+]
+
+
+@pytest.fixture(params=BROKERS)
+def broker(request, settings, tmp_path):
+    settings.EVENTS_BROKER_URL = request.param
+    settings.EVENTS_BROKER_FOLDER = tmp_path / "broker"
+    return request.param
+
+
+@pytest.fixture
+def listening(broker):
+    """A queue of this test's own bound to every order event, declared before anything is published."""
+    connection: Connection = broker_connection()
+    queue = Queue(
+        f"test-{uuid.uuid4().hex[:12]}",
+        Exchange(EXCHANGES["order_svc"], type="topic", durable=True),
+        routing_key="order.#",
+        auto_delete=broker != "filesystem://",
+    )
+    queue(connection.default_channel).declare()
+    yield connection.SimpleQueue(queue)
+    if broker != "filesystem://":
+        queue(connection.default_channel).delete()
+    connection.release()
+
+
+def received(simple_queue, count: int) -> list:
+    messages = []
+    for _ in range(count):
+        message = simple_queue.get(timeout=5)
+        message.ack()
+        messages.append(message)
+    with pytest.raises(simple_queue.Empty):
+        simple_queue.get(timeout=0.3)
+    return messages
+
+
+def test_each_event_reaches_the_exchange_once_in_order_and_is_marked_published(listening):
+    orders = [services.order_place(customer_id="alice", items=[("MUG", n)]) for n in (1, 2, 3)]
+    publisher = EventPublisher("order_svc")
+    try:
+        assert publisher.publish_due() == 3
+        assert publisher.publish_due() == 0, "a published event is not sent again"
+    finally:
+        publisher.disconnect()
+
+    messages = received(listening, 3)
+    bodies = [json.loads(message.body) for message in messages]
+    assert [body["key"] for body in bodies] == [str(order.id) for order in orders]
+    events = list(OutboxEvent.objects.order_by("sequence"))
+    for body, event, message, order in zip(bodies, events, messages, orders, strict=True):
+        assert body == {
+            "id": str(event.event_id),
+            "type": EventType.ORDER_PLACED,
+            "version": EVENT_VERSION,
+            "key": str(order.id),
+            "source": "order_svc",
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": {
+                "order_id": str(order.id),
+                "customer_id": "alice",
+                "items": [{"sku": "MUG", "quantity": event.data["items"][0]["quantity"]}],
+                "currency": "USD",
+            },
+        }
+        assert message.properties["message_id"] == body["id"]
+        assert message.properties["delivery_mode"] == 2, "persistent"
+        assert message.delivery_info["routing_key"] == "order.placed"
+        assert event.published_at is not None
+        assert event.attempts == 1
+
+
+def test_a_broker_that_does_not_answer_leaves_the_event_waiting_with_its_error(settings):
+    settings.EVENTS_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"  # nothing listens on port 1
+    services.order_place(customer_id="alice", items=[("MUG", 1)])
+    publisher = EventPublisher("order_svc")
+
+    with pytest.raises(kombu.exceptions.OperationalError, match="refused"):
+        publisher.publish_due()
+
+    event = OutboxEvent.objects.get()
+    assert event.published_at is None
+    assert event.attempts == 1
+    assert "refused" in event.last_error.lower()
