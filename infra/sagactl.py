@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import signal
 import sys
@@ -23,6 +24,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
+from chassis.events.broker import without_password
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
 from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, trace_view
 from infra.audit.command import command as audit_command
@@ -111,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     variables.append(
         ("SAGA_POSTGRES_URL", "a PostgreSQL server for every service, as --postgres (default: SQLite)")
     )
+    variables.append(
+        (
+            "SAGA_RABBITMQ_URL",
+            "RabbitMQ for the integration events, as --rabbitmq (default: files in the var dir)",
+        )
+    )
     variables += [
         (variable, f"{owner}'s port with --{owner.removeprefix('the ')} (default {port})")
         for owner, variable, port in OPTIONAL_PORT_SETTINGS.values()
@@ -140,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="run the services on this PostgreSQL server (postgres://user:password@host:5432), a database "
         "each (saga_inventory, saga_payment, saga_orders), created when missing; default: SQLite",
+    )
+    up.add_argument(
+        "--rabbitmq",
+        metavar="URL",
+        help="send the integration events through this RabbitMQ (amqp://user:password@host:5672/vhost); "
+        "default: kombu's filesystem transport under the var dir, no server needed",
     )
     up.add_argument(
         "--gateway",
@@ -275,6 +289,8 @@ def _up(args: argparse.Namespace) -> int:
     settings: StackSettings = {"chaos": args.chaos}
     if args.postgres:
         settings["postgres_url"] = args.postgres
+    if args.rabbitmq:
+        settings["rabbitmq_url"] = args.rabbitmq
     config = StackConfig.from_env(extras=_extras(args), **settings)
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -305,8 +321,16 @@ def _up(args: argparse.Namespace) -> int:
 
 def _print_endpoints(config: StackConfig) -> None:
     table = Table.grid(padding=(0, 2))
-    for service in ("order_svc", "payment_svc", "inventory_svc"):
+    for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc"):
         table.add_row(service, f"{config.service_url(service)}/api/v1/")
+    if config.rabbitmq_url:
+        table.add_row("events", f"RabbitMQ at {without_password(config.rabbitmq_url)}")
+    else:
+        table.add_row("events", f"files under {config.var_dir / 'broker'}   (--rabbitmq URL for RabbitMQ)")
+    if os.environ.get("EMAIL_HOST"):
+        table.add_row("mail", f"SMTP at {os.environ['EMAIL_HOST']}:{os.environ.get('EMAIL_PORT', '25')}")
+    else:
+        table.add_row("mail", f"files under {config.var_dir / 'mail'}   (EMAIL_HOST for an SMTP server)")
     table.add_row(
         "Temporal gRPC", f"{config.temporal_address}  (namespace {NAMESPACE}, task queue {TASK_QUEUE})"
     )

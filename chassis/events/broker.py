@@ -60,6 +60,13 @@ def broker_connection(url: str | None = None, folder: Path | None = None) -> Con
     )
 
 
+def without_password(url: str) -> str:
+    """The broker's URL with its password left out, for logs and banners."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.partition(':')[0]}{at}{host}" if at else url
+
+
 def service_exchange(service: str) -> Exchange:
     """A service's topic exchange: durable, routing key = event type."""
     return Exchange(EXCHANGES[service], type="topic", durable=True)

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chassis.conf import shared_settings
+from chassis.events.broker import without_password
 from chassis.events.publisher import EventPublisher
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
@@ -58,7 +59,7 @@ class Command(BaseCommand):
             extra={
                 "fields": {
                     "exchange": publisher.exchange.name,
-                    "broker": _safe(shared_settings.EVENTS_BROKER_URL),
+                    "broker": without_password(shared_settings.EVENTS_BROKER_URL),
                 }
             },
         )
@@ -68,10 +69,3 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         logger.info("event publisher stopped")
-
-
-def _safe(url: str) -> str:
-    """The broker's URL without its password, for the log."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    return f"{scheme}://{credentials.partition(':')[0]}{at}{host}" if at else url
