@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from infra.stack.config import HOST, REPO_ROOT, SERVICES, ConfigError, StackConfig
+from infra.stack.config import ALL_SERVICES, HOST, REPO_ROOT, ConfigError, StackConfig
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import answers_200
 
@@ -22,14 +22,15 @@ def prometheus_binary() -> str | None:
 
 def write_scrape_files(config: StackConfig, directory: Path) -> Path:
     """The project's prometheus.yml and rules.yml in `directory`, with targets/*.json naming this
-    stack's services (label `service`) and worker (label `process`); the configuration's path."""
+    stack's Django services, notification_svc included (label `service`), and its worker (label
+    `process`); the configuration's path."""
     targets = directory / "targets"
     targets.mkdir(parents=True, exist_ok=True)
     for name in ("prometheus.yml", "rules.yml"):
         shutil.copyfile(PROMETHEUS_FILES / name, directory / name)
     services = [
         {"targets": [config.service_url(service).removeprefix("http://")], "labels": {"service": service}}
-        for service in SERVICES
+        for service in ALL_SERVICES
     ]
     # Not `service`: the worker's own metrics carry a `service` label (the breaker's downstream service).
     worker = [{"targets": [f"{HOST}:{config.worker_metrics_port}"], "labels": {"process": "worker"}}]

@@ -25,7 +25,10 @@ DATABASES = _PRODUCT["DATABASES"]
 SECRET_KEY = "framework-floor-of-the-bench-only"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-INSTALLED_APPS = ["rest_framework", "chassis.idempotency", SERVICE_APPS[FLOOR_SERVICE]]
+# The events outbox too: the product's commands record their integration events in their own
+# transactions, and the floor runs the same statements.
+INSTALLED_APPS = ["rest_framework", "chassis.idempotency", "chassis.events", SERVICE_APPS[FLOOR_SERVICE]]
+STOCK_LOW_THRESHOLD = 5  # inventory_svc's default
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "infra.bench.framework_floor.urls"
 WSGI_APPLICATION = "infra.bench.framework_floor.wsgi.application"
