@@ -42,6 +42,8 @@ class OrchestratorSettings:
     order_svc_url: str
     payment_svc_url: str
     inventory_svc_url: str
+    notification_svc_url: str | None
+    """notification_svc, for the scheduled audit's notifications check; None: not checked."""
     breakers: BreakerSettings
     identity: IdentitySettings
     metrics_address: str | None
@@ -69,6 +71,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),
         payment_svc_url=environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
         inventory_svc_url=environ.get("INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
+        notification_svc_url=environ.get("NOTIFICATION_SVC_URL") or None,
         breakers=BreakerSettings(
             fail_max=int(environ.get("BREAKER_FAIL_MAX", "5")),
             reset_seconds=float(environ.get("BREAKER_RESET_SECONDS", "10")),

@@ -157,6 +157,7 @@ def scheduled_operations(
             order_url=settings.order_svc_url,
             payment_url=settings.payment_svc_url,
             inventory_url=settings.inventory_svc_url,
+            notification_url=settings.notification_svc_url,
             temporal_address=settings.temporal_address,
             token=token,
             namespace=settings.temporal_namespace,

@@ -73,6 +73,7 @@ _STACK_VARIABLES = frozenset(
         "ORDER_SVC_URL",
         "PAYMENT_SVC_URL",
         "INVENTORY_SVC_URL",
+        "NOTIFICATION_SVC_URL",
         "EVENTS_BROKER_URL",
     }
 )

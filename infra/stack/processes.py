@@ -270,6 +270,7 @@ def _worker(
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,
+        NOTIFICATION_SVC_URL=config.notification_url,
         **extra,
     )
     worker = ManagedProcess(

@@ -8,15 +8,19 @@ import pytest
 
 from infra.audit import (
     DEADLINE_GRACE_SECONDS,
+    EVENTS,
     EXACTLY_ONCE,
     LIVENESS,
     MONEY,
+    NOTIFICATIONS,
     STOCK,
     Snapshot,
     WorkflowState,
+    check_events,
     check_exactly_once,
     check_liveness,
     check_money,
+    check_notifications,
     check_stock,
 )
 
@@ -178,3 +182,112 @@ def test_exactly_once_accepts_keys_of_other_clients_and_names_a_saga_key_of_anot
     assert result.violations[0].detail == (
         f"inventory_svc RESERVED event carries key order-{OTHER}:reserve_stock, not order-{ORDER}:reserve_stock"
     )
+
+
+# --- integration events and notifications ---
+
+
+def event(event_type, key=ORDER, *, published=True, age=600, event_id=None):
+    stamp = (NOW - timedelta(seconds=age)).isoformat()
+    return {
+        "id": event_id or f"{event_type}-{key}",
+        "type": event_type,
+        "key": key,
+        "occurred_at": stamp,
+        "published_at": stamp if published else None,
+        "attempts": 1 if published else 3,
+    }
+
+
+def told(*events, orders=None, payments=()) -> Snapshot:
+    return snapshot(
+        orders=orders if orders is not None else {ORDER: order("CONFIRMED")},
+        payments=list(payments),
+        events={"order_svc": list(events)},
+        read_at=NOW,
+    )
+
+
+def test_each_change_told_once_and_published_is_clean():
+    state = told(
+        event("order.placed"),
+        event("order.confirmed"),
+        event("payment.captured"),
+        payments=[{"order_id": ORDER, "customer_id": "c", "amount_cents": 500, "status": "CAPTURED"}],
+    )
+    assert found(check_events(state)) == []
+
+
+@pytest.mark.parametrize(
+    ("events", "subject"),
+    [
+        ([event("order.placed")], f"key {ORDER}"),  # the confirm was never told
+        (
+            [event("order.placed"), event("order.confirmed"), event("order.confirmed", event_id="x")],
+            f"key {ORDER}",
+        ),
+        ([event("order.placed"), event("order.confirmed"), event("order.cancelled")], f"key {ORDER}"),
+        (
+            [event("order.placed"), event("order.confirmed", published=False)],
+            "event order.confirmed-" + ORDER,
+        ),
+    ],
+    ids=["missing", "twice", "both-final-states", "stuck-in-the-outbox"],
+)
+def test_a_change_told_wrongly_or_not_published_is_a_violation(events, subject):
+    assert (EVENTS, subject) in found(check_events(told(*events)))
+
+
+def test_an_event_still_on_its_way_is_not_a_violation_yet():
+    state = told(event("order.placed"), event("order.confirmed", published=False, age=5))
+    assert found(check_events(state)) == []
+
+
+def test_a_voided_hold_is_told_but_a_void_of_nothing_is_not():
+    payments = [
+        {"order_id": ORDER, "customer_id": "c", "amount_cents": 500, "status": "VOIDED"},
+        {"order_id": OTHER, "customer_id": "", "amount_cents": 0, "status": "VOIDED"},  # a tombstone
+    ]
+    orders = {ORDER: order("CANCELLED", reason="payment_declined"), OTHER: order("CANCELLED", order_id=OTHER)}
+    events = [
+        event("order.placed"),
+        event("order.cancelled"),
+        event("order.placed", OTHER),
+        event("order.cancelled", OTHER),
+    ]
+    state = told(*events, orders=orders, payments=payments)
+    assert found(check_events(state)) == [(EVENTS, f"key {ORDER}")], "payment.voided missing for the hold"
+
+
+def notification(order_id=ORDER, *, kind="order.confirmed", status="SENT"):
+    return {"id": f"n-{order_id}-{kind}", "order_id": order_id, "type": kind, "status": status, "attempts": 1}
+
+
+def notified(*notifications, status="CONFIRMED", final_for=600) -> Snapshot:
+    final = {**order(status), "updated_at": (NOW - timedelta(seconds=final_for)).isoformat()}
+    return snapshot(orders={ORDER: final}, notifications=list(notifications), read_at=NOW)
+
+
+def test_a_final_order_notified_once_is_clean():
+    assert found(check_notifications(notified(notification()))) == []
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        notified(),
+        notified(notification(), notification(kind="order.cancelled")),
+        notified(notification(kind="order.cancelled")),
+        notified(notification(status="PENDING")),
+        notified(notification(), notification(OTHER)),
+    ],
+    ids=["none", "twice", "of-the-other-state", "never-sent", "of-an-unknown-order"],
+)
+def test_a_final_order_not_notified_exactly_once_is_a_violation(state):
+    assert found(check_notifications(state)), "a violation is found"
+    assert {invariant for invariant, _ in found(check_notifications(state))} == {NOTIFICATIONS}
+
+
+def test_a_notification_on_its_way_is_not_a_violation_yet():
+    assert found(check_notifications(notified(final_for=5))) == []
+    assert found(check_notifications(notified(notification(status="PENDING"), final_for=5))) == []

@@ -21,6 +21,7 @@ def test_defaults_fit_the_local_stack() -> None:
         order_svc_url="http://127.0.0.1:8001",
         payment_svc_url="http://127.0.0.1:8002",
         inventory_svc_url="http://127.0.0.1:8003",
+        notification_svc_url=None,
         breakers=BreakerSettings(fail_max=5, reset_seconds=10.0, redis_url=None),
         identity=IdentitySettings(
             token_url=None,
@@ -45,6 +46,7 @@ def test_environment_overrides_every_value() -> None:
         "ORDER_SVC_URL": "http://orders",
         "PAYMENT_SVC_URL": "http://payments",
         "INVENTORY_SVC_URL": "http://inventory",
+        "NOTIFICATION_SVC_URL": "http://notifications",
         "BREAKER_FAIL_MAX": "3",
         "BREAKER_RESET_SECONDS": "2.5",
         "BREAKER_REDIS_URL": "redis://cache:6379/1",
@@ -66,6 +68,7 @@ def test_environment_overrides_every_value() -> None:
         "http://orders",
         "http://payments",
         "http://inventory",
+        "http://notifications",
         BreakerSettings(3, 2.5, "redis://cache:6379/1"),
         IdentitySettings(
             "https://idp/realms/shop/protocol/openid-connect/token",
