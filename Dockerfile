@@ -1,7 +1,8 @@
-# One image for every process of the system: the three services (gunicorn), the worker, the relay and
-# the migrations. The role is the command: see infra/deploy/container/entrypoint.sh.
+# One image for every process of the system: the four services (gunicorn), the worker, the relay, the
+# event publishers, the notifier and the one-shot steps. The role is the command: see
+# infra/deploy/container/entrypoint.sh.
 #   docker build -t saga-orders .
-#   docker run saga-orders order_svc | worker | relay | migrate order_svc
+#   docker run saga-orders order_svc | worker | relay | publisher order_svc | notifier | migrate order_svc
 
 # Build: a virtual environment with the runtime dependencies (pinned by requirements-runtime.lock).
 FROM python:3.11-slim-bookworm AS build
@@ -35,6 +36,7 @@ COPY --chown=root:root infra/audit/ infra/audit/
 COPY --chown=root:root inventory_svc/ inventory_svc/
 COPY --chown=root:root payment_svc/ payment_svc/
 COPY --chown=root:root order_svc/ order_svc/
+COPY --chown=root:root notification_svc/ notification_svc/
 COPY --chown=root:root infra/deploy/container/entrypoint.sh /usr/local/bin/saga-entrypoint
 # Bytecode now, while the tree is writable: the processes run with PYTHONDONTWRITEBYTECODE on a
 # read-only tree, and the worker's sandbox imports the workflow module again for every workflow run.

@@ -1,7 +1,8 @@
 """The gateway, real nginx in front of a real stack (infra/deploy/gateway, through `sagactl`'s runner): a
-whole order placed and followed through the gateway alone, the docs under it, the internal and
-admin endpoints unreachable, refusals in the error shape, TLS where a certificate is given, and
-the rate limit biting. Skips, saying how to install it, where nginx is missing (.ci/run installs it).
+whole order placed and followed through the gateway alone, every service's docs under it, the
+internal and admin endpoints unreachable, refusals in the error shape, TLS where a certificate is
+given, and the rate limit biting. Skips, saying how to install it, where nginx is missing (.ci/run
+installs it).
 """
 
 import datetime
@@ -122,6 +123,9 @@ def test_an_order_is_placed_and_followed_through_the_gateway_alone(gateway):
         assert (
             client.get(f"/api/v1/reservations/{order_id}", headers=operator).json()["status"] == "COMMITTED"
         )
+        # The customer reaches notification_svc's list through the gateway as well. Whether the mail
+        # has gone out is checked in test_events.py, not here.
+        assert client.get("/api/v1/notifications", headers=customer).status_code == 200
     # The service's line about the placement carries the request id the client sent through the gateway.
     placement = [
         line
@@ -162,7 +166,12 @@ def test_internal_admin_metrics_and_probes_are_unreachable_from_outside(gateway)
 
 def test_each_services_docs_are_served_under_the_gateway(gateway):
     _, url, _ = gateway
-    for name, title in (("orders", "order_svc"), ("inventory", "inventory_svc"), ("payments", "payment_svc")):
+    for name, title in (
+        ("orders", "order_svc"),
+        ("inventory", "inventory_svc"),
+        ("payments", "payment_svc"),
+        ("notifications", "notification_svc"),
+    ):
         page = httpx.get(f"{url}/api/docs/{name}/", timeout=10)
         assert page.status_code == 200
         assert "swagger-ui" in page.text

@@ -1,22 +1,35 @@
 """The container files, checked where no Docker engine runs: hadolint accepts the Dockerfile, the
 compose file is valid and resolves as documented (docker-compose, Debian's, which .ci/run installs),
-the image's entrypoint knows every role, and the runtime lock pins what the development lock pins."""
+the image's entrypoint knows every role and each role the compose file and the Kubernetes manifests
+give it runs a real command from a folder the image holds, and the runtime lock pins what the
+development lock pins."""
 
+import functools
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from chassis.settings import PRODUCTION_REQUIRED
 from infra.nginx import GATEWAY_FILES, render
 
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 COMPOSE = shutil.which("docker-compose")
 ENTRYPOINT = ROOT / "infra" / "deploy" / "container" / "entrypoint.sh"
+K8S = ROOT / "infra" / "deploy" / "k8s"
+IMAGE_APP = "/app"  # where the Dockerfile puts the code (WORKDIR)
+SERVICES = ("inventory_svc", "payment_svc", "order_svc")
+PUBLISHERS = {f"{service.removesuffix('_svc')}-publisher": service for service in SERVICES}
+# What would make `manage.py` load other settings than the service's own test settings.
+SERVICE_SETTINGS = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "EVENTS_BROKER_URL", "EMAIL_HOST")
 COMPOSE_SETTINGS = {
     "JWT_ISSUER": "https://idp.example/realms/shop",
     "JWT_AUDIENCE": "shop",
@@ -30,6 +43,9 @@ COMPOSE_SETTINGS = {
     "INVENTORY_SECRET_KEY": "k1",
     "PAYMENT_SECRET_KEY": "k2",
     "ORDER_SECRET_KEY": "k3",
+    "NOTIFICATION_DB_PASSWORD": "note",
+    "NOTIFICATION_SECRET_KEY": "k4",
+    "RABBITMQ_PASSWORD": "rabbit",
     "SAGA_TOKEN_URL": "https://idp.example/token",
     "SAGA_CLIENT_ID": "saga-worker",
     "SAGA_CLIENT_SECRET": "s",
@@ -52,6 +68,73 @@ def compose(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess:
         env={"PATH": "/usr/bin:/bin", **environ},
         cwd=ROOT,
     )
+
+
+def composed_roles() -> dict[str, list[str]]:
+    """The role (command) of each compose service that runs the project's image."""
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    return {name: s["command"] for name, s in services.items() if s.get("image") == "saga-orders:local"}
+
+
+def manifest_roles() -> dict[str, list[str]]:
+    """The role (args) of each container of the Kubernetes manifests that runs the project's image."""
+    roles = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document["kind"] in ("Deployment", "Job"):
+                pod = document["spec"]["template"]["spec"]
+                for container in pod.get("initContainers", []) + pod["containers"]:
+                    if container["image"].startswith("saga-orders:"):
+                        roles[f"{document['metadata']['name']}/{container['name']}"] = container["args"]
+    return roles
+
+
+def entrypoint_sandbox(sandbox: Path, metrics_folder: Path) -> tuple[list[str], dict[str, Any]]:
+    """The entrypoint's command line and subprocess options to run it in `sandbox`: the image's folders
+    there, and stand-ins for gunicorn and python that print the program, its folder and its arguments."""
+    app = sandbox / "app"
+    for folder in (*SERVICES, "notification_svc"):
+        (app / folder).mkdir(parents=True, exist_ok=True)
+    bin_dir = sandbox / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for program in ("gunicorn", "python"):
+        stand_in = bin_dir / program
+        stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" {program} "$PWD" "$@"\n')
+        stand_in.chmod(0o755)
+    script = sandbox / "entrypoint.sh"
+    script.write_text(ENTRYPOINT.read_text().replace(f"{IMAGE_APP}/", f"{app}/"))
+    options = {
+        "cwd": app,  # the image's WORKDIR
+        "env": {"PATH": f"{bin_dir}:/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(metrics_folder)},
+        "text": True,
+    }
+    return ["sh", str(script)], options
+
+
+def run_role(arguments: list[str], sandbox: Path) -> tuple[str, str, list[str]]:
+    """What the entrypoint executes for `arguments`: the program, its folder in the image, and its
+    arguments."""
+    command, options = entrypoint_sandbox(sandbox, metrics_folder=sandbox)
+    done = subprocess.run([*command, *arguments], capture_output=True, timeout=10, **options)
+    assert done.returncode == 0, (arguments, done.stderr)
+    program, folder, *rest = done.stdout.splitlines()
+    return program, folder.replace(str(options["cwd"]), IMAGE_APP), rest
+
+
+@functools.cache
+def management_commands(service: str) -> frozenset[str]:
+    """The management commands `manage.py` of `service` knows, Django's and the chassis' included."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "help", "--commands"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT / service,
+        env={name: value for name, value in os.environ.items() if name not in SERVICE_SETTINGS}
+        | {"DJANGO_ENV": "test"},
+    )
+    assert done.returncode == 0, done.stderr
+    return frozenset(done.stdout.split())
 
 
 def test_hadolint_accepts_the_dockerfile() -> None:
@@ -82,21 +165,30 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
     assert set(services) == {
         "postgres",
         "redis",
+        "rabbitmq",
+        "mailpit",
         "temporal",
         "temporal-ui",
         "search-attributes",
         "migrate-inventory",
         "migrate-payment",
         "migrate-order",
+        "migrate-notification",
+        "declare-broker",
         "inventory_svc",
         "payment_svc",
         "order_svc",
+        "notification_svc",
         "relay",
+        "inventory-publisher",
+        "payment-publisher",
+        "order-publisher",
+        "notifier",
         "worker",
         "gateway",
         "prometheus",
     }
-    for name in ("inventory_svc", "payment_svc", "order_svc"):
+    for name in (*SERVICES, "notification_svc"):
         service = services[name]
         assert service["command"] == [name]
         assert "readyz" in " ".join(service["healthcheck"]["test"])
@@ -112,13 +204,58 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
     }
     assert all(
         services["worker"]["depends_on"][name]["condition"] == "service_healthy"
-        for name in ("inventory_svc", "payment_svc", "order_svc")
+        for name in ("inventory_svc", "payment_svc", "order_svc", "notification_svc")
     )
+    # The worker's scheduled audit reads notification_svc too.
+    assert services["worker"]["environment"]["NOTIFICATION_SVC_URL"] == "http://notification_svc:8000"
     assert sorted(p["published"] if isinstance(p, dict) else p for p in services["gateway"]["ports"]) in (
         [8000, 8443],
         ["8000:8000", "8443:8443"],
         ["8000", "8443"],
     )
+    assert services["gateway"]["depends_on"]["notification_svc"]["condition"] == "service_healthy"
+    assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
+    # Every image pulled is pinned to a version; only the project's own is built here.
+    assert all(re.search(r":v?\d", s["image"]) for s in services.values() if "build" not in s)
+
+
+@needs_compose
+def test_the_compose_file_starts_the_publishers_and_the_notifier_beside_their_services_after_the_broker():
+    services = yaml.safe_load(compose("config", environ=COMPOSE_SETTINGS).stdout)["services"]
+    sidecars = {**PUBLISHERS, "notifier": "notification_svc"}
+    for name, service_name in sidecars.items():
+        sidecar, service = services[name], services[service_name]
+        assert sidecar["command"] == (["notifier"] if name == "notifier" else ["publisher", service_name])
+        # The service's settings, and its /tmp, where both write their metrics for its /metrics.
+        for setting in ("DATABASE_URL", "SECRET_KEY", "EVENTS_BROKER_URL"):
+            assert sidecar["environment"][setting] == service["environment"][setting], (name, setting)
+        (volume,) = sidecar["volumes"]
+        assert volume in service["volumes"]
+        assert (volume["target"] if isinstance(volume, dict) else volume.split(":")[1]) == "/tmp"
+        # After its service (gunicorn makes the metrics folder), its migrations and the broker's topology.
+        conditions = {dependency: value["condition"] for dependency, value in sidecar["depends_on"].items()}
+        expected = {
+            service_name: "service_healthy",
+            f"migrate-{service_name.removesuffix('_svc')}": "service_completed_successfully",
+            "declare-broker": "service_completed_successfully",
+            "rabbitmq": "service_healthy",
+        }
+        assert conditions.items() >= expected.items(), name
+    assert services["declare-broker"]["command"] == ["declare-broker"]
+    assert services["declare-broker"]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    assert services["notifier"]["environment"]["EMAIL_HOST"] == "mailpit"
+    assert services["notifier"]["depends_on"]["mailpit"]["condition"] == "service_healthy"
+    broker = f"amqp://saga:{COMPOSE_SETTINGS['RABBITMQ_PASSWORD']}@rabbitmq:5672/saga"
+    for name, role in composed_roles().items():
+        if role in (["worker"], ["search-attributes"]):
+            continue  # not Django processes
+        environment = services[name]["environment"]
+        assert environment["EVENTS_BROKER_URL"] == broker, name
+        required = {
+            *PRODUCTION_REQUIRED,
+            *(["EMAIL_HOST"] if environment["DATABASE_URL"].endswith("/notification") else []),
+        }
+        assert not {setting for setting in required if not environment.get(setting)}, name
 
 
 @needs_compose
@@ -127,6 +264,10 @@ def test_the_compose_file_refuses_to_run_without_its_secrets() -> None:
     assert done.returncode != 0
     assert "the identity provider's https JWKS URL" in done.stderr
     assert not re.search(r"PASSWORD: [^$\s]|SECRET_KEY: [^$\s]", (ROOT / "compose.yaml").read_text())
+    for secret in ("RABBITMQ_PASSWORD", "NOTIFICATION_DB_PASSWORD", "NOTIFICATION_SECRET_KEY"):
+        done = compose("config", "-q", environ={k: v for k, v in COMPOSE_SETTINGS.items() if k != secret})
+        assert done.returncode != 0, secret
+        assert secret in done.stderr, secret
 
 
 def test_the_gateway_templates_are_filled_by_the_compose_files_settings() -> None:
@@ -137,15 +278,55 @@ def test_the_gateway_templates_are_filled_by_the_compose_files_settings() -> Non
         for template in ("gateway.conf.template", "tls.conf.template")
     }
     assert "server order_svc:8000;" in rendered["gateway.conf.template"]
+    assert "server notification_svc:8000;" in rendered["gateway.conf.template"]
     assert "ssl_certificate /etc/nginx/tls/gateway.pem;" in rendered["tls.conf.template"]
 
 
 def test_the_entrypoint_knows_every_role_and_refuses_others() -> None:
     assert subprocess.run(["sh", "-n", str(ENTRYPOINT)], timeout=10).returncode == 0
-    for arguments in (["nonsense"], [], ["migrate", "payments"]):
+    refused = (["nonsense"], [], ["migrate", "payments"], ["publisher"], ["publisher", "notification_svc"])
+    for arguments in refused:
         done = subprocess.run(["sh", str(ENTRYPOINT), *arguments], capture_output=True, text=True, timeout=10)
         assert done.returncode == 2, arguments
         assert "usage" in done.stderr, arguments
+
+
+def test_every_role_the_deployment_files_give_the_image_runs_a_real_command(tmp_path: Path) -> None:
+    dockerfile, ignored = (ROOT / "Dockerfile").read_text(), (ROOT / ".dockerignore").read_text().splitlines()
+    roles = {f"compose {name}": role for name, role in composed_roles().items()}
+    roles |= {f"k8s {name}": role for name, role in manifest_roles().items()}
+    assert len(roles) > 20
+    for where, role in roles.items():
+        program, folder, arguments = run_role(role, tmp_path)
+        service = folder.removeprefix(f"{IMAGE_APP}/")  # the folder a role enters is a service's
+        if folder != IMAGE_APP:  # and the image holds it
+            assert f"COPY --chown=root:root {service}/ {service}/" in dockerfile, where
+            assert f"!{service}/" in ignored, where
+        if program == "gunicorn":
+            assert arguments[:3] == ["config.wsgi:application", "--config", "python:chassis.gunicorn_conf"]
+            assert (ROOT / service / "config" / "wsgi.py").is_file(), where
+        elif arguments[0] == "-m":
+            assert (ROOT / (arguments[1].replace(".", "/") + ".py")).is_file(), where
+        else:
+            assert arguments[0] == "manage.py", where
+            assert arguments[1] in management_commands(service), where
+
+
+@pytest.mark.parametrize("role", [["publisher", "order_svc"], ["notifier"]])
+def test_a_publisher_or_notifier_waits_for_the_metrics_folder_its_service_makes(role, tmp_path: Path) -> None:
+    # gunicorn empties the folder when it starts: metrics written before then would be lost.
+    folder = tmp_path / "prometheus"
+    command, options = entrypoint_sandbox(tmp_path, metrics_folder=folder)
+    with subprocess.Popen(
+        [*command, *role], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **options
+    ) as waiting:
+        time.sleep(1.5)
+        assert waiting.poll() is None  # still waiting
+        folder.mkdir()
+        stdout, stderr = waiting.communicate(timeout=10)
+    assert waiting.returncode == 0
+    assert "waiting for" in stderr
+    assert stdout.splitlines()[2:] == ["manage.py", "publish_events" if role[0] == "publisher" else "notify"]
 
 
 def test_the_runtime_lock_pins_what_the_development_lock_pins() -> None:
