@@ -78,6 +78,16 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
     for name, order in final.items():
         expected = ("CONFIRMED", None) if name.startswith("confirmed") else ("CANCELLED", name)
         assert (order["status"], order["cancellation_reason"]) == expected, order
+
+    # Each customer told: the audit's notifications check then has no notification still on its way.
+    def all_sent() -> bool:
+        listed = api.notification.check(
+            api.notification.get("/api/v1/notifications", params={"page_size": "100"})
+        )
+        sent = {n["order_id"] for n in listed["results"] if n["status"] == "SENT"}
+        return {order["id"] for order in final.values()} <= sent
+
+    wait_for(all_sent, 30, "every final order's notification sent")
     return final
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from infra.audit import (
+    EVENTS,
     EXACTLY_ONCE,
     LIVENESS,
     MONEY,
+    NOTIFICATIONS,
     STOCK,
     TemporalUnavailable,
     run_audit,
@@ -29,7 +31,17 @@ SAGACTL = Path(sys.executable).parent / "sagactl"
 # and timed out, authorize + void for the customer's cancel) and reservation events (2 + 2 confirmed;
 # release tombstones for out_of_stock and unknown_sku; reserve + release for declined, timed out and
 # the customer's cancel).
-CLEAN_COUNTS = {MONEY: 10, STOCK: 10, LIVENESS: 7, EXACTLY_ONCE: 8 + 12}
+# Integration events: seven order.placed and seven final, two payment.captured, the voided hold and
+# the order.cancel_requested of the customer's cancel, and one stock.low (the confirmed order takes the
+# second product from 5 to 4). Notifications: seven notifications and seven final orders.
+CLEAN_COUNTS = {
+    MONEY: 10,
+    STOCK: 10,
+    LIVENESS: 7,
+    EXACTLY_ONCE: 8 + 12,
+    EVENTS: 7 + 7 + 2 + 1 + 1 + 1,
+    NOTIFICATIONS: 7 + 7,
+}
 
 
 def audit(stack):
@@ -37,6 +49,7 @@ def audit(stack):
         order_url=stack.order_url,
         payment_url=stack.payment_url,
         inventory_url=stack.inventory_url,
+        notification_url=stack.config.notification_url,
         temporal_address=stack.temporal_address,
         token=stack.config.local_keys().operator_token(),
         deadline_seconds=SAGA_DEADLINE_SECONDS,
@@ -54,6 +67,7 @@ def sagactl_audit(stack, *args: str) -> subprocess.CompletedProcess:
         "ORDER_SVC_PORT": stack.config.order_port,
         "PAYMENT_SVC_PORT": stack.config.payment_port,
         "INVENTORY_SVC_PORT": stack.config.inventory_port,
+        "NOTIFICATION_SVC_PORT": stack.config.notification_port,
     }
     return subprocess.run(
         [str(SAGACTL), "audit", "--deadline-seconds", str(SAGA_DEADLINE_SECONDS), *args],
@@ -162,6 +176,8 @@ def test_an_order_confirmed_without_capture_is_caught(stack, orders, sabotage):
         (MONEY, f"order {order['id']}"),
         (STOCK, f"sku {order['items'][0]['sku']}"),
         (LIVENESS, f"order {order['id']}"),
+        (EVENTS, f"key {order['id']}"),  # told cancelled, never confirmed
+        (NOTIFICATIONS, f"order {order['id']}"),  # its customer was told it was cancelled
     }
     details = {violation.invariant: violation.detail for violation in report.violations}
     assert details[MONEY] == f"CONFIRMED with total {order['total_cents']}, but 0 was captured"
@@ -189,6 +205,8 @@ def test_a_status_that_disagrees_with_the_workflow_result_is_caught_and_sagactl_
         "OK",
         "violation",
         "OK",
+        "OK",
+        "OK",
     ]
     written = json.loads((tmp_path / "audit.json").read_text())
     assert written["ok"] is False
@@ -207,8 +225,10 @@ def test_an_order_without_a_workflow_is_caught(stack, orders, sabotage):
 
     report = audit(stack)
 
-    assert found(report) == {(LIVENESS, f"order {ghost}")}
-    assert report.violations[0].detail == f"PENDING, but it has no workflow order-{ghost}"
+    assert found(report) == {(LIVENESS, f"order {ghost}"), (EVENTS, f"key {ghost}")}
+    details = {violation.invariant: violation.detail for violation in report.violations}
+    assert details[LIVENESS] == f"PENDING, but it has no workflow order-{ghost}"
+    assert details[EVENTS] == "0 order.placed events recorded, 1 expected"
 
 
 def test_a_key_reused_for_another_step_is_caught(stack, orders, sabotage):

@@ -160,7 +160,11 @@ def test_the_alert_rules_are_loaded_and_quiet_after_a_clean_audit(stack, prometh
         "NotificationSendsFailing",
         "NotificationsDelayed",
     }
-    assert quiet, rules
+    assert quiet, {
+        name: (rule["state"], rule["health"], rule.get("lastError"), rule.get("alerts"))
+        for name, rule in rules.items()
+        if rule["state"] != "inactive" or rule["health"] != "ok"
+    }
 
 
 def test_every_dashboard_panel_queries_metrics_the_system_exports(stack, prometheus):

@@ -16,6 +16,8 @@ from tests.e2e.test_order_saga import describe_workflow
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 PROCESSES = {"order_svc", "relay", "worker", "inventory_svc", "payment_svc"}
+# The order's trace goes on through the broker: its events' publishers and the notifier that mails it.
+TRACED = PROCESSES | {"order-publisher", "payment-publisher", "notifier"}
 
 
 def order_trace(traces_dir: Path, order_id: str, *, until: str, timeout: float = 15.0) -> list[dict]:
@@ -40,11 +42,11 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
     order = api.wait_for_final(api.place_order(customer, {sku: 1})["id"], timeout=60)
     assert order["status"] == "CONFIRMED"
 
-    # The workflow's span is written when the workflow ends, after every step's spans.
-    spans = order_trace(stack.config.var_dir / "traces", order["id"], until="RunWorkflow:OrderSaga")
+    # The mail is the last thing the order's trace does, after the workflow's span has ended.
+    spans = order_trace(stack.config.var_dir / "traces", order["id"], until="notification: send email")
     tree = [(depth, span["service"], span["name"]) for depth, span in span_tree(spans)]
     assert tree[0] == (0, "order_svc", "POST api/v1/orders")
-    assert {service for _, service, _ in tree} == PROCESSES
+    assert {service for _, service, _ in tree} == TRACED
     names = [name for _, _, name in tree]
     for expected in (
         "outbox relay: start saga",
@@ -56,6 +58,11 @@ def test_an_order_is_one_trace_from_its_post_through_the_relay_worker_and_every_
         "POST internal/v1/payments/authorize",
         "POST internal/v1/payments/capture",
         "POST internal/v1/orders/<uuid:order_id>/confirm",
+        "publish order.placed",
+        "publish payment.captured",
+        "publish order.confirmed",
+        "receive order.confirmed",
+        "notification: send email",
     ):
         assert expected in names, f"{expected} missing from {names}"
     # Each service's span sits under the worker's HTTP client span of the activity that called it.

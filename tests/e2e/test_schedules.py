@@ -31,7 +31,7 @@ from saga_contract import (
 from tests.support.api import unique
 from tests.support.schedules import run_once
 
-INVARIANTS = {"money", "stock", "liveness", "exactly_once"}
+INVARIANTS = {"money", "stock", "liveness", "exactly_once", "events", "notifications"}
 
 
 def worker_gauges(stack: Stack, name: str) -> list[tuple[str, float]]:

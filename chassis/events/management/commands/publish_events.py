@@ -31,8 +31,9 @@ class Command(BaseCommand):
         service = shared_settings.LOG_SERVICE
         if service not in EXCHANGES:
             raise CommandError(f"{service} publishes no events")
-        name_service(f"{service.removesuffix('_svc')}-publisher")
-        start_tracing(f"{service}-publisher", shared_settings.TRACING)
+        name = f"{service.removesuffix('_svc')}-publisher"  # as the stack names the process
+        name_service(name)
+        start_tracing(name, shared_settings.TRACING)
         publisher = EventPublisher(service)
         try:
             if once:
