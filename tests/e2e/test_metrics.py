@@ -130,6 +130,14 @@ def test_orders_of_every_outcome_are_counted_as_placed(api, stack, prometheus):
     }
 
 
+def _quiet(rule: str) -> set[str]:
+    """The states that count as quiet. Three of the five orders this module places end compensated,
+    and where the session's earlier tests made the compensation counters' series exist already,
+    Prometheus counts those three in the last 15 minutes: SagaCompensationRateHigh may then be pending
+    (true, not yet for its 10 minutes), never firing."""
+    return {"inactive", "pending"} if rule == "SagaCompensationRateHigh" else {"inactive"}
+
+
 def test_the_alert_rules_are_loaded_and_quiet_after_a_clean_audit(stack, prometheus):
     _, _, audit = run_once(stack, AUDIT_SCHEDULE_ID)  # the test stack's schedules are paused
     assert audit["ok"], audit
@@ -138,7 +146,9 @@ def test_the_alert_rules_are_loaded_and_quiet_after_a_clean_audit(stack, prometh
     while True:  # the rules are evaluated every 5 s, after the scrape that saw the audit
         groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
         rules = {rule["name"]: rule for group in groups for rule in group["rules"]}
-        quiet = all(rule["health"] == "ok" and rule["state"] == "inactive" for rule in rules.values())
+        quiet = all(
+            rule["health"] == "ok" and rule["state"] in _quiet(rule["name"]) for rule in rules.values()
+        )
         if quiet or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -163,7 +173,7 @@ def test_the_alert_rules_are_loaded_and_quiet_after_a_clean_audit(stack, prometh
     assert quiet, {
         name: (rule["state"], rule["health"], rule.get("lastError"), rule.get("alerts"))
         for name, rule in rules.items()
-        if rule["state"] != "inactive" or rule["health"] != "ok"
+        if rule["state"] not in _quiet(name) or rule["health"] != "ok"
     }
 
 
