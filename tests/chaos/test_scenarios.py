@@ -1,7 +1,7 @@
 """Every chaos scenario in its short form, run as a user runs it (`sagactl chaos ... --json`): each
 must end with every order final as its kind demands, zero invariant violations, every final order
 notified once, and proof that it really injected what it claims, so a scenario that silently injects
-nothing fails. The events go through RabbitMQ where one answers (tests.support.broker)."""
+nothing fails. The events go through RabbitMQ where one answers (tests/conftest.py)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import NO_RABBITMQ, RABBITMQ, rabbitmq_url
+from tests.support.broker import NO_RABBITMQ, RABBITMQ
 from tests.support.processes import run_bounded
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
@@ -20,7 +20,7 @@ def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
     report_file = tmp_path / "report.json"
     done = run_bounded(
         [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--seed", "7", "--json", str(report_file)],
-        env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var"), "SAGA_RABBITMQ_URL": rabbitmq_url() or ""},
+        env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},  # SAGA_RABBITMQ_URL: tests/conftest.py
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

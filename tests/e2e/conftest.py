@@ -1,6 +1,6 @@
 """Fixtures of the end-to-end tests: one real stack per session (Temporal dev server, the four services
 under gunicorn, the relay, the event publishers, the notifier, the worker) on free ports with a
-temporary var dir, its events on RabbitMQ where one answers (tests.support.broker) and its mail to a
+temporary var dir, its events on RabbitMQ where one answers (tests/conftest.py) and its mail to a
 real SMTP server of the session's own, and the API helper bound to it. Tests share the stack, so they
 create their own products and customers (see tests.support.api.unique).
 """
@@ -12,7 +12,6 @@ import pytest
 from infra.mail import MailSink
 from infra.stack import Stack, StackConfig
 from tests.support.api import Api
-from tests.support.broker import rabbitmq_url
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +25,7 @@ def mail() -> Iterator[MailSink]:
 def stack(tmp_path_factory: pytest.TempPathFactory, mail: MailSink) -> Iterator[Stack]:
     """The running stack: order_url, payment_url, inventory_url, temporal_address, ui_url,
     config (var_dir, log_dir) and processes (name -> ManagedProcess). Stopped after the session."""
-    config = StackConfig.on_free_ports(
-        tmp_path_factory.mktemp("stack"), rabbitmq_url=rabbitmq_url(), tuning=mail.environment()
-    )
+    config = StackConfig.on_free_ports(tmp_path_factory.mktemp("stack"), tuning=mail.environment())
     with Stack(config) as running:
         yield running
 

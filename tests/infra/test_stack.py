@@ -50,8 +50,10 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
     var_dir = tmp_path / "var"
     env = (
         {
-            name: value for name, value in os.environ.items() if name != "SAGA_POSTGRES_URL"
-        }  # SQLite by default
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("SAGA_POSTGRES_URL", "SAGA_RABBITMQ_URL")
+        }  # SQLite and the embedded transport by default
         | port_env
         | {
             "SAGA_VAR_DIR": str(var_dir),
