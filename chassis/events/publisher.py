@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,40 +158,45 @@ class EventPublisher:
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set: at once again after a full batch, otherwise when a recorded
         event wakes it or `poll_seconds` pass; after a failure (the broker or the database away), after
-        a backoff. Only while it holds the service's leadership."""
+        a backoff. Only while it holds the service's leadership, which it checks before each batch: a
+        publisher whose lock went with its database connection stops and takes its turn again."""
         wakeups = Wakeups(EVENTS_CHANNEL)
-        failures = 0
         try:
-            with leadership(self.service, stop) as leading:
-                if not leading:
-                    return
-                logger.info("event publisher leading", extra={"fields": {"exchange": self.exchange.name}})
-                while not stop.is_set():
-                    try:
-                        published = self.publish_due()
-                        failures = 0
-                    except Exception as error:
-                        failures += 1
-                        delay = backoff(failures)
-                        logger.warning(
-                            "event publication failed; retrying",
-                            extra={
-                                "fields": {
-                                    "error": f"{type(error).__name__}: {error}",
-                                    "retry_in_s": round(delay, 3),
-                                }
-                            },
-                        )
-                        close_old_connections()
-                        stop.wait(delay)
-                        continue
-                    if published < self.batch_size:
-                        self._idle(stop, wakeups)
-                        close_old_connections()
+            while not stop.is_set():
+                with leadership(self.service, stop) as still_held:
+                    if still_held is None:
+                        return
+                    logger.info("event publisher leading", extra={"fields": {"exchange": self.exchange.name}})
+                    self._publish_while(still_held, stop, wakeups)
         finally:
             wakeups.close()
             self.disconnect()
             connections.close_all()
+
+    def _publish_while(self, still_held: Callable[[], bool], stop: threading.Event, wakeups: Wakeups) -> None:
+        failures = 0
+        while not stop.is_set():
+            if not still_held():
+                logger.warning("event publisher lost its lock; taking its turn again")
+                return
+            try:
+                published = self.publish_due()
+                failures = 0
+            except Exception as error:
+                failures += 1
+                delay = backoff(failures)
+                logger.warning(
+                    "event publication failed; retrying",
+                    extra={
+                        "fields": {"error": f"{type(error).__name__}: {error}", "retry_in_s": round(delay, 3)}
+                    },
+                )
+                close_old_connections()
+                stop.wait(delay)
+                continue
+            if published < self.batch_size:
+                self._idle(stop, wakeups)
+                close_old_connections()
 
     def _idle(self, stop: threading.Event, wakeups: Wakeups) -> None:
         deadline = time.monotonic() + self.poll_seconds
@@ -201,27 +206,40 @@ class EventPublisher:
 
 
 @contextlib.contextmanager
-def leadership(service: str, stop: threading.Event, *, retry_seconds: float = 2.0) -> Iterator[bool]:
-    """Hold the one publisher's place of `service` until the block ends; True once held, False if
-    `stop` was set first. PostgreSQL: a session advisory lock on a connection of its own (released
-    when this process or its connection dies). SQLite: an exclusive lock on a file beside the database."""
+def leadership(
+    service: str, stop: threading.Event, *, retry_seconds: float = 2.0
+) -> Iterator[Callable[[], bool] | None]:
+    """Hold the one publisher's place of `service` until the block ends. Yields a check that says
+    whether the place is still held, once it is; None if `stop` was set first. PostgreSQL: a session
+    advisory lock on a connection of its own, gone with that connection (the check asks it). SQLite:
+    an exclusive lock on a file beside the database, held until the file is closed."""
     if connections["default"].vendor == "postgresql":
-        with _advisory_lock(service, stop, retry_seconds) as held:
-            yield held
+        with _advisory_lock(service, stop, retry_seconds) as still_held:
+            yield still_held
     else:
-        with _lock_file(service, stop, retry_seconds) as held:
-            yield held
+        with _lock_file(service, stop, retry_seconds) as still_held:
+            yield still_held
 
 
 @contextlib.contextmanager
-def _advisory_lock(service: str, stop: threading.Event, retry_seconds: float) -> Iterator[bool]:
+def _advisory_lock(
+    service: str, stop: threading.Event, retry_seconds: float
+) -> Iterator[Callable[[], bool] | None]:
     key = int.from_bytes(
         hashlib.sha256(f"events-publisher:{service}".encode()).digest()[:8], "big", signed=True
     )
     holder = connections.create_connection("default")
+
+    def still_held() -> bool:
+        try:
+            holder.connection.execute("SELECT 1")
+        except Exception:  # the connection, and the lock with it, is gone
+            return False
+        return True
+
     try:
-        held = False
-        while not held and not stop.is_set():
+        while True:  # at least one try, even when asked to stop
+            held = False
             try:
                 holder.ensure_connection()
                 holder.connection.autocommit = True
@@ -230,23 +248,26 @@ def _advisory_lock(service: str, stop: threading.Event, retry_seconds: float) ->
                 logger.warning("event publisher cannot take its lock yet: %s", error)
                 with contextlib.suppress(Exception):
                     holder.close()
-            if not held:
-                stop.wait(retry_seconds)
-        yield held
+            if held or stop.wait(retry_seconds):
+                break
+        yield still_held if held else None
     finally:
         with contextlib.suppress(Exception):
             holder.close()
 
 
 @contextlib.contextmanager
-def _lock_file(service: str, stop: threading.Event, retry_seconds: float) -> Iterator[bool]:
+def _lock_file(
+    service: str, stop: threading.Event, retry_seconds: float
+) -> Iterator[Callable[[], bool] | None]:
     path = Path(f"{connections['default'].settings_dict['NAME']}.{EXCHANGES[service]}.publisher.lock")
     with path.open("a") as lock_file:
-        held = False
-        while not held and not stop.is_set():
+        while True:  # at least one try, even when asked to stop
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 held = True
             except BlockingIOError:
-                stop.wait(retry_seconds)
-        yield held  # closing the file releases the lock
+                held = False
+            if held or stop.wait(retry_seconds):
+                break
+        yield (lambda: True) if held else None  # closing the file releases the lock

@@ -6,16 +6,18 @@ envelope and the trace context; it is marked published only once the broker has 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
 import kombu.exceptions
 import pytest
+from django.db import connection
 from kombu import Connection, Exchange, Queue
 from orders import services
 
 from chassis.events.broker import broker_connection
 from chassis.events.models import OutboxEvent
-from chassis.events.publisher import EventPublisher
+from chassis.events.publisher import EventPublisher, leadership
 from infra.broker import broker_reachable
 from saga_contract.events import EVENT_VERSION, EXCHANGES, EventType
 
@@ -118,3 +120,31 @@ def test_a_broker_that_does_not_answer_leaves_the_event_waiting_with_its_error(s
     assert event.published_at is None
     assert event.attempts == 1
     assert "refused" in event.last_error.lower()
+
+
+def test_one_publisher_of_a_service_leads_and_a_second_one_waits():
+    stop_waiting = threading.Event()
+    stop_waiting.set()  # the second asks once, and gives up at once
+    with leadership("order_svc", threading.Event()) as first:
+        assert first is not None
+        assert first()
+        with leadership("order_svc", stop_waiting) as second:
+            assert second is None
+        with leadership("payment_svc", stop_waiting) as other_service:
+            assert other_service is not None, "each service has a lock of its own"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the lock is a PostgreSQL session's")
+def test_a_publisher_whose_lock_went_with_its_connection_knows_it():
+    with leadership("order_svc", threading.Event()) as still_held:
+        assert still_held is not None
+        with connection.cursor() as cursor:
+            # The lock holder's connection dies, as in a database restart: only this test database's.
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " AND pid <> pg_backend_pid()"
+            )
+        assert not still_held()
+        with leadership("order_svc", threading.Event()) as again:
+            assert again is not None, "the place is free for the next publisher"
