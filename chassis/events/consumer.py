@@ -74,6 +74,9 @@ _DEPTH_EVERY_SECONDS = 10.0
 
 
 class EventConsumer(ConsumerMixin):
+    """Consumes `queue` on `connection` with `handle`, until `stop` is set (kombu's ConsumerMixin keeps
+    the connection and makes it again); `on_idle` between messages and at least every second."""
+
     def __init__(
         self,
         connection: Connection,
