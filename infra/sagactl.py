@@ -24,7 +24,6 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
-from chassis.events.broker import without_password
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
 from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, trace_view
 from infra.audit.command import command as audit_command
@@ -324,6 +323,8 @@ def _print_endpoints(config: StackConfig) -> None:
     for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc"):
         table.add_row(service, f"{config.service_url(service)}/api/v1/")
     if config.rabbitmq_url:
+        from chassis.events.broker import without_password  # kombu: loaded by `up` alone
+
         table.add_row("events", f"RabbitMQ at {without_password(config.rabbitmq_url)}")
     else:
         table.add_row("events", f"files under {config.var_dir / 'broker'}   (--rabbitmq URL for RabbitMQ)")
