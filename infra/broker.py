@@ -18,11 +18,16 @@ log = logging.getLogger("infra.stack")
 DEFAULT_VHOST = "/"
 
 
+def broker_address(url: str) -> tuple[str, int]:
+    """The host and port an AMQP URL points at (5672 unless it says otherwise)."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 5672
+
+
 def broker_reachable(url: str, timeout: float = 2.0) -> bool:
     """Whether something accepts TCP connections where `url` points (an AMQP URL)."""
-    parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=timeout):
+        with socket.create_connection(broker_address(url), timeout=timeout):
             return True
     except OSError:
         return False

@@ -1,7 +1,7 @@
 """A consumer of integration events: takes each message from its queue, hands it to the service's
 handler, and acknowledges it only once the handler has committed.
 
-The handler (`handle(envelope, trace_context) -> bool`, False for an event it had seen already) is
+The handler (`handle(envelope, trace_context=...) -> bool`, False for an event it had seen already) is
 expected to dedupe by the event id in an inbox of its own: delivery is at least once. What goes
 wrong is told apart:
 
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu import Connection, Consumer, Message, Producer, Queue
@@ -41,14 +41,18 @@ from saga_contract.events import (
     MAX_HANDLING_FAILURES,
     TRACE_HEADERS,
     Envelope,
-    InvalidEnvelope,
     parse_envelope,
 )
 
 logger = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
-Handler = Callable[[Envelope, dict[str, str]], bool]
+
+class Handler(Protocol):
+    """A service's handling of one event: False for an event it had handled already."""
+
+    def __call__(self, envelope: Envelope, *, trace_context: dict[str, str]) -> bool: ...
+
 
 CONSUMED = CounterMetric("events_consumed", "Messages handled and acknowledged.", ["queue", "outcome"])
 HANDLING_FAILURES = CounterMetric(
@@ -172,7 +176,7 @@ class EventConsumer(ConsumerMixin):
         failures = 0
         while True:
             try:
-                return self.handle(envelope, trace_context)
+                return self.handle(envelope, trace_context=trace_context)
             except (OperationalError, InterfaceError) as error:
                 failures += 1
                 delay = backoff(failures)
@@ -266,6 +270,3 @@ def _timestamp(iso: str) -> float:
         return datetime.fromisoformat(iso).timestamp()
     except ValueError:
         return time.time()
-
-
-__all__ = ["EventConsumer", "Handler", "InvalidEnvelope"]

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
-from urllib.parse import urlsplit
 
-from infra.broker import with_address
+from infra.broker import broker_address, with_address
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
@@ -109,17 +108,12 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
         os._exit(2)
     with contextlib.ExitStack() as running:
         mail = running.enter_context(MailSink())
-        proxy = running.enter_context(TcpProxy(*_host_and_port(rabbitmq))) if rabbitmq else None
+        proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
         broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
         config = StackConfig.on_free_ports(
             var_dir, chaos=True, tuning=CHAOS_TUNING | mail.environment(), rabbitmq_url=broker
         )
         _run(args, options, Stack(config), console, mail=mail, proxy=proxy)
-
-
-def _host_and_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or HOST, parts.port or 5672
 
 
 def _run(

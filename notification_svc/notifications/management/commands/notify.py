@@ -25,17 +25,8 @@ from chassis.events.consumer import EventConsumer
 from notifications.services import notification_receive, notification_send_due
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
-from saga_contract.events import Envelope
 
 logger = logging.getLogger("notifications.notifier")
-
-
-def _receive(envelope: Envelope, trace_context: dict[str, str]) -> bool:
-    return notification_receive(envelope, trace_context=trace_context)
-
-
-def _send_due() -> int:
-    return notification_send_due()
 
 
 class Command(BaseCommand):
@@ -56,7 +47,11 @@ class Command(BaseCommand):
         try:
             with broker_connection(url) as connection:
                 consumer = EventConsumer(
-                    connection, notification_queue(url), _receive, stop=stop, on_idle=_send_due
+                    connection,
+                    notification_queue(url),
+                    notification_receive,
+                    stop=stop,
+                    on_idle=notification_send_due,
                 )
                 # kombu's ConsumerMixin.run is unannotated: called through a typed view of it.
                 run = cast(Callable[[], object], consumer.run)
