@@ -1,6 +1,6 @@
 """The broker as the services see it: one kombu connection per process, and the topology (the
-services' topic exchanges, notification_svc's queue and its dead-letter queue) declared by the
-processes that use it.
+services' topic exchanges, the consumers' queues and the dead-letter queue they share) declared by
+the processes that use it.
 
 EVENTS_BROKER_URL names it. `amqp://user:password@host:5672/vhost` is RabbitMQ, the production
 broker: publisher confirms on, durable exchanges, quorum queues with a delivery limit and a
@@ -23,8 +23,7 @@ from saga_contract.events import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
     EXCHANGES,
-    NOTIFICATION_QUEUE,
-    NOTIFIED_EVENTS,
+    QUEUE_BINDINGS,
     SOURCES,
 )
 
@@ -89,13 +88,14 @@ def _queue_arguments(url: str, *, dead_lettered: bool) -> dict[str, Any] | None:
     return arguments
 
 
-def notification_queue(url: str) -> Queue:
-    """notification_svc's queue: the order events it tells customers about."""
+def consumer_queue(name: str, url: str) -> Queue:
+    """A consumer's queue (a QUEUE_BINDINGS key), bound to its events on their publishers' exchanges;
+    a message that fails there too often goes to the dead-letter exchange."""
     return Queue(
-        NOTIFICATION_QUEUE,
+        name,
         bindings=[
             binding(service_exchange(SOURCES[event_type]), routing_key=event_type)
-            for event_type in NOTIFIED_EVENTS
+            for event_type in QUEUE_BINDINGS[name]
         ],
         durable=True,
         queue_arguments=_queue_arguments(url, dead_lettered=True),

@@ -1,19 +1,22 @@
 """A consumer of integration events: takes each message from its queue, hands it to the service's
 handler, and acknowledges it only once the handler has committed.
 
-The handler (`handle(envelope, trace_context=...) -> bool`, False for an event it had seen already) is
-expected to dedupe by the event id in an inbox of its own: delivery is at least once. What goes
-wrong is told apart:
+The handler (`handle(envelope, trace_context=...) -> bool`, False for an event it had seen already)
+must make a second handling of an event harmless, because delivery is at least once: notification_svc
+keeps an inbox of the event ids it handled, and payment_svc's accounts are keyed by the customer a
+registration names. What goes wrong is told apart:
 
 - the database away (OperationalError, InterfaceError): the same message is tried again with a
   backoff for as long as it takes, and nothing else is taken meanwhile; no failure is counted.
-- anything else (a body that is no Envelope, a bug): a failure. The message goes back to the queue
-  until it has failed MAX_HANDLING_FAILURES times in this process; then it is published to the
-  dead-letter exchange, with why in its headers, and acknowledged. On RabbitMQ the queue's own
-  delivery limit catches what this process cannot count (a message whose every delivery kills it).
+- anything else (a body that is no Envelope, a bug): a failure. The message goes back to its queue,
+  and to no other queue bound to its routing key, until it has failed MAX_HANDLING_FAILURES times in
+  this process. Then it is published to the dead-letter exchange, with why in its headers, and
+  acknowledged. On RabbitMQ the queue's own delivery limit catches what this process cannot count (a
+  message whose every delivery kills it).
 
 Between messages, and at least every `idle_seconds`, `on_idle` runs: notification_svc sends its due
 emails there. kombu's ConsumerMixin keeps the connection, and makes it again when the broker goes.
+`consume` is what a service's consumer command runs: its queue, from the broker of EVENTS_BROKER_URL.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.db import InterfaceError, OperationalError, close_old_connections
 from kombu import Connection, Consumer, Message, Producer, Queue
@@ -34,7 +37,14 @@ from opentelemetry import propagate, trace
 from prometheus_client import Counter as CounterMetric
 from prometheus_client import Gauge, Histogram
 
-from chassis.events.broker import dead_letter_exchange, dead_letter_queue
+from chassis.conf import shared_settings
+from chassis.events.broker import (
+    broker_connection,
+    consumer_queue,
+    dead_letter_exchange,
+    dead_letter_queue,
+    is_filesystem,
+)
 from chassis.events.publisher import backoff
 from saga_contract.events import (
     DEAD_LETTER_QUEUE,
@@ -155,7 +165,7 @@ class EventConsumer(ConsumerMixin):
             ):
                 new = self._handle_while_database_away(envelope, trace_context)
         except _Stopping:
-            message.requeue()
+            self._requeue(message)
             return
         except Exception as error:
             self._failed(message, identity, f"{type(error).__name__}: {error}")
@@ -204,7 +214,7 @@ class EventConsumer(ConsumerMixin):
             extra={"fields": {"message_id": identity, "failures": count, "error": reason}},
         )
         if count < MAX_HANDLING_FAILURES:
-            message.requeue()
+            self._requeue(message)
             return
         Producer(message.channel).publish(
             message.body,
@@ -219,7 +229,7 @@ class EventConsumer(ConsumerMixin):
                 "x-failure": reason[:500],
                 "x-failures": count,
                 "x-first-queue": self.queue.name,
-                "x-first-routing-key": message.delivery_info.get("routing_key", ""),
+                "x-first-routing-key": _routing_key(message),
             },
             retry=False,
         )
@@ -227,6 +237,31 @@ class EventConsumer(ConsumerMixin):
         self.failures.pop(identity, None)
         DEAD_LETTERED.labels(self.queue.name).inc()
         logger.error("event dead-lettered", extra={"fields": {"message_id": identity, "error": reason}})
+
+    def _requeue(self, message: Message) -> None:
+        """Put the message back on this consumer's queue, to be handled again.
+
+        RabbitMQ returns a rejected message to the queue it came from. kombu's filesystem transport
+        routes it through its exchange again instead, which would hand a copy to every other queue
+        bound to its routing key (notification_svc's and payment_svc's both take
+        identity.customer_registered), and each of their failures would copy it back. There the
+        message is published to this queue alone, keeping its id and its original routing key, and
+        the delivery is acknowledged."""
+        if not is_filesystem(self.connection.as_uri()):
+            message.requeue()
+            return
+        Producer(message.channel).publish(
+            message.body,
+            exchange="",  # the default exchange: the routing key names the queue
+            routing_key=self.queue.name,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            delivery_mode=2,
+            message_id=message.properties.get("message_id"),
+            headers={**(message.headers or {}), _ROUTING_KEY_HEADER: _routing_key(message)},
+            retry=False,
+        )
+        message.ack()
 
     def _run_idle_work(self, *, after_message: bool = False) -> None:
         try:
@@ -251,8 +286,38 @@ class EventConsumer(ConsumerMixin):
             logger.debug("queue depth unknown: %s", error)
 
 
+def consume(
+    queue_name: str,
+    handle: Handler,
+    *,
+    stop: threading.Event,
+    on_idle: Callable[[], object] = lambda: None,
+) -> None:
+    """Consume the queue `queue_name` (a QUEUE_BINDINGS key) from the broker of EVENTS_BROKER_URL with
+    `handle` until `stop` is set, connecting again after a broker failure."""
+    url = shared_settings.EVENTS_BROKER_URL
+    with broker_connection(url) as connection:
+        consumer = EventConsumer(
+            connection, consumer_queue(queue_name, url), handle, stop=stop, on_idle=on_idle
+        )
+        # kombu's ConsumerMixin.run is unannotated: called through a typed view of it.
+        run = cast(Callable[[], object], consumer.run)
+        run()
+
+
 class _Stopping(Exception):
     """Asked to stop while waiting for the database: the message goes back to the queue."""
+
+
+_ROUTING_KEY_HEADER = "x-first-routing-key"
+"""The routing key a message was first published with, kept on a copy that the filesystem transport's
+requeue sends straight to the queue."""
+
+
+def _routing_key(message: Message) -> str:
+    """The routing key the message was published with, also after a requeue on the filesystem transport."""
+    kept = (message.headers or {}).get(_ROUTING_KEY_HEADER)
+    return str(kept) if kept else str(message.delivery_info.get("routing_key", ""))
 
 
 def _identity(message: Message) -> str:

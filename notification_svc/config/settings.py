@@ -65,7 +65,7 @@ else:
 DEFAULT_FROM_EMAIL = _env.get("NOTIFICATION_FROM") or "orders@shop.invalid"
 
 NOTIFICATION_RECIPIENT_DOMAIN = _env.get("NOTIFICATION_RECIPIENT_DOMAIN") or "customers.invalid"
-"""The domain of every customer's address until an identity service knows real ones
+"""The domain of the address a customer is mailed at while identity_svc has told no address of its own
 (notifications.emails.recipient_of)."""
 if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", NOTIFICATION_RECIPIENT_DOMAIN):
     raise ImproperlyConfigured(

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from chassis.admin import ReadOnlyAdmin
-from notifications.models import InboxRecord, Notification
+from notifications.models import CustomerContact, InboxRecord, Notification
 
 if TYPE_CHECKING:
     # The stubs make the admin's classes generic in their models; Django's own take no parameters.
@@ -45,3 +45,12 @@ class InboxRecordAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "type", "event_id")
     list_filter = ("type",)
     search_fields = ("event_id",)
+
+
+@admin.register(CustomerContact)
+class CustomerContactAdmin(ReadOnlyAdmin):
+    """The registrations of identity_svc own these rows; an operator looks up where a customer's mail
+    goes."""
+
+    list_display = ("customer_id", "email", "updated_at")
+    search_fields = ("customer_id", "email")

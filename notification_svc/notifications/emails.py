@@ -1,7 +1,8 @@
 """What a notification says and to whom: its subject and bodies, rendered from an order event's data
 with the app's templates (HTML auto-escaped), its recipient, and the email message sent for it.
 
-Nothing here touches the database or sends anything.
+Nothing here writes to the database or sends anything; only recipient_of reads, the customer's stored
+address.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from notifications.selectors import contact_email_of
 from saga_contract import CancellationReason, format_money
 from saga_contract.events import OrderCancelledData, OrderConfirmedData
 
@@ -41,12 +43,13 @@ class RenderedEmail:
 
 
 def recipient_of(customer_id: str) -> str:
-    """The address a customer's notifications go to.
-
-    The system knows no email addresses yet, so each customer gets one of its own under
-    NOTIFICATION_RECIPIENT_DOMAIN. This is the one place to change when an identity service provides
-    real addresses. A customer id may hold characters an address must quote (`@`); Address quotes them.
+    """The address a customer's notifications go to: the one identity_svc registered for the customer
+    (a CustomerContact), or else an address of the customer's own under NOTIFICATION_RECIPIENT_DOMAIN.
+    A customer id may hold characters an address must quote (`@`); Address quotes them.
     """
+    registered = contact_email_of(customer_id)
+    if registered is not None:
+        return registered
     return Address(username=customer_id, domain=settings.NOTIFICATION_RECIPIENT_DOMAIN).addr_spec
 
 

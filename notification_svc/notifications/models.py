@@ -1,8 +1,10 @@
-"""The inbox of integration events this service has handled, and the emails it owes customers.
+"""The inbox of integration events this service has handled, the emails it owes customers, and the
+customers' email addresses.
 
-An event is handled once: its id goes into the inbox in the same transaction as the notification it
-makes, so a redelivered copy finds its id there and changes nothing. A notification stays PENDING
-until the email backend has accepted its email; the sender retries it, with backoff, until then.
+An event is handled once: its id goes into the inbox in the same transaction as the notification or
+the contact it makes, so a redelivered copy finds its id there and changes nothing. A notification
+stays PENDING until the email backend has accepted its email; the sender retries it, with backoff,
+until then.
 """
 
 import uuid
@@ -79,3 +81,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.order_id} {self.status}"
+
+
+class CustomerContact(models.Model):
+    """A customer's email address, as identity_svc's registration told it. A customer without one is
+    mailed at an address of its own under NOTIFICATION_RECIPIENT_DOMAIN (notifications.emails)."""
+
+    customer_id = models.CharField(max_length=64, unique=True)
+    email = models.CharField(max_length=254, help_text="Normalised (lower-case) by identity_svc.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id"]
+
+    def __str__(self) -> str:
+        return self.customer_id

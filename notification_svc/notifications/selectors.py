@@ -1,4 +1,4 @@
-"""Reads of notifications. Nothing here changes state."""
+"""Reads of notifications and of the customers' email addresses. Nothing here changes state."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from notifications.errors import NotificationNotFound
-from notifications.models import Notification
+from notifications.models import CustomerContact, Notification
 
 
 def notification_get(*, notification_id: UUID, owner: str | None = None) -> Notification:
@@ -40,3 +40,8 @@ def notification_list(
     if order_id:
         notifications = notifications.filter(order_id=order_id)
     return notifications
+
+
+def contact_email_of(customer_id: str) -> str | None:
+    """The email address identity_svc registered for the customer, or None if none is known yet."""
+    return CustomerContact.objects.filter(customer_id=customer_id).values_list("email", flat=True).first()

@@ -1,9 +1,10 @@
-"""Order events in, emails out.
+"""Order events and registrations in, emails out.
 
 `notification_receive` records an event in the inbox and, for the events customers hear about, the
-notification it makes, in one transaction and once per event id. `notification_send_due` claims due
-notifications one at a time with a short lease, sends each with no transaction open, and records the
-outcome: SENT, or a failed attempt tried again later with backoff. A notification is never given up.
+notification it makes, or for a registration the customer's email address, in one transaction and
+once per event id. `notification_send_due` claims due notifications one at a time with a short lease,
+sends each with no transaction open, and records the outcome: SENT, or a failed attempt tried again
+later with backoff. A notification is never given up.
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from opentelemetry import propagate, trace
 
 from chassis.backoff import jittered_backoff
 from notifications.emails import email_message, order_cancelled_email, order_confirmed_email, recipient_of
-from notifications.models import InboxRecord, Notification
+from notifications.models import CustomerContact, InboxRecord, Notification
 from observability.logs import log_context
 from saga_contract import CUSTOMER_ID_PATTERN, workflow_id
 from saga_contract.events import (
     NOTIFIED_EVENTS,
     TRACE_HEADERS,
+    CustomerRegisteredData,
     Envelope,
     EventType,
     InvalidEnvelope,
     OrderCancelledData,
     OrderConfirmedData,
+    customer_registered_data,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,22 +48,28 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def notification_receive(envelope: Envelope, *, trace_context: dict[str, str]) -> bool:
-    """Store the event in the inbox (keyed by its id) and, for order.confirmed and order.cancelled,
-    create its notification, in one transaction.
+    """Store the event in the inbox (keyed by its id) and, in the same transaction, create the
+    notification of an order.confirmed or order.cancelled, or store the email address an
+    identity.customer_registered tells.
 
     Returns False when the event's id is already in the inbox (a redelivered or duplicated message:
     nothing happens a second time), True otherwise. Other event types are recorded in the inbox and
     otherwise ignored. `trace_context` is the message's W3C trace headers, kept so that the send joins
-    the order's trace. Raises InvalidEnvelope when a notified event's data cannot be read (retrying
-    will not help), and database errors as they come (the caller retries).
+    the order's trace. Raises InvalidEnvelope when the data of an event this service acts on cannot be
+    read (retrying will not help), and database errors as they come (the caller retries).
     """
     event_id = uuid.UUID(envelope["id"])
     notification = _notification_of(envelope, trace_context) if envelope["type"] in NOTIFIED_EVENTS else None
+    contact = (
+        customer_registered_data(envelope) if envelope["type"] == EventType.CUSTOMER_REGISTERED else None
+    )
     try:
         with transaction.atomic():
             InboxRecord.objects.create(event_id=event_id, type=envelope["type"])
             if notification is not None:
                 notification.save(force_insert=True)
+            if contact is not None:
+                _contact_store(contact)
     except IntegrityError:
         if InboxRecord.objects.filter(event_id=event_id).exists():
             logger.info(
@@ -70,6 +79,15 @@ def notification_receive(envelope: Envelope, *, trace_context: dict[str, str]) -
             return False
         raise
     return True
+
+
+def _contact_store(contact: CustomerRegisteredData) -> None:
+    """Keep the customer's email address for the notifications made from now on. Those made before it
+    keep the recipient they were made with."""
+    CustomerContact.objects.update_or_create(
+        customer_id=contact["customer_id"], defaults={"email": contact["email"]}
+    )
+    logger.info("customer contact stored", extra={"fields": {"customer_id": contact["customer_id"]}})
 
 
 def notification_send_due(*, limit: int = 20) -> int:

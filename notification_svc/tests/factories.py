@@ -1,4 +1,5 @@
-"""Test data: integration events as the publishers send them, and the notifications they make."""
+"""Test data: integration events as the publishers send them, the notifications they make, and the
+registrations that tell a customer's email address."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def envelope(event_type: EventType, data: dict, *, event_id: uuid.UUID | None = 
         "id": str(event_id or uuid.uuid4()),
         "type": event_type,
         "version": EVENT_VERSION,
-        "key": data.get("order_id") or data.get("sku", ""),
+        "key": data.get("order_id") or data.get("sku") or data.get("customer_id", ""),
         "source": SOURCES[event_type],
         "occurred_at": "2026-01-02T03:04:05.000006+00:00",
         "data": data,
@@ -72,6 +73,10 @@ def placed(*, customer_id: str = "alice") -> Envelope:
             "currency": "USD",
         },
     )
+
+
+def registered(*, customer_id: str = "alice", email: str = "alice.smith@example.com") -> Envelope:
+    return envelope(EventType.CUSTOMER_REGISTERED, {"customer_id": customer_id, "email": email})
 
 
 def notification_create(event: Envelope | None = None, *, traceparent: str = TRACEPARENT) -> Notification:

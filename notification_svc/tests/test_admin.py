@@ -1,11 +1,13 @@
-"""The admin shows notifications and the inbox, and lets no one add or change them there."""
+"""The admin shows notifications, the inbox and the customers' addresses, and lets no one add or change
+them there."""
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from notifications.models import Notification
+from notifications.models import CustomerContact, Notification
+from notifications.services import notification_receive
 
-from tests.factories import notification_create
+from tests.factories import notification_create, registered
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +19,22 @@ def browser() -> Client:
     return client
 
 
-@pytest.mark.parametrize("model", ["notification", "inboxrecord"])
-def test_the_admin_lists_notifications_and_the_inbox(browser, model):
+@pytest.mark.parametrize("model", ["notification", "inboxrecord", "customercontact"])
+def test_the_admin_lists_notifications_the_inbox_and_the_contacts(browser, model):
     notification_create()
+    notification_receive(registered(), trace_context={})
     assert browser.get(f"/admin/notifications/{model}/").status_code == 200
+
+
+def test_a_contact_cannot_be_added_or_changed(browser):
+    notification_receive(registered(customer_id="alice", email="alice.smith@example.com"), trace_context={})
+    contact = CustomerContact.objects.get()
+    assert browser.get("/admin/notifications/customercontact/add/").status_code == 403
+    browser.post(
+        f"/admin/notifications/customercontact/{contact.pk}/change/",
+        {"customer_id": "alice", "email": "mallory@example.com"},
+    )
+    assert CustomerContact.objects.get().email == "alice.smith@example.com"
 
 
 def test_a_notification_is_shown_but_cannot_be_added_or_changed(browser):

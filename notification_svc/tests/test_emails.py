@@ -1,11 +1,13 @@
 """What the emails say: a confirmed order's lines with quantities, unit prices and total; a cancelled
-order's reason in plain words and its total when known; HTML escaped; one address per customer."""
+order's reason in plain words and its total when known; HTML escaped; one address per customer, the
+registered one when identity_svc told it."""
 
 import pytest
 from notifications.emails import REASONS, order_cancelled_email, order_confirmed_email, recipient_of
+from notifications.services import notification_receive
 
 from saga_contract import CancellationReason
-from tests.factories import cancelled, confirmed
+from tests.factories import cancelled, confirmed, registered
 
 ORDER_ID = "3f1c2b7e-8d4a-4c55-9e0f-6a7b8c9d0e1f"
 
@@ -63,8 +65,18 @@ def test_html_is_escaped_and_plain_text_is_not():
     assert "1 × <b>&MUG" in email.text
 
 
+@pytest.mark.django_db
 def test_each_customer_gets_an_address_of_its_own_under_the_configured_domain(settings):
     assert recipient_of("alice") == "alice@customers.invalid"
     settings.NOTIFICATION_RECIPIENT_DOMAIN = "mail.shop.example"
     assert recipient_of("bob.smith") == "bob.smith@mail.shop.example"
     assert recipient_of("bob@home") == '"bob@home"@mail.shop.example', "quoted, so the domain stays ours"
+
+
+@pytest.mark.django_db
+def test_a_registered_customer_is_mailed_at_the_registered_address_and_others_are_not(settings):
+    notification_receive(registered(customer_id="alice", email="alice.smith@example.com"), trace_context={})
+    settings.NOTIFICATION_RECIPIENT_DOMAIN = "mail.shop.example"
+
+    assert recipient_of("alice") == "alice.smith@example.com"
+    assert recipient_of("bob") == "bob@mail.shop.example"

@@ -1,9 +1,11 @@
-"""`manage.py notify` as it runs beside the service: it takes the order events from the service's queue
-on the embedded broker (kombu's filesystem transport), drops a second copy of an event, writes each
-customer's email once, and stops on SIGTERM with exit code 0."""
+"""`manage.py notify` as it runs beside the service: it takes the order events and the registrations
+from the service's queue on the embedded broker (kombu's filesystem transport), drops a second copy of
+an event, writes each customer's email once, to the registered address when there is one, and stops on
+SIGTERM with exit code 0."""
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ from kombu import Producer
 
 from chassis.events.broker import broker_connection, service_exchange
 from saga_contract.events import SOURCES, EventType
-from tests.factories import TRACEPARENT, cancelled, confirmed
+from tests.factories import TRACEPARENT, cancelled, confirmed, registered
 
 SERVICE = Path(__file__).resolve().parents[1]
 
@@ -30,7 +32,8 @@ def run(*args: str, env: dict) -> subprocess.Popen:
 
 
 def publish(folder: Path, *events) -> None:
-    """Publish as an order_svc publisher would: to order_svc's exchange, the event type as routing key."""
+    """Publish as the events' publishers would: to the publishing service's exchange, the event type as
+    routing key."""
     with broker_connection("filesystem://", folder) as connection:
         producer = Producer(connection.channel())
         for event in events:
@@ -53,12 +56,23 @@ def wait_for(condition, seconds: float) -> bool:
     return condition()
 
 
-def test_the_notifier_emails_each_order_event_once_and_stops_cleanly(tmp_path):
-    env = {"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(tmp_path), "OTEL_SDK_DISABLED": "true"}
+def prepared(var_dir: Path) -> dict:
+    """The environment of the service's processes, with the database migrated and the broker declared."""
+    env = {"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), "OTEL_SDK_DISABLED": "true"}
     for setup in (("migrate", "--no-input"), ("declare_broker",)):
         done = run(*setup, env=env)
         output, _ = done.communicate(timeout=60)
         assert done.returncode == 0, output
+    return env
+
+
+def contacts(var_dir: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(var_dir / "notification.sqlite3") as database:
+        return database.execute("SELECT customer_id, email FROM notifications_customercontact").fetchall()
+
+
+def test_the_notifier_emails_each_order_event_once_and_stops_cleanly(tmp_path):
+    env = prepared(tmp_path)
     confirmed_event, cancelled_event = confirmed(customer_id="alice"), cancelled(customer_id="bob")
     publish(tmp_path / "broker", confirmed_event, cancelled_event, confirmed_event)
 
@@ -80,3 +94,22 @@ def test_the_notifier_emails_each_order_event_once_and_stops_cleanly(tmp_path):
     )
     assert any("To: bob@customers.invalid" in email and "was cancelled" in email for email in emails)
     assert '"message": "notifier stopped"' in output
+
+
+def test_the_notifier_learns_a_registered_address_and_mails_the_customer_there(tmp_path):
+    env = prepared(tmp_path)
+    publish(tmp_path / "broker", registered(customer_id="alice", email="alice.smith@example.com"))
+
+    notifier = run("notify", env=env)
+    try:
+        assert wait_for(lambda: contacts(tmp_path) == [("alice", "alice.smith@example.com")], 30)
+        publish(tmp_path / "broker", confirmed(customer_id="alice"))
+        mail = tmp_path / "mail"
+        assert wait_for(lambda: mail.is_dir() and any(mail.iterdir()), 30), "no email written"
+        [email] = [path.read_text() for path in mail.iterdir()]
+    finally:
+        notifier.send_signal(signal.SIGTERM)
+        output, _ = notifier.communicate(timeout=30)
+
+    assert notifier.returncode == 0, output
+    assert "To: alice.smith@example.com" in email

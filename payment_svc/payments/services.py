@@ -5,14 +5,19 @@ real transition as a PaymentEvent in that transaction, and is safe to call twice
 Where writers run side by side (PostgreSQL), the rows whose money moves are locked in one order
 (account, then payment, then merchant), so that no two transactions deadlock; SQLite lets one writer
 in at a time and needs no locks. Refusals are raised before the first write.
+
+`account_open_on_registration` is the handler of payment_svc's event consumer (`manage.py
+consume_events`): a customer that identity_svc registered gets an account.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
@@ -31,7 +36,9 @@ from payments.errors import (
     PaymentVoided,
 )
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
-from saga_contract.events import EventType
+from saga_contract.events import Envelope, EventType, customer_registered_data
+
+logger = logging.getLogger(__name__)
 
 MAX_DEPOSITED_CENTS = 10**15
 """Most one account may ever have been paid: far below the 64-bit columns' limit."""
@@ -48,6 +55,33 @@ def account_create(*, customer_id: str, balance_cents: int, currency: str = "USD
             )
     except IntegrityError:
         raise AccountExists(customer_id=customer_id) from None
+
+
+def account_open_on_registration(envelope: Envelope, *, trace_context: dict[str, str]) -> bool:
+    """Open the account of the customer an identity.customer_registered event tells of, with
+    PAYMENT_SIGNUP_CREDIT_CENTS paid in.
+
+    Returns False when the customer has an account already, whether a redelivered event or an operator
+    opened it first: nothing changes then. The account's primary key, the customer's id, is what makes
+    a second handling harmless, so no inbox is kept. The consumer's span already joins the event's
+    trace, so `trace_context` is not kept. Raises InvalidEnvelope for any other event and for data
+    that cannot be read (retrying will not help), and database errors as they come (the caller
+    retries).
+    """
+    data = customer_registered_data(envelope)
+    try:
+        account_create(customer_id=data["customer_id"], balance_cents=settings.PAYMENT_SIGNUP_CREDIT_CENTS)
+    except AccountExists:
+        logger.info(
+            "account already open",
+            extra={"fields": {"event_id": envelope["id"], "customer_id": data["customer_id"]}},
+        )
+        return False
+    logger.info(
+        "account opened on registration",
+        extra={"fields": {"event_id": envelope["id"], "customer_id": data["customer_id"]}},
+    )
+    return True
 
 
 def account_deposit(*, customer_id: str, amount_cents: int) -> Account:

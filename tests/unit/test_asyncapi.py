@@ -1,6 +1,6 @@
 """docs/asyncapi.yaml against saga_contract.events: the document is well formed, has one channel per
-event type on its publisher's exchange, describes exactly the fields the contract's TypedDicts have,
-and its schemas accept a correct message and refuse a wrong one.
+event type on its publisher's exchange and one per consumer's queue, describes exactly the fields the
+contract's TypedDicts have, and its schemas accept a correct message and refuse a wrong one.
 """
 
 from __future__ import annotations
@@ -22,15 +22,20 @@ from saga_contract.events import (
     BROKER_DELIVERY_LIMIT,
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
+    EMAIL_PATTERN,
     EVENT_VERSION,
     EXCHANGES,
+    MAX_EMAIL_LENGTH,
     MAX_HANDLING_FAILURES,
     NOTIFICATION_QUEUE,
-    NOTIFIED_EVENTS,
+    PAYMENT_QUEUE,
+    QUEUE_BINDINGS,
     SOURCES,
     TRACE_HEADERS,
+    CustomerRegisteredData,
     Envelope,
     EventType,
+    InvalidEnvelope,
     OrderCancelledData,
     OrderCancelRequestedData,
     OrderConfirmedData,
@@ -38,6 +43,7 @@ from saga_contract.events import (
     PaymentData,
     PricedLineData,
     StockLowData,
+    customer_registered_data,
     parse_envelope,
 )
 from tests.support.asyncapi import (
@@ -62,7 +68,11 @@ DATA_TYPES: dict[EventType, type] = {
     EventType.PAYMENT_CAPTURED: PaymentData,
     EventType.PAYMENT_VOIDED: PaymentData,
     EventType.STOCK_LOW: StockLowData,
+    EventType.CUSTOMER_REGISTERED: CustomerRegisteredData,
 }
+KEY_SCHEMAS: dict[EventType, str] = {EventType.STOCK_LOW: "Sku", EventType.CUSTOMER_REGISTERED: "CustomerId"}
+"""The schema of an event's key where it is not an order's id (a Uuid)."""
+QUEUE_OWNERS = {NOTIFICATION_QUEUE: "notification_svc", PAYMENT_QUEUE: "payment_svc"}
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
@@ -193,15 +203,21 @@ def test_every_event_type_is_sent_by_its_publisher_only(event_type: EventType) -
     assert operation["bindings"]["amqp"]["deliveryMode"] == 2
 
 
-def test_the_notification_queue_binds_exactly_the_notified_events() -> None:
-    channel_id, channel = _queue_channel(NOTIFICATION_QUEUE)
+def test_every_consumer_queue_is_described_and_has_an_owner() -> None:
+    assert set(QUEUE_OWNERS) == set(QUEUE_BINDINGS)
+
+
+@pytest.mark.parametrize("queue", list(QUEUE_BINDINGS))
+def test_every_consumer_queue_binds_exactly_its_events(queue: str) -> None:
+    events = QUEUE_BINDINGS[queue]
+    channel_id, channel = _queue_channel(queue)
     amqp = channel["bindings"]["amqp"]
     assert amqp["is"] == "queue"
-    assert (amqp["queue"]["name"], amqp["queue"]["durable"]) == (NOTIFICATION_QUEUE, True)
+    assert (amqp["queue"]["name"], amqp["queue"]["durable"]) == (queue, True)
     bound = {(binding["exchange"], binding["routingKey"]) for binding in amqp["x-bindings"]}
     assert len(bound) == len(amqp["x-bindings"])
-    assert bound == {(EXCHANGES[SOURCES[event_type]], event_type.value) for event_type in NOTIFIED_EVENTS}
-    assert {message["name"] for message in channel["messages"].values()} == set(NOTIFIED_EVENTS)
+    assert bound == {(EXCHANGES[SOURCES[event_type]], event_type.value) for event_type in events}
+    assert {message["name"] for message in channel["messages"].values()} == set(events)
 
     received = [
         inline_refs(DOCUMENT, operation)
@@ -209,22 +225,24 @@ def test_the_notification_queue_binds_exactly_the_notified_events() -> None:
         if operation["channel"]["$ref"] == f"#/channels/{channel_id}"
     ]
     assert all(operation["action"] == "receive" for operation in received)
-    assert all([tag["name"] for tag in operation["tags"]] == ["notification_svc"] for operation in received)
+    assert all([tag["name"] for tag in operation["tags"]] == [QUEUE_OWNERS[queue]] for operation in received)
     assert sorted(message["name"] for operation in received for message in operation["messages"]) == sorted(
-        NOTIFIED_EVENTS
+        events
     )
 
 
-def test_the_notification_queue_states_the_contracts_limits() -> None:
-    _, channel = _queue_channel(NOTIFICATION_QUEUE)
+@pytest.mark.parametrize("queue", list(QUEUE_BINDINGS))
+def test_every_consumer_queue_states_the_contracts_limits(queue: str) -> None:
+    _, channel = _queue_channel(queue)
     arguments = channel["bindings"]["amqp"]["x-arguments"]
+    assert arguments["x-queue-type"] == "quorum"
     assert arguments["x-delivery-limit"] == BROKER_DELIVERY_LIMIT
     assert arguments["x-dead-letter-exchange"] == DEAD_LETTER_EXCHANGE
     assert f"after {MAX_HANDLING_FAILURES} failed handlings" in channel["description"]
     assert f"delivered {BROKER_DELIVERY_LIMIT} times" in channel["description"]
 
 
-def test_the_dead_letter_queue_holds_the_notified_events() -> None:
+def test_the_dead_letter_queue_holds_the_events_of_every_consumer_queue() -> None:
     _, channel = _queue_channel(DEAD_LETTER_QUEUE)
     amqp = channel["bindings"]["amqp"]
     assert amqp["is"] == "queue"
@@ -232,7 +250,7 @@ def test_the_dead_letter_queue_holds_the_notified_events() -> None:
     assert f"`{DEAD_LETTER_EXCHANGE}`" in channel["description"]
     [message] = channel["messages"].values()
     types_held = {branch["allOf"][1]["properties"]["type"]["const"] for branch in message["payload"]["oneOf"]}
-    assert types_held == set(NOTIFIED_EVENTS)
+    assert types_held == {event_type.value for events in QUEUE_BINDINGS.values() for event_type in events}
 
 
 # Schemas against the contract's TypedDicts.
@@ -340,13 +358,14 @@ def test_every_payload_fixes_type_version_and_source(event_type: EventType) -> N
     assert branch["type"] == {"const": event_type.value}
     assert branch["version"] == {"const": EVENT_VERSION}
     assert branch["source"] == {"const": SOURCES[event_type]}
-    key = "Sku" if event_type is EventType.STOCK_LOW else "Uuid"
-    assert branch["key"] == {"$ref": SCHEMAS + key}
+    assert branch["key"] == {"$ref": SCHEMAS + KEY_SCHEMAS.get(event_type, "Uuid")}
 
 
 def test_shared_vocabulary_is_the_contracts() -> None:
     schemas = DOCUMENT["components"]["schemas"]
     assert schemas["CustomerId"]["pattern"] == f"^{CUSTOMER_ID_PATTERN}$"
+    assert schemas["Email"]["pattern"] == f"^{EMAIL_PATTERN}$"
+    assert schemas["Email"]["maxLength"] == MAX_EMAIL_LENGTH
     assert schemas["CancellationReason"]["enum"] == [reason.value for reason in CancellationReason]
     assert tuple(schemas["TraceHeaders"]["properties"]) == TRACE_HEADERS
     assert schemas["TraceHeaders"]["additionalProperties"] is False
@@ -383,6 +402,7 @@ def _data(event_type: EventType, order_id: str) -> dict[str, Any]:
         EventType.PAYMENT_CAPTURED: payment,
         EventType.PAYMENT_VOIDED: payment,
         EventType.STOCK_LOW: {"sku": "MUG-01", "available": 3, "threshold": 5},
+        EventType.CUSTOMER_REGISTERED: {"customer_id": "carol", "email": "carol.smith@mail.example.com"},
     }
     return by_type[event_type]
 
@@ -390,11 +410,12 @@ def _data(event_type: EventType, order_id: str) -> dict[str, Any]:
 def envelope(event_type: EventType) -> dict[str, Any]:
     """A correct body of an event of `event_type`, as its publisher writes it."""
     order_id = str(uuid.uuid4())
+    keys = {EventType.STOCK_LOW: "MUG-01", EventType.CUSTOMER_REGISTERED: "carol"}
     return {
         "id": str(uuid.uuid4()),
         "type": event_type.value,
         "version": EVENT_VERSION,
-        "key": "MUG-01" if event_type is EventType.STOCK_LOW else order_id,
+        "key": keys.get(event_type, order_id),
         "source": SOURCES[event_type],
         "occurred_at": "2026-12-02T14:00:00.123456+00:00",
         "data": _data(event_type, order_id),
@@ -492,6 +513,11 @@ WRONG_BODIES = [
     pytest.param(EventType.ORDER_PLACED, _set("data.items", []), id="no-items"),
     pytest.param(EventType.ORDER_CONFIRMED, _set("key", str(uuid.uuid4())), id="key-not-the-order"),
     pytest.param(EventType.STOCK_LOW, _set("key", "TEA-07"), id="key-not-the-sku"),
+    pytest.param(EventType.CUSTOMER_REGISTERED, _set("key", "dave"), id="key-not-the-customer"),
+    pytest.param(
+        EventType.CUSTOMER_REGISTERED, _set("data.email", "Carol@Example.com"), id="email-upper-case"
+    ),
+    pytest.param(EventType.CUSTOMER_REGISTERED, _delete("data.email"), id="missing-email"),
 ]
 
 
@@ -502,6 +528,39 @@ def test_a_wrong_body_is_refused(event_type: EventType, change: Callable[[dict[s
     change(body)
     with pytest.raises(AssertionError, match=f"{re.escape(event_type.value)} on "):
         _validate(event_type, body)
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["carol@example.com", "c.smith+shop@mail.example.co.uk", "o'brien@example.ie", "zoë@exämple.de"],
+)
+def test_an_address_the_document_accepts_the_contracts_reader_accepts(email: str) -> None:
+    body = envelope(EventType.CUSTOMER_REGISTERED)
+    body["data"]["email"] = email
+    _validate(EventType.CUSTOMER_REGISTERED, body)
+    assert customer_registered_data(parse_envelope(body))["email"] == email
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "Carol@example.com",
+        " carol@example.com",
+        "carol@localhost",
+        "carol",
+        "carol@@example.com",
+        "carol@exam ple.com",
+        "c" * 65 + "@example.com",
+        "carol@" + "e" * 250 + ".com",
+    ],
+)
+def test_an_address_the_document_refuses_the_contracts_reader_refuses(email: str) -> None:
+    body = envelope(EventType.CUSTOMER_REGISTERED)
+    body["data"]["email"] = email
+    with pytest.raises(AssertionError, match=r"data\.email"):
+        _validate(EventType.CUSTOMER_REGISTERED, body)
+    with pytest.raises(InvalidEnvelope, match="email"):
+        customer_registered_data(parse_envelope(body))
 
 
 def test_a_body_that_is_not_an_object_is_refused() -> None:

@@ -1,6 +1,8 @@
 """`manage.py declare_broker`: declare the broker's topology once, before anything is published:
-every service's topic exchange, notification_svc's queue bound to the events it consumes, and the
-dead-letter exchange and queue. Safe to run again (a declare of what exists changes nothing)."""
+every service's topic exchange, every consumer's queue bound to the events it consumes (notification_svc's
+and payment_svc's), and the dead-letter exchange and queue. Any service's folder may run it; the stack
+runs it in notification_svc's. Safe to run again: a declare of what exists changes nothing, and a
+binding added to a queue since its last run is made."""
 
 from __future__ import annotations
 
@@ -9,12 +11,12 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from chassis.conf import shared_settings
-from chassis.events.broker import broker_connection, dead_letter_queue, notification_queue, service_exchange
-from saga_contract.events import EXCHANGES
+from chassis.events.broker import broker_connection, consumer_queue, dead_letter_queue, service_exchange
+from saga_contract.events import EXCHANGES, QUEUE_BINDINGS
 
 
 class Command(BaseCommand):
-    help = "Declare the services' exchanges and notification_svc's queues on the broker."
+    help = "Declare the services' exchanges, the consumers' queues and the dead-letter queue on the broker."
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = shared_settings.EVENTS_BROKER_URL
@@ -23,8 +25,10 @@ class Command(BaseCommand):
             channel = connection.channel()
             for service in EXCHANGES:
                 service_exchange(service)(channel).declare()
-            for queue in (notification_queue(url), dead_letter_queue(url)):
+            queues = [consumer_queue(name, url) for name in QUEUE_BINDINGS]
+            for queue in (*queues, dead_letter_queue(url)):
                 queue(channel).declare()
         self.stdout.write(
-            f"declared {len(EXCHANGES)} exchanges, the notification queue and its dead-letter queue"
+            f"declared {len(EXCHANGES)} exchanges, {len(queues)} consumer queues "
+            f"({', '.join(QUEUE_BINDINGS)}) and the dead-letter queue"
         )
