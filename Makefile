@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SERVICES := inventory_svc payment_svc order_svc notification_svc
+SERVICES := identity_svc inventory_svc payment_svc order_svc notification_svc
 
 .PHONY: run lint docs test test-services test-services-postgres test-workflow test-e2e test-security test-browser test-resilience test-chaos record-histories bench venv clean
 
@@ -27,7 +27,7 @@ test: venv lint docs test-services test-workflow test-e2e test-security test-bro
 # workflow checked by actionlint and zizmor. The type checker's Django plugin loads one service's
 # settings; each service's apps are checked from the service's own folder, with its framework floor
 # (infra/bench) where it has one.
-SERVICE_APPS := inventory_svc:inventory payment_svc:payments order_svc:orders notification_svc:notifications
+SERVICE_APPS := identity_svc:accounts inventory_svc:inventory payment_svc:payments order_svc:orders notification_svc:notifications
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

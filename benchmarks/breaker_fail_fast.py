@@ -12,17 +12,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, LocalKeys
-from orchestrator.auth import LocalSagaTokens
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.clients import ServiceClient
 from orchestrator.errors import CircuitOpen, ServiceUnavailable
+
+
+class _StaticToken:
+    """The worker's token source, for a server that checks no token: the call path without the fetch."""
+
+    async def token(self) -> str:
+        return "bench-token"
+
+    def invalidate(self) -> None:
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,20 +84,17 @@ async def main(calls: int) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     breaker = ServiceBreaker("payment_svc", BreakerSettings(fail_max=5, reset_seconds=600))
-    with tempfile.TemporaryDirectory(prefix="bench-keys-") as key_dir:  # the worker's token path, own keys
-        LocalKeys.ensure(Path(key_dir))
-        tokens = LocalSagaTokens(Path(key_dir), issuer=DEV_ISSUER, audience=DEV_AUDIENCE)
-        client = ServiceClient("payment_svc", url, tokens=tokens, breaker=breaker)
-        try:
-            baseline = _summary("closed, service answers 200", await _timed_calls(client, calls, None))
-            _Handler.status = 503
-            while breaker.state != "open":
-                await _timed_calls(client, 1, (ServiceUnavailable, CircuitOpen))
-            open_p50 = _summary("open, fails fast", await _timed_calls(client, calls, CircuitOpen))
-            print(f"fail-fast p50 is {baseline / open_p50:.0f}x faster than a healthy call's p50")
-        finally:
-            await client.aclose()
-            server.shutdown()
+    client = ServiceClient("payment_svc", url, tokens=_StaticToken(), breaker=breaker)
+    try:
+        baseline = _summary("closed, service answers 200", await _timed_calls(client, calls, None))
+        _Handler.status = 503
+        while breaker.state != "open":
+            await _timed_calls(client, 1, (ServiceUnavailable, CircuitOpen))
+        open_p50 = _summary("open, fails fast", await _timed_calls(client, calls, CircuitOpen))
+        print(f"fail-fast p50 is {baseline / open_p50:.0f}x faster than a healthy call's p50")
+    finally:
+        await client.aclose()
+        server.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Who is calling: bearer JWTs verified with PyJWT against a JWKS, turned into a Principal.
 
 Asymmetric algorithms only; `exp`, `iss`, `aud` and `sub` are required and checked, with a small
-leeway. Keys come from a JWKS: the identity provider's at JWT_JWKS_URL (production), cached and
-fetched again when a token names an unknown `kid`; or, in the embedded default, the local file
-JWT_JWKS_FILE that `sagactl` writes, read again whenever it changes. A token that passed is not
+leeway. Keys come from the identity provider's JWKS at JWT_JWKS_URL (identity_svc's, in every mode),
+cached and fetched again when a token names an unknown `kid`; the services' own test suites trust a
+JWKS file instead (JWT_JWKS_FILE, read again whenever it changes). A token that passed is not
 checked again while it lives (at most five minutes) and the key that verified it is still the one
 the JWKS serves. What a principal may do is decided by chassis.permissions, not here.
 """
@@ -77,7 +77,7 @@ class KeysUnavailable(exceptions.APIException):
 
 
 class JwksFile:
-    """A JWKS kept in a local file (the embedded default), read again whenever the file changes.
+    """A JWKS kept in a local file (the services' test suites), read again whenever the file changes.
     Offers `get_signing_key(kid)` like PyJWT's PyJWKClient, whose errors it raises."""
 
     def __init__(self, path: Path) -> None:
@@ -170,12 +170,12 @@ class TokenVerifier:
         self.auditor_role = auditor_role
         self.auditor_subjects = frozenset(auditor_subjects)
         self._jwks: jwt.PyJWKClient | JwksFile
-        if jwks_url:
+        if jwks_file is not None:
+            self._jwks = JwksFile(Path(jwks_file))
+        elif jwks_url:
             # The key set is cached for five minutes; a token naming an unknown kid fetches it again
             # (at most every 10 s), so a provider's key rotation is picked up at once.
             self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, cooldown_duration=10, timeout=5)
-        elif jwks_file is not None:
-            self._jwks = JwksFile(Path(jwks_file))
         else:
             raise TypeError("a TokenVerifier needs jwks_url or jwks_file")
         self._verdicts = VerdictCache()
@@ -184,8 +184,8 @@ class TokenVerifier:
         """The token's principal; InvalidToken (401) or KeysUnavailable (503) when it cannot be had.
 
         A token verified before is taken from the cache while it has not expired and its key is still
-        the very key object the JWKS serves: a rotated or withdrawn key (the local file rewritten, the
-        provider's set fetched again without it) sends the token through the whole check again."""
+        the very key object the JWKS serves: a withdrawn key (the provider's set fetched again without
+        it, the test's file rewritten) sends the token through the whole check again."""
         now = time.time()
         verdict = self._verdicts.get(token, now)
         if verdict is not None:

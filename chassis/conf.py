@@ -29,7 +29,7 @@ class SharedSettings(Protocol):
     IDEMPOTENCY_LEASE_SECONDS: int
     IDEMPOTENCY_RETENTION_HOURS: int
     JWT_JWKS_URL: str | None
-    JWT_JWKS_FILE: str
+    JWT_JWKS_FILE: str | None
     JWT_ISSUER: str
     JWT_AUDIENCE: str
     JWT_ALGORITHMS: list[str]

@@ -2,7 +2,7 @@
 
 A service's `config/settings.py` calls `service_settings(...)` and adds only what
 is its own. DJANGO_ENV is exactly `development`, `test` or `production`.
-Development and test have marked defaults (a local JWKS under var/keys, throttle
+Development and test have marked defaults (identity_svc's JWKS on 127.0.0.1, throttle
 counters in files under var/throttle); production refuses to start without real values
 and never accepts a development default.
 """
@@ -22,11 +22,11 @@ from chassis.tokens import (
     AUDITOR_SUBJECT,
     DEV_AUDIENCE,
     DEV_ISSUER,
+    DEV_JWKS_URL,
     ROLE_AUDITOR,
     ROLE_OPERATOR,
     ROLE_SAGA,
     SAGA_SUBJECT,
-    jwks_file,
 )
 from observability.logs import logging_config
 from observability.tracing import tracing_settings
@@ -120,8 +120,9 @@ def _environment(environ: Mapping[str, str]) -> str:
     return value
 
 
-def _jwt(environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
-    """Token verification: the provider's JWKS, issuer and audience (production), or the local key."""
+def _jwt(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Token verification: identity_svc's JWKS, issuer and audience (or another provider's, by settings
+    alone). The local stack names its own; the defaults are those of identity_svc on its default port."""
     algorithms = [a.strip() for a in environ.get("JWT_ALGORITHMS", "RS256,EdDSA").split(",") if a.strip()]
     refused = sorted(set(algorithms) - ASYMMETRIC_ALGORITHMS)
     if refused or not algorithms:
@@ -146,8 +147,10 @@ def _jwt(environ: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     if len(set(roles.values())) < len(roles):
         raise ImproperlyConfigured(f"the roles must have three different names: {roles}")
     return {
-        "JWT_JWKS_URL": environ.get("JWT_JWKS_URL") or None,
-        "JWT_JWKS_FILE": environ.get("JWT_JWKS_FILE") or str(jwks_file(var_dir).absolute()),
+        "JWT_JWKS_URL": environ.get("JWT_JWKS_URL") or DEV_JWKS_URL,
+        # A JWKS file instead of the URL: for the services' own test suites only (chassis.testing);
+        # no environment variable sets it.
+        "JWT_JWKS_FILE": None,
         "JWT_ISSUER": environ.get("JWT_ISSUER") or DEV_ISSUER,
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         "JWT_ALGORITHMS": algorithms,
@@ -292,7 +295,7 @@ def service_settings(
         "TRACING": tracing_settings(environ, var_dir),
         # Where gunicorn's processes share their metrics (prometheus_client's own variable), or None.
         "PROMETHEUS_MULTIPROC_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
-        **_jwt(environ, var_dir),
+        **_jwt(environ),
         **_throttling(name, environ, var_dir),
         **_events(environ, var_dir, production),
         **(_production_security(environ) if production else {}),

@@ -1,8 +1,9 @@
-"""Bearer tokens: the claims and roles every process agrees on, and the local development keys.
+"""Bearer tokens: the claims, roles and identity provider addresses every process agrees on, and a
+key pair for tests.
 
-The services verify tokens (chassis.auth); the worker, sagactl and the tests issue them here, from the
-key pair that `sagactl` creates once under `<var>/keys/` for the embedded default. Production never
-signs here: its tokens come from the identity provider. Free of Django, so the worker can import it.
+identity_svc signs every token, in every mode; the services verify them against its JWKS
+(chassis.auth). `LocalKeys` is for tests that need to sign tokens of their own (a stranger's key, a
+forged claim) and for the services' own test suites. Free of Django, so the worker can import it.
 """
 
 from __future__ import annotations
@@ -30,13 +31,18 @@ identity provider's administrators grant; never scopes, which a client may ask f
 with none of them is a customer's, and its `sub` is the customer id."""
 
 SAGA_SUBJECT = "saga-orchestrator"
-"""The `sub` of the worker's service tokens in the embedded default."""
+"""The worker's OAuth client id, and so the `sub` of its service tokens, unless settings name another."""
 AUDITOR_SUBJECT = "saga-auditor"
-"""The `sub` of the tokens the worker's scheduled audit reads with in the embedded default."""
+"""The client id (and `sub`) the worker's scheduled audit reads with, unless settings name another."""
 
-DEV_ISSUER = "saga-orders-dev"
+DEV_IDENTITY_URL = "http://127.0.0.1:8005"
+"""identity_svc on its default local port: the issuer of the embedded default."""
+JWKS_PATH = "/.well-known/jwks.json"
+TOKEN_PATH = "/oauth/token"
+DEV_ISSUER = DEV_IDENTITY_URL
+DEV_JWKS_URL = DEV_IDENTITY_URL + JWKS_PATH
 DEV_AUDIENCE = "saga-orders"
-"""`iss` and `aud` of the embedded default; production settings name the provider's own."""
+"""`iss`, JWKS and `aud` of the embedded default; production settings name the provider's own."""
 
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
@@ -54,18 +60,8 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def key_dir(var_dir: Path) -> Path:
-    """Where the local key pair lives: `<var>/keys/`."""
-    return Path(var_dir) / "keys"
-
-
-def jwks_file(var_dir: Path) -> Path:
-    """The public half of the local key pair, as a JWKS the services read."""
-    return key_dir(var_dir) / _JWKS_FILE
-
-
 class LocalKeys:
-    """The embedded default's Ed25519 key pair: `signing-key.pem` (private, mode 0600) and `jwks.json`
+    """A test's own Ed25519 key pair: `signing-key.pem` (private, mode 0600) and `jwks.json`
     (its public key, `kid` = RFC 7638 thumbprint). `ensure` creates it once; later calls reuse it."""
 
     def __init__(self, private_key: Ed25519PrivateKey, directory: Path) -> None:

@@ -15,6 +15,7 @@ SERVICE_DATABASES = {
     "payment_svc": "payment",
     "order_svc": "orders",
     "notification_svc": "notification",
+    "identity_svc": "identity",
 }
 
 

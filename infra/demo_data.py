@@ -1,4 +1,4 @@
-"""The demo catalog and customer accounts that `sagactl seed` loads, chosen so that every saga outcome
+"""The demo catalog, customer accounts and users that `sagactl seed` loads, chosen so that every saga outcome
 can be shown by hand (DEMO_ORDERS). The one place demo data is defined; it goes in only over REST.
 """
 
@@ -25,6 +25,16 @@ class DemoCustomer:
     balance_cents: int
 
 
+@dataclass(frozen=True)
+class DemoUser:
+    """A user of identity_svc's, to sign in as: each demo customer, and an operator."""
+
+    subject: str
+    email: str
+    password: str
+    role: str = "customer"
+
+
 PRODUCTS = (
     DemoProduct("BEANS-1KG", "Espresso beans, 1 kg", 2490, 50),
     DemoProduct("MUG-CERAMIC", "Ceramic mug", 1200, 30),
@@ -39,6 +49,16 @@ CUSTOMERS = (
     DemoCustomer("carol", 300),  # $3.00: any real order is declined
 )
 
+DEMO_EMAIL_DOMAIN = "shop.example"
+# Development only: `sagactl seed` goes through the development token path, which production refuses.
+USERS = (
+    *(
+        DemoUser(c.customer_id, f"{c.customer_id}@{DEMO_EMAIL_DOMAIN}", f"{c.customer_id}-saga-demo")
+        for c in CUSTOMERS
+    ),
+    DemoUser("operator", f"operator@{DEMO_EMAIL_DOMAIN}", "operator-saga-demo", role="operator"),
+)
+
 # (outcome it shows, arguments of `sagactl order place`)
 DEMO_ORDERS = (
     ("CONFIRMED", "--customer alice --item BEANS-1KG:2 --item MUG-CERAMIC:1 --wait"),
@@ -51,10 +71,13 @@ CREATED = "created"
 ALREADY_PRESENT = "already present"
 
 
-def seed(*, inventory: RestClient, payment: RestClient) -> list[tuple[DemoProduct | DemoCustomer, str]]:
-    """Create every demo product and account that is not there yet; each with its outcome
-    (CREATED or ALREADY_PRESENT). Safe to run any number of times."""
-    outcomes: list[tuple[DemoProduct | DemoCustomer, str]] = []
+def seed(
+    *, inventory: RestClient, payment: RestClient, identity: RestClient
+) -> list[tuple[DemoProduct | DemoCustomer | DemoUser, str]]:
+    """Create every demo product, account and user that is not there yet; each with its outcome
+    (CREATED or ALREADY_PRESENT). Safe to run any number of times. Accounts come before users: a
+    customer's registration opens an account with the signup credit only where there is none."""
+    outcomes: list[tuple[DemoProduct | DemoCustomer | DemoUser, str]] = []
     for product in PRODUCTS:
         outcome = _create(
             inventory, "/api/v1/products", asdict(product), f"seed-product-{product.sku}", "product_exists"
@@ -69,6 +92,9 @@ def seed(*, inventory: RestClient, payment: RestClient) -> list[tuple[DemoProduc
             "account_exists",
         )
         outcomes.append((customer, outcome))
+    for user in USERS:
+        outcome = _create(identity, "/api/v1/users", asdict(user), f"seed-user-{user.subject}", "user_exists")
+        outcomes.append((user, outcome))
     return outcomes
 
 

@@ -2,8 +2,8 @@
 any process that dies), `seed` loads the demo data, `order place` sends an order and can follow it
 to its end, `audit` checks that money and stock add up, `rollout` ships a new worker version,
 `chaos` runs a failure scenario against a stack of its own, `token` prints a bearer token for a
-customer or an operator. It reaches the
-services only over their HTTP APIs, with tokens signed by the stack's local key like any client.
+customer or an operator. It reaches the services only over their HTTP APIs, with tokens that
+identity_svc signs on its development path (which production refuses), like any client's.
 Exit codes: 0 done, 1 failed, 2 bad input or settings.
 """
 
@@ -28,6 +28,7 @@ from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
 from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, trace_view
 from infra.audit.command import command as audit_command
 from infra.bench import command as bench
+from infra.identity import NoDevToken
 from infra.rest import (
     FINAL_ORDER_STATUSES,
     RestClient,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceUnavailable as error:
         _report(f"{error}; is `sagactl up` running?")
         return 1
-    except (CommandFailed, StackError, ServiceCallError) as error:
+    except (CommandFailed, StackError, ServiceCallError, NoDevToken) as error:
         _report(error)
         return 1
 
@@ -243,7 +244,7 @@ def _customer_id(text: str) -> str:
 def _token(args: argparse.Namespace) -> int:
     if not 1 <= args.ttl <= MAX_TTL_SECONDS:
         raise UsageError(f"--ttl must be from 1 to {MAX_TTL_SECONDS} seconds, not {args.ttl}")
-    keys = StackConfig.from_env().local_keys()
+    keys = StackConfig.from_env().tokens()
     if args.operator:
         print(keys.operator_token(args.ttl))
     else:
@@ -344,6 +345,7 @@ def _print_endpoints(config: StackConfig) -> None:
     if config.prometheus_port is not None:
         table.add_row("Prometheus", f"http://127.0.0.1:{config.prometheus_port}  (alerts: /alerts)")
     table.add_row("traces", f"sagactl trace ORDER_ID   ({config.var_dir / 'traces'})")
+    table.add_row("identity", f"{config.identity_url}/accounts/sign-in   (OpenID Connect provider)")
     table.add_row("tokens", "sagactl token --customer alice   |   sagactl token --operator")
     table.add_row("logs", str(config.log_dir))
     console.print(table)
@@ -356,21 +358,27 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _load_demo_data(config: StackConfig) -> None:
-    operator = config.local_keys().operator_token()
+    operator = config.tokens().operator_token()
     with (
         RestClient("inventory_svc", config.inventory_url, token=operator) as inventory,
         RestClient("payment_svc", config.payment_url, token=operator) as payment,
+        RestClient("identity_svc", config.identity_url, token=operator) as identity,
     ):
-        outcomes = demo_data.seed(inventory=inventory, payment=payment)
+        outcomes = demo_data.seed(inventory=inventory, payment=payment, identity=identity)
     products = Table("product", "name", "price", "on hand", "seed", box=None, padding=(0, 1))
     accounts = Table("account", "balance", "seed", box=None, padding=(0, 1))
+    users = Table("sign in as", "password", "role", "seed", box=None, padding=(0, 1))
     for item, outcome in outcomes:
         if isinstance(item, demo_data.DemoProduct):
             products.add_row(item.sku, item.name, format_money(item.price_cents), str(item.on_hand), outcome)
-        else:
+        elif isinstance(item, demo_data.DemoCustomer):
             accounts.add_row(item.customer_id, format_money(item.balance_cents), outcome)
+        else:
+            users.add_row(item.email, item.password, item.role, outcome)
     console.print(products)
     console.print(accounts)
+    console.print(users)
+    console.print(f"Sign in at {config.identity_url}/accounts/sign-in")
     console.print("Try:")
     for shows, arguments in demo_data.DEMO_ORDERS:
         console.print(f"  sagactl order place {arguments}    [dim]# {shows}[/]")
@@ -383,7 +391,7 @@ def _place_order(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     config = StackConfig.from_env()
     body = {"customer_id": customer, "items": [{"sku": sku, "quantity": qty} for sku, qty in items]}
-    token = config.local_keys().customer_token(customer)
+    token = config.tokens().customer_token(customer)
     with RestClient("order_svc", config.order_url, token=token) as orders:
         order = orders.check(orders.post("/api/v1/orders", body))
         workflow = order.get("workflow_id") or workflow_id(order["id"])
@@ -407,7 +415,7 @@ def _order_id(text: str) -> str:
 def _show_order(args: argparse.Namespace) -> int:
     order_id = _order_id(args.order_id)
     config = StackConfig.from_env()
-    with RestClient("order_svc", config.order_url, token=config.local_keys().operator_token()) as orders:
+    with RestClient("order_svc", config.order_url, token=config.tokens().operator_token()) as orders:
         console.print(saga_view.show(orders, order_id))
     return 0
 

@@ -1,11 +1,10 @@
 """The worker's own identities: the bearer token it sends with every saga command, and the read-only
 auditor's token its scheduled audit reads the services with.
 
-In the embedded default the worker signs its tokens with the local key that `sagactl` created
-(chassis.tokens); in production it asks the identity provider's token endpoint for them (OAuth2
-client credentials, a client of its own for each identity). Either way a token is cached until
-shortly before it expires, and dropped at once when a service refuses it. It knows nothing of the
-saga or of Temporal.
+The worker asks the identity provider's token endpoint for them, in every mode (OAuth2 client
+credentials, a client of its own for each identity: identity_svc's, or any provider's). A token is
+cached until shortly before it expires, and dropped at once when a service refuses it. It knows
+nothing of the saga or of Temporal.
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
-
-from chassis.tokens import DEFAULT_TTL_SECONDS, LocalKeys
 
 if TYPE_CHECKING:
     from orchestrator.config import IdentitySettings
@@ -73,45 +69,8 @@ class _CachingSource:
         raise NotImplementedError
 
 
-class _LocalKeyTokens(_CachingSource):
-    """Tokens signed with the local key pair under `key_dir` (the embedded default)."""
-
-    def __init__(
-        self, key_dir: Path, *, issuer: str, audience: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
-    ) -> None:
-        super().__init__()
-        self.key_dir = key_dir
-        self.issuer = issuer
-        self.audience = audience
-        self.ttl_seconds = ttl_seconds
-
-    async def _fetch(self) -> tuple[str, float]:
-        try:
-            keys = LocalKeys.load(self.key_dir)  # read again each time: `sagactl` may have made new keys
-        except (OSError, ValueError) as error:
-            raise NoToken(f"no local signing key in {self.key_dir}: {error}") from error
-        return self._issue(keys), self.ttl_seconds
-
-    def _issue(self, keys: LocalKeys) -> str:
-        raise NotImplementedError
-
-
-class LocalSagaTokens(_LocalKeyTokens):
-    """The saga's tokens, for its commands."""
-
-    def _issue(self, keys: LocalKeys) -> str:
-        return keys.saga_token(self.ttl_seconds, issuer=self.issuer, audience=self.audience)
-
-
-class LocalAuditorTokens(_LocalKeyTokens):
-    """The auditor's tokens, for the scheduled audit's reads: they may read, never change anything."""
-
-    def _issue(self, keys: LocalKeys) -> str:
-        return keys.auditor_token(self.ttl_seconds, issuer=self.issuer, audience=self.audience)
-
-
 class ClientCredentialsTokens(_CachingSource):
-    """Production: OAuth2 client credentials against the identity provider's token endpoint."""
+    """OAuth2 client credentials against the identity provider's token endpoint."""
 
     def __init__(
         self,
@@ -152,16 +111,11 @@ class ClientCredentialsTokens(_CachingSource):
         return body["access_token"], lifetime
 
 
-def token_source(
-    identity: IdentitySettings, *, local: type[_LocalKeyTokens] = LocalSagaTokens
-) -> TokenSource:
-    """An identity's tokens: by client credentials at its token endpoint in production, else signed
-    with the local key (as the saga, unless `local` names another identity)."""
-    if identity.token_url:
-        return ClientCredentialsTokens(
-            identity.token_url,
-            client_id=identity.client_id or "",
-            client_secret=identity.client_secret or "",
-            scope=identity.scope,
-        )
-    return local(identity.local_key_dir, issuer=identity.issuer, audience=identity.audience)
+def token_source(identity: IdentitySettings) -> TokenSource:
+    """An identity's tokens, by client credentials at its token endpoint."""
+    return ClientCredentialsTokens(
+        identity.token_url,
+        client_id=identity.client_id,
+        client_secret=identity.client_secret,
+        scope=identity.scope,
+    )

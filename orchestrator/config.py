@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, key_dir
+from chassis.tokens import AUDITOR_SUBJECT, DEV_IDENTITY_URL, SAGA_SUBJECT, TOKEN_PATH
 from observability.tracing import TracingSettings, tracing_settings
 from orchestrator.breakers import BreakerSettings
 from orchestrator.versioning import checked_build_id, code_build_id
@@ -22,16 +22,13 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 @dataclass(frozen=True)
 class IdentitySettings:
-    """Where the worker's service token comes from: the identity provider's token endpoint by
-    OAuth2 client credentials when `token_url` is set (production), else the local key pair."""
+    """Where one of the worker's identities gets its tokens: OAuth2 client credentials at the
+    identity provider's token endpoint (identity_svc's, in every mode)."""
 
-    token_url: str | None
-    client_id: str | None
-    client_secret: str | None = field(repr=False)  # never in a log line or a dump of the settings
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)  # never in a log line or a dump of the settings
     scope: str | None
-    local_key_dir: Path
-    issuer: str
-    audience: str
 
 
 @dataclass(frozen=True)
@@ -55,10 +52,12 @@ class OrchestratorSettings:
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
-    token_url = environ.get("SAGA_TOKEN_URL") or None
-    if token_url and not (environ.get("SAGA_CLIENT_ID") and environ.get("SAGA_CLIENT_SECRET")):
-        raise ValueError("SAGA_TOKEN_URL needs SAGA_CLIENT_ID and SAGA_CLIENT_SECRET")
-    if token_url and urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
+    token_url = environ.get("SAGA_TOKEN_URL") or DEV_IDENTITY_URL + TOKEN_PATH
+    if not environ.get("SAGA_CLIENT_SECRET"):
+        raise ValueError(
+            "SAGA_CLIENT_SECRET is needed: the worker's secret at the token endpoint (SAGA_TOKEN_URL)"
+        )
+    if urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     var_dir = Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR)
     return OrchestratorSettings(
@@ -79,12 +78,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         ),
         identity=IdentitySettings(
             token_url=token_url,
-            client_id=environ.get("SAGA_CLIENT_ID") or None,
-            client_secret=environ.get("SAGA_CLIENT_SECRET") or None,
+            client_id=environ.get("SAGA_CLIENT_ID") or SAGA_SUBJECT,
+            client_secret=environ["SAGA_CLIENT_SECRET"],
             scope=environ.get("SAGA_TOKEN_SCOPE") or None,
-            local_key_dir=key_dir(var_dir),
-            issuer=environ.get("JWT_ISSUER") or DEV_ISSUER,
-            audience=environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         ),
     )
 
@@ -96,18 +92,16 @@ class AuditSettings:
 
     identity: IdentitySettings | None
     """The auditor's identity: its own client at the saga's token endpoint (SAGA_AUDITOR_CLIENT_ID,
-    SAGA_AUDITOR_CLIENT_SECRET, SAGA_AUDITOR_TOKEN_SCOPE), or the local key without a token endpoint.
-    None when the token endpoint is set but no auditor client is: the audit then refuses to run."""
+    SAGA_AUDITOR_CLIENT_SECRET, SAGA_AUDITOR_TOKEN_SCOPE). None without an auditor's secret: the audit
+    then refuses to run."""
     deadline_seconds: int
 
 
 def load_audit_settings(environ: Mapping[str, str] = os.environ) -> AuditSettings:
     saga = load_settings(environ).identity
-    client_id = environ.get("SAGA_AUDITOR_CLIENT_ID") or None
+    client_id = environ.get("SAGA_AUDITOR_CLIENT_ID") or AUDITOR_SUBJECT
     client_secret = environ.get("SAGA_AUDITOR_CLIENT_SECRET") or None
-    if bool(client_id) != bool(client_secret):
-        raise ValueError("SAGA_AUDITOR_CLIENT_ID and SAGA_AUDITOR_CLIENT_SECRET go together")
-    if client_id is not None and client_id == saga.client_id:
+    if client_id == saga.client_id:
         raise ValueError(
             "SAGA_AUDITOR_CLIENT_ID must be a client of its own, not the saga's (SAGA_CLIENT_ID)"
         )
@@ -115,14 +109,11 @@ def load_audit_settings(environ: Mapping[str, str] = os.environ) -> AuditSetting
     if not deadline.isdigit() or int(deadline) < 1:
         raise ValueError(f"ORDER_SAGA_DEADLINE_SECONDS must be a whole number of seconds, not {deadline!r}")
     identity = None
-    if saga.token_url is None or client_id is not None:
+    if client_secret is not None:
         identity = IdentitySettings(
             token_url=saga.token_url,
             client_id=client_id,
             client_secret=client_secret,
             scope=environ.get("SAGA_AUDITOR_TOKEN_SCOPE") or None,
-            local_key_dir=saga.local_key_dir,
-            issuer=saga.issuer,
-            audience=saga.audience,
         )
     return AuditSettings(identity=identity, deadline_seconds=int(deadline))

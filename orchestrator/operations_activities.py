@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from infra.audit.report import AuditReport
 from infra.audit.run import run_audit
 from orchestrator import metrics
-from orchestrator.auth import LocalAuditorTokens, NoToken, TokenSource, token_source
+from orchestrator.auth import NoToken, TokenSource, token_source
 from orchestrator.clients import ServiceClient
 from orchestrator.config import OrchestratorSettings, load_audit_settings
 from orchestrator.errors import BusinessError, TransientServiceError
@@ -166,8 +166,6 @@ def scheduled_operations(
 
     return OperationsActivities(
         services={client.service: client for client in services},
-        auditor_tokens=None
-        if audit.identity is None
-        else token_source(audit.identity, local=LocalAuditorTokens),
+        auditor_tokens=None if audit.identity is None else token_source(audit.identity),
         run_audit=audit_once,
     )

@@ -92,11 +92,8 @@ async def _connect(settings: OrchestratorSettings, stop: asyncio.Event, runtime:
 
 
 def _token_source(identity: IdentitySettings) -> TokenSource:
-    """The worker's service identity: client credentials in production, the local key otherwise."""
-    if identity.token_url:
-        logger.info("service tokens from %s (client %s)", identity.token_url, identity.client_id)
-    else:
-        logger.info("service tokens signed with the local key in %s", identity.local_key_dir)
+    """The worker's service identity: client credentials at the identity provider."""
+    logger.info("service tokens from %s (client %s)", identity.token_url, identity.client_id)
     return token_source(identity)
 
 

@@ -46,7 +46,7 @@ def _audit_and_print(config: StackConfig, *, json_file: Path | None, deadline_se
         inventory_url=config.inventory_url,
         notification_url=config.notification_url,
         temporal_address=config.temporal_address,
-        token=config.local_keys().operator_token(),
+        token=config.tokens().operator_token(),
         namespace=NAMESPACE,
         deadline_seconds=deadline_seconds,
     )

@@ -1,4 +1,5 @@
-"""The servers of the bench's commands phase: three Django services under gunicorn, migrated, seeded
+"""The servers of the bench's commands phase: three Django services under gunicorn (and identity_svc,
+whose keys the product's verify tokens with), migrated, seeded
 and served on databases of their own, either a second set of the product's services or the
 framework floor (infra/bench/framework_floor).
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from infra.databases import drop_databases, ensure_databases
 from infra.stack import SERVICES, ManagedProcess, StackConfig, StackError, answers_200
+from infra.stack.config import IDENTITY_SERVICE
 from infra.stack.processes import django_service, service_migration
 
 PRODUCT_APPLICATION = "config.wsgi:application"
@@ -46,7 +48,9 @@ class ServiceSet:
     def __init__(self, config: StackConfig, *, floor: bool) -> None:
         self.config = config
         self.floor = floor
-        self.processes = {service: self._server(service) for service in SERVICES}
+        # The product's services verify tokens against identity_svc's keys, so its side runs one too.
+        self.services = SERVICES if floor else (IDENTITY_SERVICE, *SERVICES)
+        self.processes = {service: self._server(service) for service in self.services}
 
     @property
     def name(self) -> str:
@@ -70,10 +74,9 @@ class ServiceSet:
     def start(self) -> None:
         """Create the databases (PostgreSQL), migrate them, start the three servers and wait until
         each is ready; what started is stopped again on failure."""
-        self.config.local_keys()
         try:
             ensure_databases(self.config.own_databases())
-            for service in SERVICES:
+            for service in self.services:
                 self.django(service, "migrate", "--noinput")
             for process in self.processes.values():
                 process.start()

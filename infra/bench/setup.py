@@ -54,7 +54,7 @@ def _floor_is_current(config: StackConfig) -> bool:
 
 def prepare(stack: Stack, customers: int, orders: int) -> Target:
     """Products with stock for every order of the run, and `customers` rich customers with tokens."""
-    keys = stack.config.local_keys()
+    keys = stack.config.tokens()
     operator = keys.operator_token()
     run = f"B{time.strftime('%H%M%S')}"
     skus = [f"{run}-SKU{i}" for i in range(ITEMS)]
@@ -116,9 +116,10 @@ def prepare_commands(
     skus = [f"{run}-SKU{i}" for i in range(ITEMS)]
     ids = [f"{run}-c{i}" for i in range(customers)]
     sides, statements = [], {}
+    # The floor verifies no token: both sides send the product's, from its identity_svc.
+    keys = next(side for side in servers if not side.floor).config.tokens()
     for servers_of_side in servers:
         servers_of_side.seed(skus=skus, customers=ids, stock=10**6, price_cents=UNIT_PRICE_CENTS)
-        keys = servers_of_side.config.local_keys()
         saga_token = keys.saga_token(ttl_seconds=24 * 3600)
         tokens = {customer: keys.customer_token(customer, ttl_seconds=24 * 3600) for customer in ids}
         statements[servers_of_side.name] = count_statements(

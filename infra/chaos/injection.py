@@ -149,7 +149,7 @@ class Faults:
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
-        self.headers = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+        self.headers = {"Authorization": f"Bearer {stack.config.tokens().operator_token()}"}
 
     def put(self, service: str, config: HttpFaults) -> None:
         _with_retries(

@@ -204,7 +204,7 @@ def run_chaos(
     run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
     say = _Log(log)
     started = time.monotonic()
-    keys = stack.config.local_keys()
+    keys = stack.config.tokens()
     operator = keys.operator_token()
     orders = RestClient("order_svc", stack.order_url, token=operator, timeout=30)
     inventory = RestClient("inventory_svc", stack.inventory_url, token=operator, timeout=30)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict, Unpack
 
-from chassis.tokens import LocalKeys, key_dir
 from infra.broker import can_manage_vhosts, with_vhost
 from infra.databases import database_urls
+from infra.identity import DevTokens, StackSecrets
 from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS, NAMESPACE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +23,11 @@ HOST = "127.0.0.1"
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
 """The services the saga calls."""
 NOTIFICATION_SERVICE = "notification_svc"
-ALL_SERVICES = (*SERVICES, NOTIFICATION_SERVICE)
-"""Every Django service: the saga's three and notification_svc, which hears of orders by events."""
-PUBLISHING_SERVICES = SERVICES
+IDENTITY_SERVICE = "identity_svc"
+ALL_SERVICES = (IDENTITY_SERVICE, *SERVICES, NOTIFICATION_SERVICE)
+"""Every Django service: identity_svc, which signs every token, the saga's three, and
+notification_svc, which hears of orders by events."""
+PUBLISHING_SERVICES = (*SERVICES, IDENTITY_SERVICE)
 """The services with an events outbox, each relayed by a publisher process of its own."""
 
 # The StackConfig fields that are ports of every stack, PORT_SETTINGS's keys.
@@ -36,6 +38,7 @@ PortField = Literal[
     "payment_port",
     "inventory_port",
     "notification_port",
+    "identity_port",
     "worker_metrics_port",
 ]
 # StackConfig field -> (what listens on it, the environment variable that moves it)
@@ -46,6 +49,7 @@ PORT_SETTINGS: dict[PortField, tuple[str, str]] = {
     "payment_port": ("payment_svc", "PAYMENT_SVC_PORT"),
     "inventory_port": ("inventory_svc", "INVENTORY_SVC_PORT"),
     "notification_port": ("notification_svc", "NOTIFICATION_SVC_PORT"),
+    "identity_port": ("identity_svc", "IDENTITY_SVC_PORT"),
     "worker_metrics_port": ("the worker's metrics", "WORKER_METRICS_PORT"),
 }
 OptionalPortField = Literal["prometheus_port", "gateway_port"]
@@ -60,6 +64,7 @@ DATABASE_URL_VARIABLES = {
     "payment_svc": "PAYMENT_DATABASE_URL",
     "inventory_svc": "INVENTORY_DATABASE_URL",
     "notification_svc": "NOTIFICATION_DATABASE_URL",
+    "identity_svc": "IDENTITY_DATABASE_URL",
 }
 # Set by the stack itself for the children that need them, never inherited from the caller.
 _STACK_VARIABLES = frozenset(
@@ -75,6 +80,15 @@ _STACK_VARIABLES = frozenset(
         "INVENTORY_SVC_URL",
         "NOTIFICATION_SVC_URL",
         "EVENTS_BROKER_URL",
+        "JWT_ISSUER",
+        "JWT_JWKS_URL",
+        "IDENTITY_ISSUER",
+        "IDENTITY_DEV_TOKEN_SECRET",
+        "SAGA_TOKEN_URL",
+        "SAGA_CLIENT_ID",
+        "SAGA_CLIENT_SECRET",
+        "SAGA_AUDITOR_CLIENT_ID",
+        "SAGA_AUDITOR_CLIENT_SECRET",
     }
 )
 
@@ -116,6 +130,7 @@ class StackSettings(OwnStackSettings, total=False):
     payment_port: int
     inventory_port: int
     notification_port: int
+    identity_port: int
     worker_metrics_port: int
     var_dir: Path
     database_prefix: str
@@ -133,6 +148,7 @@ class StackConfig:
     payment_port: int = 8002
     inventory_port: int = 8003
     notification_port: int = 8004
+    identity_port: int = 8005
     worker_metrics_port: int = 9464
     prometheus_port: int | None = None
     """Run Prometheus (infra/monitoring.py) on this port beside the stack; None: no Prometheus."""
@@ -224,7 +240,7 @@ class StackConfig:
         Its schedules are paused unless `schedules_paused=False`: a test
         triggers the runs it wants."""
         settings.setdefault("schedules_paused", True)
-        temporal, ui, order, payment, inventory, notification, metrics = free_ports(7)
+        temporal, ui, order, payment, inventory, notification, identity, metrics = free_ports(8)
         return cls.from_env(
             temporal_port=temporal,
             temporal_ui_port=ui,
@@ -232,6 +248,7 @@ class StackConfig:
             payment_port=payment,
             inventory_port=inventory,
             notification_port=notification,
+            identity_port=identity,
             worker_metrics_port=metrics,
             var_dir=var_dir,
             database_prefix=f"saga_stack{temporal}",
@@ -258,6 +275,11 @@ class StackConfig:
     @property
     def notification_url(self) -> str:
         return self.service_url(NOTIFICATION_SERVICE)
+
+    @property
+    def identity_url(self) -> str:
+        """identity_svc: the issuer of every token the stack's services accept."""
+        return self.service_url(IDENTITY_SERVICE)
 
     @property
     def broker_vhost(self) -> str | None:
@@ -292,6 +314,7 @@ class StackConfig:
             "payment_svc": self.payment_port,
             "inventory_svc": self.inventory_port,
             NOTIFICATION_SERVICE: self.notification_port,
+            IDENTITY_SERVICE: self.identity_port,
         }[service]
         return f"http://{HOST}:{port}"
 
@@ -306,10 +329,14 @@ class StackConfig:
             if self.database_urls.get(service) == url
         }
 
-    def local_keys(self) -> LocalKeys:
-        """The stack's signing key pair under `<var>/keys`, created on first use: the services trust
-        it, the worker signs its service tokens with it, and sagactl and the tests mint tokens."""
-        return LocalKeys.ensure(key_dir(self.var_dir))
+    def secrets(self) -> StackSecrets:
+        """The stack's generated secrets under `<var>/identity`, made on first use."""
+        return StackSecrets.ensure(self.var_dir / "identity")
+
+    def tokens(self) -> DevTokens:
+        """Tokens for sagactl and the tests, from identity_svc's development path (the stack's own
+        secret opens it): any customer, an operator, the saga, the auditor."""
+        return DevTokens(self.identity_url, self.secrets().dev_token_secret)
 
     def workflow_url(self, workflow_id: str) -> str:
         """The Temporal Web UI page of one workflow."""

@@ -1,6 +1,7 @@
 """The system's processes, as the local stack runs them: the Temporal dev server, each Django service
-under gunicorn and its migrations, order_svc's outbox relay, each service's event publisher,
-notification_svc's notifier (its event consumer and mail sender), and the orchestrator worker."""
+under gunicorn and its migrations, identity_svc's registration of the worker's clients, order_svc's
+outbox relay, each service's event publisher, notification_svc's notifier (its event consumer and
+mail sender), and the orchestrator worker."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import sys
 
 import httpx
 
-from infra.stack.config import _STACK_VARIABLES, BIN_DIR, HOST, NOTIFICATION_SERVICE, StackConfig, free_ports
+from chassis.tokens import AUDITOR_SUBJECT, JWKS_PATH, ROLE_AUDITOR, ROLE_SAGA, SAGA_SUBJECT, TOKEN_PATH
+from infra.stack.config import (
+    _STACK_VARIABLES,
+    BIN_DIR,
+    HOST,
+    IDENTITY_SERVICE,
+    NOTIFICATION_SERVICE,
+    StackConfig,
+    free_ports,
+)
 from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from saga_contract import NAMESPACE, SEARCH_ATTRIBUTE_TYPES, TASK_QUEUE
@@ -125,8 +135,15 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
     if config.chaos:
         extra["SAGA_CHAOS"] = "1"
     extra["EVENTS_BROKER_URL"] = config.broker_url
+    # Every service trusts identity_svc's keys, identity_svc too (its API takes its own tokens).
+    extra["JWT_ISSUER"] = config.identity_url
+    extra["JWT_JWKS_URL"] = config.identity_url + JWKS_PATH
     if service == "order_svc":
         extra |= _temporal_env(config)
+    if service == IDENTITY_SERVICE:
+        extra["IDENTITY_ISSUER"] = config.identity_url
+        if config.django_env != "production":
+            extra["IDENTITY_DEV_TOKEN_SECRET"] = config.secrets().dev_token_secret
     return _child_env(**config.tuning, **extra)
 
 
@@ -174,6 +191,36 @@ def _metrics_dir(config: StackConfig, service: str) -> dict[str, str]:
     return {"PROMETHEUS_MULTIPROC_DIR": str(config.var_dir / "prometheus-multiproc" / service)}
 
 
+def client_registrations(config: StackConfig) -> list[ManagedProcess]:
+    """`manage.py ensure_client`, one-shot, for the worker's two clients at identity_svc: the saga's
+    and the auditor's, each with its role and the secret the stack generated for it."""
+    secrets = config.secrets()
+    clients = (
+        (SAGA_SUBJECT, ROLE_SAGA, "SAGA_CLIENT_SECRET", secrets.saga_client_secret),
+        (AUDITOR_SUBJECT, ROLE_AUDITOR, "SAGA_AUDITOR_CLIENT_SECRET", secrets.auditor_client_secret),
+    )
+    return [
+        ManagedProcess(
+            f"identity client {client_id}",
+            [
+                sys.executable,
+                "manage.py",
+                "ensure_client",
+                client_id,
+                "--service",
+                "--role",
+                role,
+                "--secret-env",
+                variable,
+            ],
+            cwd=config.root / IDENTITY_SERVICE,
+            env=_service_env(config, IDENTITY_SERVICE) | {variable: secret},
+            log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
+        )
+        for client_id, role, variable, secret in clients
+    ]
+
+
 def broker_setup(config: StackConfig) -> ManagedProcess:
     """`manage.py declare_broker`, one-shot: the services' exchanges, notification_svc's queue and its
     dead-letter queue, declared before any event is published (a message to an exchange without its
@@ -212,6 +259,17 @@ def notifier(config: StackConfig) -> ManagedProcess:
         cwd=config.root / NOTIFICATION_SERVICE,
         env=_service_env(config, NOTIFICATION_SERVICE) | _metrics_dir(config, NOTIFICATION_SERVICE),
         log_path=config.log_dir / "notifier.log",
+    )
+
+
+def payment_consumer(config: StackConfig) -> ManagedProcess:
+    """payment_svc's event consumer: opens the account of every customer identity_svc registers."""
+    return ManagedProcess(
+        "payment-consumer",
+        [sys.executable, "manage.py", "consume_events"],
+        cwd=config.root / "payment_svc",
+        env=_service_env(config, "payment_svc") | _metrics_dir(config, "payment_svc"),
+        log_path=config.log_dir / "payment-consumer.log",
     )
 
 
@@ -266,7 +324,10 @@ def _worker(
     env = _child_env(
         **config.tuning,
         **_temporal_env(config),
-        SAGA_VAR_DIR=str(config.var_dir),  # where the local signing key lives
+        SAGA_VAR_DIR=str(config.var_dir),  # where its traces go
+        SAGA_TOKEN_URL=config.identity_url + TOKEN_PATH,
+        SAGA_CLIENT_SECRET=config.secrets().saga_client_secret,
+        SAGA_AUDITOR_CLIENT_SECRET=config.secrets().auditor_client_secret,
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,

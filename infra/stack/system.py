@@ -1,4 +1,5 @@
-"""The whole local system: Temporal, then migrations and the broker's queues, the four services, the
+"""The whole local system: Temporal, then migrations, the broker's queues and identity_svc's clients,
+the five services, the
 outbox relay, the event publishers and the notifier, then the worker (and the gateway and Prometheus
 when asked), started in order and stopped in reverse."""
 
@@ -18,11 +19,13 @@ from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
     broker_setup,
+    client_registrations,
     django_service,
     event_publisher,
     notifier,
     orchestrator_worker,
     outbox_relay,
+    payment_consumer,
     publisher_name,
     rollout_worker,
     service_migration,
@@ -50,6 +53,7 @@ class Stack:
         for service in PUBLISHING_SERVICES:
             self.processes[publisher_name(service)] = event_publisher(config, service)
         self.processes["notifier"] = notifier(config)
+        self.processes["payment-consumer"] = payment_consumer(config)
         self.processes["worker"] = orchestrator_worker(config)
         # The optional parts, when asked for (they raise ConfigError when not installed).
         if config.prometheus_port is not None:
@@ -93,7 +97,7 @@ class Stack:
         """Start everything and wait until each part is ready. On any failure, or once `cancel` is
         set, what was started is stopped again before the error propagates."""
         self.config.check_ports()
-        self.config.local_keys()
+        self.config.secrets()
         began = time.monotonic()
         try:
             self._bring_up(["temporal"], cancel)
@@ -106,7 +110,14 @@ class Stack:
                 raise StackError(f"could not make the broker's virtual host {vhost} (rabbitmqctl failed)")
             self._migrate(cancel)
             self._bring_up(
-                [*ALL_SERVICES, "relay", *map(publisher_name, PUBLISHING_SERVICES), "notifier"], cancel
+                [
+                    *ALL_SERVICES,
+                    "relay",
+                    *map(publisher_name, PUBLISHING_SERVICES),
+                    "notifier",
+                    "payment-consumer",
+                ],
+                cancel,
             )
             self._bring_up(["worker"], cancel)
             self._make_worker_current()
@@ -215,13 +226,18 @@ class Stack:
         began = time.monotonic()
         migrations = [service_migration(self.config, service) for service in ALL_SERVICES]
         migrations.append(broker_setup(self.config))
+        self._run_once(migrations, cancel)
+        self._run_once(client_registrations(self.config), cancel)  # into identity_svc's migrated tables
+        log.info("migrations applied, clients registered (%.1f s)", time.monotonic() - began)
+
+    def _run_once(self, steps: list[ManagedProcess], cancel: threading.Event | None) -> None:
+        """Run one-shot processes side by side; the first that fails raises its failure."""
         try:
-            for migration in migrations:
-                migration.start()
-            for migration in migrations:
-                if migration.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
-                    raise migration.failure(migration.exit_description())
+            for step in steps:
+                step.start()
+            for step in steps:
+                if step.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
+                    raise step.failure(step.exit_description())
         finally:
-            for migration in migrations:
-                migration.stop()
-        log.info("migrations applied (%.1f s)", time.monotonic() - began)
+            for step in steps:
+                step.stop()

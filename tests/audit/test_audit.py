@@ -51,7 +51,7 @@ def audit(stack):
         inventory_url=stack.inventory_url,
         notification_url=stack.config.notification_url,
         temporal_address=stack.temporal_address,
-        token=stack.config.local_keys().operator_token(),
+        token=stack.config.tokens().operator_token(),
         deadline_seconds=SAGA_DEADLINE_SECONDS,
     )
 
@@ -257,5 +257,5 @@ def test_an_unreachable_temporal_is_an_error_not_a_report(stack):
             payment_url=stack.payment_url,
             inventory_url=stack.inventory_url,
             temporal_address=f"127.0.0.1:{port}",
-            token=stack.config.local_keys().operator_token(),
+            token=stack.config.tokens().operator_token(),
         )

@@ -30,7 +30,7 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def tokens(stack: Stack) -> dict[str, str]:
-    keys = stack.config.local_keys()
+    keys = stack.config.tokens()
     return {
         "customer": keys.customer_token("contract-customer"),
         "operator": keys.operator_token(),

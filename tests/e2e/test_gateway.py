@@ -79,7 +79,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, certificate: Path) -> Iter
 
 def test_an_order_is_placed_and_followed_through_the_gateway_alone(gateway):
     stack, url, _ = gateway
-    keys = stack.config.local_keys()
+    keys = stack.config.tokens()
     operator = {"Authorization": f"Bearer {keys.operator_token()}"}
     customer_id = unique("via-gateway")
     customer = {"Authorization": f"Bearer {keys.customer_token(customer_id)}"}
@@ -137,7 +137,7 @@ def test_an_order_is_placed_and_followed_through_the_gateway_alone(gateway):
 
 def test_internal_admin_metrics_and_probes_are_unreachable_from_outside(gateway):
     stack, url, _ = gateway
-    saga = {"Authorization": f"Bearer {stack.config.local_keys().saga_token()}"}
+    saga = {"Authorization": f"Bearer {stack.config.tokens().saga_token()}"}
     order_id = uuid.uuid4()
     for method, path in [
         ("POST", f"/internal/v1/orders/{order_id}/confirm"),

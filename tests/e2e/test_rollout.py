@@ -93,7 +93,7 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
     assert state is not None
     assert state.current == v1, "sagactl up makes its worker's version current"
 
-    operator = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+    operator = {"Authorization": f"Bearer {stack.config.tokens().operator_token()}"}
     outage = {"error_rate": 1.0, "paths": [AUTHORIZE]}
     assert (
         httpx.put(f"{stack.payment_url}/internal/v1/faults", json=outage, headers=operator).status_code == 200

@@ -1,6 +1,7 @@
-"""`sagactl seed`, `sagactl order place` and `sagactl token` against a small fake of the three
-services' REST API: the requests they send (bodies, Idempotency-Keys, tokens), what they print, and
-their exit codes.
+"""`sagactl seed`, `sagactl order place` and `sagactl token` against a small fake of the services'
+REST API and of identity_svc's development token path: the requests they send (bodies,
+Idempotency-Keys, tokens), what they print, and their exit codes. The real token path is exercised
+by the end-to-end tests.
 """
 
 import json
@@ -14,14 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 import pytest
 
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, LocalKeys, key_dir
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, ROLE_OPERATOR, LocalKeys
 from infra import demo_data
+from infra.identity import DEV_SECRET_HEADER, StackSecrets
 from infra.sagactl import main
+
+FAKE_KEYS: list[LocalKeys] = []
 
 
 def claims_of(token: str, var_dir) -> dict:
-    """The claims of a token, verified against the public key in `var_dir`'s JWKS."""
-    keys = LocalKeys.load(key_dir(var_dir))
+    """The claims of a token, verified against the fake identity provider's key."""
+    (keys,) = FAKE_KEYS
     return jwt.decode(
         token, jwt.PyJWK(keys.public_jwk).key, algorithms=["EdDSA"], audience=DEV_AUDIENCE, issuer=DEV_ISSUER
     )
@@ -42,10 +46,24 @@ class FakeServices:
     products: dict = field(default_factory=dict)
     accounts: dict = field(default_factory=dict)
     orders: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)
     reject_orders_with: tuple[int, dict] | None = None
+    keys: LocalKeys | None = None
+    dev_secret: str = ""
+    tokens_issued: int = 0
 
     def answer(self, method: str, path: str, headers: dict, body: dict) -> tuple[int, dict]:
+        if method == "POST" and path == "/dev/v1/tokens":
+            if headers.get(DEV_SECRET_HEADER) != self.dev_secret or self.keys is None:
+                return 401, {"code": "not_authenticated", "message": "no secret", "details": {}}
+            self.tokens_issued += 1
+            token = self.keys.issue(
+                subject=body["subject"], roles=body["roles"], ttl_seconds=body["ttl_seconds"]
+            )
+            return 201, {"access_token": token, "token_type": "Bearer", "expires_in": body["ttl_seconds"]}
         self.requests.append((method, path, headers, body))
+        if method == "POST" and path == "/api/v1/users":
+            return self._create(self.users, body["subject"], body, "user_exists")
         if method == "POST" and path == "/api/v1/products":
             return self._create(self.products, body["sku"], body, "product_exists")
         if method == "POST" and path == "/api/v1/accounts":
@@ -104,8 +122,11 @@ def var_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def services(monkeypatch: pytest.MonkeyPatch, var_dir) -> Iterator[FakeServices]:
-    """The fake on one free port, which all three service port variables point at."""
-    fake = FakeServices()
+    """The fake on one free port, which every service port variable points at; its token path signs
+    with a key of the test's own and opens to the secret the stack generated in `var_dir`."""
+    keys = LocalKeys.ensure(var_dir / "fake-identity-keys")
+    FAKE_KEYS[:] = [keys]
+    fake = FakeServices(keys=keys, dev_secret=StackSecrets.ensure(var_dir / "identity").dev_token_secret)
 
     class Handler(BaseHTTPRequestHandler):
         def _respond(self) -> None:
@@ -126,7 +147,7 @@ def services(monkeypatch: pytest.MonkeyPatch, var_dir) -> Iterator[FakeServices]
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake.port = server.server_address[1]
-    for variable in ("ORDER_SVC_PORT", "PAYMENT_SVC_PORT", "INVENTORY_SVC_PORT"):
+    for variable in ("ORDER_SVC_PORT", "PAYMENT_SVC_PORT", "INVENTORY_SVC_PORT", "IDENTITY_SVC_PORT"):
         monkeypatch.setenv(variable, str(fake.port))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -143,10 +164,17 @@ def test_seed_creates_the_demo_data_then_finds_it_present(services, var_dir, cap
 
     assert set(services.products) == {product.sku for product in demo_data.PRODUCTS}
     assert set(services.accounts) == {customer.customer_id for customer in demo_data.CUSTOMERS}
+    assert set(services.users) == {"alice", "bob", "carol", "operator"}
     assert any(product.on_hand == 0 for product in demo_data.PRODUCTS)
-    assert first.count(demo_data.CREATED) == len(demo_data.PRODUCTS) + len(demo_data.CUSTOMERS)
-    assert second.count(demo_data.ALREADY_PRESENT) == len(demo_data.PRODUCTS) + len(demo_data.CUSTOMERS)
+    created = len(demo_data.PRODUCTS) + len(demo_data.CUSTOMERS) + len(demo_data.USERS)
+    assert first.count(demo_data.CREATED) == created
+    assert second.count(demo_data.ALREADY_PRESENT) == created
     assert "sagactl order place --customer carol" in first
+    assert "alice@shop.example" in first  # how to sign in as alice
+    assert "alice-saga-demo" in first
+    # Accounts before users: a registration finds carol's small account there, not a signup credit.
+    paths = [path for _, path, _, _ in services.requests][: len(services.requests) // 2]  # the first seed
+    assert paths.index("/api/v1/users") > max(i for i, path in enumerate(paths) if path == "/api/v1/accounts")
     keys = [headers["Idempotency-Key"] for _, _, headers, _ in services.requests]
     half = len(keys) // 2
     assert keys[:half] == keys[half:]  # deterministic: a rerun sends the same keys
@@ -220,7 +248,7 @@ def test_an_unreachable_service_is_one_line_and_exit_code_1(services, monkeypatc
     assert err.count("\n") == 1
 
 
-def test_token_prints_a_customer_token_alone_valid_for_an_hour(var_dir, capsys):
+def test_token_prints_a_customer_token_alone_valid_for_an_hour(services, var_dir, capsys):
     assert main(["token", "--customer", "alice"]) == 0
 
     out = capsys.readouterr().out
@@ -229,21 +257,31 @@ def test_token_prints_a_customer_token_alone_valid_for_an_hour(var_dir, capsys):
     assert (claims["sub"], claims["roles"], claims["exp"] - claims["iat"]) == ("alice", [], 3600)
 
 
-def test_token_for_an_operator_with_a_ttl(var_dir, capsys):
+def test_token_for_an_operator_with_a_ttl(services, var_dir, capsys):
     assert main(["token", "--operator", "--ttl", "120"]) == 0
 
     claims = claims_of(capsys.readouterr().out.strip(), var_dir)
     assert (claims["roles"], claims["exp"] - claims["iat"]) == ([ROLE_OPERATOR], 120)
 
 
-def test_token_reuses_the_key_pair_it_made_once(var_dir, capsys):
+def test_token_opens_identity_svc_s_development_path_with_the_stack_s_own_secret(services, var_dir, capsys):
     main(["token", "--operator"])
     main(["token", "--customer", "bob"])
-    first, second = capsys.readouterr().out.split()
 
-    assert jwt.get_unverified_header(first)["kid"] == jwt.get_unverified_header(second)["kid"]
-    assert sorted(path.name for path in key_dir(var_dir).iterdir()) == ["jwks.json", "signing-key.pem"]
-    assert (key_dir(var_dir) / "signing-key.pem").stat().st_mode & 0o077 == 0  # private: owner only
+    assert services.tokens_issued == 2
+    secrets_file = var_dir / "identity" / "secrets.json"
+    assert secrets_file.stat().st_mode & 0o077 == 0  # private: owner only
+    assert (var_dir / "identity").stat().st_mode & 0o077 == 0
+
+
+def test_token_without_identity_svc_is_one_line_and_exit_code_1(var_dir, monkeypatch, capsys):
+    monkeypatch.setenv("IDENTITY_SVC_PORT", "1")
+
+    assert main(["token", "--customer", "alice"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("sagactl: identity_svc at http://127.0.0.1:1 is not reachable")
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

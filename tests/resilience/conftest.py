@@ -41,7 +41,7 @@ class Faults:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.urls = {"order": stack.order_url, "payment": stack.payment_url, "inventory": stack.inventory_url}
-        self.operator = {"Authorization": f"Bearer {stack.config.local_keys().operator_token()}"}
+        self.operator = {"Authorization": f"Bearer {stack.config.tokens().operator_token()}"}
 
     def set(self, service: str, **config) -> None:
         response = httpx.put(f"{self.urls[service]}/internal/v1/faults", json=config, headers=self.operator)

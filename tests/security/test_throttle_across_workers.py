@@ -5,19 +5,23 @@ one limit's worth of requests: not once per worker.
 
 The customer calls an operator's endpoint, so each request is refused with 403 after the throttle has
 counted it (chassis.api): the service needs no tables, and starts in seconds. gunicorn's access log
-names the worker process behind each answer, which shows that the burst was spread over them.
+names the worker process behind each answer, which shows that the burst was spread over them. Its
+tokens are signed by a key of the test's own, whose JWKS a small HTTP server here publishes.
 """
 
+import functools
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
-from chassis.tokens import LocalKeys, key_dir
+from chassis.tokens import LocalKeys
 from infra.stack import BIN_DIR, HOST, REPO_ROOT, ManagedProcess, free_ports
 from infra.stack.processes import answers_200
 
@@ -50,9 +54,23 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def jwks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalKeys, str]]:
+    """The test's key pair, its JWKS served over HTTP as an identity provider would."""
+    keys = LocalKeys.ensure(tmp_path_factory.mktemp("provider"))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(keys.directory))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer((HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield keys, f"http://{HOST}:{server.server_address[1]}/{keys.jwks_file.name}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, jwks_url: tuple[LocalKeys, str]) -> Iterator[Service]:
     var_dir = tmp_path_factory.mktemp("throttled-service")
-    keys = LocalKeys.ensure(key_dir(var_dir))
+    keys, url_of_jwks = jwks_url
     (port,) = free_ports(1)
     url = f"http://{HOST}:{port}"
     access_log = var_dir / "access.log"
@@ -66,6 +84,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SAGA_VAR_DIR": str(var_dir),
         "THROTTLE_REQUESTS": f"{LIMIT}/min",
+        "JWT_JWKS_URL": url_of_jwks,
         "PYTHONUNBUFFERED": "1",
     }
     argv = [

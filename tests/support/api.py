@@ -1,6 +1,6 @@
 """The one HTTP helper the end-to-end tests use to talk to the stack as a client would: raw `post` and
 `get` routed to the right service by path, plus small factories and readers built on them. It speaks
-only the public REST contract, through infra.rest, with tokens from the stack's local key: as an
+only the public REST contract, through infra.rest, with tokens from the stack's identity_svc: as an
 operator for the catalog, accounts and reads, and as each customer for that customer's orders.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from chassis.tokens import LocalKeys
+from infra.identity import DevTokens
 from infra.rest import FINAL_ORDER_STATUSES, RestClient, wait_for_final_order
 
 # First path segment after /api/v1/ or /internal/v1/ -> attribute of the service that serves it.
@@ -23,6 +23,8 @@ _ROUTES = {
     "accounts": "payment",
     "payments": "payment",
     "notifications": "notification",
+    "users": "identity",
+    "me": "identity",
 }
 
 
@@ -32,7 +34,7 @@ def unique(prefix: str) -> str:
 
 
 class Api:
-    """Clients of the services: `order`, `payment`, `inventory` and `notification` are RestClients
+    """Clients of the services: `order`, `payment`, `inventory`, `notification` and `identity` are RestClients
     holding an operator's token; `customer(id)` is order_svc as that customer; `keys` mints any other token."""
 
     def __init__(
@@ -41,7 +43,7 @@ class Api:
         order_url: str,
         payment_url: str,
         inventory_url: str,
-        keys: LocalKeys,
+        keys: DevTokens,
         timeout: float = 10.0,
         notification_url: str = "http://127.0.0.1:9",  # nothing listens there: a stack without it
     ) -> None:
@@ -51,6 +53,7 @@ class Api:
             "payment": payment_url,
             "inventory": inventory_url,
             "notification": notification_url,
+            "identity": keys.identity_url,
         }
         self.timeout = timeout
         operator = keys.operator_token()
@@ -58,17 +61,18 @@ class Api:
         self.payment = RestClient("payment_svc", payment_url, token=operator, timeout=timeout)
         self.inventory = RestClient("inventory_svc", inventory_url, token=operator, timeout=timeout)
         self.notification = RestClient("notification_svc", notification_url, token=operator, timeout=timeout)
+        self.identity = RestClient("identity_svc", keys.identity_url, token=operator, timeout=timeout)
         self._customers: dict[str, RestClient] = {}
 
     @classmethod
     def for_stack(cls, stack: Any) -> Api:
-        """An Api for a Stack: its three URLs and the local key pair of its var dir."""
+        """An Api for a Stack: its URLs and tokens from its identity_svc."""
         return cls(
             order_url=stack.order_url,
             payment_url=stack.payment_url,
             inventory_url=stack.inventory_url,
             notification_url=stack.config.notification_url,
-            keys=stack.config.local_keys(),
+            keys=stack.config.tokens(),
         )
 
     def customer(self, customer_id: str) -> RestClient:
@@ -94,6 +98,7 @@ class Api:
             self.payment,
             self.inventory,
             self.notification,
+            self.identity,
             *self._customers.values(),
         ):
             client.close()

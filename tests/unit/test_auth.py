@@ -1,21 +1,18 @@
-"""The worker's identity alone: local saga tokens the services can verify, client credentials
-against a token endpoint on httpx.MockTransport, and when either is cached, refreshed or refused."""
+"""The worker's identity alone: client credentials against a token endpoint on httpx.MockTransport,
+and when a token is cached, refreshed or refused. The real endpoint (identity_svc) is exercised by
+every test that runs a saga."""
 
 import asyncio
 import base64
-import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
 
-from chassis.tokens import LOCAL_ALGORITHM, ROLE_SAGA, SAGA_SUBJECT, LocalKeys
 from orchestrator import auth
-from orchestrator.auth import ClientCredentialsTokens, LocalSagaTokens, NoToken
+from orchestrator.auth import ClientCredentialsTokens, NoToken
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,70 +38,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def verified_claims(token: str, key_dir: Path) -> dict:
-    """The token's claims, verified the way a service does: by the key its `kid` names in the JWKS."""
-    jwks = json.loads((key_dir / "jwks.json").read_text())
-    kid = jwt.get_unverified_header(token)["kid"]
-    (jwk,) = [key for key in jwks["keys"] if key["kid"] == kid]
-    return jwt.decode(
-        token, jwt.PyJWK(jwk).key, algorithms=[LOCAL_ALGORITHM], issuer=ISSUER, audience=AUDIENCE
-    )
-
-
-# LocalSagaTokens: the embedded default
-
-
-async def test_local_token_is_a_saga_token_the_jwks_verifies(tmp_path: Path) -> None:
-    key_dir = tmp_path / "keys"
-    LocalKeys.ensure(key_dir)
-    tokens = LocalSagaTokens(key_dir, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=600)
-
-    claims = verified_claims(await tokens.token(), key_dir)
-
-    assert claims["sub"] == SAGA_SUBJECT
-    assert claims["roles"] == [ROLE_SAGA] == ["saga"]
-    assert (claims["iss"], claims["aud"]) == (ISSUER, AUDIENCE)
-    assert claims["exp"] - claims["iat"] == 600
-
-
-async def test_local_token_is_cached_until_invalidated(tmp_path: Path) -> None:
-    LocalKeys.ensure(tmp_path / "keys")
-    tokens = LocalSagaTokens(tmp_path / "keys", issuer=ISSUER, audience=AUDIENCE)
-
-    first = await tokens.token()
-    assert await tokens.token() == first
-    tokens.invalidate()
-    fresh = await tokens.token()
-
-    assert fresh != first
-    assert verified_claims(fresh, tmp_path / "keys")["sub"] == SAGA_SUBJECT
-
-
-async def test_local_token_is_replaced_a_minute_before_it_expires(tmp_path: Path, clock: Clock) -> None:
-    LocalKeys.ensure(tmp_path / "keys")
-    tokens = LocalSagaTokens(tmp_path / "keys", issuer=ISSUER, audience=AUDIENCE, ttl_seconds=3600)
-    first = await tokens.token()
-
-    clock.now += 3539
-    assert await tokens.token() == first
-    clock.now += 1
-    assert await tokens.token() != first
-
-
-async def test_no_local_key_is_credentials_unavailable_until_one_is_made(tmp_path: Path) -> None:
-    """A worker started before `sagactl` made the keys fails its calls transiently, then recovers
-    without a restart: the failure is not cached."""
-    key_dir = tmp_path / "keys"
-    tokens = LocalSagaTokens(key_dir, issuer=ISSUER, audience=AUDIENCE)
-
-    with pytest.raises(NoToken, match="no local signing key"):
-        await tokens.token()
-
-    LocalKeys.ensure(key_dir)
-    assert verified_claims(await tokens.token(), key_dir)["sub"] == SAGA_SUBJECT
-
-
-# ClientCredentialsTokens: production, against the identity provider's token endpoint
+# ClientCredentialsTokens: against the identity provider's token endpoint (identity_svc's, or any other)
 
 
 class TokenEndpoint:

@@ -4,17 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER
+from chassis.tokens import AUDITOR_SUBJECT, DEV_IDENTITY_URL, SAGA_SUBJECT, TOKEN_PATH
 from observability.tracing import TracingSettings
 from orchestrator.breakers import BreakerSettings
 from orchestrator.config import IdentitySettings, OrchestratorSettings, load_audit_settings, load_settings
 from orchestrator.versioning import code_build_id
 
 REPO_VAR_DIR = Path(__file__).resolve().parents[2] / "var"
+SECRET = {"SAGA_CLIENT_SECRET": "s3cret"}
+"""The one setting without a default: the worker's secret at the token endpoint."""
 
 
 def test_defaults_fit_the_local_stack() -> None:
-    assert load_settings({}) == OrchestratorSettings(
+    assert load_settings(SECRET) == OrchestratorSettings(
         temporal_address="127.0.0.1:7233",
         temporal_namespace="default",
         task_queue="orders",
@@ -24,13 +26,10 @@ def test_defaults_fit_the_local_stack() -> None:
         notification_svc_url=None,
         breakers=BreakerSettings(fail_max=5, reset_seconds=10.0, redis_url=None),
         identity=IdentitySettings(
-            token_url=None,
-            client_id=None,
-            client_secret=None,
+            token_url=DEV_IDENTITY_URL + TOKEN_PATH,  # identity_svc on its default port
+            client_id=SAGA_SUBJECT,
+            client_secret="s3cret",
             scope=None,
-            local_key_dir=REPO_VAR_DIR / "keys",
-            issuer=DEV_ISSUER,
-            audience=DEV_AUDIENCE,
         ),
         metrics_address="127.0.0.1:9464",
         tracing=TracingSettings(REPO_VAR_DIR / "traces"),
@@ -75,31 +74,21 @@ def test_environment_overrides_every_value() -> None:
             "saga-worker",
             "s3cret",
             "saga",
-            Path("/srv/saga/var/keys"),
-            "https://idp/realms/shop",
-            "shop-services",
         ),
         "0.0.0.0:9100",
         TracingSettings(Path("/srv/saga/var/traces")),
         "2026.12.1-rc_2",
     )
-    assert load_settings({"SAGA_TRACES_DIR": "/spans"}).tracing.traces_dir == Path("/spans")
-    assert load_settings({"WORKER_METRICS_ADDRESS": ""}).metrics_address is None  # no metrics endpoint
+    assert load_settings(SECRET | {"SAGA_TRACES_DIR": "/spans"}).tracing.traces_dir == Path("/spans")
+    assert (
+        load_settings(SECRET | {"WORKER_METRICS_ADDRESS": ""}).metrics_address is None
+    )  # no metrics endpoint
 
 
-@pytest.mark.parametrize(
-    "credentials",
-    [
-        {},
-        {"SAGA_CLIENT_ID": "saga-worker"},
-        {"SAGA_CLIENT_SECRET": "s3cret"},
-        {"SAGA_CLIENT_ID": "", "SAGA_CLIENT_SECRET": ""},
-    ],
-)
-def test_a_token_url_without_client_credentials_fails_at_start(credentials: dict[str, str]) -> None:
-    """A production worker that names its identity provider but not its client must not start and
-    quietly fall back to signing its own tokens."""
-    with pytest.raises(ValueError, match="SAGA_CLIENT_ID and SAGA_CLIENT_SECRET"):
+@pytest.mark.parametrize("credentials", [{}, {"SAGA_CLIENT_ID": "saga-worker"}, {"SAGA_CLIENT_SECRET": ""}])
+def test_without_a_client_secret_the_worker_does_not_start(credentials: dict[str, str]) -> None:
+    """No token, no saga: a worker that cannot sign in at the token endpoint says so at once."""
+    with pytest.raises(ValueError, match="SAGA_CLIENT_SECRET is needed"):
         load_settings({"SAGA_TOKEN_URL": "https://idp/token", **credentials})
 
 
@@ -120,7 +109,7 @@ def test_the_client_secret_is_never_in_the_settings_repr() -> None:
 @pytest.mark.parametrize("build_id", ["-v2", "v2/eu", "v 2", "x" * 129, "v2:1"])
 def test_a_build_id_that_is_not_an_image_tag_like_name_fails_at_start(build_id: str) -> None:
     with pytest.raises(ValueError, match="a build id is 1 to 128"):
-        load_settings({"SAGA_BUILD_ID": build_id})
+        load_settings(SECRET | {"SAGA_BUILD_ID": build_id})
 
 
 def test_the_build_id_follows_the_code_and_only_the_code(tmp_path: Path) -> None:
@@ -135,24 +124,24 @@ def test_the_build_id_follows_the_code_and_only_the_code(tmp_path: Path) -> None
     (package / "workflows.py").write_text("STEPS = 2\n")
     assert code_build_id([package]) != first
     assert first.startswith("code-")
-    assert load_settings({}).build_id == code_build_id()
+    assert load_settings(SECRET).build_id == code_build_id()
 
 
-def test_the_audit_reads_as_the_auditor_signed_locally_by_default() -> None:
-    audit = load_audit_settings({"ORDER_SAGA_DEADLINE_SECONDS": "120"})
+def test_the_audit_reads_as_the_auditor_client_of_its_own_at_the_saga_token_endpoint() -> None:
+    audit = load_audit_settings(
+        SECRET | {"SAGA_AUDITOR_CLIENT_SECRET": "a", "ORDER_SAGA_DEADLINE_SECONDS": "120"}
+    )
     assert audit.deadline_seconds == 120
-    assert audit.identity is not None
-    assert audit.identity.token_url is None
-    assert audit.identity.local_key_dir == REPO_VAR_DIR / "keys"
+    assert audit.identity == IdentitySettings(DEV_IDENTITY_URL + TOKEN_PATH, AUDITOR_SUBJECT, "a", None)
 
 
-def test_in_production_the_auditor_is_a_client_of_its_own_or_no_audit_runs() -> None:
+def test_the_auditor_is_a_client_of_its_own_or_no_audit_runs() -> None:
     saga = {"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "saga-worker", "SAGA_CLIENT_SECRET": "s"}
-    assert load_audit_settings(saga).identity is None  # the saga's client is never the auditor
+    assert load_audit_settings(saga).identity is None  # without its secret, no audit
     audit = load_audit_settings(
         saga
         | {
-            "SAGA_AUDITOR_CLIENT_ID": "saga-auditor",
+            "SAGA_AUDITOR_CLIENT_ID": "shop-auditor",
             "SAGA_AUDITOR_CLIENT_SECRET": "a",
             "SAGA_AUDITOR_TOKEN_SCOPE": "audit",
         }
@@ -160,12 +149,10 @@ def test_in_production_the_auditor_is_a_client_of_its_own_or_no_audit_runs() -> 
     assert audit is not None
     assert (audit.token_url, audit.client_id, audit.client_secret, audit.scope) == (
         "https://idp/token",
-        "saga-auditor",
+        "shop-auditor",
         "a",
         "audit",
     )
-    with pytest.raises(ValueError, match="go together"):
-        load_audit_settings(saga | {"SAGA_AUDITOR_CLIENT_ID": "saga-auditor"})
     with pytest.raises(ValueError, match="a client of its own"):
         load_audit_settings(
             saga | {"SAGA_AUDITOR_CLIENT_ID": saga["SAGA_CLIENT_ID"], "SAGA_AUDITOR_CLIENT_SECRET": "a"}
@@ -175,4 +162,4 @@ def test_in_production_the_auditor_is_a_client_of_its_own_or_no_audit_runs() -> 
 @pytest.mark.parametrize("deadline", ["0", "soon", "-5"])
 def test_a_malformed_saga_deadline_is_refused_by_the_audit_settings(deadline: str) -> None:
     with pytest.raises(ValueError, match="ORDER_SAGA_DEADLINE_SECONDS"):
-        load_audit_settings({"ORDER_SAGA_DEADLINE_SECONDS": deadline})
+        load_audit_settings(SECRET | {"ORDER_SAGA_DEADLINE_SECONDS": deadline})

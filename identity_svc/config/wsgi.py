@@ -1,0 +1,21 @@
+"""WSGI entry point of identity_svc (served by gunicorn)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from chassis.telemetry import start_tracing_requests
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# What gunicorn serves fails closed: without DJANGO_ENV it is production, whose settings refuse to
+# start on development defaults. manage.py, run without DJANGO_ENV, is development (the chassis default).
+os.environ.setdefault("DJANGO_ENV", "production")
+# gunicorn imports this module in each worker, after the fork: the span exporter starts in the process
+# it serves.
+start_tracing_requests()
+application = get_wsgi_application()
+
+from accounts.checks import refuse_unsafe_clients  # noqa: E402  (needs the apps loaded above)
+
+# Production refuses development clients and http:// redirect URIs before it serves anything.
+refuse_unsafe_clients()
