@@ -1,6 +1,6 @@
-# One image for every process of the system: the four services (gunicorn), the worker, the relay, the
-# event publishers, the notifier and the one-shot steps. The role is the command: see
-# infra/deploy/container/entrypoint.sh.
+# One image for every process of the system: the five services (gunicorn), the worker, the relay, the
+# event publishers, the notifier, payment_svc's consumer and the one-shot steps. The role is the
+# command: see infra/deploy/container/entrypoint.sh.
 #   docker build -t saga-orders .
 #   docker run saga-orders order_svc | worker | relay | publisher order_svc | notifier | migrate order_svc
 
@@ -37,6 +37,7 @@ COPY --chown=root:root inventory_svc/ inventory_svc/
 COPY --chown=root:root payment_svc/ payment_svc/
 COPY --chown=root:root order_svc/ order_svc/
 COPY --chown=root:root notification_svc/ notification_svc/
+COPY --chown=root:root identity_svc/ identity_svc/
 COPY --chown=root:root infra/deploy/container/entrypoint.sh /usr/local/bin/saga-entrypoint
 # Bytecode now, while the tree is writable: the processes run with PYTHONDONTWRITEBYTECODE on a
 # read-only tree, and the worker's sandbox imports the workflow module again for every workflow run.

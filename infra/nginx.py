@@ -42,6 +42,7 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
         "INVENTORY_SVC": config.service_url("inventory_svc").removeprefix("http://"),
         "PAYMENT_SVC": config.service_url("payment_svc").removeprefix("http://"),
         "NOTIFICATION_SVC": config.service_url("notification_svc").removeprefix("http://"),
+        "IDENTITY_SVC": config.service_url("identity_svc").removeprefix("http://"),
         "GATEWAY_LISTEN": f"{HOST}:{config.gateway_port}",
         "GATEWAY_RATE": tuning.get("GATEWAY_RATE", DEFAULT_RATE),
         "GATEWAY_BURST": tuning.get("GATEWAY_BURST", DEFAULT_BURST),

@@ -13,7 +13,7 @@ def test_swagger_ui_documents_the_api_and_tries_it_out_with_a_token(page, stack,
     customer = api.create_account(unique("docs-reader"), balance_cents=10_000)["customer_id"]
     sku = api.create_product(price_cents=300, on_hand=5)["sku"]
     api.place_order(customer, {sku: 1})
-    token = stack.config.local_keys().customer_token(customer)
+    token = stack.config.tokens().customer_token(customer)
 
     page.goto(f"{stack.order_url}/api/docs/")
     expect(page.locator(".information-container .title")).to_contain_text("order_svc")

@@ -27,15 +27,15 @@ ENTRYPOINT = ROOT / "infra" / "deploy" / "container" / "entrypoint.sh"
 K8S = ROOT / "infra" / "deploy" / "k8s"
 IMAGE_APP = "/app"  # where the Dockerfile puts the code (WORKDIR)
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
-PUBLISHERS = {f"{service.removesuffix('_svc')}-publisher": service for service in SERVICES}
+PUBLISHERS = {f"{service.removesuffix('_svc')}-publisher": service for service in (*SERVICES, "identity_svc")}
+# Every Django service the compose file runs under gunicorn.
+WEB_SERVICES = ("identity_svc", *SERVICES, "notification_svc")
 # What would make `manage.py` load other settings than the service's own test settings.
 SERVICE_SETTINGS = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "EVENTS_BROKER_URL", "EMAIL_HOST")
 COMPOSE_SETTINGS = {
-    "JWT_ISSUER": "https://idp.example/realms/shop",
+    "IDENTITY_ISSUER": "https://shop.example:8443",
+    "GATEWAY_HOSTNAME": "shop.example",
     "JWT_AUDIENCE": "shop",
-    "JWT_JWKS_URL": "https://idp.example/jwks",
-    "JWT_SAGA_SUBJECTS": "saga-worker",
-    "JWT_AUDITOR_SUBJECTS": "saga-auditor",
     "POSTGRES_PASSWORD": "pg",
     "INVENTORY_DB_PASSWORD": "inv",
     "PAYMENT_DB_PASSWORD": "pay",
@@ -45,11 +45,10 @@ COMPOSE_SETTINGS = {
     "ORDER_SECRET_KEY": "k3",
     "NOTIFICATION_DB_PASSWORD": "note",
     "NOTIFICATION_SECRET_KEY": "k4",
+    "IDENTITY_DB_PASSWORD": "ident",
+    "IDENTITY_SECRET_KEY": "k5",
     "RABBITMQ_PASSWORD": "rabbit",
-    "SAGA_TOKEN_URL": "https://idp.example/token",
-    "SAGA_CLIENT_ID": "saga-worker",
     "SAGA_CLIENT_SECRET": "s",
-    "SAGA_AUDITOR_CLIENT_ID": "saga-auditor",
     "SAGA_AUDITOR_CLIENT_SECRET": "a",
     "GATEWAY_TLS_DIR": "/srv/tls",
 }
@@ -70,6 +69,19 @@ def compose(*args: str, environ: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+def mounts(service: dict) -> set[tuple[str, str]]:
+    """(source, target) of each volume a resolved compose service mounts, in either of the forms
+    docker-compose writes them."""
+    pairs = set()
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            pairs.add((volume["source"], volume["target"]))
+        else:
+            source, target, *_ = volume.split(":")
+            pairs.add((source, target))
+    return pairs
+
+
 def composed_roles() -> dict[str, list[str]]:
     """The role (command) of each compose service that runs the project's image."""
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
@@ -81,8 +93,11 @@ def manifest_roles() -> dict[str, list[str]]:
     roles = {}
     for path in sorted(K8S.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
-            if document and document["kind"] in ("Deployment", "Job"):
-                pod = document["spec"]["template"]["spec"]
+            if document and document["kind"] in ("Deployment", "Job", "CronJob"):
+                spec = document["spec"]
+                pod = (spec["jobTemplate"]["spec"] if document["kind"] == "CronJob" else spec)["template"][
+                    "spec"
+                ]
                 for container in pod.get("initContainers", []) + pod["containers"]:
                     if container["image"].startswith("saga-orders:"):
                         roles[f"{document['metadata']['name']}/{container['name']}"] = container["args"]
@@ -93,7 +108,7 @@ def entrypoint_sandbox(sandbox: Path, metrics_folder: Path) -> tuple[list[str], 
     """The entrypoint's command line and subprocess options to run it in `sandbox`: the image's folders
     there, and stand-ins for gunicorn and python that print the program, its folder and its arguments."""
     app = sandbox / "app"
-    for folder in (*SERVICES, "notification_svc"):
+    for folder in WEB_SERVICES:
         (app / folder).mkdir(parents=True, exist_ok=True)
     bin_dir = sandbox / "bin"
     bin_dir.mkdir(exist_ok=True)
@@ -174,21 +189,27 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
         "migrate-payment",
         "migrate-order",
         "migrate-notification",
+        "migrate-identity",
         "declare-broker",
+        "register-saga-client",
+        "register-auditor-client",
+        "identity_svc",
         "inventory_svc",
         "payment_svc",
         "order_svc",
         "notification_svc",
         "relay",
+        "identity-publisher",
         "inventory-publisher",
         "payment-publisher",
         "order-publisher",
         "notifier",
+        "payment-consumer",
         "worker",
         "gateway",
         "prometheus",
     }
-    for name in (*SERVICES, "notification_svc"):
+    for name in WEB_SERVICES:
         service = services[name]
         assert service["command"] == [name]
         assert "readyz" in " ".join(service["healthcheck"]["test"])
@@ -204,7 +225,7 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
     }
     assert all(
         services["worker"]["depends_on"][name]["condition"] == "service_healthy"
-        for name in ("inventory_svc", "payment_svc", "order_svc", "notification_svc")
+        for name in (*WEB_SERVICES, "gateway")
     )
     # The worker's scheduled audit reads notification_svc too.
     assert services["worker"]["environment"]["NOTIFICATION_SVC_URL"] == "http://notification_svc:8000"
@@ -213,25 +234,31 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
         ["8000:8000", "8443:8443"],
         ["8000", "8443"],
     )
-    assert services["gateway"]["depends_on"]["notification_svc"]["condition"] == "service_healthy"
+    assert all(
+        services["gateway"]["depends_on"][name]["condition"] == "service_healthy" for name in WEB_SERVICES
+    )
     assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
     # Every image pulled is pinned to a version; only the project's own is built here.
     assert all(re.search(r":v?\d", s["image"]) for s in services.values() if "build" not in s)
 
 
 @needs_compose
-def test_the_compose_file_starts_the_publishers_and_the_notifier_beside_their_services_after_the_broker():
+def test_the_compose_file_starts_the_publishers_notifier_and_consumer_beside_their_services_after_the_broker():
     services = yaml.safe_load(compose("config", environ=COMPOSE_SETTINGS).stdout)["services"]
-    sidecars = {**PUBLISHERS, "notifier": "notification_svc"}
+    commands = {name: ["publisher", service] for name, service in PUBLISHERS.items()}
+    commands |= {"notifier": ["notifier"], "payment-consumer": ["consumer", "payment_svc"]}
+    sidecars = {**PUBLISHERS, "notifier": "notification_svc", "payment-consumer": "payment_svc"}
     for name, service_name in sidecars.items():
         sidecar, service = services[name], services[service_name]
-        assert sidecar["command"] == (["notifier"] if name == "notifier" else ["publisher", service_name])
+        assert sidecar["command"] == commands[name]
         # The service's settings, and its /tmp, where both write their metrics for its /metrics.
         for setting in ("DATABASE_URL", "SECRET_KEY", "EVENTS_BROKER_URL"):
             assert sidecar["environment"][setting] == service["environment"][setting], (name, setting)
         (volume,) = sidecar["volumes"]
         assert volume in service["volumes"]
         assert (volume["target"] if isinstance(volume, dict) else volume.split(":")[1]) == "/tmp"
+        # Process ids name the metrics files: the service's process namespace keeps them apart.
+        assert sidecar["pid"] == f"service:{service_name}", name
         # After its service (gunicorn makes the metrics folder), its migrations and the broker's topology.
         conditions = {dependency: value["condition"] for dependency, value in sidecar["depends_on"].items()}
         expected = {
@@ -254,17 +281,83 @@ def test_the_compose_file_starts_the_publishers_and_the_notifier_beside_their_se
         required = {
             *PRODUCTION_REQUIRED,
             *(["EMAIL_HOST"] if environment["DATABASE_URL"].endswith("/notification") else []),
+            *(
+                ["IDENTITY_ISSUER", "IDENTITY_AUDIENCE"]
+                if environment["DATABASE_URL"].endswith("/identity")
+                else []
+            ),
         }
         assert not {setting for setting in required if not environment.get(setting)}, name
 
 
 @needs_compose
+def test_the_compose_file_makes_identity_svc_the_issuer_of_every_token() -> None:
+    services = yaml.safe_load(compose("config", environ=COMPOSE_SETTINGS).stdout)["services"]
+    issuer = COMPOSE_SETTINGS["IDENTITY_ISSUER"]
+    identity = services["identity_svc"]["environment"]
+    assert (identity["IDENTITY_ISSUER"], identity["IDENTITY_AUDIENCE"]) == (
+        issuer,
+        COMPOSE_SETTINGS["JWT_AUDIENCE"],
+    )
+    assert "IDENTITY_DEV_TOKEN_SECRET" not in identity  # the development token path stays closed
+    for name, role in composed_roles().items():
+        environment = services[name]["environment"]
+        if role not in (["worker"], ["search-attributes"]):
+            # The services verify identity_svc's tokens with its keys, fetched at its public address.
+            assert environment["JWT_ISSUER"] == issuer, name
+            assert environment["JWT_JWKS_URL"] == f"{issuer}/.well-known/jwks.json", name
+            assert environment["JWT_SAGA_SUBJECTS"] == "saga-orchestrator", name
+            assert environment["JWT_AUDITOR_SUBJECTS"] == "saga-auditor", name
+    worker = services["worker"]
+    assert worker["environment"]["SAGA_TOKEN_URL"] == f"{issuer}/oauth/token"
+    # Its two clients are registered, with the ids and secrets it shows, before it starts.
+    for client, client_id, role, variable in (
+        ("register-saga-client", "saga-orchestrator", "saga", "SAGA_CLIENT_SECRET"),
+        ("register-auditor-client", "saga-auditor", "auditor", "SAGA_AUDITOR_CLIENT_SECRET"),
+    ):
+        registration = services[client]
+        assert registration["command"] == [
+            "ensure-client",
+            client_id,
+            "--service",
+            "--role",
+            role,
+            "--secret-env",
+            variable,
+        ]
+        assert registration["environment"][variable] == worker["environment"][variable]
+        assert registration["environment"]["DATABASE_URL"] == identity["DATABASE_URL"]
+        assert worker["depends_on"][client]["condition"] == "service_completed_successfully"
+    # Inside the network the gateway answers to the issuer's host name, on the issuer's port, so the
+    # services and the worker reach identity_svc at the very address a browser does.
+    gateway = services["gateway"]
+    assert gateway["networks"]["default"]["aliases"] == [COMPOSE_SETTINGS["GATEWAY_HOSTNAME"]]
+    assert issuer.endswith(f":{gateway['environment']['GATEWAY_TLS_LISTEN']}")
+    for name in (*WEB_SERVICES, "worker"):
+        environment = services[name]["environment"]
+        assert environment["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt", name
+        assert ("/srv/tls/gateway.pem", "/etc/saga/gateway.pem") in mounts(services[name]), name
+        if name != "worker":
+            assert COMPOSE_SETTINGS["GATEWAY_HOSTNAME"] in environment["ALLOWED_HOSTS"].split(","), name
+
+
+@needs_compose
 def test_the_compose_file_refuses_to_run_without_its_secrets() -> None:
-    done = compose("config", "-q", environ={k: v for k, v in COMPOSE_SETTINGS.items() if k != "JWT_JWKS_URL"})
+    done = compose(
+        "config", "-q", environ={k: v for k, v in COMPOSE_SETTINGS.items() if k != "IDENTITY_ISSUER"}
+    )
     assert done.returncode != 0
-    assert "the identity provider's https JWKS URL" in done.stderr
+    assert "IDENTITY_ISSUER" in done.stderr
     assert not re.search(r"PASSWORD: [^$\s]|SECRET_KEY: [^$\s]", (ROOT / "compose.yaml").read_text())
-    for secret in ("RABBITMQ_PASSWORD", "NOTIFICATION_DB_PASSWORD", "NOTIFICATION_SECRET_KEY"):
+    for secret in (
+        "RABBITMQ_PASSWORD",
+        "NOTIFICATION_DB_PASSWORD",
+        "NOTIFICATION_SECRET_KEY",
+        "IDENTITY_DB_PASSWORD",
+        "IDENTITY_SECRET_KEY",
+        "SAGA_CLIENT_SECRET",
+        "GATEWAY_HOSTNAME",
+    ):
         done = compose("config", "-q", environ={k: v for k, v in COMPOSE_SETTINGS.items() if k != secret})
         assert done.returncode != 0, secret
         assert secret in done.stderr, secret
@@ -279,12 +372,23 @@ def test_the_gateway_templates_are_filled_by_the_compose_files_settings() -> Non
     }
     assert "server order_svc:8000;" in rendered["gateway.conf.template"]
     assert "server notification_svc:8000;" in rendered["gateway.conf.template"]
+    assert "server identity_svc:8000;" in rendered["gateway.conf.template"]
     assert "ssl_certificate /etc/nginx/tls/gateway.pem;" in rendered["tls.conf.template"]
 
 
 def test_the_entrypoint_knows_every_role_and_refuses_others() -> None:
     assert subprocess.run(["sh", "-n", str(ENTRYPOINT)], timeout=10).returncode == 0
-    refused = (["nonsense"], [], ["migrate", "payments"], ["publisher"], ["publisher", "notification_svc"])
+    refused = (
+        ["nonsense"],
+        [],
+        ["migrate", "payments"],
+        ["publisher"],
+        ["publisher", "notification_svc"],
+        ["consumer"],
+        ["consumer", "order_svc"],
+        ["ensure-client", "saga-orchestrator"],
+        ["create-operator"],
+    )
     for arguments in refused:
         done = subprocess.run(["sh", str(ENTRYPOINT), *arguments], capture_output=True, text=True, timeout=10)
         assert done.returncode == 2, arguments

@@ -1,9 +1,10 @@
 """The Kubernetes manifests (infra/deploy/k8s), validated offline against the Kubernetes schemas
 (kubernetes-validate, strict) and read for what a deployment relies on: probes, limits, locked-down
-pods, disruption budgets and autoscalers, each service's publisher or notifier beside it sharing its
-metrics folder, every setting production requires, an Ingress that routes exactly what the gateway
-routes, network policies that leave /internal/ to the worker, placeholder secrets only. The roles the
-containers run are checked against the image's entrypoint in test_deployment_files."""
+pods, disruption budgets and autoscalers, each service's publisher, notifier or consumer beside it
+sharing its metrics folder, every setting production requires, identity_svc as the one issuer every
+process agrees on, an Ingress that routes exactly what the gateway routes, network policies that
+leave /internal/ to the worker, placeholder secrets only. The roles the containers run are checked
+against the image's entrypoint in test_deployment_files."""
 
 import re
 from pathlib import Path, PurePosixPath
@@ -18,18 +19,26 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "deploy" / "k8s"
 ROUTES = ROOT / "infra" / "deploy" / "gateway" / "routes.conf"
 KUBERNETES_VERSION = "1.30.0"
-SERVICES = ["inventory-svc", "payment-svc", "order-svc", "notification-svc"]
-# The second container of each service's pod: its event publisher, or notification_svc's notifier.
+SERVICES = ["identity-svc", "inventory-svc", "payment-svc", "order-svc", "notification-svc"]
+# The services the worker calls, each by an address in saga-config (identity_svc it reaches only for
+# tokens, at the issuer's public address).
+CALLED_BY_THE_WORKER = ["inventory-svc", "payment-svc", "order-svc", "notification-svc"]
+# The containers beside each service's: its event publisher, notification_svc's notifier, and
+# payment_svc's event consumer.
 SIDECARS = {
-    "inventory-svc": ("publisher", ["publisher", "inventory_svc"]),
-    "payment-svc": ("publisher", ["publisher", "payment_svc"]),
-    "order-svc": ("publisher", ["publisher", "order_svc"]),
-    "notification-svc": ("notifier", ["notifier"]),
+    "identity-svc": [("publisher", ["publisher", "identity_svc"])],
+    "inventory-svc": [("publisher", ["publisher", "inventory_svc"])],
+    "payment-svc": [("publisher", ["publisher", "payment_svc"]), ("consumer", ["consumer", "payment_svc"])],
+    "order-svc": [("publisher", ["publisher", "order_svc"])],
+    "notification-svc": [("notifier", ["notifier"])],
 }
 # Roles of the image that are not Django processes, so need none of a service's settings.
 NOT_DJANGO = [["worker"], ["search-attributes"]]
 # Roles that run with notification_svc's settings, which in production also require an SMTP server.
 NOTIFICATION_ROLES = [["notification_svc"], ["notifier"], ["migrate", "notification_svc"], ["declare-broker"]]
+# What identity_svc's production settings require beyond the chassis's.
+IDENTITY_REQUIRED = {"IDENTITY_ISSUER", "IDENTITY_AUDIENCE"}
+GATEWAY_ROUTE = re.compile(r"^location (= )?(/\S*) \{ proxy_pass http://(\w+)(/\S*)?; \}", flags=re.MULTILINE)
 
 
 def documents() -> list[dict]:
@@ -47,12 +56,31 @@ def named(kind: str) -> dict[str, dict]:
 
 
 def pods() -> dict[str, dict]:
-    """The pod spec of every Deployment and Job, by workload name."""
-    return {
+    """The pod spec of every Deployment, Job and CronJob, by workload name."""
+    specs = {
         name: workload["spec"]["template"]["spec"]
         for kind in ("Deployment", "Job")
         for name, workload in named(kind).items()
     }
+    for name, cron_job in named("CronJob").items():
+        specs[name] = cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return specs
+
+
+def containers(pod: dict) -> list[dict]:
+    return pod.get("initContainers", []) + pod["containers"]
+
+
+def runs_as_identity_svc(container: dict) -> bool:
+    """Whether a container runs with identity_svc's settings: the service, its publisher, its migration
+    and its management commands."""
+    args = container["args"]
+    return "identity_svc" in args or args[0] in ("ensure-client", "rotate-signing-key", "clear-tokens")
+
+
+def env_value(container: dict, name: str) -> str:
+    (value,) = [variable["value"] for variable in container["env"] if variable["name"] == name]
+    return value
 
 
 def settings_of(container: dict) -> set[str]:
@@ -85,18 +113,14 @@ def test_the_kustomization_names_every_manifest():
 
 
 def test_every_pod_is_locked_down_and_sized():
-    for kind in ("Deployment", "Job"):
-        for name, workload in named(kind).items():
-            pod = workload["spec"]["template"]["spec"]
-            assert pod["securityContext"]["runAsNonRoot"], name
-            assert pod["automountServiceAccountToken"] is False, name
-            for container in pod.get("initContainers", []) + pod["containers"]:
-                assert {"requests", "limits"} <= set(container["resources"]), (name, container["name"])
-                assert container["securityContext"]["readOnlyRootFilesystem"], (name, container["name"])
-                assert container["securityContext"]["capabilities"]["drop"] == ["ALL"], (
-                    name,
-                    container["name"],
-                )
+    assert {"rotate-signing-key", "clear-tokens"} <= set(pods())  # the CronJobs' pods too
+    for name, pod in pods().items():
+        assert pod["securityContext"]["runAsNonRoot"], name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in containers(pod):
+            assert {"requests", "limits"} <= set(container["resources"]), (name, container["name"])
+            assert container["securityContext"]["readOnlyRootFilesystem"], (name, container["name"])
+            assert container["securityContext"]["capabilities"]["drop"] == ["ALL"], (name, container["name"])
 
 
 def test_services_are_probed_budgeted_and_autoscaled_like_the_worker():
@@ -123,23 +147,52 @@ def test_services_are_probed_budgeted_and_autoscaled_like_the_worker():
         ["migrate", "payment_svc"],
         ["migrate", "order_svc"],
         ["migrate", "notification_svc"],
+        ["migrate", "identity_svc"],
     ]
-    assert [c["args"] for c in job["containers"]] == [["search-attributes"], ["declare-broker"]]
+    assert [c["args"] for c in job["containers"]] == [
+        ["search-attributes"],
+        ["declare-broker"],
+        [
+            "ensure-client",
+            "$(SAGA_CLIENT_ID)",
+            "--service",
+            "--role",
+            "saga",
+            "--secret-env",
+            "SAGA_CLIENT_SECRET",
+        ],
+        [
+            "ensure-client",
+            "$(SAGA_AUDITOR_CLIENT_ID)",
+            "--service",
+            "--role",
+            "auditor",
+            "--secret-env",
+            "SAGA_AUDITOR_CLIENT_SECRET",
+        ],
+    ]
+    cron_jobs = named("CronJob")
+    assert {name: containers(pods()[name])[0]["args"] for name in cron_jobs} == {
+        "rotate-signing-key": ["rotate-signing-key"],
+        "clear-tokens": ["clear-tokens"],
+    }
+    assert all(job["spec"]["concurrencyPolicy"] == "Forbid" for job in cron_jobs.values())
 
 
-def test_each_service_runs_its_publisher_or_notifier_beside_it_sharing_its_metrics_folder():
+def test_each_service_runs_its_publisher_notifier_or_consumer_beside_it_sharing_its_metrics_folder():
     deployments = named("Deployment")
-    for name, (sidecar_name, args) in SIDECARS.items():
+    for name, expected in SIDECARS.items():
         pod = deployments[name]["spec"]["template"]["spec"]
-        service, sidecar = pod["containers"]
-        assert (sidecar["name"], sidecar["args"]) == (sidecar_name, args)
-        # The same settings (database, broker, secret key) as the service it serves.
-        assert (sidecar["env"], sidecar["envFrom"]) == (service["env"], service["envFrom"])
-        assert not {"ports", "readinessProbe", "livenessProbe"} & set(sidecar)  # it serves nothing
-        # Both mount the same emptyDir at the metrics folder's parent: gunicorn removes and makes the
-        # folder itself again when it starts, which a mount point would refuse.
+        service, *sidecars = pod["containers"]
+        assert [(sidecar["name"], sidecar["args"]) for sidecar in sidecars] == expected, name
         (mount,) = service["volumeMounts"]
-        assert sidecar["volumeMounts"] == [mount]
+        for sidecar in sidecars:
+            # The same settings (database, broker, secret key) as the service it serves.
+            assert (sidecar["env"], sidecar["envFrom"]) == (service["env"], service["envFrom"])
+            assert not {"ports", "readinessProbe", "livenessProbe"} & set(sidecar)  # it serves nothing
+            # Both mount the same emptyDir at the metrics folder's parent: gunicorn removes and makes the
+            # folder itself again when it starts, which a mount point would refuse.
+            assert sidecar["volumeMounts"] == [mount]
         assert PurePosixPath(mount["mountPath"]) == multiproc_folder().parent
         volumes = {volume["name"]: volume for volume in pod["volumes"]}
         assert "emptyDir" in volumes[mount["name"]]
@@ -148,26 +201,56 @@ def test_each_service_runs_its_publisher_or_notifier_beside_it_sharing_its_metri
     publishers = [
         name for name, pod in pods().items() for c in pod["containers"] if c["args"][:1] == ["publisher"]
     ]
-    assert sorted(publishers) == ["inventory-svc", "order-svc", "payment-svc"]  # one per pod, nowhere else
+    # One per pod, nowhere else.
+    assert sorted(publishers) == ["identity-svc", "inventory-svc", "order-svc", "payment-svc"]
 
 
 def test_every_django_process_gets_every_setting_production_requires():
     for name, pod in pods().items():
-        for container in pod.get("initContainers", []) + pod["containers"]:
+        for container in containers(pod):
             if container["args"] in NOT_DJANGO:
                 continue
             required = {
                 *PRODUCTION_REQUIRED,
                 *(["EMAIL_HOST"] if container["args"] in NOTIFICATION_ROLES else []),
+                *(IDENTITY_REQUIRED if runs_as_identity_svc(container) else []),
             }
             missing = required - settings_of(container)
             assert not missing, (name, container["name"], missing)
 
 
+def test_identity_svc_is_the_issuer_every_process_agrees_on():
+    config = named("ConfigMap")["saga-config"]["data"]
+    worker = named("Secret")["worker"]["stringData"]
+    issuer = config["JWT_ISSUER"]
+    assert issuer == f"https://{config['PUBLIC_HOST']}"  # the Ingress's host: the provider is routed there
+    assert config["JWT_JWKS_URL"] == f"{issuer}/.well-known/jwks.json"
+    assert worker["SAGA_TOKEN_URL"] == f"{issuer}/oauth/token"
+    # Only the worker's clients may act as the saga and the auditor.
+    assert config["JWT_SAGA_SUBJECTS"] == worker["SAGA_CLIENT_ID"]
+    assert config["JWT_AUDITOR_SUBJECTS"] == worker["SAGA_AUDITOR_CLIENT_ID"]
+    for name, pod in pods().items():
+        for container in containers(pod):
+            if runs_as_identity_svc(container):
+                # The provider signs with the issuer and audience the services check, from one place.
+                assert env_value(container, "IDENTITY_ISSUER") == "$(JWT_ISSUER)", (name, container["name"])
+                assert env_value(container, "IDENTITY_AUDIENCE") == "$(JWT_AUDIENCE)", (
+                    name,
+                    container["name"],
+                )
+                assert "IDENTITY_DEV_TOKEN_SECRET" not in settings_of(container), (name, container["name"])
+    for name in SERVICES:
+        # Requests through the Ingress carry the public host name.
+        service = named("Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+        assert env_value(service, "ALLOWED_HOSTS").split(",")[-1] == "$(PUBLIC_HOST)", name
+    hosts = {rule["host"] for ingress in named("Ingress").values() for rule in ingress["spec"]["rules"]}
+    assert hosts == {config["PUBLIC_HOST"]}
+
+
 def test_every_secret_and_config_map_a_pod_reads_exists():
     config_maps, secrets = named("ConfigMap"), named("Secret")
     for name, pod in pods().items():
-        for container in pod.get("initContainers", []) + pod["containers"]:
+        for container in containers(pod):
             for variable in container.get("env", []):
                 reference = variable.get("valueFrom", {}).get("secretKeyRef")
                 if reference:
@@ -180,32 +263,42 @@ def test_every_secret_and_config_map_a_pod_reads_exists():
 
 
 def test_the_ingress_routes_exactly_what_the_gateway_routes():
+    routes = GATEWAY_ROUTE.findall(ROUTES.read_text())
     api = named("Ingress")["api"]["spec"]["rules"][0]["http"]["paths"]
-    ingress = {path["path"]: path["backend"]["service"]["name"] for path in api}
-    gateway = dict(
-        re.findall(
-            r"^location (/api/v1/[\w-]+|/static/drf_spectacular_sidecar)/? \{ proxy_pass http://(\w+);",
-            ROUTES.read_text(),
-            flags=re.MULTILINE,
-        )
-    )
-    assert {path: service.replace("_", "-") for path, service in gateway.items()} == ingress
+    ingress = {(p["path"], p["pathType"]): p["backend"]["service"]["name"] for p in api}
+    # The gateway's exact locations are Exact paths; its prefixes, Prefix paths (which match whole
+    # path segments, like the gateway's `/oauth/`).
+    gateway = {
+        (path if exact else path.rstrip("/"), "Exact" if exact else "Prefix"): service.replace("_", "-")
+        for exact, path, service, uri in routes
+        if not uri
+    }
+    assert gateway == ingress
+    assert {
+        ("/.well-known/openid-configuration", "Exact"),
+        ("/.well-known/jwks.json", "Exact"),
+        ("/oauth", "Prefix"),
+        ("/accounts", "Prefix"),
+        ("/api/v1/users", "Exact"),
+        ("/api/v1/me", "Exact"),
+    } <= {route for route, service in ingress.items() if service == "identity-svc"}
     docs = named("Ingress")["api-docs"]["spec"]["rules"][0]["http"]["paths"]
     assert {p["path"]: p["backend"]["service"]["name"] for p in docs} == {
         "/api/docs/(orders)/(.*)": "order-svc",
         "/api/docs/(inventory)/(.*)": "inventory-svc",
         "/api/docs/(payments)/(.*)": "payment-svc",
         "/api/docs/(notifications)/(.*)": "notification-svc",
+        "/api/docs/(identity)/(.*)": "identity-svc",
     }
-    gateway_docs = re.findall(
-        r"^location /api/docs/(\w+)/ \{ proxy_pass http://(\w+)/", ROUTES.read_text(), re.M
-    )
-    assert {f"/api/docs/({page})/(.*)": service.replace("_", "-") for page, service in gateway_docs} == {
-        p["path"]: p["backend"]["service"]["name"] for p in docs
+    gateway_docs = {
+        f"/api/docs/({path.split('/')[3]})/(.*)": service.replace("_", "-")
+        for _, path, service, uri in routes
+        if uri == "/api/docs/"
     }
-    every_path = " ".join([*ingress, *(p["path"] for p in docs)])
+    assert gateway_docs == {p["path"]: p["backend"]["service"]["name"] for p in docs}
+    every_path = " ".join([path for path, _ in ingress] + [p["path"] for p in docs])
     assert not any(
-        hidden in every_path for hidden in ("/internal", "/admin", "/metrics", "healthz", "readyz")
+        hidden in every_path for hidden in ("/internal", "/admin", "/metrics", "healthz", "readyz", "/dev")
     )
 
 
@@ -232,7 +325,7 @@ def test_the_worker_finds_every_service_the_network_policies_let_it_reach():
     # notification_svc is in the service tier too: the worker's scheduled audit reads its notifications.
     config = named("ConfigMap")["saga-config"]["data"]
     services = named("Service")
-    for name in SERVICES:
+    for name in CALLED_BY_THE_WORKER:
         labels = named("Deployment")[name]["spec"]["template"]["metadata"]["labels"]
         assert labels["saga-orders/tier"] == "service", name
         variable = name.replace("-", "_").upper() + "_URL"  # ORDER_SVC_URL, NOTIFICATION_SVC_URL, ...
@@ -256,3 +349,17 @@ def test_secrets_hold_placeholders_only():
         assert named("Secret")[name]["stringData"]["EVENTS_BROKER_URL"].startswith(("amqp://", "amqps://")), (
             name
         )
+    # The worker's client secrets are registered at identity_svc by the migrate Job, from that Secret.
+    job = named("Job")["migrate"]["spec"]["template"]["spec"]["containers"]
+    references = {
+        variable["valueFrom"]["secretKeyRef"]["key"]
+        for container in job
+        for variable in container.get("env", [])
+        if "valueFrom" in variable and variable["valueFrom"].get("secretKeyRef", {}).get("name") == "worker"
+    }
+    assert references == {
+        "SAGA_CLIENT_ID",
+        "SAGA_CLIENT_SECRET",
+        "SAGA_AUDITOR_CLIENT_ID",
+        "SAGA_AUDITOR_CLIENT_SECRET",
+    }
