@@ -51,6 +51,13 @@ class OrchestratorSettings:
     """This worker's version of the WORKER_DEPLOYMENT: SAGA_BUILD_ID, else derived from the code."""
 
 
+def load_temporal_target(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """(address, namespace) of the Temporal server: all that a deployment step needs of these settings."""
+    return environ.get("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL_ADDRESS), environ.get(
+        "TEMPORAL_NAMESPACE", NAMESPACE
+    )
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
     token_url = environ.get("SAGA_TOKEN_URL") or DEV_IDENTITY_URL + TOKEN_PATH
     if not environ.get("SAGA_CLIENT_SECRET"):
@@ -60,12 +67,13 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
     if urlsplit(token_url).scheme != "https" and urlsplit(token_url).hostname not in _LOOPBACK:
         raise ValueError("SAGA_TOKEN_URL must be https:// (the client secret goes with every request)")
     var_dir = Path(environ.get("SAGA_VAR_DIR") or _REPO_VAR_DIR)
+    temporal_address, temporal_namespace = load_temporal_target(environ)
     return OrchestratorSettings(
         build_id=checked_build_id(environ.get("SAGA_BUILD_ID") or code_build_id()),
         metrics_address=environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1:9464") or None,
         tracing=tracing_settings(environ, var_dir),
-        temporal_address=environ.get("TEMPORAL_ADDRESS", DEFAULT_TEMPORAL_ADDRESS),
-        temporal_namespace=environ.get("TEMPORAL_NAMESPACE", NAMESPACE),
+        temporal_address=temporal_address,
+        temporal_namespace=temporal_namespace,
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),
         order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),
         payment_svc_url=environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8002"),

@@ -13,7 +13,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from orchestrator.config import load_settings
+from orchestrator.config import load_temporal_target
 from saga_contract import SEARCH_ATTRIBUTE_TYPES
 
 
@@ -50,9 +50,8 @@ async def register(client: Client, namespace: str) -> list[str]:
 
 
 async def _main() -> None:
-    settings = load_settings()
-    namespace = settings.temporal_namespace
-    client = await Client.connect(settings.temporal_address, namespace=namespace)
+    address, namespace = load_temporal_target()
+    client = await Client.connect(address, namespace=namespace)
     added = await register(client, namespace)
     print(f"search attributes on {namespace!r}: added {', '.join(added) or 'none (all there)'}", flush=True)
 

@@ -100,6 +100,12 @@ class Client(AbstractApplication):
             if errors:
                 raise ValidationError(errors) from None
 
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """Exactly one of the registered URIs, character for character. django-oauth-toolkit would
+        let a loopback URI change its port (RFC 8252's native apps); this provider's clients are web
+        front ends, whose port is part of their address."""
+        return uri in self.redirect_uris.split()
+
     @property
     def jwk_key(self) -> Any:
         """The key that signs this client's ID tokens: the provider's current signing key."""

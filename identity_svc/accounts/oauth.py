@@ -25,6 +25,9 @@ class Validator(OAuth2Validator):
     oidc_claim_scope = {"sub": "openid", "email": "email", "email_verified": "email", "roles": "profile"}
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
+        if request.user is None:
+            # A client signed in as itself (client credentials): like its token, the claims name it.
+            return {"sub": request.client.client_id, "roles": request.client.roles}
         return {
             "sub": request.user.subject,
             "email": request.user.email,

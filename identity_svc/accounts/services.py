@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from oauth2_provider.models import get_refresh_token_model
 
 from accounts.errors import PasswordRefused, UserExists
 from accounts.models import User, normalize_email
@@ -55,6 +56,16 @@ def customer_sign_up(*, email: str, password: str) -> User | None:
         return user_create(email=email, password=password)
     except UserExists:
         return None
+
+
+def grants_revoke(*, user: User) -> int:
+    """Revoke every refresh token of `user`, with the access token each was issued with; how many.
+    Access tokens already handed out stay valid at the services until they expire (they are JWTs
+    checked offline): at most IDENTITY_ACCESS_TOKEN_SECONDS."""
+    tokens = list(get_refresh_token_model().objects.filter(user=user, revoked__isnull=True))
+    for token in tokens:
+        token.revoke()
+    return len(tokens)
 
 
 def sign_in_name(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:

@@ -46,6 +46,13 @@ def sign_in_limited(request: HttpRequest) -> bool:
     return over_address or over_account
 
 
+def password_change_limited(request: HttpRequest, account: str) -> bool:
+    """A password change checks the old password: limited like a sign-in, per address and account."""
+    over_address = _count(request, "sign_in_per_address", client_address(request))
+    over_account = _count(request, "sign_in_per_account", account)
+    return over_address or over_account
+
+
 def sign_up_limited(request: HttpRequest) -> bool:
     return _count(request, "sign_up_per_address", client_address(request))
 

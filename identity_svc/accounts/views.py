@@ -51,7 +51,20 @@ class SignOutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """A new password ends every grant made with the old one: the user's refresh tokens (and the
+    access tokens they were issued with) are revoked, so a stolen session cannot outlive the change."""
+
     template_name = "accounts/password_change.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if throttling.password_change_limited(request, str(request.user.get_username())):
+            return _throttled(request)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.grants_revoke(user=form.user)
+        return response
 
     def get_success_url(self) -> str:
         messages.success(self.request, "Your password is changed.")

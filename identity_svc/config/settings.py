@@ -153,6 +153,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # Access tokens in an Authorization header only, never in a URL; tokens stored as digests.
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "ALLOW_URI_WILDCARDS": False,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if _production else ["http", "https"],
     "SCOPES": {

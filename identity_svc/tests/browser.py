@@ -17,6 +17,8 @@ THROTTLED = "Too many attempts from here or for this account."
 
 
 class Browser:
+    """One browser: its own cookies, so its own session and CSRF token."""
+
     def __init__(self) -> None:
         self.client = Client(enforce_csrf_checks=True)
 

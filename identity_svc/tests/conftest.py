@@ -1,5 +1,6 @@
 """Fixtures of identity_svc's tests: the chassis's callers and fresh throttle counters, a cheap
-Argon2, a customer, and the shop's browser client the OAuth tests ask tokens for."""
+Argon2, a signing key made once, a customer and her browser, and the two clients the OAuth tests ask
+tokens for: the shop (a browser app) and the saga worker (a service)."""
 
 import io
 
@@ -24,6 +25,7 @@ def _quick_argon2(settings):
 
 @pytest.fixture(scope="session")
 def _session_key_pem() -> bytes:
+    """An RSA key as accounts.keys stores one, generated once per test session."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -104,15 +104,15 @@ def client_token(
     client_id: str = SAGA,
     secret: str = SAGA_SECRET,
     *,
-    REMOTE_ADDR: str = "127.0.0.1",
+    address: str = "127.0.0.1",
     **fields: str,
 ) -> HttpResponse:
-    """A service signs in as itself (client credentials), its secret sent by HTTP Basic."""
+    """A service at `address` signs in as itself (client credentials), its secret sent by HTTP Basic."""
     return client.post(
         TOKEN,
         {"grant_type": "client_credentials", **fields},
         HTTP_AUTHORIZATION=basic(client_id, secret),
-        REMOTE_ADDR=REMOTE_ADDR,
+        REMOTE_ADDR=address,
     )
 
 

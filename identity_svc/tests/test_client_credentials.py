@@ -63,6 +63,15 @@ def test_a_role_asked_for_as_a_scope_is_invalid_scope_and_gets_no_token(client, 
     assert not AccessToken.objects.exists()
 
 
+def test_userinfo_names_a_service_as_its_token_does(client):
+    access_token = client_token(client, scope="openid profile").json()["access_token"]
+
+    response = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+    assert response.status_code == 200
+    assert response.json() == {"sub": SAGA, "roles": ["saga"]}
+
+
 def test_the_secret_is_stored_hashed(client):
     stored = Client.objects.get(client_id=SAGA).client_secret
 
@@ -117,7 +126,7 @@ def test_token_requests_over_the_rate_of_a_client_are_answered_429(settings, cli
     client_token(client)
     client_token(client)
 
-    throttled = client_token(client, REMOTE_ADDR="10.0.0.9")
+    throttled = client_token(client, address="10.0.0.9")
 
     assert throttled.status_code == 429
     assert throttled["Retry-After"] == "60"
@@ -127,11 +136,11 @@ def test_token_requests_over_the_rate_of_a_client_are_answered_429(settings, cli
 
 def test_token_requests_over_the_rate_of_an_address_are_answered_429(settings, client):
     settings.IDENTITY_RATES = {**settings.IDENTITY_RATES, "token_per_address": "2/h"}
-    client_token(client, client_id="someone", REMOTE_ADDR="10.0.0.1")
-    client_token(client, client_id="someone-else", REMOTE_ADDR="10.0.0.1")
+    client_token(client, client_id="someone", address="10.0.0.1")
+    client_token(client, client_id="someone-else", address="10.0.0.1")
 
-    throttled = client_token(client, REMOTE_ADDR="10.0.0.1")
-    elsewhere = client_token(client, REMOTE_ADDR="10.0.0.2")
+    throttled = client_token(client, address="10.0.0.1")
+    elsewhere = client_token(client, address="10.0.0.2")
 
     assert throttled.status_code == 429
     assert elsewhere.status_code == 200

@@ -24,15 +24,18 @@ SECRET = "a-development-secret"
 def dev_token_secret(secret: str):
     """The URL map as config.urls builds it with IDENTITY_DEV_TOKEN_SECRET = `secret`, and as it
     was once the block ends."""
+    try:
+        with override_settings(IDENTITY_DEV_TOKEN_SECRET=secret):
+            rebuild_urls()
+            yield
+    finally:
+        rebuild_urls()
+
+
+def rebuild_urls() -> None:
+    """Run config.urls again, as a process starting with the current settings would."""
     import config.urls
 
-    with override_settings(IDENTITY_DEV_TOKEN_SECRET=secret):
-        importlib.reload(config.urls)
-        clear_url_caches()
-        try:
-            yield
-        finally:
-            pass
     importlib.reload(config.urls)
     clear_url_caches()
 

@@ -48,7 +48,7 @@ def test_a_browser_app_on_another_origin_may_read_the_document(client):
     assert client.get(DISCOVERY)["Access-Control-Allow-Origin"] == "*"
 
 
-def test_the_jwks_lists_the_current_key_and_no_private_part(client):
+def test_the_jwks_lists_the_current_key_and_no_private_part(client, signing_key):
     key = current_key()
 
     response = client.get(JWKS)
@@ -68,7 +68,7 @@ def test_the_first_jwks_request_makes_the_first_key(client):
     assert list(SigningKey.objects.values_list("kid", flat=True)) == [published["kid"]]
 
 
-def test_the_jwks_may_be_cached_for_five_minutes_by_anyone(client):
+def test_the_jwks_may_be_cached_for_five_minutes_by_anyone(client, signing_key):
     response = client.get(JWKS)
 
     assert response["Cache-Control"] == "public, max-age=300"

@@ -1,12 +1,15 @@
-"""Refresh tokens: opaque and stored, rotated on every use, and a replayed one revokes its whole
+"""Refresh tokens: opaque and stored as digests, rotated on every use, and a replayed one revokes its whole
 family; revoking at /oauth/revoke ends a session's renewals."""
 
 import pytest
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from tests.browser import PASSWORD_CHANGE
+from tests.factories import OTHER_PASSWORD, PASSWORD
 from tests.oidc import REVOKE, SHOP, published_jwks, refresh, sign_in_with_code, verified_claims
 
 AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
 
 pytestmark = pytest.mark.usefixtures("shop")
 
@@ -42,6 +45,14 @@ def test_a_replay_leaves_other_sessions_alone(alices_browser):
     assert refresh(alices_browser.client, other_session["refresh_token"]).status_code == 200
 
 
+def test_tokens_are_stored_as_digests_only(alices_browser):
+    tokens = sign_in_with_code(alices_browser.client)
+
+    assert (AccessToken.objects.count(), RefreshToken.objects.count()) == (1, 1)
+    assert not AccessToken.objects.filter(token=tokens["access_token"]).exists()
+    assert not RefreshToken.objects.filter(token=tokens["refresh_token"]).exists()
+
+
 def test_a_deactivated_user_s_refresh_token_renews_nothing(alice, alices_browser):
     tokens = sign_in_with_code(alices_browser.client)
     alice.is_active = False
@@ -72,3 +83,16 @@ def test_a_revoked_access_token_is_no_longer_stored(alices_browser):
 
     assert revoked.status_code == 200
     assert AccessToken.objects.count() == 0
+
+
+def test_a_password_change_ends_every_renewal_of_the_old_sessions(alices_browser):
+    session = sign_in_with_code(alices_browser.client)
+
+    changed = alices_browser.submit(
+        PASSWORD_CHANGE,
+        {"old_password": PASSWORD, "new_password1": OTHER_PASSWORD, "new_password2": OTHER_PASSWORD},
+    )
+    renewed = refresh(alices_browser.client, session["refresh_token"])
+
+    assert changed.status_code == 302
+    assert (renewed.status_code, renewed.json()["error"]) == (400, "invalid_grant")

@@ -144,6 +144,37 @@ def test_sign_ins_over_the_rate_of_an_address_are_answered_429(settings, alice):
     assert elsewhere.status_code == 302
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_a_forged_forwarded_for_does_not_escape_the_rate_of_an_address(settings, alice, proxies):
+    """Behind the gateway (NUM_PROXIES=1) the address counted is the one the gateway saw, the last in
+    X-Forwarded-For; without a proxy the header is not read at all."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    settings.IDENTITY_RATES = {**settings.IDENTITY_RATES, "sign_in_per_address": "3/h"}
+    for number in range(3):
+        forged = {"HTTP_X_FORWARDED_FOR": f"192.0.2.{number}, 10.0.0.1"}
+        Browser().submit(SIGN_IN, {"username": f"u{number}@example.com", "password": WRONG}, **forged)
+
+    throttled = Browser().submit(
+        SIGN_IN, {"username": alice.email, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="192.0.2.99, 10.0.0.1"
+    )
+
+    assert throttled.status_code == 429
+
+
+def test_behind_the_gateway_each_address_it_saw_has_a_rate_of_its_own(settings, alice):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.IDENTITY_RATES = {**settings.IDENTITY_RATES, "sign_in_per_address": "3/h"}
+    for number in range(3):
+        via_gateway = {"HTTP_X_FORWARDED_FOR": "10.0.0.1"}
+        Browser().submit(SIGN_IN, {"username": f"u{number}@example.com", "password": WRONG}, **via_gateway)
+
+    elsewhere = Browser().submit(
+        SIGN_IN, {"username": alice.email, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.0.0.2"
+    )
+
+    assert elsewhere.status_code == 302
+
+
 def test_sign_ins_over_the_rate_of_an_account_are_answered_429_from_any_address(settings, alice):
     settings.IDENTITY_RATES = {**settings.IDENTITY_RATES, "sign_in_per_account": "3/h"}
     for number in range(3):
@@ -213,6 +244,17 @@ def test_a_weak_new_password_is_refused(alice, alices_browser):
 
     assert response.status_code == 200
     assert "too common" in response.content.decode()
+    assert User.objects.get().check_password(PASSWORD)
+
+
+def test_password_changes_over_the_rate_of_an_account_are_answered_429(settings, alice, alices_browser):
+    """The old password is checked like a sign-in's, so it is limited like one."""
+    settings.IDENTITY_RATES = {**settings.IDENTITY_RATES, "sign_in_per_account": "2/m"}
+    attempt = {"old_password": WRONG, "new_password1": OTHER_PASSWORD, "new_password2": OTHER_PASSWORD}
+
+    statuses = [alices_browser.submit(PASSWORD_CHANGE, attempt).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
     assert User.objects.get().check_password(PASSWORD)
 
 

@@ -68,6 +68,7 @@ def sagactl_audit(stack, *args: str) -> subprocess.CompletedProcess:
         "PAYMENT_SVC_PORT": stack.config.payment_port,
         "INVENTORY_SVC_PORT": stack.config.inventory_port,
         "NOTIFICATION_SVC_PORT": stack.config.notification_port,
+        "IDENTITY_SVC_PORT": stack.config.identity_port,
     }
     return subprocess.run(
         [str(SAGACTL), "audit", "--deadline-seconds", str(SAGA_DEADLINE_SECONDS), *args],
