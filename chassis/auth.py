@@ -30,7 +30,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from chassis.conf import shared_settings
-from chassis.tokens import token_roles
+from chassis.tokens import JWKS_REFETCH_COOLDOWN_SECONDS, token_roles
 from saga_contract import CUSTOMER_ID_PATTERN
 
 logger = logging.getLogger("chassis.auth")
@@ -174,8 +174,11 @@ class TokenVerifier:
             self._jwks = JwksFile(Path(jwks_file))
         elif jwks_url:
             # The key set is cached for five minutes; a token naming an unknown kid fetches it again
-            # (at most every 10 s), so a provider's key rotation is picked up at once.
-            self._jwks = jwt.PyJWKClient(jwks_url, lifespan=300, cooldown_duration=10, timeout=5)
+            # (at most every JWKS_REFETCH_COOLDOWN_SECONDS), so a provider's new key is picked up at
+            # once, the more so as identity_svc publishes it for longer than that before it signs.
+            self._jwks = jwt.PyJWKClient(
+                jwks_url, lifespan=300, cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS, timeout=5
+            )
         else:
             raise TypeError("a TokenVerifier needs jwks_url or jwks_file")
         self._verdicts = VerdictCache()

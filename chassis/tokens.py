@@ -44,6 +44,10 @@ DEV_JWKS_URL = DEV_IDENTITY_URL + JWKS_PATH
 DEV_AUDIENCE = "saga-orders"
 """`iss`, JWKS and `aud` of the embedded default; production settings name the provider's own."""
 
+JWKS_REFETCH_COOLDOWN_SECONDS = 10
+"""A service fetches the JWKS again for a key it does not know at most this often (chassis.auth), so
+identity_svc publishes a new key longer than this before it signs with it."""
+
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
 )

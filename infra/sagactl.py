@@ -321,7 +321,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _print_endpoints(config: StackConfig) -> None:
     table = Table.grid(padding=(0, 2))
-    for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc"):
+    for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc", "identity_svc"):
         table.add_row(service, f"{config.service_url(service)}/api/v1/")
     if config.rabbitmq_url:
         from chassis.events.broker import without_password  # kombu: loaded by `up` alone
@@ -345,7 +345,9 @@ def _print_endpoints(config: StackConfig) -> None:
     if config.prometheus_port is not None:
         table.add_row("Prometheus", f"http://127.0.0.1:{config.prometheus_port}  (alerts: /alerts)")
     table.add_row("traces", f"sagactl trace ORDER_ID   ({config.var_dir / 'traces'})")
-    table.add_row("identity", f"{config.identity_url}/accounts/sign-in   (OpenID Connect provider)")
+    table.add_row(
+        "sign in", f"{config.identity_url}/accounts/sign-in   (identity_svc, the OpenID Connect provider)"
+    )
     table.add_row("tokens", "sagactl token --customer alice   |   sagactl token --operator")
     table.add_row("logs", str(config.log_dir))
     console.print(table)

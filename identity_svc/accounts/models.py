@@ -115,12 +115,14 @@ class Client(AbstractApplication):
 
 
 class SigningKey(models.Model):
-    """An RSA key that signs tokens. The newest key not retired signs; a retired key stays published
-    in the JWKS until `published_until`, when the last token it signed has expired."""
+    """An RSA key that signs tokens. It is published in the JWKS from its creation, signs from
+    `signs_from` until a newer key does, and stays published until `published_until`, when the last
+    token it signed has expired."""
 
     kid = models.CharField(max_length=64, unique=True)
     private_pem = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    signs_from = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)
     published_until = models.DateTimeField(null=True, blank=True)
 

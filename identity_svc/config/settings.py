@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from chassis.settings import service_settings
-from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, MAX_TTL_SECONDS
+from chassis.tokens import DEV_AUDIENCE, DEV_ISSUER, JWKS_REFETCH_COOLDOWN_SECONDS, MAX_TTL_SECONDS
 
 _env = os.environ
 _chassis = service_settings(
@@ -123,6 +123,16 @@ ID_TOKEN_SECONDS = 900
 IDENTITY_DEV_TOKEN_SECRET = _env.get("IDENTITY_DEV_TOKEN_SECRET") or ""
 """Switches on the development token path (POST /dev/v1/tokens, accounts.dev_tokens) for sagactl and
 the tests: it signs a token for any subject and role to whoever shows this secret. Production refuses it."""
+
+IDENTITY_KEY_LEAD_SECONDS = _whole(
+    "IDENTITY_KEY_LEAD_SECONDS",
+    3 * JWKS_REFETCH_COOLDOWN_SECONDS,
+    lowest=JWKS_REFETCH_COOLDOWN_SECONDS + 1,
+    highest=86400,
+    unit="seconds",
+)
+"""How long a new signing key is published before it signs: longer than the services wait between
+two fetches of the JWKS (chassis.auth), so none of them meets a token of a key it cannot know yet."""
 
 IDENTITY_LONGEST_TOKEN_SECONDS = max(
     ACCESS_TOKEN_SECONDS, ID_TOKEN_SECONDS, MAX_TTL_SECONDS if IDENTITY_DEV_TOKEN_SECRET else 0

@@ -1,6 +1,7 @@
-"""Signing-key rotation: `rotate_signing_key` makes a new key that signs from then on, and the old
-one stays in the JWKS until the last token it could have signed has expired, so no live token stops
-verifying; after that a later rotation deletes it."""
+"""Signing-key rotation: `rotate_signing_key` makes a new key that is published at once and signs
+after the lead (so every service can know it before it meets a token of it), and the old one stays
+in the JWKS until the last token it could have signed has expired, so no live token stops verifying;
+after that a later rotation deletes it."""
 
 import io
 from datetime import timedelta
@@ -11,6 +12,7 @@ from accounts.keys import current_key, published_keys, signing_key_rotate
 from accounts.models import SigningKey
 from django.core.management import call_command
 
+from chassis.tokens import JWKS_REFETCH_COOLDOWN_SECONDS
 from tests.oidc import client_token, published_jwks, verified_claims
 
 pytestmark = pytest.mark.usefixtures("saga_client")
@@ -21,9 +23,10 @@ def kid_of(answer) -> str:
     return jwt.get_unverified_header(answer.json()["access_token"])["kid"]
 
 
-def rotate() -> str:
+def rotate(*options: str) -> str:
+    """The command without a lead, unless `options` say otherwise: the new key signs at once."""
     out = io.StringIO()
-    call_command("rotate_signing_key", stdout=out)
+    call_command("rotate_signing_key", *(options or ("--lead-seconds", "0")), stdout=out)
     return out.getvalue()
 
 
@@ -61,7 +64,23 @@ def test_the_old_key_is_published_for_the_longest_token_life_and_the_leeway(sett
     grace = timedelta(seconds=settings.IDENTITY_LONGEST_TOKEN_SECONDS + settings.JWT_LEEWAY_SECONDS)
     assert retired.kid == old
     assert retired.published_until == retired.retired_at + grace
-    assert new.created_at == retired.retired_at
+    assert (
+        new.signs_from
+        == retired.retired_at
+        == new.created_at + timedelta(seconds=settings.IDENTITY_KEY_LEAD_SECONDS)
+    )
+
+
+def test_a_new_key_is_published_before_it_signs_and_signs_after_the_lead(settings):
+    old = current_key().kid
+
+    new, _ = signing_key_rotate()
+
+    during = new.signs_from - timedelta(microseconds=1)
+    assert current_key(now=during).kid == old
+    assert [key.kid for key in published_keys(now=during)] == [new.kid, old]
+    assert current_key(now=new.signs_from).kid == new.kid
+    assert settings.IDENTITY_KEY_LEAD_SECONDS > JWKS_REFETCH_COOLDOWN_SECONDS
 
 
 def test_the_old_key_leaves_the_jwks_when_its_time_is_over():
@@ -75,9 +94,9 @@ def test_the_old_key_leaves_the_jwks_when_its_time_is_over():
 
 def test_a_rotation_after_the_old_key_s_time_deletes_it():
     current_key()
-    first, [oldest] = signing_key_rotate()
+    first, [oldest] = signing_key_rotate(lead_seconds=0)
 
-    second, [retired] = signing_key_rotate(now=oldest.published_until)
+    second, [retired] = signing_key_rotate(now=oldest.published_until, lead_seconds=0)
 
     assert retired.kid == first.kid
     assert set(SigningKey.objects.values_list("kid", flat=True)) == {first.kid, second.kid}
@@ -85,9 +104,9 @@ def test_a_rotation_after_the_old_key_s_time_deletes_it():
 
 def test_a_rotation_before_then_keeps_every_published_key():
     oldest = current_key().kid
-    first, _ = signing_key_rotate()
+    first, _ = signing_key_rotate(lead_seconds=0)
 
-    second, _ = signing_key_rotate()
+    second, _ = signing_key_rotate(lead_seconds=0)
 
     assert [key.kid for key in published_keys()] == [second.kid, first.kid, oldest]
 
@@ -99,6 +118,6 @@ def test_the_command_names_the_new_key_and_how_long_the_old_one_stays():
 
     retired = SigningKey.objects.get(kid=old)
     assert said == [
-        f"signing with {current_key().kid} from now on",
+        f"signing with {current_key().kid} from {retired.retired_at:%Y-%m-%d %H:%M:%S}Z",
         f"retired {old}: published until {retired.published_until:%Y-%m-%d %H:%M:%S}Z",
     ]

@@ -1,6 +1,7 @@
 """identity_svc on a real stack: a new customer signs up, signs in through the authorization code flow
 with PKCE and orders with the tokens it got, the way a browser client would; the flow's attacks are
-refused with nothing issued; the signing key rotates without refusing a token it signed."""
+refused with nothing issued; the signing key rotates without refusing a token it signed; and
+afterwards money and stock still add up."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import httpx
 import jwt
 import pytest
 
+from chassis.tokens import JWKS_REFETCH_COOLDOWN_SECONDS
+from infra.audit import run_audit
 from infra.rest import RestClient
 from infra.stack import Stack
 from infra.stack.config import IDENTITY_SERVICE
@@ -122,29 +125,35 @@ def test_a_customer_asking_for_the_operator_or_saga_role_gets_no_token(browser: 
         assert "invalid_scope" in answer.headers.get("Location", "") + answer.text
 
 
-def test_the_signing_key_rotates_and_tokens_it_signed_keep_working(api: Api, stack: Stack) -> None:
+def test_the_signing_key_rotates_and_no_service_refuses_a_token_of_either_key(api: Api, stack: Stack) -> None:
+    """The new key is published before it signs, longer than a service waits between two fetches of
+    the JWKS: the first token of the new key is accepted at once, and so is the last of the old."""
     customer = api.create_account(unique("rotation"), balance_cents=10_000)["customer_id"]
     before = api.keys.customer_token(customer)
+    assert _orders(stack, before).status_code == 200  # the services know the old key
     identity = service_migration(stack.config, IDENTITY_SERVICE)
+    lead = JWKS_REFETCH_COOLDOWN_SECONDS + 1
     subprocess.run(
-        [sys.executable, "manage.py", "rotate_signing_key"],
+        [sys.executable, "manage.py", "rotate_signing_key", "--lead-seconds", str(lead)],
         cwd=identity.cwd,
         env=identity.env,
         check=True,
         capture_output=True,
         timeout=60,
     )
-    after = api.keys.customer_token(customer)
+    old_kid = jwt.get_unverified_header(before)["kid"]
+    published = {key["kid"] for key in api.keys.jwks()["keys"]}
+    assert old_kid in published
+    assert len(published) >= 2  # the next key, published before it signs
 
-    old_kid, new_kid = (jwt.get_unverified_header(token)["kid"] for token in (before, after))
-    assert old_kid != new_kid
-    assert {old_kid, new_kid} <= {key["kid"] for key in api.keys.jwks()["keys"]}
-    for token in (before, after):
-        # A service fetches the JWKS again for a key it does not know, at most every 10 s.
-        deadline = time.monotonic() + 20
-        while (answer := _orders(stack, token)).status_code == 401 and time.monotonic() < deadline:
-            time.sleep(1)
-        assert answer.status_code == 200, answer.text
+    deadline = time.monotonic() + lead + 10
+    while jwt.get_unverified_header(after := api.keys.customer_token(customer))["kid"] == old_kid:
+        assert time.monotonic() < deadline, "the new key never started signing"
+        time.sleep(0.5)
+
+    assert jwt.get_unverified_header(after)["kid"] in published
+    assert _orders(stack, after).status_code == 200
+    assert _orders(stack, before).status_code == 200
 
 
 def _orders(stack: Stack, token: str) -> httpx.Response:
@@ -154,3 +163,16 @@ def _orders(stack: Stack, token: str) -> httpx.Response:
         timeout=10,
         trust_env=False,
     )
+
+
+def test_after_the_flows_and_their_attacks_money_and_stock_add_up(api: Api, stack: Stack) -> None:
+    report = run_audit(
+        order_url=stack.order_url,
+        payment_url=stack.payment_url,
+        inventory_url=stack.inventory_url,
+        notification_url=stack.config.notification_url,
+        temporal_address=stack.temporal_address,
+        token=api.keys.operator_token(),
+    )
+    assert report.violations == []
+    assert report.seen["orders"] >= 1

@@ -9,36 +9,21 @@ names the worker process behind each answer, which shows that the burst was spre
 tokens are signed by a key of the test's own, whose JWKS a small HTTP server here publishes.
 """
 
-import functools
-import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from chassis.tokens import LocalKeys
-from infra.stack import BIN_DIR, HOST, REPO_ROOT, ManagedProcess, free_ports
 from infra.stack.processes import answers_200
+from tests.support.standalone import published_jwks, standalone_service
 
 WORKERS = 3
 LIMIT = 20
 PRODUCTS = "/api/v1/products"
-
-# Variables of the caller's environment that would change what is measured here.
-_NOT_INHERITED = {
-    "REDIS_URL",
-    "DATABASE_URL",
-    "DJANGO_SETTINGS_MODULE",
-    "SAGA_VAR_DIR",
-    "SAGA_CHAOS",
-    "PROMETHEUS_MULTIPROC_DIR",
-    "THROTTLE_OPERATORS",
-}
 
 
 @dataclass
@@ -54,59 +39,21 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def jwks_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalKeys, str]]:
-    """The test's key pair, its JWKS served over HTTP as an identity provider would."""
-    keys = LocalKeys.ensure(tmp_path_factory.mktemp("provider"))
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(keys.directory))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer((HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield keys, f"http://{HOST}:{server.server_address[1]}/{keys.jwks_file.name}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, jwks_url: tuple[LocalKeys, str]) -> Iterator[Service]:
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     var_dir = tmp_path_factory.mktemp("throttled-service")
-    keys, url_of_jwks = jwks_url
-    (port,) = free_ports(1)
-    url = f"http://{HOST}:{port}"
+    keys = LocalKeys.ensure(var_dir / "provider")
     access_log = var_dir / "access.log"
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in _NOT_INHERITED and not name.startswith("THROTTLE_")
-    }
-    env |= {
-        "DJANGO_ENV": "development",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SAGA_VAR_DIR": str(var_dir),
-        "THROTTLE_REQUESTS": f"{LIMIT}/min",
-        "JWT_JWKS_URL": url_of_jwks,
-        "PYTHONUNBUFFERED": "1",
-    }
-    argv = [
-        str(BIN_DIR / "gunicorn"), "config.wsgi:application",
-        "--config", "python:chassis.gunicorn_conf",
-        "--bind", f"{HOST}:{port}",
-        "--workers", str(WORKERS),
-        "--threads", "2",
-        "--access-logfile", str(access_log),
-        "--access-logformat", "%(p)s %(s)s %(U)s",
-    ]  # fmt: skip
-    process = ManagedProcess(
-        "inventory_svc",
-        argv,
-        cwd=REPO_ROOT / "inventory_svc",
-        env=env,
-        log_path=var_dir / "inventory_svc.log",
-        ready=lambda: answers_200(f"{url}/readyz"),
-    )
-    process.start()
-    try:
-        process.wait_ready(60.0)
+    log_format = ("--access-logfile", str(access_log), "--access-logformat", "%(p)s %(s)s %(U)s")
+    with (
+        published_jwks(keys) as jwks_url,
+        standalone_service(
+            "inventory_svc",
+            var_dir,
+            {"THROTTLE_REQUESTS": f"{LIMIT}/min", "JWT_JWKS_URL": jwks_url},
+            workers=WORKERS,
+            argv=log_format,
+        ) as (url, process),
+    ):
         running = Service(url, keys, access_log)
         # Every worker answers before the burst starts: a worker still importing Django would leave
         # the burst to the others.
@@ -115,8 +62,6 @@ def service(tmp_path_factory: pytest.TempPathFactory, jwks_url: tuple[LocalKeys,
             answers_200(f"{url}/readyz")
         assert len(set(running.pids())) == WORKERS, process.log_tail()
         yield running
-    finally:
-        process.stop()
 
 
 def get_on_a_fresh_connection(service: Service, token: str) -> httpx.Response:
