@@ -7,6 +7,10 @@ can call the API as each kind of caller: `anonymous`, `customer("alice")`, `oper
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -262,3 +266,40 @@ def api_schema_problems() -> list[str]:
                 if body is not None and not body.get("examples"):
                     problems.append(f"{where}: a body without an example")
     return problems
+
+
+def production_environment(**overrides: str | None) -> dict[str, str]:
+    """A complete production environment of the chassis's settings, none of them a development
+    default; a service's own suite adds its own with `overrides`, and `NAME=None` leaves NAME out."""
+    environ: dict[str, str | None] = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
+        # Nothing listens on port 1: `check` (without --database) must not connect to run.
+        "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",
+        "ALLOWED_HOSTS": "shop.example",
+        "JWT_ISSUER": "https://idp.example/realms/shop",
+        "JWT_AUDIENCE": "saga-orders",
+        "JWT_JWKS_URL": "https://idp.example/jwks",
+        "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
+        "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "NUM_PROXIES": "1",
+        "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
+        **overrides,
+    }
+    return {name: value for name, value in environ.items() if value is not None}
+
+
+def manage_py(
+    service_dir: Path, *args: str, environ: dict[str, str], var_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """`manage.py <args>` of the service in `service_dir`, in a process that sees `environ` and
+    nothing of this one's: settings loaded afresh, as a deployment starts them."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=service_dir,
+        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -3,10 +3,7 @@ the development token path, an issuer that is not https, development clients and
 URIs. Each refusal stops the process with one line that names it."""
 
 import io
-import os
-import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,40 +12,27 @@ from accounts.models import Client
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
+from chassis.testing import manage_py, production_environment
+
 SERVICE = Path(__file__).resolve().parents[1]
 
 
 def production(**overrides: str | None) -> dict[str, str]:
     """A complete production environment for identity_svc; `NAME=None` leaves NAME out."""
-    environ = {
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",  # nothing listens: `check` must not connect
+    own = {
         "ALLOWED_HOSTS": "id.shop.example",
         "JWT_ISSUER": "https://id.shop.example",
-        "JWT_AUDIENCE": "saga-orders",
         "JWT_JWKS_URL": "https://id.shop.example/.well-known/jwks.json",
         "JWT_SAGA_SUBJECTS": "saga-orchestrator",
         "JWT_AUDITOR_SUBJECTS": "saga-auditor",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "NUM_PROXIES": "1",
-        "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
         "IDENTITY_ISSUER": "https://id.shop.example",
         "IDENTITY_AUDIENCE": "saga-orders",
-        **overrides,
     }
-    return {name: value for name, value in environ.items() if value is not None}
+    return production_environment(**{**own, **overrides})
 
 
 def manage(*args: str, environ: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=SERVICE,
-        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), **environ},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_py(SERVICE, *args, environ=environ, var_dir=var_dir)
 
 
 def test_a_complete_production_environment_passes_the_deployment_checks(tmp_path):

@@ -3,7 +3,6 @@ required variable set they pass Django's deployment checks without a warning; a 
 missing or plain-HTTP JWKS URL stops the process with one line that names the variable."""
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -13,42 +12,21 @@ from django.core.exceptions import ImproperlyConfigured
 
 from chassis.conf import SharedSettings
 from chassis.settings import DEV_SECRET_KEY, PRODUCTION_REQUIRED, service_settings
+from chassis.testing import manage_py, production_environment
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ["inventory_svc", "payment_svc", "order_svc"]
 
 
-def production(**overrides) -> dict:
-    """A complete production environment, no value a development default; `NAME=None` leaves NAME out."""
-    environ = {
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
-        # Nothing listens on port 1: `check` (without --database) must not connect to run.
-        "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",
-        "ALLOWED_HOSTS": "shop.example",
-        "JWT_ISSUER": "https://idp.example/realms/shop",
-        "JWT_AUDIENCE": "saga-orders",
-        "JWT_JWKS_URL": "https://idp.example/jwks",
-        "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
-        "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "NUM_PROXIES": "1",
-        "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
-        **overrides,
-    }
-    return {name: value for name, value in environ.items() if value is not None}
+def production(**overrides: str | None) -> dict[str, str]:
+    return production_environment(**overrides)
 
 
-def manage(service: str, *args: str, environ: dict, var_dir: Path) -> subprocess.CompletedProcess:
+def manage(
+    service: str, *args: str, environ: dict[str, str], var_dir: Path
+) -> subprocess.CompletedProcess[str]:
     """`manage.py <args>` of `service` in a process that sees `environ` and nothing of this one's."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO / service,
-        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), **environ},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_py(REPO / service, *args, environ=environ, var_dir=var_dir)
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -3,13 +3,12 @@ var directory unless EMAIL_HOST names an SMTP server, production refuses to star
 every value read from the environment is checked."""
 
 import json
-import os
-import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from chassis.testing import manage_py, production_environment
 
 SERVICE = Path(__file__).resolve().parents[1]
 SHOWN = ["EMAIL_BACKEND", "EMAIL_FILE_PATH", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS", "EMAIL_TIMEOUT",
@@ -17,36 +16,13 @@ SHOWN = ["EMAIL_BACKEND", "EMAIL_FILE_PATH", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_
          "NOTIFICATION_RETRY_MAX_SECONDS"]  # fmt: skip
 
 
-def production(**overrides) -> dict:
+def production(**overrides: str | None) -> dict[str, str]:
     """A complete production environment, SMTP included; `NAME=None` leaves NAME out."""
-    environ = {
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": "postgres://u:p@127.0.0.1:1/x",  # nothing listens: `check` must not connect
-        "ALLOWED_HOSTS": "shop.example",
-        "JWT_ISSUER": "https://idp.example/realms/shop",
-        "JWT_AUDIENCE": "saga-orders",
-        "JWT_JWKS_URL": "https://idp.example/jwks",
-        "JWT_SAGA_SUBJECTS": "service-account-saga-worker",
-        "JWT_AUDITOR_SUBJECTS": "service-account-saga-auditor",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "NUM_PROXIES": "1",
-        "EVENTS_BROKER_URL": "amqp://saga:secret@rabbitmq.example:5672/shop",
-        "EMAIL_HOST": "smtp.shop.example",
-        **overrides,
-    }
-    return {name: value for name, value in environ.items() if value is not None}
+    return production_environment(**{"EMAIL_HOST": "smtp.shop.example", **overrides})
 
 
-def manage(*args: str, environ: dict, var_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=SERVICE,
-        env={"PATH": os.environ["PATH"], "SAGA_VAR_DIR": str(var_dir), **environ},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def manage(*args: str, environ: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess[str]:
+    return manage_py(SERVICE, *args, environ=environ, var_dir=var_dir)
 
 
 def loaded(environ: dict, var_dir: Path) -> dict:
