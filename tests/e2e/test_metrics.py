@@ -50,7 +50,7 @@ def scraped_after(prometheus: str, moment: float, timeout: float = 30.0) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
-        if len(targets) == 5 and all(  # the four services and the worker
+        if len(targets) == 6 and all(  # the five services and the worker
             t["health"] == "up" and _epoch(t["lastScrape"]) > moment for t in targets
         ):
             return

@@ -22,17 +22,24 @@ REPORTED_VARIABLES = (
     "PAYMENT_SVC_URL",
     "INVENTORY_SVC_URL",
     "EVENTS_BROKER_URL",
+    "JWT_ISSUER",
+    "JWT_JWKS_URL",
+    "SAGA_TOKEN_URL",
 )
 
 FAKE_MANAGE = """
     import os, sys, time
     from pathlib import Path
 
-    if sys.argv[1:] in (["relay_outbox"], ["publish_events"], ["notify"]):  # the services' daemons
+    if sys.argv[1:] in (["relay_outbox"], ["publish_events"], ["notify"], ["consume_events"]):  # daemons
         Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + "." + sys.argv[1]).write_text("running")
         while True:
             time.sleep(1)
     if sys.argv[1:] == ["declare_broker"]:
+        sys.exit(0)
+    if sys.argv[1] == "ensure_client":  # identity_svc's registration of a client: its id and secret's name
+        assert os.environ[sys.argv[sys.argv.index("--secret-env") + 1]], sys.argv
+        Path(os.environ["SAGA_VAR_DIR"], "client." + sys.argv[2]).write_text(" ".join(sys.argv[3:]))
         sys.exit(0)
     assert sys.argv[1:] == ["migrate", "--noinput"], sys.argv
     Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".migrated").write_text("ok")
@@ -108,7 +115,7 @@ def _write(path: Path, source: str) -> None:
 def write_fake_root(root: Path, *, failing_migration: str | None = None) -> Path:
     """A repository root with fake services and worker; `failing_migration` names a service whose
     migrate step fails."""
-    for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc"):
+    for service in ("identity_svc", "order_svc", "payment_svc", "inventory_svc", "notification_svc"):
         _write(root / service / "manage.py", FAILING_MANAGE if service == failing_migration else FAKE_MANAGE)
         _write(root / service / "config" / "__init__.py", "")
         _write(root / service / "config" / "wsgi.py", FAKE_WSGI.format(reported=REPORTED_VARIABLES))

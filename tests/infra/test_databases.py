@@ -13,6 +13,7 @@ def test_each_service_gets_a_database_of_its_own_on_the_server() -> None:
         "payment_svc": "postgres://saga:pw@db.example:5433/saga_payment",
         "order_svc": "postgres://saga:pw@db.example:5433/saga_orders",
         "notification_svc": "postgres://saga:pw@db.example:5433/saga_notification",
+        "identity_svc": "postgres://saga:pw@db.example:5433/saga_identity",
     }
 
 
@@ -37,6 +38,7 @@ def test_a_database_url_given_for_a_service_wins_over_the_server(tmp_path) -> No
         "payment_svc": "postgres://postgres@127.0.0.1:5432/saga_payment",
         "order_svc": "postgres://o@elsewhere/orders",
         "notification_svc": "postgres://postgres@127.0.0.1:5432/saga_notification",
+        "identity_svc": "postgres://postgres@127.0.0.1:5432/saga_identity",
     }
     stack_of_its_own = StackConfig.on_free_ports(tmp_path, postgres_url="postgres://postgres@127.0.0.1:5432")
     assert stack_of_its_own.drop_databases

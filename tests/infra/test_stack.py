@@ -16,7 +16,7 @@ import pytest
 
 from infra.stack import (
     ALL_SERVICES,
-    SERVICES,
+    PUBLISHING_SERVICES,
     Deployment,
     RestartPolicy,
     Stack,
@@ -93,15 +93,24 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
         assert seen["order_svc"]["env"]["TEMPORAL_TASK_QUEUE"] == "orders"
         assert seen["inventory_svc"]["env"]["TEMPORAL_ADDRESS"] is None
         assert {report["env"]["EVENTS_BROKER_URL"] for report in seen.values()} == {"filesystem://"}
-        for service in SERVICES:  # each has its event publisher, and notification_svc its notifier
+        for service in PUBLISHING_SERVICES:  # each has its event publisher, and notification_svc its notifier
             assert (var_dir / f"{service}.publish_events").exists()
         assert (var_dir / "notification_svc.notify").exists()
+        assert (var_dir / "payment_svc.consume_events").exists()
+        # Every service trusts the stack's identity_svc; the worker's two clients are registered there.
+        assert {report["env"]["JWT_ISSUER"] for report in seen.values()} == {config.identity_url}
+        assert {report["env"]["JWT_JWKS_URL"] for report in seen.values()} == {
+            f"{config.identity_url}/.well-known/jwks.json"
+        }
+        assert (var_dir / "client.saga-orchestrator").read_text().startswith("--service --role saga")
+        assert (var_dir / "client.saga-auditor").read_text().startswith("--service --role auditor")
         worker = json.loads((root / "worker-env.json").read_text())
         assert worker["TEMPORAL_ADDRESS"] == config.temporal_address
         assert worker["ORDER_SVC_URL"] == config.order_url
         assert worker["PAYMENT_SVC_URL"] == config.payment_url
         assert worker["INVENTORY_SVC_URL"] == config.inventory_url
         assert worker["SAGA_CHAOS"] is None
+        assert worker["SAGA_TOKEN_URL"] == f"{config.identity_url}/oauth/token"
         for name in ("temporal", *ALL_SERVICES, "relay", "worker"):
             assert (var_dir / "logs" / f"{name}.log").stat().st_size > 0
 
