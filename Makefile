@@ -71,10 +71,13 @@ test-workflow: venv
 record-histories: venv
 	$(BIN)/python -m tests.workflow.record_histories
 
-# Real processes: the Temporal dev server, three gunicorn services and the worker;
+# Real processes: the Temporal dev server, the services under gunicorn and the worker;
 # the audit of money and stock included.
+# The bench's run gets a pytest of its own: the session's stack is stopped by then, and the bench's
+# three sets of processes do not share a PostgreSQL server's connections with it.
 test-e2e: venv
-	$(BIN)/pytest -q tests/infra tests/e2e tests/audit tests/bench
+	$(BIN)/pytest -q tests/infra tests/e2e tests/audit
+	$(BIN)/pytest -q tests/bench
 
 # One attack per test on the trust boundaries of a real stack: tokens, ownership, internal commands,
 # idempotency keys, smuggled fields, a burst; audited clean afterwards.

@@ -47,6 +47,13 @@ def _rate(name: str, default: str) -> str:
 
 ROOT_URLCONF = "config.urls"
 
+# identity_svc answers few requests (sign-ins, tokens, a service's JWKS fetch every five minutes): on
+# a database server it keeps no connection open between them, so its idle threads hold none of the
+# server's connections, which every other service's replicas and processes share.
+_database = _chassis["DATABASES"]["default"]
+if _database["ENGINE"] != "django.db.backends.sqlite3":
+    _database["CONN_MAX_AGE"] = 0
+
 # Sessions for every page of this service (the chassis keeps them to /admin/ elsewhere).
 _SESSIONS = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -24,6 +24,11 @@ TASK_QUEUE_PARTITIONS = 4
 """A task queue's read partitions on a server with default settings; a poller polls any of them."""
 
 
+PATIENCE_SECONDS = 10.0
+"""How long a move waits for the server to know a version that a worker has only just started to
+poll with: the server learns each of the version's task queues as its pollers arrive."""
+
+
 class DeploymentError(StackError):
     """The server refused a rollout move, or could not be asked."""
 
@@ -124,26 +129,33 @@ class Deployment:
                 return (poller.get("deployment_options") or {}).get("build_id") or None
         return None
 
-    def promote(self, build_id: str, *, patience: float = 0.0) -> None:
+    def promote(self, build_id: str, *, patience: float = PATIENCE_SECONDS) -> None:
         """Make `build_id` the current version: every new saga starts on it (a ramp to it ends). The
-        server refuses a version it has never seen poll (for up to `patience` seconds this asks again:
-        a worker just started is known a moment after it polls), but not one whose workers have
-        since stopped: new sagas would then wait until a worker of it runs again."""
+        server refuses a version it has not yet seen poll every task queue (for up to `patience`
+        seconds this asks again: a worker just started is known a moment after it polls each), but
+        not one whose workers have since stopped: new sagas would then wait until a worker of it
+        runs again."""
+        self._move_patiently(patience, "set-current-version", "--build-id", build_id)
+
+    def ramp(self, build_id: str, percent: float, *, patience: float = PATIENCE_SECONDS) -> None:
+        """Start `percent` % of new sagas on `build_id`, the rest on the current version; asked
+        again for up to `patience` seconds, like `promote`."""
+        if not 0 < percent < 100:
+            raise DeploymentError(f"a ramp is more than 0 and less than 100 percent, not {percent:g}")
+        self._move_patiently(
+            patience, "set-ramping-version", "--build-id", build_id, "--percentage", f"{percent:g}"
+        )
+
+    def _move_patiently(self, patience: float, command: str, *args: str) -> None:
         deadline = time.monotonic() + patience
         while True:
             try:
-                self._move("set-current-version", "--build-id", build_id)
+                self._move(command, *args)
                 return
             except DeploymentError:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.2)
-
-    def ramp(self, build_id: str, percent: float) -> None:
-        """Start `percent` % of new sagas on `build_id`, the rest on the current version."""
-        if not 0 < percent < 100:
-            raise DeploymentError(f"a ramp is more than 0 and less than 100 percent, not {percent:g}")
-        self._move("set-ramping-version", "--build-id", build_id, "--percentage", f"{percent:g}")
 
     def stop_ramp(self) -> None:
         """New sagas go to the current version alone again."""
