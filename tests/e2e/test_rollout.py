@@ -85,7 +85,9 @@ def saga_versions(stack: Stack, order_ids: list[str]) -> dict[str, tuple[str, li
     return asyncio.run(read())
 
 
-def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_drained(stack: Stack):
+def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_drained(
+    stack: Stack, request: pytest.FixtureRequest
+):
     deployment = Deployment(stack.temporal_address)
     v1 = worker_version(stack.config, stack.processes["worker"].pid)
     assert v1 is not None
@@ -99,6 +101,7 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
         httpx.put(f"{stack.payment_url}/internal/v1/faults", json=outage, headers=operator).status_code == 200
     )
     v2_worker = rollout_worker(stack.config, V2, module="tests.e2e.saga_v2")
+    request.addfinalizer(v2_worker.stop)  # however the test ends, even before the drain's `finally`
     with Api.for_stack(stack) as api:
         sku = api.create_product(on_hand=1_000)["sku"]
         customer = api.create_account(unique("rollout"), balance_cents=1_000_000)["customer_id"]
