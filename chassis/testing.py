@@ -303,3 +303,37 @@ def manage_py(
         text=True,
         timeout=60,
     )
+
+
+def manage_py_process(service_dir: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`manage.py <args>` of the service in `service_dir`, running (a consumer, a notifier) with `env`
+    alone; its standard output and error together."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=service_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def publish_on_filesystem(folder: Path, *events: Any, headers: dict[str, str] | None = None) -> None:
+    """Publish `events` on the embedded broker in `folder` as their services' publishers would: each to
+    its source's exchange, its type the routing key, its id the message id."""
+    from kombu import Producer
+
+    from chassis.events.broker import broker_connection, service_exchange
+    from saga_contract.events import SOURCES, EventType
+
+    with broker_connection("filesystem://", folder) as connection:
+        producer = Producer(connection.channel())
+        for event in events:
+            producer.publish(
+                event,
+                exchange=service_exchange(SOURCES[EventType(event["type"])]),
+                routing_key=event["type"],
+                serializer="json",
+                headers=headers or {},
+                message_id=event["id"],
+            )

@@ -321,13 +321,14 @@ def rollout_worker(
 def _worker(
     config: StackConfig, name: str, extra: dict[str, str], module: str = "orchestrator.worker"
 ) -> ManagedProcess:
+    secrets = config.secrets()  # read once: the worker's and the auditor's client secrets
     env = _child_env(
         **config.tuning,
         **_temporal_env(config),
         SAGA_VAR_DIR=str(config.var_dir),  # where its traces go
         SAGA_TOKEN_URL=config.identity_url + TOKEN_PATH,
-        SAGA_CLIENT_SECRET=config.secrets().saga_client_secret,
-        SAGA_AUDITOR_CLIENT_SECRET=config.secrets().auditor_client_secret,
+        SAGA_CLIENT_SECRET=secrets.saga_client_secret,
+        SAGA_AUDITOR_CLIENT_SECRET=secrets.auditor_client_secret,
         ORDER_SVC_URL=config.order_url,
         PAYMENT_SVC_URL=config.payment_url,
         INVENTORY_SVC_URL=config.inventory_url,

@@ -7,44 +7,23 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from kombu import Producer
-
-from chassis.events.broker import broker_connection, service_exchange
-from saga_contract.events import SOURCES, EventType
+from chassis.testing import manage_py_process, publish_on_filesystem
 from tests.factories import TRACEPARENT, cancelled, confirmed, registered
 
 SERVICE = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=SERVICE,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return manage_py_process(SERVICE, *args, env=env)
 
 
 def publish(folder: Path, *events) -> None:
     """Publish as the events' publishers would: to the publishing service's exchange, the event type as
     routing key."""
-    with broker_connection("filesystem://", folder) as connection:
-        producer = Producer(connection.channel())
-        for event in events:
-            producer.publish(
-                event,
-                exchange=service_exchange(SOURCES[EventType(event["type"])]),
-                routing_key=event["type"],
-                serializer="json",
-                headers={"traceparent": TRACEPARENT},
-                message_id=event["id"],
-            )
+    publish_on_filesystem(folder, *events, headers={"traceparent": TRACEPARENT})
 
 
 def wait_for(condition, seconds: float) -> bool:

@@ -7,14 +7,12 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from kombu import Producer
-
-from chassis.events.broker import broker_connection, consumer_queue, dead_letter_queue, service_exchange
-from saga_contract.events import MAX_HANDLING_FAILURES, NOTIFICATION_QUEUE, PAYMENT_QUEUE, SOURCES, EventType
+from chassis.events.broker import broker_connection, consumer_queue, dead_letter_queue
+from chassis.testing import manage_py_process, publish_on_filesystem
+from saga_contract.events import MAX_HANDLING_FAILURES, NOTIFICATION_QUEUE, PAYMENT_QUEUE, EventType
 from tests.factories import registered
 
 SERVICE = Path(__file__).resolve().parents[1]
@@ -22,28 +20,12 @@ BROKER = "filesystem://"
 
 
 def run(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=SERVICE,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return manage_py_process(SERVICE, *args, env=env)
 
 
 def publish(folder: Path, *events) -> None:
     """Publish as identity_svc's publisher would: to its exchange, the event type as routing key."""
-    with broker_connection(BROKER, folder) as connection:
-        producer = Producer(connection.channel())
-        for event in events:
-            producer.publish(
-                event,
-                exchange=service_exchange(SOURCES[EventType(event["type"])]),
-                routing_key=event["type"],
-                serializer="json",
-                message_id=event["id"],
-            )
+    publish_on_filesystem(folder, *events)
 
 
 def wait_for(condition, seconds: float):
