@@ -1,5 +1,5 @@
-# Two commands: `make run` brings the whole stack up on embedded defaults,
-# `make test` runs every test layer. Both create .venv from the lock first.
+# Two commands: `make run` brings the whole stack up on embedded defaults (the storefront built first
+# where npm is installed), `make test` runs every test layer. Both create .venv from the lock first.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := identity_svc inventory_svc payment_svc order_svc notification_svc
 
-.PHONY: run lint docs test test-services test-services-postgres test-workflow test-e2e test-security test-browser test-resilience test-chaos record-histories bench venv clean
+.PHONY: run lint docs test test-services test-services-postgres test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -17,11 +17,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# `make run ARGS=--prometheus` passes options on to `sagactl up`.
+# `make run ARGS=--prometheus` passes options on to `sagactl up`, which builds the storefront (npm ci
+# when its packages are missing or older than its lock, then npm run build) before it starts the stack.
 run: venv
 	$(BIN)/sagactl up --seed $(ARGS)
 
-test: venv lint docs test-services test-workflow test-e2e test-security test-browser test-resilience test-chaos
+test: venv lint docs test-services test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos
 
 # Style, enforced: ruff (lint and format), mypy (strict) with the Django and DRF stubs, and the CI
 # workflow checked by actionlint and zizmor. The type checker's Django plugin loads one service's
@@ -83,6 +84,15 @@ test-e2e: venv
 # idempotency keys, smuggled fields, a burst; audited clean afterwards.
 test-security: venv
 	$(BIN)/pytest -q tests/security
+
+# The storefront's own checks: its packages from the lock, the type checker, its unit tests and its
+# build. Skipped, in one line that says why, where npm is not installed.
+test-storefront:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd storefront && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build; \
+	else \
+		echo "test-storefront: skipped, npm is not installed (https://nodejs.org, or Debian's nodejs and npm packages)"; \
+	fi
 
 # The Temporal Web UI of a real stack in headless Chromium (Debian's /usr/bin/chromium, driven by
 # Playwright; skipped without it): sagas filtered by customer and outcome, a compensation's history.

@@ -19,6 +19,7 @@ from observability.tracing import TracingSettings
 class SharedSettings(Protocol):
     """The settings `service_settings` adds to every service's; kept in step with that function."""
 
+    DJANGO_ENV: str
     SERVICE_NAME: str
     LOG_SERVICE: str
     TRACING: TracingSettings
@@ -46,6 +47,7 @@ class SharedSettings(Protocol):
     EVENTS_POLL_SECONDS: float
     EVENTS_BATCH_SIZE: int
     EVENTS_CONFIRM_TIMEOUT_SECONDS: float
+    CORS_ALLOWED_ORIGINS: list[str]
 
 
 shared_settings = cast(SharedSettings, settings)

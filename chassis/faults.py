@@ -33,10 +33,10 @@ from chassis.errors import NotFound, error_response
 from chassis.fields import StrictIntegerField, StrictNumberField, StrictRegexField, StrictSerializer
 from chassis.middleware import GetResponse
 from chassis.permissions import IsOperator
+from saga_contract import FAULTS_PATH
 
 logger = logging.getLogger("chassis.faults")
 
-FAULTS_PATH = "/internal/v1/faults"
 FAULTABLE_PREFIXES = ("/api/", "/internal/v1/")
 KINDS = ("error", "lost_ack", "latency")
 MAX_LATENCY_MS = 60_000

@@ -1,5 +1,5 @@
 """Request middleware shared by the services: log context, access log, whole bodies within limits,
-and the admin's own stack for the admin alone.
+cross-origin answers for exact origins only, and the admin's own stack for the admin alone.
 
 It reads headers only; it never touches the database or the body's meaning.
 """
@@ -10,10 +10,14 @@ import logging
 import time
 from collections.abc import Callable
 
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from chassis.conf import shared_settings
+from chassis.cors import wide_cors_refusals
 from chassis.errors import error_response
 from chassis.settings import ADMIN_PREFIX
 from observability.logs import log_context
@@ -81,6 +85,21 @@ class RequestBodyMiddleware:
         if length and len(request.body) < length:
             return error_response(400, "incomplete_body", "The body ended before its Content-Length.")
         return self.get_response(request)
+
+
+class ExactOriginCorsMiddleware(CorsMiddleware):
+    """django-cors-headers' middleware (chassis.cors has its settings), which refuses to start on
+    settings that allow more than exact origins: a server so configured serves nothing at all.
+    Without an allowed origin it leaves the stack, so that no request pays for it and no answer
+    changes."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        refusals = wide_cors_refusals(settings)
+        if refusals:
+            raise ImproperlyConfigured(refusals[0])
+        if not shared_settings.CORS_ALLOWED_ORIGINS:
+            raise MiddlewareNotUsed
+        super().__init__(get_response)
 
 
 ADMIN_MIDDLEWARE = (

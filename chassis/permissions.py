@@ -4,6 +4,8 @@
     operator   the catalog, accounts and deposits, every read the auditor needs, fault injection
     the saga   the saga's commands under /internal/v1/, and nothing else
     auditor    the GETs the scheduled audit reads (views name it with `AuditorReads`), nothing else
+    anyone     a public read (inventory_svc's catalog): a view without authentication classes, naming
+               DRF's `AllowAny`, so that no token is needed and none is read
 
 Views name who may call them (`permission_classes = [IsOperator]`); a view that names no one
 refuses everyone (`DenyAll`, the default), so a forgotten declaration fails closed.

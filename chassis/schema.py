@@ -4,8 +4,10 @@ The schema follows the services' conventions instead of repeating them on every 
 
 - a view's `InputSerializer` is its POST body, its `FilterSerializer` its GET query;
 - an `@idempotent` POST takes the `Idempotency-Key` header, and may answer 409 and 422;
-- every operation needs a bearer token (`bearerAuth`) and may answer 401, 403 and 429, an operation
-  with a body or a query may answer 400, one with a path parameter 404; all in the error shape;
+- every operation needs a bearer token (`bearerAuth`) and may answer 401, 403 and 429, except a
+  public one (a view without authentication classes), whose `security` is empty and which may answer
+  429 only; an operation with a body or a query may answer 400, one with a path parameter 404; all
+  in the error shape;
 - a list answers a page (`page_of`).
 
 Views declare what only they know: their success answers, the domain errors they raise, and examples.
@@ -19,6 +21,7 @@ from typing import Any, cast
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -144,6 +147,14 @@ PAGE_PARAMETERS = [
 class ServiceAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, taught the conventions above."""
 
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> dict[str, Any] | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is not None and self._public():
+            operation["security"] = []  # said outright: no token is needed here
+        return operation
+
     def get_request_serializer(self) -> type[serializers.Serializer[Any]] | None:
         if self.method in ("POST", "PUT", "PATCH"):
             serializer: type[serializers.Serializer[Any]] | None = getattr(self.view, "InputSerializer", None)
@@ -199,7 +210,7 @@ class ServiceAutoSchema(AutoSchema):
         return super().get_serializer_name(serializer, direction)
 
     def _implied_errors(self) -> list[int]:
-        errors = [401, 403, 429]
+        errors = [429] if self._public() else [401, 403, 429]
         has_body = self.get_request_serializer() is not None
         if (
             has_body
@@ -214,6 +225,10 @@ class ServiceAutoSchema(AutoSchema):
         if "{" in self.path or self._paged():
             errors.append(404)
         return errors
+
+    def _public(self) -> bool:
+        """Whether anyone may call the operation without a token: its view authenticates no one."""
+        return not self.view.get_authenticators()
 
     def _paged(self) -> bool:
         return any(getattr(parameter, "name", None) == "page" for parameter in self.get_override_parameters())

@@ -17,6 +17,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from chassis.cors import cors_settings
 from chassis.tokens import (
     ASYMMETRIC_ALGORITHMS,
     AUDITOR_SUBJECT,
@@ -271,7 +272,8 @@ def service_settings(
     own app, whose `urls` module holds its routes; `description` opens its API documentation, and
     `enum_names` names the enumerations its schema shares (drf-spectacular's ENUM_NAME_OVERRIDES)."""
     environ = os.environ if environ is None else environ
-    production = _environment(environ) == "production"
+    environment = _environment(environ)
+    production = environment == "production"
     var_dir = Path(environ.get("SAGA_VAR_DIR", REPO_ROOT / "var"))
     secret_key = environ.get("SECRET_KEY", "" if production else DEV_SECRET_KEY)
     if production:
@@ -290,6 +292,7 @@ def service_settings(
 
     return {
         "BASE_DIR": base_dir,
+        "DJANGO_ENV": environment,
         "SERVICE_NAME": name,
         "LOG_SERVICE": f"{name}_svc",
         "TRACING": tracing_settings(environ, var_dir),
@@ -299,6 +302,8 @@ def service_settings(
         **_throttling(name, environ, var_dir),
         **_events(environ, var_dir, production),
         **(_production_security(environ) if production else {}),
+        # Browsers may call the API from the exact origins SAGA_CORS_ORIGINS names, and from no other.
+        **cors_settings(environ, production=production),
         "X_FRAME_OPTIONS": "DENY",
         "SESSION_COOKIE_PATH": ADMIN_PREFIX,
         "VAR_DIR": var_dir,
@@ -317,6 +322,7 @@ def service_settings(
             "drf_spectacular",
             "drf_spectacular_sidecar",
             "django_prometheus",
+            "corsheaders",
             "chassis.idempotency",
             "chassis.events",
             *apps,
@@ -324,6 +330,9 @@ def service_settings(
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "chassis.middleware.RequestContextMiddleware",
+            # Before anything that may answer by itself (a preflight is answered here), so that every
+            # answer to an allowed origin, a refusal or an injected fault too, carries its CORS headers.
+            "chassis.middleware.ExactOriginCorsMiddleware",
             "chassis.middleware.RequestBodyMiddleware",
             # Inside the log context (its lines carry the order's ids) and around the whole view,
             # idempotency transaction included, so a lost ack drops the reply of a committed effect.
@@ -363,6 +372,7 @@ def service_settings(
         "TIME_ZONE": "UTC",
         "STATIC_URL": "static/",
         "WHITENOISE_USE_FINDERS": True,  # served from the apps' static folders, no collectstatic step
+        "WHITENOISE_ALLOW_ALL_ORIGINS": False,  # no `Access-Control-Allow-Origin: *` on any file
         "SPECTACULAR_SETTINGS": _api_docs(f"{name}_svc", description, enum_names or {}),
         "APPEND_SLASH": False,
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 64 * 1024,

@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from django.apps.registry import Apps
 from rest_framework.test import APIClient
 
 from chassis.tokens import LocalKeys
+from saga_contract import FAULTS_PATH
 
 if TYPE_CHECKING:
     from pytest_django import Settings
@@ -204,10 +205,11 @@ def migrations() -> Iterator[Callable[[list[tuple[str, str]]], Apps]]:
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-def api_schema_problems() -> list[str]:
+def api_schema_problems(*, public: Collection[str] = ()) -> list[str]:
     """What is wrong with this service's OpenAPI schema, as its tests see it: drf-spectacular's own
     warnings and errors, and any of the API's operations that is missing, or documented without
-    its id, bearer security, error shape and examples, or Idempotency-Key."""
+    its id, bearer security, error shape and examples, or Idempotency-Key. The GETs of the paths in
+    `public` need no token: their security must be empty, and they answer no 401 or 403."""
     import io
     import json
     import tempfile
@@ -231,7 +233,7 @@ def api_schema_problems() -> list[str]:
     routes = {
         (path, method.lower())
         for path, _, method, _ in EndpointEnumerator().get_api_endpoints()  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
-        if path.startswith(("/api/v1/", "/internal/v1/")) and path != "/internal/v1/faults"
+        if path.startswith(("/api/v1/", "/internal/v1/")) and path != FAULTS_PATH
     }
     documented = {(path, method) for path, operations in schema["paths"].items() for method in operations}
     problems += [f"{method.upper()} {path} is not documented" for path, method in sorted(routes - documented)]
@@ -244,11 +246,14 @@ def api_schema_problems() -> list[str]:
             where = f"{method.upper()} {path}"
             if not operation.get("operationId", "").isalnum() or not operation.get("summary"):
                 problems.append(f"{where}: no camelCase operationId or no summary")
-            if operation.get("security") != [{"bearerAuth": []}]:
+            opened = method == "get" and path in public
+            if operation.get("security") != ([] if opened else [{"bearerAuth": []}]):
                 problems.append(f"{where}: security is {operation.get('security')}")
-            for status in ("401", "403", "429"):
+            for status in ("429",) if opened else ("401", "403", "429"):
                 if status not in operation["responses"]:
                     problems.append(f"{where}: no {status}")
+            if opened and {"401", "403"} & set(operation["responses"]):
+                problems.append(f"{where}: needs no token, yet documents 401 or 403")
             for status, answer in operation["responses"].items():
                 content = answer.get("content", {}).get("application/json", {})
                 if status >= "400" and (

@@ -20,7 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("chassis.health")),
     path("", include("chassis.telemetry")),  # /metrics, for Prometheus (never routed by the gateway)
     path("", include("chassis.api_docs")),  # api/docs/: the OpenAPI schema and Swagger UI
-    path("", include("chassis.faults")),  # internal/v1/faults: 404 unless SAGA_CHAOS=1
+    path("", include("chassis.faults")),  # api/v1/faults: 404 unless SAGA_CHAOS=1
     path("", include("chassis.idempotency.apis")),  # internal/v1/idempotency-records/purge
     path("", include("chassis.events.apis")),  # api/v1/events: the events outbox, for operators
     path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),

@@ -1,6 +1,7 @@
 """The gateway in front of the local stack (`sagactl up --gateway`, the gateway tests): the
-project's nginx configuration from infra/deploy/gateway, filled in for this stack's ports, served by
-the machine's nginx (Debian's package, for one) as an ordinary process of the stack."""
+project's nginx configuration from infra/deploy/gateway, filled in for this stack's ports and its copy
+of the storefront, served by the machine's nginx (Debian's package, for one) as an ordinary process
+of the stack."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+from infra import storefront
 from infra.stack.config import HOST, REPO_ROOT, ConfigError, StackConfig
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import answers_200
@@ -47,6 +49,8 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
         "GATEWAY_RATE": tuning.get("GATEWAY_RATE", DEFAULT_RATE),
         "GATEWAY_BURST": tuning.get("GATEWAY_BURST", DEFAULT_BURST),
         "GATEWAY_CONF_DIR": str(GATEWAY_FILES),
+        # The storefront's copy for the gateway (infra/storefront.py publishes it when it is built).
+        "STOREFRONT_DIR": str(storefront.published_folder(config, storefront.GATEWAY_COPY)),
     }
     servers = [render(GATEWAY_FILES / "gateway.conf.template", values)]
     if tuning.get("GATEWAY_TLS_CERT") and tuning.get("GATEWAY_TLS_KEY"):
@@ -68,7 +72,10 @@ def write_configuration(config: StackConfig, directory: Path) -> Path:
     main.write_text(
         "# Written by sagactl for this stack: nginx in the foreground, its files under this folder.\n"
         "daemon off;\nworker_processes 1;\npid nginx.pid;\nerror_log stderr warn;\n"
-        "events { worker_connections 512; }\n"
+        # nginx started by root runs its workers as `nobody`, who may not be allowed into the stack's
+        # folders to read the storefront's files, so they run as root, the user who runs the stack.
+        + ("user root;\n" if os.geteuid() == 0 else "")
+        + "events { worker_connections 512; }\n"
         "http {\n"
         "    default_type application/octet-stream;\n"
         "    server_tokens off;\n"

@@ -13,15 +13,17 @@ from rich.table import Table
 from rich.text import Text
 
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient
-from saga_contract import format_money
+from saga_contract import StepState, format_money
 
 STATE_STYLES = {
-    "pending": "dim",
-    "running": "cyan",
-    "done": "green",
-    "failed": "red",
-    "compensated": "yellow",
+    StepState.PENDING: "dim",
+    StepState.RUNNING: "cyan",
+    StepState.DONE: "green",
+    StepState.FAILED: "red",
+    StepState.COMPENSATED: "yellow",
+    StepState.SKIPPED: "dim strike",
 }
+"""How each step state is drawn: a skipped step (its saga closed before reaching it) is struck through."""
 
 
 def order_line(order: JsonObject) -> Text:

@@ -1,9 +1,10 @@
-"""`sagactl`, the command line of the local stack: `up` runs the whole system until Ctrl-C (restarting
-any process that dies), `seed` loads the demo data, `order place` sends an order and can follow it
-to its end, `audit` checks that money and stock add up, `rollout` ships a new worker version,
-`chaos` runs a failure scenario against a stack of its own, `token` prints a bearer token for a
-customer or an operator. It reaches the services only over their HTTP APIs, with tokens that
-identity_svc signs on its development path (which production refuses), like any client's.
+"""`sagactl`, the command line of the local stack: `up` builds the storefront where npm is installed,
+then runs the whole system until Ctrl-C (restarting any process that dies), `seed` loads the demo
+data, `order place` sends an order and can follow it to its end, `audit` checks that money and stock
+add up, `rollout` ships a new worker version, `chaos` runs a failure scenario against a stack of its
+own, `token` prints a bearer token for a customer or an operator. It reaches the services only over
+their HTTP APIs, with tokens that identity_svc signs on its development path (which production
+refuses), like any client's.
 Exit codes: 0 done, 1 failed, 2 bad input or settings.
 """
 
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chassis.tokens import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
-from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, trace_view
+from infra import chaos, demo_data, monitoring, nginx, rollout, saga_view, storefront, trace_view
 from infra.audit.command import command as audit_command
 from infra.bench import command as bench
 from infra.identity import NoDevToken
@@ -297,6 +298,13 @@ def _up(args: argparse.Namespace) -> int:
     to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
     to_file.setFormatter(JsonFormatter("sagactl"))
     logging.getLogger().addHandler(to_file)
+    # The storefront's files, built before anything starts (Ctrl-C stops npm like anything else here);
+    # the stack publishes what is built when it starts.
+    try:
+        storefront.build(config.root / "storefront", log_path=config.log_dir / "storefront-build.log")
+    except KeyboardInterrupt:
+        log.info("stopped before the stack was started")
+        return 0
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop_requested.set())
@@ -321,6 +329,10 @@ def _up(args: argparse.Namespace) -> int:
 
 def _print_endpoints(config: StackConfig) -> None:
     table = Table.grid(padding=(0, 2))
+    table.add_row(
+        "storefront",
+        storefront.address(config) or "not built (`make run` builds it where Node.js and npm are installed)",
+    )
     for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc", "identity_svc"):
         table.add_row(service, f"{config.service_url(service)}/api/v1/")
     if config.rabbitmq_url:

@@ -13,7 +13,7 @@ import pybreaker
 from temporalio import activity, workflow
 from temporalio.common import MetricMeter
 
-from saga_contract import STEPS, Compensation, Step
+from saga_contract import BREAKER_OPEN_METRIC, STEPS, Compensation, Step
 
 COMPENSATABLE_STEPS = (str(Step.RESERVE_STOCK), str(Step.AUTHORIZE_PAYMENT))
 
@@ -25,7 +25,7 @@ COMPENSATIONS = "saga_compensations"
 """Counter, compensations run, by the `step` they undo."""
 RETRIES = "saga_activity_retries"
 """Counter, activity attempts beyond the first, by `step`."""
-BREAKER_OPEN = "saga_breaker_open"
+BREAKER_OPEN = BREAKER_OPEN_METRIC
 """Gauge, 1 while the `service`'s circuit breaker is open (or half-open: one trial call), else 0."""
 AUDIT_VIOLATIONS = "saga_audit_violations"
 """Gauge, the violations the last audit this worker ran found, by `invariant`."""

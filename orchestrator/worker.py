@@ -37,7 +37,7 @@ from orchestrator.metrics import BreakerStateGauge, start_at_zero
 from orchestrator.operations import AuditRun, IdempotencyPurge
 from orchestrator.operations_activities import scheduled_operations
 from orchestrator.workflows import OrderSaga
-from saga_contract import WORKER_DEPLOYMENT
+from saga_contract import SAGA_SERVICES, WORKER_DEPLOYMENT
 
 logger = logging.getLogger("orchestrator.worker")
 
@@ -125,10 +125,10 @@ async def _serve(settings: OrchestratorSettings, saga: type[OrderSaga]) -> int:
                 name, settings.breakers, listeners=[BreakerStateGauge(runtime.metric_meter, name)]
             ),
         )
-        for name, url in (
-            ("inventory_svc", settings.inventory_svc_url),
-            ("payment_svc", settings.payment_svc_url),
-            ("order_svc", settings.order_svc_url),
+        for name, url in zip(
+            SAGA_SERVICES,
+            (settings.inventory_svc_url, settings.payment_svc_url, settings.order_svc_url),
+            strict=True,
         )
     ]
     inventory, payment, orders = services

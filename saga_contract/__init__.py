@@ -2,8 +2,10 @@
 
 Task queue, workflow type, the workflow id scheme (`order-<id>` and back), step and activity names,
 cancellation and refusal reasons, the error codes the saga acts on, the idempotency key scheme, search
-attributes, the Update and query names, the customer id's form, the workflow's input and the local
-defaults every process shares (the Temporal address, the saga's deadline). Plain Python only: no
+attributes, the Update and query names, the customer id's form, the workflow's input, the services the
+saga calls and the gauge their breakers show in, the paths every service serves for the schedules and
+for fault injection, and the local defaults every process shares (the Temporal address, the saga's
+deadline). Plain Python only: no
 Django, no Temporal, nothing with side effects, so that a Django service, the workflow sandbox and a
 command-line tool can all import it.
 """
@@ -43,6 +45,17 @@ IDEMPOTENCY_PURGE_EVERY_SECONDS = 3600
 missed run costs an hour of extra storage, not a day."""
 IDEMPOTENCY_PURGE_PATH = "/internal/v1/idempotency-records/purge"
 """Each service's command that deletes its idempotency records older than its retention."""
+FAULTS_PATH = "/api/v1/faults"
+"""Each service's fault injection (chassis.faults), for operators and only while chaos is on: under
+the public API, so that operators reach it through the gateway like every other operator call."""
+
+SAGA_SERVICES = ("inventory_svc", "payment_svc", "order_svc")
+"""The services the saga calls, by the names the worker gives them: each has a circuit breaker of its
+own in every worker process."""
+BREAKER_OPEN_METRIC = "saga_breaker_open"
+"""The gauge a worker serves on its Prometheus endpoint (WORKER_METRICS_ADDRESS) for each of
+SAGA_SERVICES, labelled `service`: 1 while that service's breaker is open or half-open, else 0.
+order_svc reads it to tell operators which breakers are open."""
 
 CUSTOMER_ID_PATTERN = r"[A-Za-z0-9._@-]{1,64}"
 """A customer's id (a token's subject) as every service and tool accepts it; match it whole."""
@@ -92,6 +105,10 @@ class StepState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     COMPENSATED = "compensated"
+    SKIPPED = "skipped"
+    """A step the saga never reached and now never will: its workflow has closed. The workflow's own
+    progress query never says so (it reports such a step pending); order_svc's progress endpoint does,
+    from the workflow's status."""
 
 
 @dataclass

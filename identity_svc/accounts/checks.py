@@ -1,5 +1,6 @@
-"""What production refuses of the registered OAuth clients: development clients and redirect URIs
-that are not https. Run when a production process starts (config.wsgi) and by `ensure_client`."""
+"""What production refuses of the registered OAuth clients: development clients, and redirect URIs or
+post-logout redirect URIs that are not https. Run when a production process starts (config.wsgi) and
+by `ensure_client`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def refusals_of(client: Client) -> list[str]:
         if urlsplit(uri).scheme != "https":
             lines.append(
                 f"client {client.client_id} redirects to {uri}: production needs https:// redirect URIs"
+            )
+    for uri in client.post_logout_redirect_uris.split():
+        if urlsplit(uri).scheme != "https":
+            lines.append(
+                f"client {client.client_id} redirects to {uri} after signing out: production needs "
+                "https:// post-logout redirect URIs"
             )
     return lines
 

@@ -106,6 +106,10 @@ class Client(AbstractApplication):
         front ends, whose port is part of their address."""
         return uri in self.redirect_uris.split()
 
+    def post_logout_redirect_uri_allowed(self, uri: str) -> bool:
+        """Exactly one of the registered post-logout URIs, as for redirect URIs (RP-initiated logout)."""
+        return uri in self.post_logout_redirect_uris.split()
+
     @property
     def jwk_key(self) -> Any:
         """The key that signs this client's ID tokens: the provider's current signing key."""

@@ -3,7 +3,8 @@
 
 Unlike the other services, identity_svc keeps sessions for its own pages (sign-in, sign-up, the
 authorization endpoint), so it runs Django's session, user and message middleware for every request,
-and django-axes behind them to lock an account after repeated failed sign-ins.
+and django-axes behind them to lock an account after repeated failed sign-ins. Where no gateway serves
+the storefront, it serves the storefront's built files at its root (IDENTITY_STOREFRONT_DIR).
 """
 
 import os
@@ -11,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from accounts.storefront import whitenoise_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from chassis.settings import service_settings
@@ -145,6 +147,13 @@ IDENTITY_LONGEST_TOKEN_SECONDS = max(
     ACCESS_TOKEN_SECONDS, ID_TOKEN_SECONDS, MAX_TTL_SECONDS if IDENTITY_DEV_TOKEN_SECRET else 0
 )
 """How long a retired signing key stays in the JWKS: until the last token it could have signed expires."""
+
+IDENTITY_STOREFRONT_DIR = _env.get("IDENTITY_STOREFRONT_DIR") or None
+"""A folder of the storefront's built files (storefront/dist, with the config.json of this origin),
+served at the root of this service where no gateway serves them: the local stack without nginx.
+Unset, nothing is served there."""
+if IDENTITY_STOREFRONT_DIR:
+    globals().update(whitenoise_settings(Path(IDENTITY_STOREFRONT_DIR).absolute()))
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.Client"
 OAUTH2_PROVIDER = {

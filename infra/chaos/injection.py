@@ -19,8 +19,7 @@ from infra.chaos.scenarios import HttpFaults, Scenario
 from infra.mail import MailSink
 from infra.stack import Stack
 from infra.tcp_proxy import TcpProxy
-
-FAULTS_PATH = "/internal/v1/faults"
+from saga_contract import FAULTS_PATH
 
 Result = TypeVar("Result")
 

@@ -89,6 +89,8 @@ _STACK_VARIABLES = frozenset(
         "SAGA_CLIENT_SECRET",
         "SAGA_AUDITOR_CLIENT_ID",
         "SAGA_AUDITOR_CLIENT_SECRET",
+        "SAGA_CORS_ORIGINS",
+        "IDENTITY_STOREFRONT_DIR",
     }
 )
 
@@ -119,6 +121,7 @@ class OwnStackSettings(TypedDict, total=False):
     tuning: Mapping[str, str]
     audit_every_seconds: int
     schedules_paused: bool
+    storefront_dist: Path | None
 
 
 class StackSettings(OwnStackSettings, total=False):
@@ -179,6 +182,8 @@ class StackConfig:
     """How often the audit schedule runs the audit (SAGA_AUDIT_EVERY_SECONDS)."""
     schedules_paused: bool = False
     """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
+    storefront_dist: Path | None = None
+    """The built storefront the stack publishes (infra/storefront.py); None: <root>/storefront/dist."""
 
     def __post_init__(self) -> None:
         # Children run in other working directories: every path they get must be absolute.
@@ -295,6 +300,20 @@ class StackConfig:
             return "filesystem://"
         vhost = self.broker_vhost
         return self.rabbitmq_url if vhost is None else with_vhost(self.rabbitmq_url, vhost)
+
+    @property
+    def gateway_url(self) -> str | None:
+        """The gateway's plain-HTTP origin, or None when the stack runs no gateway."""
+        return None if self.gateway_port is None else f"http://{HOST}:{self.gateway_port}"
+
+    @property
+    def gateway_tls_url(self) -> str | None:
+        """The gateway's HTTPS origin, where GATEWAY_TLS_CERT and GATEWAY_TLS_KEY give it a certificate."""
+        if self.gateway_port is None or not (
+            self.tuning.get("GATEWAY_TLS_CERT") and self.tuning.get("GATEWAY_TLS_KEY")
+        ):
+            return None
+        return f"https://{HOST}:{self.tuning.get('GATEWAY_TLS_PORT', '8443')}"
 
     @property
     def temporal_address(self) -> str:

@@ -1,5 +1,5 @@
 """The system's processes, as the local stack runs them: the Temporal dev server, each Django service
-under gunicorn and its migrations, identity_svc's registration of the worker's clients, order_svc's
+under gunicorn and its migrations, identity_svc's registration of its clients, order_svc's
 outbox relay, each service's event publisher, notification_svc's notifier (its event consumer and
 mail sender), and the orchestrator worker."""
 
@@ -14,6 +14,7 @@ import sys
 import httpx
 
 from chassis.tokens import AUDITOR_SUBJECT, JWKS_PATH, ROLE_AUDITOR, ROLE_SAGA, SAGA_SUBJECT, TOKEN_PATH
+from infra import storefront
 from infra.stack.config import (
     _STACK_VARIABLES,
     BIN_DIR,
@@ -140,10 +141,17 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
     extra["JWT_JWKS_URL"] = config.identity_url + JWKS_PATH
     if service == "order_svc":
         extra |= _temporal_env(config)
+        extra["ORDER_WORKER_METRICS_URLS"] = config.worker_metrics_url
     if service == IDENTITY_SERVICE:
         extra["IDENTITY_ISSUER"] = config.identity_url
         if config.django_env != "production":
             extra["IDENTITY_DEV_TOKEN_SECRET"] = config.secrets().dev_token_secret
+        # Without the gateway, identity_svc serves the storefront (infra/storefront.py publishes it).
+        extra["IDENTITY_STOREFRONT_DIR"] = str(storefront.published_folder(config, storefront.IDENTITY_COPY))
+    elif config.django_env != "production":  # which takes https:// origins only
+        # The storefront identity_svc serves calls the other services from its origin; the gateway's
+        # copy calls its own origin, and needs no CORS.
+        extra["SAGA_CORS_ORIGINS"] = config.identity_url
     return _child_env(**config.tuning, **extra)
 
 
@@ -192,14 +200,31 @@ def _metrics_dir(config: StackConfig, service: str) -> dict[str, str]:
 
 
 def client_registrations(config: StackConfig) -> list[ManagedProcess]:
-    """`manage.py ensure_client`, one-shot, for the worker's two clients at identity_svc: the saga's
-    and the auditor's, each with its role and the secret the stack generated for it."""
+    """`manage.py ensure_client`, one-shot, for the clients at identity_svc: the worker's two, the
+    saga's and the auditor's, each with its role and the secret the stack generated for it, and the
+    storefront's (a browser client, outside production) with every origin the stack serves it from."""
     secrets = config.secrets()
     clients = (
         (SAGA_SUBJECT, ROLE_SAGA, "SAGA_CLIENT_SECRET", secrets.saga_client_secret),
         (AUDITOR_SUBJECT, ROLE_AUDITOR, "SAGA_AUDITOR_CLIENT_SECRET", secrets.auditor_client_secret),
     )
-    return [
+    redirect_uris = [arg for origin in storefront.origins(config) for arg in ("--redirect-uri", f"{origin}/")]
+    browser = ManagedProcess(
+        f"identity client {storefront.CLIENT_ID}",
+        [
+            sys.executable,
+            "manage.py",
+            "ensure_client",
+            storefront.CLIENT_ID,
+            "--browser",
+            *redirect_uris,
+            "--development",
+        ],
+        cwd=config.root / IDENTITY_SERVICE,
+        env=_service_env(config, IDENTITY_SERVICE),
+        log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
+    )
+    services = [
         ManagedProcess(
             f"identity client {client_id}",
             [
@@ -219,6 +244,8 @@ def client_registrations(config: StackConfig) -> list[ManagedProcess]:
         )
         for client_id, role, variable, secret in clients
     ]
+    # Production refuses a development client, and redirect URIs that are not https://.
+    return services if config.django_env == "production" else [browser, *services]
 
 
 def broker_setup(config: StackConfig) -> ManagedProcess:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from infra import storefront
 from infra.broker import drop_vhost, own_vhost
 from infra.databases import drop_databases, ensure_databases
 from infra.stack.config import ALL_SERVICES, PUBLISHING_SERVICES, StackConfig, StackError
@@ -98,6 +99,7 @@ class Stack:
         set, what was started is stopped again before the error propagates."""
         self.config.check_ports()
         self.config.secrets()
+        storefront.publish(self.config)  # the built storefront's files, for identity_svc and the gateway
         began = time.monotonic()
         try:
             self._bring_up(["temporal"], cancel)

@@ -1,17 +1,28 @@
 """The inventory's REST API: one class per operation, input and output serializers beside it.
 
 Operators keep the catalog and read everything (`/api/v1/`); the saga alone reserves, releases and
-commits (`/internal/v1/`); customers have nothing here. Views validate, call one service or
-selector, and serialize. No business logic here.
+commits (`/internal/v1/`); anyone, without a token, reads the public catalog (names, prices and a
+band of availability, never a count). Views validate, call one service or selector, and serialize.
+No business logic here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.utils.http import parse_etags
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,7 +36,7 @@ from chassis.fields import (
     unique_skus,
 )
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
-from chassis.pagination import paginated_response
+from chassis.pagination import Pagination, paginated_response
 from chassis.permissions import AuditorReads, IsOperator, IsSaga
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
 from inventory import selectors, services
@@ -46,6 +57,9 @@ from observability.logs import bind
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
 MAX_CENTS = 1_000_000_000
+CATALOG_MAX_AGE_SECONDS = 5
+"""How long a browser or a shared cache may reuse a page of the public catalog without asking again,
+so an availability band it shows may be this many seconds old."""
 
 
 class ProductOutputSerializer(serializers.ModelSerializer[Product]):
@@ -108,6 +122,132 @@ class ProductCollectionApi(ServiceApi):
             request=request,
             view=self,
         )
+
+
+class CatalogEntryOutputSerializer(serializers.ModelSerializer[Product]):
+    """A product as the public sees it: its availability as a band, never its counts."""
+
+    availability = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "price_cents", "currency", "availability"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=[band.value for band in selectors.Availability]))
+    def get_availability(self, product: Product) -> str:
+        return selectors.product_availability(product=product).value
+
+
+def _etag_of(data: object) -> str:
+    """A weak validator of an answer's content: equal data, equal tag, however it is rendered."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f'W/"{digest[:32]}"'
+
+
+def _still_fresh(request: Request, etag: str) -> bool:
+    """Whether the caller's If-None-Match names `etag` (compared weakly, as RFC 9110 asks for GET) or
+    is `*`. A malformed header names nothing."""
+    tags = parse_etags(request.headers.get("If-None-Match", ""))
+    return "*" in tags or etag.removeprefix("W/") in {tag.removeprefix("W/") for tag in tags}
+
+
+class CatalogApi(ServiceApi):
+    """The public catalog, by SKU, paginated: what a shop window shows. Anyone may read it.
+
+    No token is needed, and none is read: the view has no authentication, so a stale or malformed
+    Authorization header (a signed-out storefront's, say) is ignored instead of answered 401, and
+    every caller is throttled as anonymous traffic is, by client address. A page is cacheable by
+    browsers and shared caches for CATALOG_MAX_AGE_SECONDS, with an ETag for conditional GETs (304).
+    """
+
+    authentication_classes = ()
+    permission_classes = [AllowAny]
+
+    class FilterSerializer(StrictSerializer):
+        """The query: the page and its size only. Anything else is a 400, so that made-up parameters
+        cannot bypass the caches with URLs of their own."""
+
+        page = serializers.IntegerField(min_value=1, required=False)
+        page_size = serializers.IntegerField(min_value=1, max_value=Pagination.max_page_size, required=False)
+
+    @extend_schema(
+        operation_id="listCatalog",
+        summary="The public catalog, by SKU (no token needed)",
+        tags=["catalog"],
+        auth=[],
+        parameters=[
+            *PAGE_PARAMETERS,
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The ETag of a page read before: 304 while it has not changed.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="A weak validator of the page's content, for If-None-Match.",
+            ),
+            OpenApiParameter(
+                "Cache-Control",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200, 304],
+                description=f"`public, max-age={CATALOG_MAX_AGE_SECONDS}`.",
+            ),
+        ],
+        responses=answers(
+            {
+                200: page_of(CatalogEntryOutputSerializer),
+                304: OpenApiResponse(description="Not modified: the page named by If-None-Match is current."),
+            }
+        ),
+        examples=[
+            OpenApiExample(
+                "a page",
+                response_only=True,
+                status_codes=["200"],
+                value={
+                    "count": 2,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "sku": "BEANS-1KG",
+                            "name": "Coffee beans, 1 kg",
+                            "price_cents": 2490,
+                            "currency": "USD",
+                            "availability": "in_stock",
+                        },
+                        {
+                            "sku": "KETTLE-GOOSENECK",
+                            "name": "Gooseneck kettle",
+                            "price_cents": 5900,
+                            "currency": "USD",
+                            "availability": "out_of_stock",
+                        },
+                    ],
+                },
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        self.FilterSerializer(data=request.query_params).is_valid(raise_exception=True)
+        page = paginated_response(
+            queryset=selectors.product_list(),
+            serializer_class=CatalogEntryOutputSerializer,
+            request=request,
+            view=self,
+        )
+        etag = _etag_of(page.data)
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={CATALOG_MAX_AGE_SECONDS}"}
+        if _still_fresh(request, etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        for name, value in headers.items():
+            page[name] = value
+        return page
 
 
 class ProductDetailApi(ServiceApi):

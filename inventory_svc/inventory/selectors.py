@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from inventory.errors import ProductNotFound, ReservationNotFound
 from inventory.models import Product, Reservation, ReservationEvent
+
+
+class Availability(StrEnum):
+    """How much of a product the public catalog admits to: a band, never a count."""
+
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
 
 
 def product_get(*, sku: str) -> Product:
@@ -19,6 +29,16 @@ def product_get(*, sku: str) -> Product:
 
 def product_list() -> QuerySet[Product]:
     return Product.objects.all()
+
+
+def product_availability(*, product: Product) -> Availability:
+    """The band of what is free to reserve (on hand less reserved): low below STOCK_LOW_THRESHOLD
+    units, the level under which a reservation publishes `stock.low`."""
+    if product.available <= 0:
+        return Availability.OUT_OF_STOCK
+    if product.available < settings.STOCK_LOW_THRESHOLD:
+        return Availability.LOW_STOCK
+    return Availability.IN_STOCK
 
 
 def reservation_get(*, order_id: UUID) -> Reservation:

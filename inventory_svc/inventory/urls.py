@@ -3,6 +3,7 @@ from django.urls import path
 from inventory import apis
 
 urlpatterns = [
+    path("catalog", apis.CatalogApi.as_view(), name="catalog"),
     path("products", apis.ProductCollectionApi.as_view(), name="products"),
     path("products/<str:sku>", apis.ProductDetailApi.as_view(), name="product-detail"),
     path("products/<str:sku>/restock", apis.ProductRestockApi.as_view(), name="product-restock"),

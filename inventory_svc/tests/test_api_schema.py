@@ -5,4 +5,4 @@ from chassis.testing import api_schema_problems
 
 
 def test_the_schema_documents_every_operation_with_its_answers_and_examples():
-    assert api_schema_problems() == []
+    assert api_schema_problems(public={"/api/v1/catalog"}) == []

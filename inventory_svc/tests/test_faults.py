@@ -14,7 +14,7 @@ from chassis.settings import service_settings
 
 pytestmark = pytest.mark.django_db
 
-FAULTS = "/internal/v1/faults"
+FAULTS = "/api/v1/faults"
 PRODUCT = {"sku": "A", "name": "Widget", "price_cents": 100, "on_hand": 3}
 DEFAULT_CONFIG = {"error_rate": 0.0, "latency_ms": [0, 0], "lost_ack_rate": 0.0, "paths": None}
 NOTHING_INJECTED = {"error": 0, "lost_ack": 0, "latency": 0}

@@ -15,7 +15,10 @@ globals().update(
         name="order",
         base_dir=Path(__file__).resolve().parent.parent,
         # The order's cancellation reason and the saga's report of it are one enumeration in the schema.
-        enum_names={"CancellationReason": "orders.models.Order.CancellationReason"},
+        enum_names={
+            "CancellationReason": "orders.models.Order.CancellationReason",
+            "StepState": "saga_contract.StepState",
+        },
         apps=["orders"],
         description="Orders: a customer places its orders, follows their saga and may ask to cancel them; "
         "operators see every order; the saga reads its order and reports it confirmed or cancelled "
@@ -35,6 +38,23 @@ ORDER_SAGA_DEADLINE_SECONDS = int(
     _env.get("ORDER_SAGA_DEADLINE_SECONDS", str(saga_contract.DEFAULT_DEADLINE_SECONDS))
 )
 ORDER_SAGA_GATEWAY = "orders.saga_gateway.temporal.TemporalSagaGateway"
+
+
+def _worker_metrics_urls(text: str) -> list[str]:
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ImproperlyConfigured(f"ORDER_WORKER_METRICS_URLS must list http(s) URLs, not {url!r}")
+    return urls
+
+
+# Where the operators' view of the breakers (GET /api/v1/operations/breakers) reads them: the
+# Prometheus endpoint of every orchestrator worker, comma-separated (each worker's
+# WORKER_METRICS_ADDRESS), each asked within ORDER_WORKER_METRICS_TIMEOUT_SECONDS.
+ORDER_WORKER_METRICS_URLS = _worker_metrics_urls(
+    _env.get("ORDER_WORKER_METRICS_URLS", "http://127.0.0.1:9464/metrics")
+)
+ORDER_WORKER_METRICS_TIMEOUT_SECONDS = 1.0
 
 # /metrics also reports the outbox and the orders still pending (chassis.telemetry).
 METRICS_COLLECTORS = ["orders.metrics.OrderSagaCollector"]

@@ -1,9 +1,10 @@
 """The order service's REST API: the public v1 endpoints and the saga's internal reports.
 
 A customer places orders for itself, reads its own, asks to cancel them and watches their saga;
-an operator reads, cancels and watches every order; the saga alone reads an order by id and reports
-it confirmed or cancelled (`/internal/v1/`). Views validate, call one service or selector, and
-serialize. No business logic here.
+an operator places orders for a customer it names, reads, cancels and watches every order, and reads
+the saga's operations (its circuit breakers, the last audit); the saga alone reads an order by id and
+reports it confirmed or cancelled (`/internal/v1/`). Views validate, call one service or selector,
+and serialize. No business logic here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -43,6 +45,8 @@ from orders.errors import (
     SagaUnavailable,
 )
 from orders.models import Order
+from orders.worker_metrics import BreakerState
+from saga_contract import StepState
 
 if TYPE_CHECKING:
     # The stubs' name for what DRF asks of a permission instance (composed ones included).
@@ -89,15 +93,20 @@ class ItemInputSerializer(StrictSerializer):
 
 
 class OrderCollectionApi(ServiceApi):
-    """POST (a customer) places an order for itself: 202 once the order and its saga's outbox record
-    are stored (the relay starts the saga); GET lists orders, newest first: a customer's own, or
-    every order for an operator."""
+    """POST places an order: a customer's for itself, or an operator's for the customer its body
+    names in `customer_id` (the storefront's demo load, an order taken by phone). 202 once the order
+    and its saga's outbox record are stored (the relay starts the saga). GET lists orders, newest
+    first: a customer's own, or every order for an operator.
+
+    An operator's Idempotency-Keys and placement allowance are its own, like any caller's: placing
+    for alice neither replays alice's keys nor uses up her allowance (and operators are throttled
+    only with THROTTLE_OPERATORS)."""
 
     throttle_classes = [RequestRateThrottle, OrderPlacementThrottle]
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.request.method == "POST":
-            return [IsCustomer()]
+            return [(IsCustomer | IsOperator)()]
         return [(IsCustomer | IsOperator | AuditorReads)()]
 
     class InputSerializer(StrictSerializer):
@@ -117,6 +126,8 @@ class OrderCollectionApi(ServiceApi):
         operation_id="placeOrder",
         summary="Place an order",
         tags=["orders"],
+        description="A customer orders for itself (`customer_id` may be left out, or must be its own); "
+        "an operator orders for the customer it names in `customer_id`, which it must give.",
         responses=answers({202: OrderOutputSerializer}, CustomerMismatch),
         examples=[
             OpenApiExample(
@@ -125,17 +136,27 @@ class OrderCollectionApi(ServiceApi):
                 value={
                     "items": [{"sku": "BEANS-1KG", "quantity": 2}, {"sku": "MUG-CERAMIC", "quantity": 1}],
                 },
-            )
+            ),
+            OpenApiExample(
+                "an operator's, for alice",
+                request_only=True,
+                value={"customer_id": "alice", "items": [{"sku": "BEANS-1KG", "quantity": 1}]},
+            ),
         ],
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        customer_id = _caller(request).customer_id
-        assert customer_id is not None  # Only a customer may place an order (see get_permissions).
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data.get("customer_id", customer_id) != customer_id:
+        customer_id = _caller(request).customer_id
+        if customer_id is None:  # an operator (see get_permissions) orders for the customer it names
+            if "customer_id" not in data:
+                raise serializers.ValidationError(
+                    {"customer_id": ["An operator must name the customer the order is for."]}
+                )
+            customer_id = data["customer_id"]
+        elif data.get("customer_id", customer_id) != customer_id:
             raise CustomerMismatch()
         order = services.order_place(
             customer_id=customer_id, items=[(item["sku"], item["quantity"]) for item in data["items"]]
@@ -210,7 +231,7 @@ class OrderSagaApi(ServiceApi):
     class OutputSerializer(serializers.Serializer[Any]):
         class StepSerializer(serializers.Serializer[Any]):
             name = serializers.CharField()
-            state = serializers.CharField()
+            state = serializers.ChoiceField(choices=[(state.value, state.name) for state in StepState])
             attempts = serializers.IntegerField()
             last_error = serializers.CharField(allow_null=True)
             started_at = serializers.CharField(allow_null=True)
@@ -238,6 +259,105 @@ class OrderSagaApi(ServiceApi):
             for step in data["steps"]:
                 step["last_error"] = None
         return Response(data)
+
+
+class BreakerListApi(ServiceApi):
+    """Operators: each of the saga's circuit breakers (one per service the saga calls) as the
+    orchestrator workers report them on their metrics endpoints: open when any worker has it open
+    (or half-open), closed when every worker that reports it has it closed, unknown when no worker
+    answered about it within a second."""
+
+    permission_classes = [IsOperator]
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        class BreakerSerializer(serializers.Serializer[Any]):
+            service = serializers.CharField()
+            state = serializers.ChoiceField(choices=[(state.value, state.name) for state in BreakerState])
+
+        breakers = BreakerSerializer(many=True)
+        read_at = serializers.DateTimeField(help_text="When the workers were asked (UTC).")
+
+    @extend_schema(
+        operation_id="listBreakers",
+        summary="The saga's circuit breakers, as the workers report them",
+        tags=["operations"],
+        responses=answers({200: OutputSerializer}),
+        examples=[
+            OpenApiExample(
+                "payments failing fast",
+                response_only=True,
+                value={
+                    "breakers": [
+                        {"service": "inventory_svc", "state": "closed"},
+                        {"service": "payment_svc", "state": "open"},
+                        {"service": "order_svc", "state": "closed"},
+                    ],
+                    "read_at": "2026-01-01T12:00:00.000000Z",
+                },
+            )
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        states = selectors.breaker_list()
+        read_at = timezone.now()
+        breakers = [{"service": service, "state": state} for service, state in states.items()]
+        return Response(self.OutputSerializer({"breakers": breakers, "read_at": read_at}).data)
+
+
+class AuditLatestApi(ServiceApi):
+    """Operators: the newest closed run of the scheduled audit (a Temporal Schedule of the worker),
+    read from Temporal: what it found, or, for a run that did not complete, its status and why.
+    `{"audit": null}` while no run has closed."""
+
+    permission_classes = [IsOperator]
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        class RunSerializer(serializers.Serializer[Any]):
+            workflow_id = serializers.CharField()
+            status = serializers.CharField(help_text="COMPLETED, or FAILED, TIMED_OUT, TERMINATED, CANCELED.")
+            audited_at = serializers.CharField(
+                allow_null=True,
+                help_text="When the audit read the system; for a run that did not complete, when it ended.",
+            )
+            violations = serializers.IntegerField(
+                allow_null=True, help_text="null when the run did not complete."
+            )
+            by_invariant = serializers.DictField(
+                child=serializers.IntegerField(), allow_null=True, help_text="Violations by invariant."
+            )
+            summary = serializers.ListField(
+                child=serializers.CharField(), help_text="The report's lines, one per invariant."
+            )
+            message = serializers.CharField(allow_null=True, help_text="Why a run did not complete.")
+
+        audit = RunSerializer(allow_null=True)
+
+    @extend_schema(
+        operation_id="getLatestAudit",
+        summary="The last scheduled audit's outcome",
+        tags=["operations"],
+        responses=answers({200: OutputSerializer}, SagaUnavailable),
+        examples=[
+            OpenApiExample(
+                "a clean run",
+                response_only=True,
+                value={
+                    "audit": {
+                        "workflow_id": "audit-2026-01-01T12:00:00Z",
+                        "status": "COMPLETED",
+                        "audited_at": "2026-01-01T12:00:03.512000+00:00",
+                        "violations": 0,
+                        "by_invariant": {"money": 0, "stock": 0, "liveness": 0},
+                        "summary": ["money         checked 6      OK", "stock         checked 7      OK"],
+                        "message": None,
+                    }
+                },
+            ),
+            OpenApiExample("no run yet", response_only=True, value={"audit": None}),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer({"audit": selectors.audit_latest()}).data)
 
 
 class PricedLineSerializer(StrictSerializer):

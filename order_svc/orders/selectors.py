@@ -1,21 +1,25 @@
-"""Reads of orders, and of their sagas as the workflows see them. Nothing here changes state."""
+"""Reads of orders, of their sagas as the workflows see them, and of the saga's operations for
+operators (the workers' circuit breakers, the last scheduled audit). Nothing here changes state."""
 
 from __future__ import annotations
 
 import logging
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from orders.errors import OrderNotFound, SagaUnavailable
 from orders.models import Order
 from orders.saga_gateway import (
+    AuditRunReport,
     SagaNotStarted,
     SagaProgress,
     SagaUnreachable,
     saga_gateway,
     saga_progress_not_started,
 )
+from orders.worker_metrics import BreakerState, breaker_states
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +66,23 @@ def order_saga_progress(*, order_id: UUID, owner: str | None = None) -> tuple[Or
             },
         )
         raise SagaUnavailable(order_id=str(order.id)) from None
+
+
+def breaker_list() -> dict[str, BreakerState]:
+    """Each of the saga's circuit breakers, by service, as the workers at
+    settings.ORDER_WORKER_METRICS_URLS report them (unknown where none does)."""
+    return breaker_states(
+        urls=settings.ORDER_WORKER_METRICS_URLS, timeout_seconds=settings.ORDER_WORKER_METRICS_TIMEOUT_SECONDS
+    )
+
+
+def audit_latest() -> AuditRunReport | None:
+    """The scheduled audit's newest closed run, or None while none has closed. Raises SagaUnavailable
+    when Temporal does not answer."""
+    try:
+        return saga_gateway().latest_audit()
+    except SagaUnreachable as error:
+        logger.warning("last audit: Temporal unreachable", extra={"fields": {"error": str(error)}})
+        raise SagaUnavailable(
+            "Temporal cannot be reached right now, so the last audit cannot be read; retry shortly."
+        ) from None

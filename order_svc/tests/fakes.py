@@ -4,7 +4,8 @@ It keeps the workflows it "started" (by id, with their input), records every cal
 database transaction was open at the time), and answers what a test scripted: `script(start=[...])`
 queues outcomes for the next calls of a method, an exception to raise or a value to return; with
 nothing queued it behaves like Temporal with a healthy worker: start is idempotent by id, cancel
-starts a saga that is missing and accepts, progress is NOT_STARTED for an unknown id.
+starts a saga that is missing and accepts, progress is NOT_STARTED for an unknown id, and no audit
+has run yet.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from orders.saga_gateway import SagaNotStarted, SagaProgress, SagaStart, StepReport
+from orders.saga_gateway import AuditRunReport, SagaNotStarted, SagaProgress, SagaStart, StepReport
 
-from saga_contract import STEPS, OrderSagaInput, StepState
+from saga_contract import AUDIT_WORKFLOW_TYPE, STEPS, OrderSagaInput, StepState
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class FakeSagaGateway:
         self.workflows: dict[str, OrderSagaInput] = {}
         self.calls: list[Call] = []
         self.cancelled: list[str] = []
-        self._scripted: dict[str, list] = {"start": [], "cancel": [], "progress": []}
+        self._scripted: dict[str, list] = {"start": [], "cancel": [], "progress": [], "latest_audit": []}
 
     def close(self) -> None:
         """Nothing to stop: the fake holds no connection."""
@@ -79,6 +80,9 @@ class FakeSagaGateway:
             steps=[StepReport(name=STEPS[0], state=StepState.RUNNING, attempts=1)]
             + [StepReport(name=step) for step in STEPS[1:]],
         )
+
+    def latest_audit(self) -> AuditRunReport | None:
+        return self._next("latest_audit", AUDIT_WORKFLOW_TYPE)
 
     def _next(self, method: str, workflow_id: str):
         self.calls.append(Call(method, workflow_id, connection.in_atomic_block))

@@ -1,8 +1,8 @@
 """Who may call what on order_svc: a customer places orders for itself, reads its own, cancels them and
-watches their saga; an operator reads, cancels and watches every order; the saga alone reads an order
-by id, reports it confirmed or cancelled and purges expired idempotency records; the auditor reads
-every order and nothing else; nobody gets in without a token. A refused call (401 or
-403) answers in the error shape, stores nothing and never reaches Temporal."""
+watches their saga; an operator places orders for the customer it names, reads, cancels and watches
+every order; the saga alone reads an order by id, reports it confirmed or cancelled and purges expired
+idempotency records; the auditor reads every order and nothing else; nobody gets in without a token.
+A refused call (401 or 403) answers in the error shape, stores nothing and never reaches Temporal."""
 
 import uuid
 
@@ -24,32 +24,41 @@ PRICED = {
     "currency": "USD",
 }
 
-OPERATOR, SAGA, CUSTOMER = frozenset({"operator"}), frozenset({"saga"}), frozenset({"customer"})
+OPERATOR, SAGA = frozenset({"operator"}), frozenset({"saga"})
 READERS = frozenset({"customer", "operator"})
 AUDITED = READERS | {"auditor"}
 """The reads the scheduled audit makes: the auditor may make them, and nothing else."""
 ENDPOINTS = [
-    Endpoint("POST", "/api/v1/orders", CUSTOMER, 202, {"items": [{"sku": "TEA", "quantity": 1}]}),
+    Endpoint(
+        "POST",
+        "/api/v1/orders",
+        READERS,
+        202,
+        {"customer_id": "alice", "items": [{"sku": "TEA", "quantity": 1}]},
+    ),
     Endpoint("GET", "/api/v1/orders", AUDITED, 200),
     Endpoint("GET", f"/api/v1/orders/{PENDING}", AUDITED, 200),
     Endpoint("POST", f"/api/v1/orders/{PENDING}/cancel", READERS, 202, {}),
     Endpoint("GET", f"/api/v1/orders/{PENDING}/saga", READERS, 200),
+    Endpoint("GET", "/api/v1/operations/breakers", OPERATOR, 200),
+    Endpoint("GET", "/api/v1/operations/audit", OPERATOR, 200),
     Endpoint("POST", f"/internal/v1/orders/{PENDING}/confirm", SAGA, 200, PRICED),
     Endpoint("POST", f"/internal/v1/orders/{PENDING}/cancel", SAGA, 200, {"reason": "out_of_stock"}),
     Endpoint("POST", "/internal/v1/idempotency-records/purge", SAGA, 200, {}),
-    Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
-    Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
-    Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),
+    Endpoint("GET", "/api/v1/faults", OPERATOR, 200),
+    Endpoint("PUT", "/api/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
+    Endpoint("DELETE", "/api/v1/faults", OPERATOR, 204),
 ]
 RIGHT_CALLERS, WRONG_CALLERS = access_cases(ENDPOINTS)
 
 
 @pytest.fixture(autouse=True)
 def pending_order(settings, tmp_path):
-    """Alice's PENDING order, and fault injection switched on (configured to inject nothing) so that
-    its endpoint exists."""
+    """Alice's PENDING order, fault injection switched on (configured to inject nothing) so that its
+    endpoint exists, and no worker to read breakers from."""
     settings.CHAOS_ENABLED = True
     settings.VAR_DIR = tmp_path
+    settings.ORDER_WORKER_METRICS_URLS = []
     order_create(id=PENDING, customer_id="alice", items=(("MUG", 1),))
 
 
@@ -122,6 +131,85 @@ def test_fields_a_customer_may_not_set_are_400_and_store_nothing(customer, sagas
     assert OrderLine.objects.count() == 1
     assert OutboxRecord.objects.count() == 1
     assert sagas.calls == []
+
+
+# --- an operator's orders, for the customer it names ---
+
+TEA = [{"sku": "TEA", "quantity": 1}]
+
+
+def test_an_operator_places_an_order_for_the_customer_it_names(operator, relay_once, sagas):
+    r = operator.post("/api/v1/orders", {"customer_id": "carol", "items": TEA})
+
+    assert r.status_code == 202, r.content
+    order = Order.objects.get(id=r.json()["id"])
+    assert (r.json()["customer_id"], order.customer_id, order.status) == ("carol", "carol", "PENDING")
+    assert OutboxRecord.objects.get(order=order).payload["customer_id"] == "carol"
+    relay_once()
+    assert sagas.workflows[order.workflow_id].customer_id == "carol", "the saga charges carol"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"items": TEA}, {"customer_id": None, "items": TEA}, {"customer_id": "", "items": TEA}],
+    ids=["left-out", "null", "empty"],
+)
+def test_an_operator_who_names_no_customer_is_400_and_nothing_is_stored(operator, sagas, body):
+    r = operator.post("/api/v1/orders", body)
+
+    assert_error(r, 400, "validation_error")
+    assert list(r.json()["details"]) == ["customer_id"]
+    assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
+    assert OutboxRecord.objects.count() == 1
+    assert sagas.calls == []
+
+
+@pytest.mark.parametrize("customer_id", ["not a customer id", "x" * 65, "alice/../bob", 42])
+def test_an_operator_naming_a_malformed_customer_is_400(operator, customer_id):
+    r = operator.post("/api/v1/orders", {"customer_id": customer_id, "items": TEA})
+    assert_error(r, 400, "validation_error")
+    assert "customer_id" in r.json()["details"]
+    assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
+
+
+def test_an_operators_idempotency_keys_are_its_own(operator, customer):
+    """Keys are scoped by caller: the operator's key replays the operator's answer, the same key with
+    an order for another customer is another body (422), and alice's own key of the same name is
+    hers alone."""
+    first = operator.post("/api/v1/orders", {"customer_id": "alice", "items": TEA}, key="shared-key")
+    again = operator.post("/api/v1/orders", {"customer_id": "alice", "items": TEA}, key="shared-key")
+    for_bob = operator.post("/api/v1/orders", {"customer_id": "bob", "items": TEA}, key="shared-key")
+    alices = customer("alice").post("/api/v1/orders", {"items": TEA}, key="shared-key")
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert_error(for_bob, 422, "idempotency_key_reused")
+    assert alices.status_code == 202
+    assert alices.json()["id"] != first.json()["id"]
+    assert Order.objects.filter(customer_id="alice").count() == 3  # PENDING, the operator's, alice's
+
+
+def test_an_operators_placements_do_not_use_up_the_customers_allowance(settings, operator, customer):
+    settings.THROTTLE_RATES = {"requests": "100/min", "order_placements": "2/min"}
+    settings.THROTTLE_OPERATORS = False
+    assert {
+        operator.post("/api/v1/orders", {"customer_id": "alice", "items": TEA}).status_code for _ in range(5)
+    } == {202}
+    alice = customer("alice")
+    assert [alice.post("/api/v1/orders", {"items": TEA}).status_code for _ in range(3)] == [202, 202, 429]
+
+
+def test_with_throttle_operators_an_operators_placements_count_against_its_own_allowance(
+    settings, operator, customer
+):
+    settings.THROTTLE_RATES = {"requests": "100/min", "order_placements": "2/min"}
+    settings.THROTTLE_OPERATORS = True
+    placed = [
+        operator.post("/api/v1/orders", {"customer_id": c, "items": TEA}).status_code for c in ("a", "b", "c")
+    ]
+    assert placed == [202, 202, 429], "one allowance for the operator, whoever it orders for"
+    assert customer("a").post("/api/v1/orders", {"items": TEA}).status_code == 202
 
 
 def test_a_customer_reads_its_own_order_and_not_another_customers(customer, operator):

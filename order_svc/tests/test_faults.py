@@ -5,7 +5,7 @@ from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 
-FAULTS = "/internal/v1/faults"
+FAULTS = "/api/v1/faults"
 BODY = {"customer_id": "alice", "items": [{"sku": "MUG", "quantity": 1}]}
 
 

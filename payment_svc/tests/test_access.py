@@ -40,9 +40,9 @@ ENDPOINTS = [
     Endpoint("POST", "/internal/v1/payments/void", SAGA, 200, {"order_id": str(HELD)}),
     Endpoint("POST", "/internal/v1/payments/capture", SAGA, 200, {"order_id": str(HELD)}),
     Endpoint("POST", "/internal/v1/idempotency-records/purge", SAGA, 200, {}),
-    Endpoint("GET", "/internal/v1/faults", OPERATOR, 200),
-    Endpoint("PUT", "/internal/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
-    Endpoint("DELETE", "/internal/v1/faults", OPERATOR, 204),
+    Endpoint("GET", "/api/v1/faults", OPERATOR, 200),
+    Endpoint("PUT", "/api/v1/faults", OPERATOR, 200, {"latency_ms": [0, 1], "paths": ["/nowhere"]}),
+    Endpoint("DELETE", "/api/v1/faults", OPERATOR, 204),
 ]
 RIGHT_CALLERS, WRONG_CALLERS = access_cases(ENDPOINTS)
 

@@ -7,7 +7,7 @@ from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 
-FAULTS = "/internal/v1/faults"
+FAULTS = "/api/v1/faults"
 
 
 def test_fault_endpoint_is_404_unless_chaos_is_enabled(operator, settings, tmp_path):

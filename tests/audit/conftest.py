@@ -51,16 +51,16 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
 
     # Every authorization answered 503 until the deadline: the saga compensates and cancels, timed_out.
     api.payment.http.put(
-        "/internal/v1/faults", json={"error_rate": 1.0, "paths": ["/internal/v1/payments/authorize"]}
+        "/api/v1/faults", json={"error_rate": 1.0, "paths": ["/internal/v1/payments/authorize"]}
     ).raise_for_status()
     try:
         final["timed_out"] = api.wait_for_final(api.place_order(rich, {b: 2})["id"], timeout=30)
     finally:
-        api.payment.http.delete("/internal/v1/faults").raise_for_status()
+        api.payment.http.delete("/api/v1/faults").raise_for_status()
 
     # The customer cancels while its payment is being authorized (held 2 s): 202, then compensated.
     api.payment.http.put(
-        "/internal/v1/faults", json={"latency_ms": [2000, 2000], "paths": ["/internal/v1/payments/authorize"]}
+        "/api/v1/faults", json={"latency_ms": [2000, 2000], "paths": ["/internal/v1/payments/authorize"]}
     ).raise_for_status()
     try:
         order = api.place_order(rich, {a: 1})
@@ -73,7 +73,7 @@ def orders(stack: Stack, api: Api) -> dict[str, dict]:
         assert customer.post(f"/api/v1/orders/{order['id']}/cancel", {}).status_code == 202
         final["customer_cancelled"] = api.wait_for_final(order["id"], timeout=30)
     finally:
-        api.payment.http.delete("/internal/v1/faults").raise_for_status()
+        api.payment.http.delete("/api/v1/faults").raise_for_status()
 
     for name, order in final.items():
         expected = ("CONFIRMED", None) if name.startswith("confirmed") else ("CANCELLED", name)

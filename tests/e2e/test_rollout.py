@@ -97,9 +97,7 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
 
     operator = {"Authorization": f"Bearer {stack.config.tokens().operator_token()}"}
     outage = {"error_rate": 1.0, "paths": [AUTHORIZE]}
-    assert (
-        httpx.put(f"{stack.payment_url}/internal/v1/faults", json=outage, headers=operator).status_code == 200
-    )
+    assert httpx.put(f"{stack.payment_url}/api/v1/faults", json=outage, headers=operator).status_code == 200
     v2_worker = rollout_worker(stack.config, V2, module="tests.e2e.saga_v2")
     request.addfinalizer(v2_worker.stop)  # however the test ends, even before the drain's `finally`
     with Api.for_stack(stack) as api:
@@ -128,7 +126,7 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
             routed(stack)
             again = place(2)
         finally:
-            httpx.delete(f"{stack.payment_url}/internal/v1/faults", headers=operator)
+            httpx.delete(f"{stack.payment_url}/api/v1/faults", headers=operator)
         everything = [*in_flight, *ramped, *promoted, *rolled_back, *again]
         for order_id in everything:
             assert api.wait_for_final(order_id, timeout=90)["status"] == "CONFIRMED"

@@ -25,6 +25,8 @@ REPORTED_VARIABLES = (
     "JWT_ISSUER",
     "JWT_JWKS_URL",
     "SAGA_TOKEN_URL",
+    "SAGA_CORS_ORIGINS",
+    "IDENTITY_STOREFRONT_DIR",
 )
 
 FAKE_MANAGE = """
@@ -37,8 +39,9 @@ FAKE_MANAGE = """
             time.sleep(1)
     if sys.argv[1:] == ["declare_broker"]:
         sys.exit(0)
-    if sys.argv[1] == "ensure_client":  # identity_svc's registration of a client: its id and secret's name
-        assert os.environ[sys.argv[sys.argv.index("--secret-env") + 1]], sys.argv
+    if sys.argv[1] == "ensure_client":  # identity_svc's registration of a client: its id and options
+        if "--service" in sys.argv:  # and the secret its variable holds
+            assert os.environ[sys.argv[sys.argv.index("--secret-env") + 1]], sys.argv
         Path(os.environ["SAGA_VAR_DIR"], "client." + sys.argv[2]).write_text(" ".join(sys.argv[3:]))
         sys.exit(0)
     assert sys.argv[1:] == ["migrate", "--noinput"], sys.argv

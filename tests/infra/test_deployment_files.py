@@ -1,8 +1,8 @@
-"""The container files, checked where no Docker engine runs: hadolint accepts the Dockerfile, the
+"""The container files, checked where no Docker engine runs: hadolint accepts both Dockerfiles, the
 compose file is valid and resolves as documented (docker-compose, Debian's, which .ci/run installs),
 the image's entrypoint knows every role and each role the compose file and the Kubernetes manifests
-give it runs a real command from a folder the image holds, and the runtime lock pins what the
-development lock pins."""
+give it runs a real command from a folder the image holds, the gateway's image holds what its
+templates name and the storefront's build, and the runtime lock pins what the development lock pins."""
 
 import functools
 import os
@@ -22,6 +22,7 @@ from infra.nginx import GATEWAY_FILES, render
 
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = Path(sys.executable).parent / "hadolint"
+GATEWAY_DOCKERFILE = GATEWAY_FILES / "Dockerfile"
 COMPOSE = shutil.which("docker-compose")
 ENTRYPOINT = ROOT / "infra" / "deploy" / "container" / "entrypoint.sh"
 K8S = ROOT / "infra" / "deploy" / "k8s"
@@ -152,11 +153,39 @@ def management_commands(service: str) -> frozenset[str]:
     return frozenset(done.stdout.split())
 
 
-def test_hadolint_accepts_the_dockerfile() -> None:
-    done = subprocess.run(
-        [str(HADOLINT), str(ROOT / "Dockerfile")], capture_output=True, text=True, timeout=60
-    )
+@pytest.mark.parametrize("dockerfile", [ROOT / "Dockerfile", GATEWAY_DOCKERFILE], ids=["app", "gateway"])
+def test_hadolint_accepts_the_dockerfile(dockerfile: Path) -> None:
+    done = subprocess.run([str(HADOLINT), str(dockerfile)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_gateway_image_builds_the_storefront_and_holds_what_its_templates_name() -> None:
+    dockerfile = GATEWAY_DOCKERFILE.read_text()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE)
+    assert [image.split(":")[0] for image in stages] == ["node", "nginx"]
+    assert all(re.search(r":\d", image) for image in stages)  # pinned to a major version at least
+    # The packages exactly as locked, then the build; only the built files reach the image nginx runs.
+    assert "RUN npm ci" in dockerfile
+    assert "RUN npm run build" in dockerfile
+    assert "COPY --from=storefront /storefront/dist/ /usr/share/saga/storefront/" in dockerfile
+    environment = dict(re.findall(r"(GATEWAY_CONF_DIR|STOREFRONT_DIR)=(\S+)", dockerfile))
+    assert environment == {
+        "GATEWAY_CONF_DIR": "/etc/nginx/saga",
+        "STOREFRONT_DIR": "/usr/share/saga/storefront",
+    }
+    for name in ("routes.conf", "storefront.conf"):
+        assert re.search(
+            rf"^COPY .*infra/deploy/gateway/{name}.* /etc/nginx/saga/$", dockerfile, re.MULTILINE
+        )
+    assert "COPY infra/deploy/gateway/gateway.conf.template /etc/nginx/templates/" in dockerfile
+    assert "COPY infra/deploy/gateway/nginx.conf /etc/nginx/nginx.conf" in dockerfile
+    # The build context is the repository's root: the ignore file lets the storefront's sources in,
+    # never its packages or an earlier build.
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {"!storefront/", "!infra/deploy/gateway/", "storefront/node_modules/", "storefront/dist/"} <= set(
+        ignored
+    )
+    assert ignored.index("storefront/node_modules/") > ignored.index("!storefront/")
 
 
 def test_the_image_is_built_in_two_stages_and_runs_as_nobody_in_particular() -> None:
@@ -193,6 +222,7 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
         "declare-broker",
         "register-saga-client",
         "register-auditor-client",
+        "register-storefront-client",
         "identity_svc",
         "inventory_svc",
         "payment_svc",
@@ -238,8 +268,15 @@ def test_the_compose_file_resolves_with_every_part_health_checked_and_started_in
         services["gateway"]["depends_on"][name]["condition"] == "service_healthy" for name in WEB_SERVICES
     )
     assert "rabbitmq-diagnostics -q ping" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
-    # Every image pulled is pinned to a version; only the project's own is built here.
+    # Every image pulled is pinned to a version; only the project's own are built here.
     assert all(re.search(r":v?\d", s["image"]) for s in services.values() if "build" not in s)
+    # The gateway is the gateway's image: its configuration and the storefront's built files.
+    gateway = services["gateway"]
+    assert gateway["build"]["dockerfile"] == "infra/deploy/gateway/Dockerfile"
+    assert Path(gateway["build"]["context"]) == ROOT
+    assert "/tmp/nginx.pid" in " ".join(
+        gateway["healthcheck"]["test"]
+    )  # where the image's nginx.conf puts it
 
 
 @needs_compose
@@ -328,6 +365,20 @@ def test_the_compose_file_makes_identity_svc_the_issuer_of_every_token() -> None
         assert registration["environment"][variable] == worker["environment"][variable]
         assert registration["environment"]["DATABASE_URL"] == identity["DATABASE_URL"]
         assert worker["depends_on"][client]["condition"] == "service_completed_successfully"
+    # The storefront's browser client: the gateway serves it at the issuer's origin, its one https
+    # redirect URI; registered before the gateway serves the page that signs in with it.
+    storefront = services["register-storefront-client"]
+    assert storefront["command"] == [
+        "ensure-client",
+        "storefront",
+        "--browser",
+        "--redirect-uri",
+        f"{issuer}/",
+    ]
+    assert storefront["environment"]["DATABASE_URL"] == identity["DATABASE_URL"]
+    assert services["gateway"]["depends_on"]["register-storefront-client"] == {
+        "condition": "service_completed_successfully"
+    }
     # Inside the network the gateway answers to the issuer's host name, on the issuer's port, so the
     # services and the worker reach identity_svc at the very address a browser does.
     gateway = services["gateway"]
@@ -368,9 +419,12 @@ def test_the_gateway_templates_are_filled_by_the_compose_files_settings() -> Non
     values = {name: str(value) for name, value in composed.items()}
     rendered = {
         template: render(GATEWAY_FILES / template, values)  # raises on a placeholder left unset
-        for template in ("gateway.conf.template", "tls.conf.template")
+        for template in ("gateway.conf.template", "tls.conf.template", "storefront-server.conf.template")
     }
     assert "server order_svc:8000;" in rendered["gateway.conf.template"]
+    for template in rendered:  # every server serves the storefront from the image's folder
+        assert "root /usr/share/saga/storefront;" in rendered[template], template
+        assert "include /etc/nginx/saga/storefront.conf;" in rendered[template], template
     assert "server notification_svc:8000;" in rendered["gateway.conf.template"]
     assert "server identity_svc:8000;" in rendered["gateway.conf.template"]
     assert "ssl_certificate /etc/nginx/tls/gateway.pem;" in rendered["tls.conf.template"]

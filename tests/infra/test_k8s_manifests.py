@@ -2,10 +2,12 @@
 (kubernetes-validate, strict) and read for what a deployment relies on: probes, limits, locked-down
 pods, disruption budgets and autoscalers, each service's publisher, notifier or consumer beside it
 sharing its metrics folder, every setting production requires, identity_svc as the one issuer every
-process agrees on, an Ingress that routes exactly what the gateway routes, network policies that
-leave /internal/ to the worker, placeholder secrets only. The roles the containers run are checked
-against the image's entrypoint in test_deployment_files."""
+process agrees on, an Ingress that routes exactly what the gateway routes, the storefront served on
+the same host from the gateway's image, network policies that leave /internal/ to the worker,
+placeholder secrets only. The roles the containers run are checked against the image's entrypoint in
+test_deployment_files."""
 
+import json
 import re
 from pathlib import Path, PurePosixPath
 
@@ -69,6 +71,11 @@ def pods() -> dict[str, dict]:
 
 def containers(pod: dict) -> list[dict]:
     return pod.get("initContainers", []) + pod["containers"]
+
+
+def app_containers(pod: dict) -> list[dict]:
+    """The containers that run the project's own image (saga-orders), each in a role of its entrypoint."""
+    return [container for container in containers(pod) if container["image"].startswith("saga-orders:")]
 
 
 def runs_as_identity_svc(container: dict) -> bool:
@@ -170,6 +177,8 @@ def test_services_are_probed_budgeted_and_autoscaled_like_the_worker():
             "--secret-env",
             "SAGA_AUDITOR_CLIENT_SECRET",
         ],
+        # The storefront's browser client, its https redirect URI the public host's root.
+        ["ensure-client", "storefront", "--browser", "--redirect-uri", "https://$(PUBLIC_HOST)/"],
     ]
     cron_jobs = named("CronJob")
     assert {name: containers(pods()[name])[0]["args"] for name in cron_jobs} == {
@@ -199,7 +208,7 @@ def test_each_service_runs_its_publisher_notifier_or_consumer_beside_it_sharing_
         # Process ids name the metrics files: one namespace for the pod keeps them apart.
         assert pod["shareProcessNamespace"] is True
     publishers = [
-        name for name, pod in pods().items() for c in pod["containers"] if c["args"][:1] == ["publisher"]
+        name for name, pod in pods().items() for c in app_containers(pod) if c["args"][:1] == ["publisher"]
     ]
     # One per pod, nowhere else.
     assert sorted(publishers) == ["identity-svc", "inventory-svc", "order-svc", "payment-svc"]
@@ -207,7 +216,7 @@ def test_each_service_runs_its_publisher_notifier_or_consumer_beside_it_sharing_
 
 def test_every_django_process_gets_every_setting_production_requires():
     for name, pod in pods().items():
-        for container in containers(pod):
+        for container in app_containers(pod):
             if container["args"] in NOT_DJANGO:
                 continue
             required = {
@@ -230,7 +239,7 @@ def test_identity_svc_is_the_issuer_every_process_agrees_on():
     assert config["JWT_SAGA_SUBJECTS"] == worker["SAGA_CLIENT_ID"]
     assert config["JWT_AUDITOR_SUBJECTS"] == worker["SAGA_AUDITOR_CLIENT_ID"]
     for name, pod in pods().items():
-        for container in containers(pod):
+        for container in app_containers(pod):
             if runs_as_identity_svc(container):
                 # The provider signs with the issuer and audience the services check, from one place.
                 assert env_value(container, "IDENTITY_ISSUER") == "$(JWT_ISSUER)", (name, container["name"])
@@ -300,6 +309,48 @@ def test_the_ingress_routes_exactly_what_the_gateway_routes():
     assert not any(
         hidden in every_path for hidden in ("/internal", "/admin", "/metrics", "healthz", "readyz", "/dev")
     )
+
+
+def test_the_storefront_is_served_on_the_public_host_by_the_gateways_image_alone():
+    config = named("ConfigMap")["saga-config"]["data"]
+    paths = named("Ingress")["storefront"]["spec"]["rules"][0]["http"]["paths"]
+    assert {(p["path"], p["pathType"]): p["backend"]["service"]["name"] for p in paths} == {
+        ("/", "Exact"): "storefront",
+        ("/index.html", "Exact"): "storefront",
+        ("/config.json", "Exact"): "storefront",
+        ("/assets", "Prefix"): "storefront",
+    }
+    assert named("Ingress")["storefront"]["spec"]["rules"][0]["host"] == config["PUBLIC_HOST"]
+    pod = named("Deployment")["storefront"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"].startswith("saga-orders-gateway:")
+    # The storefront's server, not the gateway's: the Ingress routes the APIs itself.
+    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert env["NGINX_ENVSUBST_TEMPLATE_DIR"] == "/etc/nginx/storefront-templates"
+    template_dir = re.search(
+        r"^COPY \S+storefront-server\.conf\.template (\S+)/$",
+        (ROOT / "infra" / "deploy" / "gateway" / "Dockerfile").read_text(),
+        flags=re.MULTILINE,
+    )
+    assert template_dir is not None
+    assert template_dir[1] == env["NGINX_ENVSUBST_TEMPLATE_DIR"]
+    # A read-only root: the rendered server and nginx's own files go to volumes of their own.
+    mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+    assert {"/tmp", "/etc/nginx/conf.d"} <= set(mounts)
+    # Its config.json sends the page to its own origin, where the Ingress routes every API.
+    mount = mounts["/usr/share/saga/storefront/config.json"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    site = json.loads(named("ConfigMap")[volume["configMap"]["name"]]["data"][mount["subPath"]])
+    assert [site[base] for base in ("identity", "orders", "inventory", "payments", "notifications")] == [
+        ""
+    ] * 5
+    assert site["client_id"] == "storefront"
+    assert named("PodDisruptionBudget")["storefront"]["spec"]["minAvailable"] == 1
+    # Only the ingress controller reaches it.
+    (rule,) = named("NetworkPolicy")["storefront"]["spec"]["ingress"]
+    assert [source["namespaceSelector"]["matchLabels"] for source in rule["from"]] == [
+        {"kubernetes.io/metadata.name": "ingress-nginx"}
+    ]
 
 
 def test_network_policies_deny_by_default_and_let_only_the_worker_and_the_ingress_reach_the_services():

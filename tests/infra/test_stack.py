@@ -104,6 +104,17 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
         }
         assert (var_dir / "client.saga-orchestrator").read_text().startswith("--service --role saga")
         assert (var_dir / "client.saga-auditor").read_text().startswith("--service --role auditor")
+        # The storefront: identity_svc serves its copy, whose origin alone may call the other services.
+        assert (var_dir / "client.storefront").read_text() == (
+            f"--browser --redirect-uri {config.identity_url}/ --development"
+        )
+        assert seen["identity_svc"]["env"]["IDENTITY_STOREFRONT_DIR"] == str(
+            var_dir / "storefront" / "identity"
+        )
+        assert seen["identity_svc"]["env"]["SAGA_CORS_ORIGINS"] is None
+        for service in ("order_svc", "payment_svc", "inventory_svc", "notification_svc"):
+            assert seen[service]["env"]["SAGA_CORS_ORIGINS"] == config.identity_url, service
+            assert seen[service]["env"]["IDENTITY_STOREFRONT_DIR"] is None, service
         worker = json.loads((root / "worker-env.json").read_text())
         assert worker["TEMPORAL_ADDRESS"] == config.temporal_address
         assert worker["ORDER_SVC_URL"] == config.order_url

@@ -36,7 +36,7 @@ def api(chaos_stack: Stack) -> Iterator[Api]:
 
 
 class Faults:
-    """Drives each service's /internal/v1/faults and reads what the services logged."""
+    """Drives each service's /api/v1/faults and reads what the services logged."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -44,15 +44,15 @@ class Faults:
         self.operator = {"Authorization": f"Bearer {stack.config.tokens().operator_token()}"}
 
     def set(self, service: str, **config) -> None:
-        response = httpx.put(f"{self.urls[service]}/internal/v1/faults", json=config, headers=self.operator)
+        response = httpx.put(f"{self.urls[service]}/api/v1/faults", json=config, headers=self.operator)
         assert response.status_code == 200, response.text
 
     def injected(self, service: str) -> dict[str, int]:
-        return httpx.get(f"{self.urls[service]}/internal/v1/faults", headers=self.operator).json()["injected"]
+        return httpx.get(f"{self.urls[service]}/api/v1/faults", headers=self.operator).json()["injected"]
 
     def clear_all(self) -> None:
         for url in self.urls.values():
-            assert httpx.delete(f"{url}/internal/v1/faults", headers=self.operator).status_code == 204
+            assert httpx.delete(f"{url}/api/v1/faults", headers=self.operator).status_code == 204
 
     def wait_until_injected(self, service: str, kind: str, at_least: int = 1, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout

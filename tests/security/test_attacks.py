@@ -41,9 +41,11 @@ PUBLIC = [
     ("payment", "GET", "/api/v1/merchant"),
     ("payment", "GET", "/api/v1/payments"),
     ("payment", "GET", "/api/v1/payment-events"),
+    ("order", "GET", "/api/v1/operations/breakers"),
+    ("order", "GET", "/api/v1/operations/audit"),
 ]
 FAULTS = [
-    (service, method, "/internal/v1/faults")
+    (service, method, "/api/v1/faults")
     for service in ("order", "payment", "inventory")
     for method in ("GET", "PUT", "DELETE")
 ]
@@ -152,6 +154,10 @@ def test_without_a_token_every_endpoint_is_401_and_health_stays_open(api, attack
     for service in ("order", "payment", "inventory"):
         for probe in ("/healthz", "/readyz"):
             assert attacker.send(service, "GET", probe, None).json() == {"status": "ok"}
+    # The public catalog reads no token at all: none, or a forged one, reads the same page.
+    catalog = attacker.send("inventory", "GET", "/api/v1/catalog", None)
+    assert catalog.status_code == 200
+    assert attacker.send("inventory", "GET", "/api/v1/catalog", "forged.token.here").json() == catalog.json()
 
 
 def test_an_expired_token_is_refused(api, attacker):
@@ -328,6 +334,8 @@ def test_customers_cannot_touch_the_catalog_the_books_or_the_faults(api, shop, a
         ),
         ("inventory", "POST", f"/api/v1/products/{shop['sku']}/restock", {"quantity": 1000}),
         ("inventory", "GET", "/api/v1/products", None),
+        ("order", "GET", "/api/v1/operations/breakers", None),
+        ("order", "GET", "/api/v1/operations/audit", None),
         ("payment", "POST", "/api/v1/accounts", {"customer_id": unique("sock"), "balance_cents": 10**9}),
         ("payment", "POST", f"/api/v1/accounts/{shop['alice']}/deposits", {"amount_cents": 10**9}),
         ("payment", "GET", "/api/v1/payments", None),
@@ -346,15 +354,23 @@ def test_customers_cannot_touch_the_catalog_the_books_or_the_faults(api, shop, a
     assert api.get_product(shop["sku"]) == product
     assert api.get_account(shop["alice"]) == account
     for service in ("order", "payment", "inventory"):  # no fault was set anywhere
-        faults = attacker.send(service, "GET", "/internal/v1/faults", api.keys.operator_token()).json()
+        faults = attacker.send(service, "GET", "/api/v1/faults", api.keys.operator_token()).json()
         assert faults["config"]["error_rate"] == 0
 
 
-def test_operators_and_the_saga_cannot_place_orders(api, shop, attacker):
+def test_the_saga_and_the_auditor_cannot_place_orders_and_an_operator_must_name_the_customer(
+    api, shop, attacker
+):
     body = {"customer_id": shop["alice"], "items": [{"sku": shop["sku"], "quantity": 1}]}
-    for token in (api.keys.operator_token(), api.keys.saga_token()):
+    for token in (api.keys.saga_token(), api.keys.auditor_token()):
         assert_refused(attacker.send("order", "POST", "/api/v1/orders", token, body, key=unique("k")), 403)
     assert_refused(attacker.send("order", "GET", "/api/v1/orders", api.keys.saga_token()), 403)
+    nameless = {"items": body["items"]}
+    refused = attacker.send(
+        "order", "POST", "/api/v1/orders", api.keys.operator_token(), nameless, key=unique("k")
+    )
+    assert_refused(refused, 400, "validation_error")
+    assert list(refused.json()["details"]) == ["customer_id"]
 
 
 # A customer racing its own saga.
@@ -370,7 +386,7 @@ def test_a_customer_sending_the_sagas_keys_first_changes_nothing(api, shop, atta
     # Hold the saga at its authorization for 3 s, so that the keys of every later step (capture,
     # commit, confirm) and of every compensation are sent before the saga sends them.
     slow = {"latency_ms": [3000, 3000], "paths": ["/internal/v1/payments/authorize"]}
-    assert attacker.send("payment", "PUT", "/internal/v1/faults", operator, slow).status_code == 200
+    assert attacker.send("payment", "PUT", "/api/v1/faults", operator, slow).status_code == 200
     try:
         order = api.place_order(customer, {shop["sku"]: 2})
         commands = internal_commands(order["id"], customer)
@@ -388,7 +404,7 @@ def test_a_customer_sending_the_sagas_keys_first_changes_nothing(api, shop, atta
         service, method, path, body, key = slow_last[-1]
         assert_refused(attacker.send(service, method, path, token, body, key=key), 403)
     finally:
-        attacker.send("payment", "DELETE", "/internal/v1/faults", operator)
+        attacker.send("payment", "DELETE", "/api/v1/faults", operator)
 
     final = api.wait_for_final(order["id"], timeout=60)
     api.wait_for_final(stolen_key.json()["id"], timeout=60)

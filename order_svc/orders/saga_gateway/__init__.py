@@ -1,9 +1,11 @@
-"""How order_svc reaches its orders' sagas: start one, ask it to cancel, read its progress.
+"""How order_svc reaches its orders' sagas: start one, ask it to cancel, read its progress; and, for
+operators, the last run of the scheduled audit.
 
 This package is the port: the errors a caller handles, what a start needs, the gateway's interface and
 the one gateway of the process (settings.ORDER_SAGA_GATEWAY). `temporal` implements it over a Temporal
-client and `progress` reads a saga's steps; tests put a fake in its place. Nothing here touches the
-database, and no caller may hold a transaction open while it waits for an answer.
+client, `progress` reads a saga's steps and `audit` an audit run's outcome; tests put a fake in its
+place. Nothing here touches the database, and no caller may hold a transaction open while it waits
+for an answer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from opentelemetry import context as otel_context
 
+from orders.saga_gateway.audit import AuditRunReport
 from orders.saga_gateway.progress import (
     NOT_STARTED,
     SagaProgress,
@@ -28,6 +31,7 @@ from saga_contract import OrderSagaInput
 
 __all__ = [
     "NOT_STARTED",
+    "AuditRunReport",
     "CancelRefused",
     "SagaGateway",
     "SagaNotStarted",
@@ -76,6 +80,8 @@ class SagaGateway(Protocol):
     def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None: ...
 
     def progress(self, *, workflow_id: str) -> SagaProgress: ...
+
+    def latest_audit(self) -> AuditRunReport | None: ...
 
     def close(self) -> None: ...
 

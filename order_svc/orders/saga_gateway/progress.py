@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 NOT_STARTED = "NOT_STARTED"
 """The status of a saga the relay has not started yet (Temporal knows no workflow by its id)."""
+OPEN_STATUSES = frozenset({"RUNNING", NOT_STARTED, "UNKNOWN"})
+"""The statuses of a saga that may still take a step: running, not started yet, or one whose status
+Temporal did not say. Any other status (COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, ...) means
+the workflow has closed."""
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,18 @@ def saga_progress_from(
             made = 0
         attempts[activity_type] = attempts.get(activity_type, 0) + max(made, 0)
 
+    # The query reports a step the saga never reached as pending, also once the workflow has closed;
+    # such a step will never run, and is reported skipped.
+    unreached = StepState.SKIPPED if status not in OPEN_STATUSES else StepState.PENDING
     rows = {row.get("name"): row for row in steps if isinstance(row, dict)}
     reports = []
     for step in STEPS:
         row = rows.get(step, {})
+        state = row.get("state") or StepState.PENDING
         reports.append(
             StepReport(
                 name=step,
-                state=row.get("state") or StepState.PENDING,
+                state=unreached if state == StepState.PENDING else state,
                 attempts=attempts.get(step, 0),
                 last_error=running_errors.get(step) or row.get("last_error"),
                 started_at=row.get("started_at"),

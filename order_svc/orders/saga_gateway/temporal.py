@@ -22,18 +22,21 @@ from opentelemetry import context as otel_context
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowFailureError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from observability.tracing import current_trace_id, temporal_tracing_plugins
 from orders.saga_gateway import CancelRefused, SagaNotStarted, SagaStart, SagaUnreachable
+from orders.saga_gateway.audit import AuditRunReport, audit_report_completed, audit_report_failed
 from orders.saga_gateway.progress import SagaProgress, saga_progress_from
 from saga_contract import (
+    AUDIT_WORKFLOW_TYPE,
     CANCEL_REFUSED,
     CANCEL_UPDATE,
     PROGRESS_QUERY,
@@ -61,6 +64,18 @@ def _refusal_reason(details: Iterable[object]) -> str:
     return CancelRefusal.FINAL
 
 
+def _failure_message(error: WorkflowFailureError) -> str:
+    """Why a run did not complete: its failure's messages, outermost first, down to the cause that
+    started it ("Activity task failed: payment_svc answered 503 ...")."""
+    messages: list[str] = []
+    cause: BaseException | None = error.cause
+    while cause is not None and len(messages) < 5:
+        text = cause.message if isinstance(cause, FailureError) else str(cause)
+        messages.append(text or type(cause).__name__)
+        cause = cause.__cause__
+    return ": ".join(messages)
+
+
 async def _in_context(context: otel_context.Context, coroutine: Coroutine[Any, Any, T]) -> T:
     """Run `coroutine` on the client's loop within the caller's trace context (a span of its trace)."""
     token = otel_context.attach(context)
@@ -71,7 +86,8 @@ async def _in_context(context: otel_context.Context, coroutine: Coroutine[Any, A
 
 
 class TemporalSagaGateway:
-    """start / cancel / progress of workflow `OrderSaga` with id `order-<id>`, over one client."""
+    """start / cancel / progress of workflow `OrderSaga` with id `order-<id>`, and the latest run of
+    the audit, over one client."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -102,6 +118,12 @@ class TemporalSagaGateway:
         """The saga's steps (query, answered from history once closed), attempts and status.
         Raises SagaNotStarted or SagaUnreachable."""
         return self._call(self._progress(workflow_id), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+
+    def latest_audit(self) -> AuditRunReport | None:
+        """The newest closed run of the scheduled audit (AUDIT_WORKFLOW_TYPE): what it found, or its
+        status and failure. None while no run has closed. Visibility lags a little behind a run's
+        end, so a run that closed a moment ago may not be the one answered yet. Raises SagaUnreachable."""
+        return self._call(self._latest_audit(), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
 
     def close(self) -> None:
         """Stop the background loop (tests, and a command about to exit)."""
@@ -261,3 +283,27 @@ class TemporalSagaGateway:
             history_events=history.events,
             pending_activities=description.raw_description.pending_activities,
         )
+
+    async def _latest_audit(self) -> AuditRunReport | None:
+        client = await self._connected()
+        timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        # Visibility lists closed runs by close time, newest first.
+        closed_runs = client.list_workflows(
+            f"WorkflowType = '{AUDIT_WORKFLOW_TYPE}' AND ExecutionStatus != 'Running'",
+            limit=1,
+            page_size=1,
+            rpc_timeout=timeout,
+        )
+        run = await anext(aiter(closed_runs), None)
+        if run is None:
+            return None
+        handle = client.get_workflow_handle(run.id, run_id=run.run_id)
+        closed_at = run.close_time.isoformat() if run.close_time is not None else None
+        status = run.status.name if run.status is not None else "UNKNOWN"
+        try:
+            result = await handle.result(follow_runs=False, rpc_timeout=timeout)
+        except WorkflowFailureError as error:
+            return audit_report_failed(
+                workflow_id=run.id, status=status, closed_at=closed_at, message=_failure_message(error)
+            )
+        return audit_report_completed(workflow_id=run.id, result=result, closed_at=closed_at)
