@@ -17,7 +17,7 @@ provider_urlpatterns = (
         path("oauth/token", views.throttled_token_view, name="token"),
         path("oauth/revoke", oauth.RevokeTokenView.as_view(), name="revoke-token"),
         path("oauth/userinfo", oauth.UserInfoView.as_view(), name="user-info"),
-        path("oauth/logout", oauth.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+        path("oauth/logout", provider.LogoutView.as_view(), name="rp-initiated-logout"),
         path(".well-known/jwks.json", provider.JwksView.as_view(), name="jwks-info"),
         path(
             ".well-known/openid-configuration",

@@ -137,3 +137,15 @@ def test_signing_out_never_sends_the_person_to_an_address_not_registered(alice, 
 
     assert answer.status_code == 400
     assert alices_browser.signed_in_as() == alice.email
+
+
+@pytest.mark.usefixtures("shop")
+def test_signing_out_for_a_client_that_does_not_exist_is_refused_and_signs_nobody_out(alice, alices_browser):
+    sign_in_with_code(alices_browser.client)
+
+    answer = alices_browser.client.get(
+        LOGOUT, {"client_id": "no-such-client", "post_logout_redirect_uri": REDIRECT_URI}
+    )
+
+    assert answer.status_code == 400
+    assert alices_browser.signed_in_as() == alice.email

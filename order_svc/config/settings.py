@@ -38,6 +38,9 @@ ORDER_SAGA_DEADLINE_SECONDS = int(
     _env.get("ORDER_SAGA_DEADLINE_SECONDS", str(saga_contract.DEFAULT_DEADLINE_SECONDS))
 )
 ORDER_SAGA_GATEWAY = "orders.saga_gateway.temporal.TemporalSagaGateway"
+ORDER_OPERATOR_ORDERS = _env.get("DJANGO_ENV", "development") != "production"
+"""Operators may place an order for a customer they name (the console's demo load generator) outside
+production only: in production an order spends a customer's money on the customer's word alone."""
 
 
 def _worker_metrics_urls(text: str) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -39,6 +40,7 @@ from orders import selectors, services
 from orders.errors import (
     CustomerMismatch,
     LinesMismatch,
+    OperatorOrdersOff,
     OrderFinal,
     OrderNotCancellable,
     OrderNotFound,
@@ -127,8 +129,9 @@ class OrderCollectionApi(ServiceApi):
         summary="Place an order",
         tags=["orders"],
         description="A customer orders for itself (`customer_id` may be left out, or must be its own); "
-        "an operator orders for the customer it names in `customer_id`, which it must give.",
-        responses=answers({202: OrderOutputSerializer}, CustomerMismatch),
+        "an operator orders for the customer it names in `customer_id`, which it must give, outside "
+        "production only (`operator_orders_off`).",
+        responses=answers({202: OrderOutputSerializer}, CustomerMismatch, OperatorOrdersOff),
         examples=[
             OpenApiExample(
                 "two lines",
@@ -151,6 +154,8 @@ class OrderCollectionApi(ServiceApi):
         data = serializer.validated_data
         customer_id = _caller(request).customer_id
         if customer_id is None:  # an operator (see get_permissions) orders for the customer it names
+            if not settings.ORDER_OPERATOR_ORDERS:
+                raise OperatorOrdersOff()
             if "customer_id" not in data:
                 raise serializers.ValidationError(
                     {"customer_id": ["An operator must name the customer the order is for."]}

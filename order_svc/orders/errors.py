@@ -37,3 +37,8 @@ class SagaUnavailable(DomainError):
 class CustomerMismatch(PermissionDenied):
     code = "customer_mismatch"
     message = "A customer places orders for itself only: customer_id must be your own."
+
+
+class OperatorOrdersOff(PermissionDenied):
+    code = "operator_orders_off"
+    message = "Operators place orders for customers outside production only."

@@ -5,14 +5,24 @@ idempotency records; the auditor reads every order and nothing else; nobody gets
 A refused call (401 or 403) answers in the error shape, stores nothing and never reaches Temporal."""
 
 import uuid
+from pathlib import Path
 
 import pytest
 from orders.models import Order, OrderLine, OutboxRecord
 
 from chassis.faults import fault_store
 from chassis.idempotency.models import IdempotencyRecord
-from chassis.testing import Endpoint, access_cases, assert_error, assert_refused
+from chassis.testing import (
+    Endpoint,
+    access_cases,
+    assert_error,
+    assert_refused,
+    manage_py,
+    production_environment,
+)
 from tests.factories import order_create
+
+SERVICE_DIR = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +159,17 @@ def test_an_operator_places_an_order_for_the_customer_it_names(operator, relay_o
     assert sagas.workflows[order.workflow_id].customer_id == "carol", "the saga charges carol"
 
 
+def test_in_production_an_operator_places_no_order_for_a_customer(settings, operator, sagas):
+    settings.ORDER_OPERATOR_ORDERS = False  # what DJANGO_ENV=production sets
+
+    r = operator.post("/api/v1/orders", {"customer_id": "carol", "items": TEA})
+
+    assert_error(r, 403, "operator_orders_off")
+    assert list(Order.objects.values_list("id", flat=True)) == [PENDING]
+    assert OutboxRecord.objects.count() == 1
+    assert sagas.calls == []
+
+
 @pytest.mark.parametrize(
     "body",
     [{"items": TEA}, {"customer_id": None, "items": TEA}, {"customer_id": "", "items": TEA}],
@@ -248,3 +269,12 @@ def test_a_customers_list_shows_its_own_orders_only_whatever_the_filter(customer
 def test_the_saga_reports_on_any_customers_order(saga):
     assert saga.post(f"/internal/v1/orders/{PENDING}/confirm", PRICED).status_code == 200
     assert Order.objects.get(id=PENDING).status == "CONFIRMED"
+
+
+@pytest.mark.parametrize(("environment", "admitted"), [("production", False), ("development", True)])
+def test_operators_order_for_customers_outside_production_only(tmp_path, environment, admitted):
+    environ = production_environment() if environment == "production" else {"DJANGO_ENV": "development"}
+    code = "from django.conf import settings; print(settings.ORDER_OPERATOR_ORDERS)"
+    r = manage_py(SERVICE_DIR, "shell", "-c", code, environ=environ, var_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == str(admitted)

@@ -63,17 +63,21 @@ export function safeRoute(route: string | undefined): string {
   return route && /^#\/[^\s]*$/.test(route) ? route : HOME_ROUTE;
 }
 
-function refusalWords(error: string, description: string | null): string {
+/**
+ * Fixed words per error code: the redirect's `error_description` is anyone's text (a crafted link
+ * can carry it), so the page never shows it.
+ */
+function refusalWords(error: string): string {
   if (error === "access_denied") {
     return "Signing in was cancelled.";
   }
-  return description ? `Signing in did not complete: ${description}` : "Signing in did not complete. Please try again.";
+  return "Signing in did not complete. Please try again.";
 }
 
 /**
- * Read the redirect's query (`?code=&state=` or `?error=`) against what was saved before leaving. A
- * state that does not match means the answer belongs to another request: it is refused, and no
- * token is asked for. The `iss` parameter is ignored (the page does not fetch discovery).
+ * Read the redirect's query (`?code=&state=` or `?error=&state=`) against what was saved before
+ * leaving. A state that does not match means the answer belongs to another request: it is refused,
+ * and no token is asked for; an error is told only once its state matches. The `iss` parameter is ignored (the page does not fetch discovery).
  */
 export function readCallback(search: string, pending: PendingSignIn | null): CallbackResult {
   const params = new URLSearchParams(search);
@@ -83,9 +87,6 @@ export function readCallback(search: string, pending: PendingSignIn | null): Cal
     return { kind: "none" };
   }
   const route = safeRoute(pending?.route);
-  if (error !== null) {
-    return { kind: "error", message: refusalWords(error, params.get("error_description")), route };
-  }
   if (pending === null) {
     return {
       kind: "error",
@@ -99,6 +100,9 @@ export function readCallback(search: string, pending: PendingSignIn | null): Cal
       message: "The answer from the sign-in page did not match this page's request, so it was ignored. Please sign in again.",
       route,
     };
+  }
+  if (error !== null) {
+    return { kind: "error", message: refusalWords(error), route };
   }
   return { kind: "code", code: code ?? "", verifier: pending.verifier, route };
 }

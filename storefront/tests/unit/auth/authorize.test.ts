@@ -70,8 +70,18 @@ describe("readCallback", () => {
   it("puts a refusal from identity_svc in words", () => {
     const denied = readCallback("?error=access_denied&state=state-1", pending);
     expect(denied).toEqual({ kind: "error", message: "Signing in was cancelled.", route: "#/orders" });
-    const other = readCallback("?error=server_error&error_description=Try+later", pending);
-    expect(other.kind === "error" && other.message).toBe("Signing in did not complete: Try later");
+    const other = readCallback("?error=server_error&error_description=Try+later&state=state-1", pending);
+    expect(other.kind === "error" && other.message).toBe("Signing in did not complete. Please try again.");
+  });
+
+  it("never shows a link's own words, and tells an error only for this page's request", () => {
+    const crafted = "?error=server_error&error_description=Call+us+at+555&state=state-1";
+    const shown = readCallback(crafted, pending);
+    expect(shown.kind === "error" && shown.message).not.toContain("555");
+    const foreign = readCallback("?error=server_error&error_description=Call+us&state=other", pending);
+    expect(foreign.kind === "error" && foreign.message).toContain("did not match");
+    const unasked = readCallback("?error=server_error&error_description=Call+us", null);
+    expect(unasked.kind === "error" && unasked.message).toContain("not started here");
   });
 });
 
