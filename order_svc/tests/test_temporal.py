@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,8 @@ from saga_contract import (
 
 TEMPORAL = Path(sys.executable).parent / "temporal"
 TASK_QUEUE = f"order-svc-test-{uuid.uuid4().hex[:8]}"
+PROGRESS_ASKED: Counter[str] = Counter()
+"""How often each workflow has answered the progress query (the stub runs unsandboxed)."""
 
 pytestmark = [
     pytest.mark.django_db,
@@ -87,6 +90,7 @@ class StubSaga:
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> list:
+        PROGRESS_ASKED[workflow.info().workflow_id] += 1
         return self.steps
 
     @workflow.signal
@@ -239,6 +243,9 @@ def test_cancel_and_progress_answer_what_the_real_workflow_says(
     assert closed_progress["status"] == "COMPLETED"
     assert closed_progress["steps"][0]["state"] == "done", "answered from history by the worker"
     assert [step["state"] for step in closed_progress["steps"][1:]] == ["skipped"] * 4, "never reached"
+    asked = PROGRESS_ASKED[pending.workflow_id]
+    assert alice.get(f"/api/v1/orders/{pending.id}/saga").json() == closed_progress
+    assert PROGRESS_ASKED[pending.workflow_id] == asked, "a closed run's progress is kept, not asked again"
 
     # Running, with a step that needed two attempts; past the pivot, a cancel is refused.
     running = services.order_place(customer_id="alice", items=[("TEA", 1)])
@@ -260,6 +267,9 @@ def test_cancel_and_progress_answer_what_the_real_workflow_says(
         "compensated_at": None,
     }
     assert [step["state"] for step in progress["steps"][1:]] == ["pending"] * 4
+    asked = PROGRESS_ASKED[running.workflow_id]
+    alice.get(f"/api/v1/orders/{running.id}/saga")
+    assert PROGRESS_ASKED[running.workflow_id] == asked + 1, "a running saga's progress is asked each time"
     temporal.run(handle.signal(StubSaga.pass_pivot))
     refused = alice.post(f"/api/v1/orders/{running.id}/cancel")
     assert_error(refused, 409, "order_not_cancellable")

@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, TypedDict, TypeVar
@@ -34,7 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from observability.tracing import current_trace_id, temporal_tracing_plugins
 from orders.saga_gateway import CancelRefused, SagaNotStarted, SagaStart, SagaUnreachable
 from orders.saga_gateway.audit import AuditRunReport, audit_report_completed, audit_report_failed
-from orders.saga_gateway.progress import SagaProgress, saga_progress_from
+from orders.saga_gateway.progress import OPEN_STATUSES, SagaProgress, saga_progress_from
 from saga_contract import (
     AUDIT_WORKFLOW_TYPE,
     CANCEL_REFUSED,
@@ -46,6 +47,11 @@ from saga_contract import (
 )
 
 T = TypeVar("T")
+
+CLOSED_PROGRESS_KEPT = 1024
+"""How many closed runs' progress a process keeps. A closed run's history never changes, so its
+progress is read from Temporal once (a query, answered by a worker replaying the whole history, and
+the history itself) and then from memory; a run that ends later by a reset is another run."""
 
 
 class _StartOptions(TypedDict):
@@ -95,6 +101,8 @@ class TemporalSagaGateway:
         self._thread: threading.Thread | None = None
         self._client: Client | None = None
         self._connecting: asyncio.Lock | None = None
+        self._closed_progress: OrderedDict[tuple[str, str], SagaProgress] = OrderedDict()
+        """By (workflow id, run id), newest use last; touched only on the client's loop."""
 
     # --- what order_svc asks ---
 
@@ -274,15 +282,25 @@ class TemporalSagaGateway:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise SagaNotStarted(workflow_id) from None
             raise
+        status = description.status.name if description.status is not None else "UNKNOWN"
+        run = (workflow_id, description.run_id)
+        if (kept := self._closed_progress.get(run)) is not None:
+            self._closed_progress.move_to_end(run)
+            return kept
         steps, history = await asyncio.gather(
             handle.query(PROGRESS_QUERY, rpc_timeout=timeout), handle.fetch_history(rpc_timeout=timeout)
         )
-        return saga_progress_from(
-            status=description.status.name if description.status is not None else "UNKNOWN",
+        progress = saga_progress_from(
+            status=status,
             steps=steps if isinstance(steps, list) else [],
             history_events=history.events,
             pending_activities=description.raw_description.pending_activities,
         )
+        if status not in OPEN_STATUSES:
+            self._closed_progress[run] = progress
+            if len(self._closed_progress) > CLOSED_PROGRESS_KEPT:
+                self._closed_progress.popitem(last=False)
+        return progress
 
     async def _latest_audit(self) -> AuditRunReport | None:
         client = await self._connected()
