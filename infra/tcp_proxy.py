@@ -1,6 +1,8 @@
-"""A TCP proxy on 127.0.0.1 that a chaos run puts between the stack and its broker: it forwards
-every connection, and `cut()` closes them all at once from the middle, as a failed network or a
-broker restart would, while new connections are still let through."""
+"""A TCP proxy that a chaos run puts between the stack and its broker: it forwards every
+connection, and `cut()` closes them all at once from the middle, as a failed network or a broker
+restart would, while new connections are still let through. It listens on 127.0.0.1, or on the
+machine's end of a chaos link (infra/chaos/netns.py), where it lets a service in a namespace of its
+own reach what listens on the loopback."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ _CHUNK = 65536
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, *, listen: tuple[str, int] | None = None) -> None:
+        """Forward to `target_host`:`target_port`; listen at `listen` (host, port), by default on
+        127.0.0.1 at a free port."""
         self.target = (target_host, target_port)
-        self.port = free_ports(1)[0]
+        host, self.port = listen or (HOST, free_ports(1)[0])
         self.cuts = 0
-        self._listener = socket.create_server((HOST, self.port))
+        self._listener = socket.create_server((host, self.port))
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
         self._lock = threading.Lock()
         self._stopped = threading.Event()

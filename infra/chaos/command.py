@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from infra.broker import broker_address, with_address
+from infra.chaos.netns import Topology, unavailable_reason
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
@@ -50,6 +51,9 @@ def print_report(report: ChaosReport, console: Console) -> None:
         ", ".join(f"{build}: {count}" for build, count in report.sagas_by_version.items()),
     )
     table.add_row("service calls beyond the first", str(report.calls_beyond_first))
+    table.add_row(
+        "breakers opened", ", ".join(f"{k} {v}" for k, v in report.breakers_opened.items()) or "none"
+    )
     table.add_row("order placements retried", str(report.place_retries))
     table.add_row(
         "time to final", "p50 {p50:.2f} s, p99 {p99:.2f} s, max {max:.2f} s".format(**report.seconds_to_final)
@@ -81,8 +85,9 @@ def print_report(report: ChaosReport, console: Console) -> None:
 
 def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
     """`sagactl chaos`: start a stack of its own under `root_var_dir`/chaos, with an SMTP server of
-    its own for the notifications and, on RabbitMQ, a proxy in front of the broker; run the scenario,
-    report, stop the stack.
+    its own for the notifications, on RabbitMQ a proxy in front of the broker, and for a scenario of
+    network faults the saga's services in network namespaces of their own; run the scenario, report,
+    stop the stack and remove what the run made.
 
     Exit 0 when every order is final as its kind demands and the audit finds no violation, 1
     otherwise. Leaves through os._exit: a process that used temporalio can crash at exit.
@@ -106,14 +111,30 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
         )
         sys.stdout.flush()
         os._exit(2)
-    with contextlib.ExitStack() as running:
-        mail = running.enter_context(MailSink())
-        proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
-        broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
-        config = StackConfig.on_free_ports(
-            var_dir, chaos=True, tuning=CHAOS_TUNING | mail.environment(), rabbitmq_url=broker
-        )
-        _run(args, options, Stack(config), console, mail=mail, proxy=proxy)
+    network = options.scenario.network
+    if network and (reason := unavailable_reason(faults=network.tools)):
+        console.print(f"chaos {args.scenario} needs the services in network namespaces: {reason}")
+        sys.stdout.flush()
+        os._exit(2)
+    code = 1
+    try:
+        with contextlib.ExitStack() as running:
+            mail = running.enter_context(MailSink())
+            proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
+            broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
+            config = StackConfig.on_free_ports(
+                var_dir, chaos=True, tuning=CHAOS_TUNING | mail.environment(), rabbitmq_url=broker
+            )
+            topology = running.enter_context(Topology()) if network else None
+            if topology is not None:
+                config = topology.place(config)
+            code = _run(args, options, Stack(config), console, mail=mail, proxy=proxy, topology=topology)
+    except Exception:
+        console.print_exception()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run(
@@ -124,7 +145,9 @@ def _run(
     *,
     mail: MailSink,
     proxy: TcpProxy | None,
-) -> NoReturn:
+    topology: Topology | None,
+) -> int:
+    """Start the stack, run the scenario, report, stop the stack; the exit code."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     code = 1
@@ -158,7 +181,13 @@ def _run(
                     bar.update(final, completed=count)
 
             report = run_chaos(
-                stack, options, log=bar.console.print, progress=progress, mail=mail, broker_proxy=proxy
+                stack,
+                options,
+                log=bar.console.print,
+                progress=progress,
+                mail=mail,
+                broker_proxy=proxy,
+                topology=topology,
             )
         print_report(report, console)
         if args.json:
@@ -170,9 +199,7 @@ def _run(
         console.print_exception()
     finally:
         stack.stop()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    return code
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,6 +1,7 @@
 """Failures injected into a running stack: the services' fault endpoints (errors, lost replies,
-latency), the monkey that kills processes, cuts the broker's connections (through the run's proxy)
-and has the mail server refuse mail, each bounded in time."""
+latency), the monkey that kills processes, cuts the broker's connections (through the run's proxy),
+has the mail server refuse mail and faults the links of the run's network namespaces, each bounded
+in time."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TypeVar
 
 import httpx
 
+from infra.chaos.netns import Topology
 from infra.chaos.scenarios import HttpFaults, Scenario
 from infra.mail import MailSink
 from infra.stack import Stack
@@ -36,9 +38,12 @@ class Monkey:
         *,
         mail: MailSink | None = None,
         broker_proxy: TcpProxy | None = None,
+        topology: Topology | None = None,
     ) -> None:
         self.stack, self.scenario, self.rng, self.log = stack, scenario, rng, log
-        self.mail, self.broker_proxy = mail, broker_proxy
+        self.mail, self.broker_proxy, self.topology = mail, broker_proxy, topology
+        if scenario.network and topology is None:
+            raise ValueError(f"{scenario.name} faults the services' links: it needs them in namespaces")
         if scenario.needs_rabbitmq and broker_proxy is None:
             raise ValueError(
                 f"{scenario.name} cuts the broker's connections: it needs RabbitMQ behind a proxy"
@@ -52,6 +57,9 @@ class Monkey:
         self._thread = threading.Thread(target=self._run, name="chaos-monkey", daemon=True)
         self._outage_until: float | None = None
         self._outage_done = False
+        self._network_until: float | None = None
+        self._network_done = False
+        self._dropped = 0
 
     def start(self) -> None:
         for service in _FAULTED:
@@ -66,6 +74,7 @@ class Monkey:
         outage_at = started + 2.0 if outage else None
         next_cut = started + self.scenario.cut_broker_every if self.scenario.cut_broker_every else None
         mail_outage_at = started + 2.0 if self.scenario.mail_outage else None
+        network_at = started + 2.0 if self.scenario.network else None
         while not self.stopped.wait(0.1):
             now = time.monotonic()
             if next_cut is not None and now >= next_cut and self.broker_proxy is not None:
@@ -83,6 +92,11 @@ class Monkey:
                 self._outage_until, outage_at = now + seconds, None
             if self._outage_until is not None and now >= self._outage_until:
                 self._end_outage()
+            if network_at is not None and now >= network_at:
+                self._start_network_faults()
+                network_at = None
+            if self._network_until is not None and now >= self._network_until:
+                self._end_network_faults()
             if self.scenario.kill and now >= next_kill:
                 spared = [name for name in self.scenario.kill if not self.kills[name]]
                 target = self.rng.choice(spared if self.scenario.kill_each and spared else self.scenario.kill)
@@ -104,6 +118,27 @@ class Monkey:
         self._outage_until, self._outage_done = None, True
         self.log(f"outage over: {service}_svc back")
 
+    def _start_network_faults(self) -> None:
+        network, topology = self.scenario.network, self.topology
+        # Both checked when the monkey was made.
+        assert network is not None
+        assert topology is not None
+        if network.loss_percent:
+            topology.lose(network.loss_percent)
+        if network.delay_ms:
+            topology.delay(*network.delay_ms, reorder_percent=network.reorder_percent)
+        if network.cut:
+            topology.cut(network.cut, replies_only=network.replies_only)
+        self._network_until = time.monotonic() + network.seconds
+        self.log(f"network faults on for {network.seconds:.0f} s: {network}")
+
+    def _end_network_faults(self) -> None:
+        assert self.topology is not None  # faults began only on a topology
+        self._dropped += self.topology.dropped()
+        self.topology.heal()
+        self._network_until, self._network_done = None, True
+        self.log(f"network faults off; {self._dropped} packets dropped")
+
     @property
     def injected_enough(self) -> bool:
         """Every kind of failure the scenario names has happened at least once: a kill, the outage,
@@ -113,6 +148,8 @@ class Monkey:
         else:
             kills_done = not self.scenario.kill or sum(self.kills.values()) >= 1
         if not (kills_done and (not self.scenario.outage or self._outage_done)):
+            return False
+        if self.scenario.network and not self._network_done:
             return False
         if self.scenario.cut_broker_every and (self.broker_proxy is None or self.broker_proxy.cuts < 1):
             return False
@@ -134,9 +171,13 @@ class Monkey:
         self._thread.join(timeout=10)
         if self._outage_until is not None:
             self._end_outage()
+        if self._network_until is not None:
+            self._end_network_faults()
         injected = self.faults.injected()
         for service in _FAULTED:
             self.faults.clear(service)
+        if self.scenario.network:
+            injected["packets_dropped"] = self._dropped
         return dict(injected)
 
 

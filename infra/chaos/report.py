@@ -43,6 +43,8 @@ class ChaosReport:
     mail: dict[str, int] = field(default_factory=dict)
     """The run's SMTP server: messages delivered for its orders, distinct Message-IDs, orders mailed
     more than once, messages refused while it was told to refuse."""
+    breakers_opened: dict[str, int] = field(default_factory=dict)
+    """How often each service's circuit breaker opened in the workers (their logs)."""
     broker_cuts: int = 0
     dead_letters: int | None = None
     """Messages in notification_svc's dead-letter queue after the run (None: no RabbitMQ to ask)."""

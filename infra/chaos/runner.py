@@ -20,6 +20,7 @@ from typing import Protocol
 from infra.audit import AuditReport, run_audit
 from infra.broker import queue_depths
 from infra.chaos.injection import Monkey
+from infra.chaos.netns import Topology
 from infra.chaos.plan import Catalog, PlannedOrder
 from infra.chaos.report import ChaosReport, UnexpectedOutcome
 from infra.chaos.scenarios import CHAOS_TUNING, Scenario
@@ -135,6 +136,18 @@ def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
     return sum(count - 1 for count in seen.values())
 
 
+def _breakers_opened(log_dir: Path) -> dict[str, int]:
+    """How often each service's breaker opened, by the workers' logs of its state changes."""
+    opened: Counter[str] = Counter()
+    for path in sorted(log_dir.glob("worker*.log")):
+        for raw in path.read_text().splitlines():
+            line = parse_line(raw)
+            message = str(line.get("message", "")) if line else ""
+            if line and line.get("logger") == "orchestrator.breakers" and message.endswith("-> open"):
+                opened[message.removeprefix("circuit breaker ").split(":", 1)[0]] += 1
+    return dict(sorted(opened.items()))
+
+
 class Progress(Protocol):
     """How a run reports its progress: ("placed") for each order placed, ("final", count) with the
     number of orders that are final."""
@@ -197,9 +210,11 @@ def run_chaos(
     progress: Progress | None = None,
     mail: MailSink | None = None,
     broker_proxy: TcpProxy | None = None,
+    topology: Topology | None = None,
 ) -> ChaosReport:
     """Drive one scenario against a running, supervised, chaos-enabled stack and report. `mail` is
-    the SMTP server its notifier sends to, `broker_proxy` the proxy between it and RabbitMQ."""
+    the SMTP server its notifier sends to, `broker_proxy` the proxy between it and RabbitMQ,
+    `topology` the network namespaces its services run in."""
     rng = random.Random(options.seed)
     run_id = f"C{options.seed}-{uuid.uuid4().hex[:6]}".upper()
     say = _Log(log)
@@ -223,7 +238,9 @@ def run_chaos(
             f"{options.scenario.name}: {options.orders} orders at {options.rate:g}/s, concurrency {options.concurrency}"
         )
 
-        monkey = Monkey(stack, options.scenario, rng, say, mail=mail, broker_proxy=broker_proxy)
+        monkey = Monkey(
+            stack, options.scenario, rng, say, mail=mail, broker_proxy=broker_proxy, topology=topology
+        )
         monkey.start()
         t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
@@ -306,6 +323,7 @@ def run_chaos(
         attempts_beyond_first=attempts,
         sagas_by_version=dict(sorted(versions.items())),
         calls_beyond_first=_repeated_calls(stack.config.log_dir, wanted),
+        breakers_opened=_breakers_opened(stack.config.log_dir),
         place_retries=sum(order.place_attempts - 1 for order in planned),
         seconds_to_final=_percentiles([_seconds_to_final(order) for order in final.values()]),
         duration_seconds=round(time.monotonic() - started, 1),

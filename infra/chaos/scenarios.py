@@ -31,6 +31,28 @@ class HttpFaults(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
+class NetworkFaults:
+    """Faults of a real network on the links of the run's topology in network namespaces
+    (infra/chaos/netns.py), from two seconds into the run, for `seconds`."""
+
+    seconds: float
+    loss_percent: int = 0
+    """Of the packets each way, on every link."""
+    delay_ms: tuple[int, int] | None = None
+    """(delay, jitter) each way on every link (tc netem)."""
+    reorder_percent: int = 0
+    cut: str | None = None
+    """The service whose port is cut off from every other process."""
+    replies_only: bool = False
+    """Cut one way only: the requests arrive and are carried out, their answers are lost."""
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        """What the kernel must offer: nftables for loss and cuts, netem for delay."""
+        return (*(("nft",) if self.loss_percent or self.cut else ()), *(("netem",) if self.delay_ms else ()))
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     summary: str
@@ -50,6 +72,8 @@ class Scenario:
     """Seconds between cuts of every connection to the broker (through the run's proxy; RabbitMQ only)."""
     mail_outage: float = 0.0
     """Seconds for which the SMTP server answers every message with 451, a few seconds in."""
+    network: NetworkFaults | None = None
+    """Run each saga service in a network namespace of its own, and fault their links."""
 
     @property
     def needs_rabbitmq(self) -> bool:
@@ -121,8 +145,32 @@ SCENARIOS = {
             mail_outage=6.0,
         ),
         Scenario(
+            "partition",
+            "payment_svc cut off from the worker, both ways, for longer than its breaker's reset",
+            http_faults={},
+            network=NetworkFaults(seconds=10.0, cut="payment_svc"),
+        ),
+        Scenario(
+            "one-way-partition",
+            "payment_svc's answers lost on the way back while its requests still arrive",
+            http_faults={},
+            network=NetworkFaults(seconds=10.0, cut="payment_svc", replies_only=True),
+        ),
+        Scenario(
+            "packet-loss",
+            "30 % of the packets lost each way on every service's link",
+            http_faults={},
+            network=NetworkFaults(seconds=20.0, loss_percent=30),
+        ),
+        Scenario(
+            "delay",
+            "300 ms ± 200 ms each way on every service's link, a quarter of the packets reordered",
+            http_faults={},
+            network=NetworkFaults(seconds=20.0, delay_ms=(300, 200), reorder_percent=25),
+        ),
+        Scenario(
             "mixed",
-            "all of the above at once",
+            "the kills, the outage, the HTTP faults and the mail refusals above, at once",
             http_faults=HTTP_FAULTS,
             kill=("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES),
             kill_every=4.0,

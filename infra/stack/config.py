@@ -107,6 +107,33 @@ class StartCancelled(StackError):
     """A stop was requested while the stack was starting; what had started is stopped again."""
 
 
+@dataclass(frozen=True)
+class Placement:
+    """A service that runs in a network namespace of its own instead of on the machine's loopback
+    (infra/chaos/netns.py makes them): launched through `ip netns exec`, listening on `host`, which
+    the other processes call across a real link; what it reaches on the loopback itself (identity's
+    keys, Temporal, PostgreSQL, RabbitMQ) it reaches at `uplink`, the link's other end, where a proxy
+    forwards the same port to 127.0.0.1."""
+
+    netns: str
+    host: str
+    uplink: str
+
+    REROUTED = ("JWT_JWKS_URL", "TEMPORAL_ADDRESS", "DATABASE_URL", "EVENTS_BROKER_URL")
+    """The variables that name a loopback address the service connects to. JWT_ISSUER names one too,
+    but as the tokens' issuer, which must stay what identity_svc writes in them."""
+
+    def launch(self, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.netns, *argv]
+
+    def reroute(self, env: Mapping[str, str]) -> dict[str, str]:
+        """`env` with every loopback address in REROUTED through the uplink."""
+        return {
+            name: value.replace(f"{HOST}:", f"{self.uplink}:") if name in self.REROUTED else value
+            for name, value in env.items()
+        }
+
+
 class OwnStackSettings(TypedDict, total=False):
     """The StackConfig fields that `StackConfig.on_free_ports` takes by name (it sets the others)."""
 
@@ -122,6 +149,7 @@ class OwnStackSettings(TypedDict, total=False):
     audit_every_seconds: int
     schedules_paused: bool
     storefront_dist: Path | None
+    placements: Mapping[str, Placement]
 
 
 class StackSettings(OwnStackSettings, total=False):
@@ -184,6 +212,8 @@ class StackConfig:
     """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
     storefront_dist: Path | None = None
     """The built storefront the stack publishes (infra/storefront.py); None: <root>/storefront/dist."""
+    placements: Mapping[str, Placement] = field(default_factory=dict)
+    """Services run in network namespaces of their own, by name (chaos runs); the rest on 127.0.0.1."""
 
     def __post_init__(self) -> None:
         # Children run in other working directories: every path they get must be absolute.
@@ -335,7 +365,8 @@ class StackConfig:
             NOTIFICATION_SERVICE: self.notification_port,
             IDENTITY_SERVICE: self.identity_port,
         }[service]
-        return f"http://{HOST}:{port}"
+        placement = self.placements.get(service)
+        return f"http://{placement.host if placement else HOST}:{port}"
 
     def own_databases(self) -> dict[str, str]:
         """The databases made for this stack on its PostgreSQL server (none on SQLite), not those

@@ -135,6 +135,13 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
         extra["DATABASE_URL"] = config.database_urls[service]
     if config.chaos:
         extra["SAGA_CHAOS"] = "1"
+    if config.placements:  # each placed service is called at its own address, and calls through an uplink
+        hosts = {
+            address
+            for placement in config.placements.values()
+            for address in (placement.host, placement.uplink)
+        }
+        extra["ALLOWED_HOSTS"] = ",".join([HOST, "localhost", *sorted(hosts)])
     extra["EVENTS_BROKER_URL"] = config.broker_url
     # Every service trusts identity_svc's keys, identity_svc too (its API takes its own tokens).
     extra["JWT_ISSUER"] = config.identity_url
@@ -183,11 +190,14 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
         "--graceful-timeout",
         "5",
     ]  # fmt: skip (each request is logged as a JSON line by the chassis, not by gunicorn)
+    env = _service_env(config, service) | _metrics_dir(config, service)
+    if (placement := config.placements.get(service)) is not None:
+        argv, env = placement.launch(argv), placement.reroute(env)
     return ManagedProcess(
         service,
         argv,
         cwd=config.root / service,
-        env=_service_env(config, service) | _metrics_dir(config, service),
+        env=env,
         log_path=config.log_dir / f"{service}.log",
         ready=lambda: answers_200(f"{url}/readyz"),
     )

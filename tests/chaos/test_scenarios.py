@@ -3,41 +3,10 @@ must end with every order final as its kind demands, zero invariant violations, 
 notified once, and proof that it really injected what it claims, so a scenario that silently injects
 nothing fails. The events go through RabbitMQ where one answers (tests/conftest.py)."""
 
-import json
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.support.broker import NO_RABBITMQ, RABBITMQ
-from tests.support.processes import run_bounded
-
-SAGACTL = Path(sys.executable).parent / "sagactl"
-
-
-def run_scenario(tmp_path: Path, scenario: str, orders: int) -> dict:
-    report_file = tmp_path / "report.json"
-    done = run_bounded(
-        [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--seed", "7", "--json", str(report_file)],
-        env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},  # SAGA_RABBITMQ_URL: tests/conftest.py
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads(report_file.read_text())
-    assert report["ok"]
-    assert report["violations"] == 0
-    assert report["not_final"] == []
-    assert report["unexpected"] == []
-    assert sum(report["by_outcome"].values()) == orders
-    assert {"money", "stock", "liveness", "exactly_once", "events", "notifications"} <= {
-        r["name"] for r in report["audit"]["invariants"]
-    }
-    final = sum(count for outcome, count in report["by_outcome"].items() if outcome != "PENDING")
-    assert report["mail"]["distinct"] == final, "one message per final order"
-    assert report["mail"]["orders_mailed_twice"] == 0
-    assert report["dead_letters"] in (0, None)
-    return report
+from tests.support.chaos import run_scenario
 
 
 def test_http_faults(tmp_path):

@@ -1,0 +1,332 @@
+"""A chaos topology in network namespaces, and the faults of a real network on its links.
+
+Each of the saga's services runs in a namespace of its own, joined to the machine's namespace by a
+veth pair of its own: the worker, the relay and the run's clients call it across that link, at an
+address of the link's (10.<net>.<index>.2), and the faults are the kernel's, on the link's packets:
+
+- loss: nftables drops that share of the packets in each direction (`numgen random`);
+- a cut: nftables drops every packet of the service's port, both ways; or, one way, only the
+  replies that carry data, so that requests arrive and are carried out and their answers are lost;
+- delay, jitter and reordering: `tc netem` on both ends of the link, where the kernel has netem.
+
+A service in a namespace still needs what listens on the machine's loopback (identity_svc's keys,
+Temporal for order_svc, a PostgreSQL server, RabbitMQ). The machine's end of each link has an
+uplink proxy per such port, at the same port, that forwards to 127.0.0.1, and the service's
+settings name that end instead (infra/stack/config.py, Placement). The faults act on the service's
+own port only (cuts) or on the whole link (loss, delay): a lossy link loses database packets too.
+
+Traffic never leaves the machine: the addresses are on links whose both ends this topology made,
+nothing listens on any other interface, and IP forwarding is never turned on. Everything it makes
+is named after the process that made it (`saga-<pid hex>-<service>`, links `sg<pid hex><index>h`
+and `...s`), removed when the topology closes, whatever happened, and swept by the next topology
+if its maker died without closing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from infra.stack import HOST, SERVICES, Placement, StackConfig
+from infra.tcp_proxy import TcpProxy
+
+PREFIX = "saga-"
+TABLE = "saga_chaos"
+"""The nftables table each namespace's faults live in (inet family, its own namespace's)."""
+REPLY_WITH_DATA = 100
+"""IP length above which a packet from the service's port carries data: a bare ACK, a SYN-ACK or a
+FIN is 40 to 60 bytes, and any HTTP answer is more than 100."""
+COMMAND_TIMEOUT = 10.0
+
+
+class TopologyUnavailable(RuntimeError):
+    """Network namespaces (or the faults asked for) cannot be made here; the message says why."""
+
+
+def unavailable_reason(*, faults: Iterable[str] = ()) -> str | None:
+    """Why a topology (with `faults`: "nft" for loss and cuts, "netem" for delay) cannot be made
+    here, or None when it can: not root, `ip` missing, namespaces refused, or a fault's tool missing."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    for tool in ("ip", *(["nft"] if "nft" in faults else []), *(["tc"] if "netem" in faults else [])):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed (Debian: {'nftables' if tool == 'nft' else 'iproute2'})"
+    probe = f"{PREFIX}{os.getpid():x}-probe"
+    try:
+        _run(["ip", "netns", "add", probe])
+    except TopologyUnavailable as error:
+        return f"network namespaces cannot be made here: {error}"
+    try:
+        if "netem" in faults:
+            _run(["ip", "-n", probe, "link", "set", "lo", "up"])
+            try:
+                _run(["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem"])
+            except TopologyUnavailable:
+                return "this kernel has no netem queueing discipline (sch_netem) for delay and reordering"
+    finally:
+        _run(["ip", "netns", "del", probe], check=False)
+    return None
+
+
+@dataclass(frozen=True)
+class Link:
+    """One service's namespace and the veth pair that joins it to the machine's namespace."""
+
+    service: str
+    netns: str
+    host_if: str
+    service_if: str
+    host_address: str
+    service_address: str
+
+
+@dataclass
+class LinkFaults:
+    loss_percent: int = 0
+    cut: str | None = None
+    """None, "both" (every packet of the service's port), or "replies" (its answers that carry data)."""
+
+
+class Topology:
+    """`services` each in a namespace of its own; use as a context manager, then `place(config)`."""
+
+    def __init__(self, services: Sequence[str] = SERVICES) -> None:
+        reason = unavailable_reason()
+        if reason:
+            raise TopologyUnavailable(reason)
+        self.token = f"{os.getpid():x}"
+        net = _free_network()
+        self.links = {
+            service: Link(
+                service=service,
+                netns=f"{PREFIX}{self.token}-{service.removesuffix('_svc')}",
+                host_if=f"sg{self.token}{index}h",
+                service_if=f"sg{self.token}{index}s",
+                host_address=str(net[index * 256 + 1]),
+                service_address=str(net[index * 256 + 2]),
+            )
+            for index, service in enumerate(services)
+        }
+        self.faults = {service: LinkFaults() for service in services}
+        self.netem = False
+        self.ports: dict[str, int] = {}
+        self._proxies: list[TcpProxy] = []
+
+    def __enter__(self) -> Topology:
+        sweep()
+        try:
+            for link in self.links.values():
+                _make(link)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the uplinks and remove every namespace and link made; safe to call twice."""
+        for proxy in self._proxies:
+            proxy.__exit__(None, None, None)
+        self._proxies.clear()
+        for link in self.links.values():
+            _run(["ip", "netns", "del", link.netns], check=False)
+            _run(["ip", "link", "del", link.host_if], check=False)
+
+    def place(self, config: StackConfig) -> StackConfig:
+        """`config` with its services in their namespaces, and an uplink proxy on each link for every
+        loopback port they reach (identity_svc, Temporal, the databases' and the broker's servers)."""
+        ports = {config.identity_port, config.temporal_port}
+        for url in (*config.database_urls.values(), config.broker_url):
+            parts = urlsplit(url)
+            if parts.hostname == HOST and parts.port:
+                ports.add(parts.port)
+        for link in self.links.values():
+            for port in sorted(ports):
+                proxy = TcpProxy(HOST, port, listen=(link.host_address, port))
+                self._proxies.append(proxy.__enter__())
+        placements = {
+            service: Placement(netns=link.netns, host=link.service_address, uplink=link.host_address)
+            for service, link in self.links.items()
+        }
+        placed = dataclasses.replace(config, placements=placements)
+        self.ports = {service: int(urlsplit(placed.service_url(service)).port or 0) for service in self.links}
+        return placed
+
+    # --- faults ---
+
+    def lose(self, percent: int, services: Iterable[str] | None = None) -> None:
+        """Drop `percent` % of the packets each way on the links of `services` (default: all)."""
+        for service in services or self.links:
+            self.faults[service].loss_percent = percent
+            self._apply(service)
+
+    def cut(self, service: str, *, replies_only: bool = False) -> None:
+        """Cut the service's port off: both ways, or only its answers (requests still arrive)."""
+        self.faults[service].cut = "replies" if replies_only else "both"
+        self._apply(service)
+
+    def delay(self, milliseconds: int, jitter: int, reorder_percent: int = 0) -> None:
+        """`tc netem` on both ends of every link: `milliseconds` ± `jitter` each way, and
+        `reorder_percent` % of the packets sent at once, ahead of those delayed."""
+        spec = ["delay", f"{milliseconds}ms", f"{jitter}ms"]
+        if reorder_percent:
+            spec += ["reorder", f"{reorder_percent}%"]
+        for link in self.links.values():
+            _run(["tc", "qdisc", "replace", "dev", link.host_if, "root", "netem", *spec])
+            _run(["ip", "netns", "exec", link.netns, "tc", "qdisc", "replace", "dev", link.service_if,
+                  "root", "netem", *spec])  # fmt: skip
+        self.netem = True
+
+    def heal(self) -> None:
+        """Every link back to a clean one."""
+        for service in self.links:
+            self.faults[service] = LinkFaults()
+            self._apply(service)
+        if self.netem:
+            for link in self.links.values():
+                _run(["tc", "qdisc", "del", "dev", link.host_if, "root"], check=False)
+                _run(["ip", "netns", "exec", link.netns, "tc", "qdisc", "del", "dev", link.service_if, "root"],
+                     check=False)  # fmt: skip
+            self.netem = False
+
+    def dropped(self) -> int:
+        """Packets the faults' rules have dropped so far, over every namespace (nftables counters)."""
+        total = 0
+        for link in self.links.values():
+            done = _run(["ip", "netns", "exec", link.netns, "nft", "-j", "list", "table", "inet", TABLE],
+                        check=False)  # fmt: skip
+            if done.returncode != 0:
+                continue
+            for item in json.loads(done.stdout).get("nftables", []):
+                for expression in item.get("rule", {}).get("expr", []):
+                    if "counter" in expression:
+                        total += int(expression["counter"]["packets"])
+        return total
+
+    def _apply(self, service: str) -> None:
+        """Replace the namespace's fault table with one for its faults now, in one transaction; the
+        counters of what was dropped start again from zero."""
+        link, faults, port = self.links[service], self.faults[service], self.ports[service]
+        inbound, outbound = ['iifname "lo" accept'], ['oifname "lo" accept']
+        if faults.cut == "both":
+            inbound.append(f"tcp dport {port} counter drop")
+            outbound.append(f"tcp sport {port} counter drop")
+        elif faults.cut == "replies":
+            outbound.append(f"tcp sport {port} ip length > {REPLY_WITH_DATA} counter drop")
+        if faults.loss_percent:
+            rule = f"numgen random mod 100 < {faults.loss_percent} counter drop"
+            inbound.append(rule)
+            outbound.append(rule)
+        chains = (("input", inbound), ("output", outbound))
+        ruleset = "\n".join(
+            [
+                f"table inet {TABLE}",
+                f"delete table inet {TABLE}",
+                f"table inet {TABLE} {{",
+                *(
+                    f"  chain {name} {{ type filter hook {name} priority 0; policy accept;\n"
+                    + "".join(f"    {rule}\n" for rule in rules)
+                    + "  }"
+                    for name, rules in chains
+                ),
+                "}",
+            ]
+        )
+        _run(["ip", "netns", "exec", link.netns, "nft", "-f", "-"], stdin=ruleset)
+
+
+def sweep() -> list[str]:
+    """Remove the namespaces and links of topologies whose maker has died; their names."""
+    listed = _run(["ip", "-j", "netns", "list"], check=False)
+    names = [entry["name"] for entry in json.loads(listed.stdout or "[]")]
+    swept = []
+    for name in names:
+        token = name.removeprefix(PREFIX).split("-", 1)[0]
+        if not name.startswith(PREFIX) or not _is_hex(token) or _alive(int(token, 16)):
+            continue
+        _run(["ip", "netns", "del", name], check=False)
+        swept.append(name)
+    links = _run(["ip", "-j", "link", "show"], check=False)
+    for entry in json.loads(links.stdout or "[]"):
+        name = entry.get("ifname", "")
+        token = name[2:-2]
+        if name.startswith("sg") and name.endswith("h") and _is_hex(token) and not _alive(int(token, 16)):
+            _run(["ip", "link", "del", name], check=False)
+            swept.append(name)
+    return swept
+
+
+def ours() -> list[str]:
+    """The namespaces this process's topologies have made and not yet removed."""
+    listed = _run(["ip", "-j", "netns", "list"], check=False)
+    mine = f"{PREFIX}{os.getpid():x}-"
+    return [entry["name"] for entry in json.loads(listed.stdout or "[]") if entry["name"].startswith(mine)]
+
+
+def _make(link: Link) -> None:
+    _run(["ip", "netns", "add", link.netns])
+    _run(["ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.service_if])
+    _run(["ip", "link", "set", link.service_if, "netns", link.netns])
+    _run(["ip", "addr", "add", f"{link.host_address}/24", "dev", link.host_if])
+    _run(["ip", "link", "set", link.host_if, "up"])
+    _run(["ip", "-n", link.netns, "addr", "add", f"{link.service_address}/24", "dev", link.service_if])
+    _run(["ip", "-n", link.netns, "link", "set", link.service_if, "up"])
+    _run(["ip", "-n", link.netns, "link", "set", "lo", "up"])
+
+
+def _free_network() -> ipaddress.IPv4Network:
+    """A 10.<n>.0.0/16 that no address or route of the machine touches."""
+    routes = _run(["ip", "-j", "-4", "route", "show", "table", "all"], check=False)
+    addresses = _run(["ip", "-j", "-4", "addr", "show"], check=False)
+    taken: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in json.loads(routes.stdout or "[]"):
+        with contextlib.suppress(ValueError):  # "default", and the like
+            taken.append(ipaddress.ip_network(entry.get("dst", "default"), strict=False))
+    for entry in json.loads(addresses.stdout or "[]"):
+        for address in entry.get("addr_info", []):
+            taken.append(ipaddress.ip_network(f"{address['local']}/{address['prefixlen']}", strict=False))
+    for second in range(200, 250):
+        candidate = ipaddress.IPv4Network(f"10.{second}.0.0/16")
+        if not any(candidate.overlaps(network) for network in taken):
+            return candidate
+    raise TopologyUnavailable("no free 10.x.0.0/16 for the chaos links")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(char in "0123456789abcdef" for char in text)
+
+
+def _run(
+    argv: list[str], *, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        if check:
+            raise TopologyUnavailable(f"{' '.join(argv)}: {error}") from None
+        return subprocess.CompletedProcess(argv, 1, "", str(error))
+    if check and done.returncode != 0:
+        raise TopologyUnavailable(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
+    return done
