@@ -1,5 +1,6 @@
 """`sagactl`, the command line of the local stack: `up` builds the storefront where npm is installed,
-then runs the whole system until Ctrl-C (restarting any process that dies), `seed` loads the demo
+then runs the whole system until Ctrl-C (restarting any process that dies) or until a process cannot
+be started (docs/resilience.md#start-up-deaths), `seed` loads the demo
 data, `order place` sends an order and can follow it to its end, `audit` checks that money and stock
 add up, `rollout` ships a new worker version, `chaos` runs a failure scenario against a stack of its
 own, `token` prints a bearer token for a customer or an operator. It reaches the services only over
@@ -315,11 +316,15 @@ def _up(args: argparse.Namespace) -> int:
         log.info("stopped before the stack was ready")
         return 0
     try:
-        stack.supervise()  # a child that dies is restarted, and its death and return logged
+        # A child that dies is restarted, and its death and return logged; one that cannot be started
+        # again ends `up` as a failure to start would have.
+        stack.supervise(on_failure=stop_requested)
         if args.seed:
             _load_demo_data(config)
         _print_endpoints(config)
         stop_requested.wait()
+        if stack.failure is not None:
+            raise stack.failure
         log.info("stopping")
     finally:
         stack.stop()

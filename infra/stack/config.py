@@ -107,6 +107,11 @@ class StartCancelled(StackError):
     """A stop was requested while the stack was starting; what had started is stopped again."""
 
 
+class CannotStart(StackError):
+    """A process cannot be started, and starting it again would not help: its binary is missing, or
+    another process holds one of its ports. Nothing of it was started."""
+
+
 @dataclass(frozen=True)
 class Placement:
     """A service that runs in a network namespace of its own instead of on the machine's loopback

@@ -11,11 +11,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from infra.stack.config import StackError, StartCancelled
+from infra.stack.config import CannotStart, StackError, StartCancelled, port_is_free
 
 log = logging.getLogger("infra.stack")
 
@@ -25,7 +25,8 @@ class ManagedProcess:
 
     `start` launches it, `wait_ready` polls its readiness probe (none: ready once running), `stop` ends
     the whole group (SIGTERM, then SIGKILL) and waits until no member is left. It may be started again
-    after it has exited: the seam for supervision.
+    after it has exited: the seam for supervision. `ports` are those it listens on: `start` refuses
+    to launch it while another process holds one.
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class ManagedProcess:
         log_path: Path,
         ready: Callable[[], bool] | None = None,
         stop_timeout: float = 10.0,
+        ports: Collection[int] = (),
     ) -> None:
         self.name = name
         self.argv = argv
@@ -45,6 +47,7 @@ class ManagedProcess:
         self.env = dict(env)
         self.log_path = log_path
         self.stop_timeout = stop_timeout
+        self.ports = tuple(ports)
         self._ready = ready
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
@@ -63,8 +66,12 @@ class ManagedProcess:
         return self._popen is not None and self._popen.poll() is None
 
     def start(self) -> None:
+        """Launch the process; CannotStart when its binary is missing or one of its ports is taken."""
         if self.is_alive():
             raise RuntimeError(f"{self.name} is already running")
+        for port in self.ports:
+            if not port_is_free(port):
+                raise CannotStart(f"{self.name} could not start: port {port} is taken")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log_file:
             self._log_offset = log_file.tell()
@@ -82,7 +89,7 @@ class ManagedProcess:
                     start_new_session=True,
                 )
             except OSError as error:
-                raise StackError(f"cannot start {self.name} ({shlex.join(self.argv)}): {error}") from error
+                raise CannotStart(f"{self.name} could not start: {self._launch_refusal(error)}") from error
 
     def wait_ready(self, timeout: float, *, cancel: threading.Event | None = None) -> None:
         """Return once the readiness probe passes; StackError if the process dies or time runs out."""
@@ -90,11 +97,11 @@ class ManagedProcess:
         while True:
             _raise_if_cancelled(cancel)
             if not self.is_alive():
-                raise self.failure(f"{self.exit_description()} while starting")
+                raise self.failure(f"could not start: {self.exit_reason()}")
             if self._ready is None or self._ready():
                 return
             if time.monotonic() >= deadline:
-                raise self.failure(f"was not ready after {timeout:g} s")
+                raise self.failure(f"could not start: not ready after {timeout:g} s")
             _pause(0.2, cancel)
 
     def wait_exit(self, timeout: float, *, cancel: threading.Event | None = None) -> int:
@@ -134,6 +141,12 @@ class ManagedProcess:
         except ValueError:
             return f"was killed by signal {-code}"
 
+    def exit_reason(self) -> str:
+        """How the process ended and the error it last wrote, on one line: 'exited with code 3:
+        django.core.exceptions.ImproperlyConfigured: ...'; the bare exit description if it wrote none."""
+        error = _first_error(self.log_tail(200).splitlines())
+        return self.exit_description() if error is None else f"{self.exit_description()}: {error}"
+
     def log_tail(self, lines: int = 20) -> str:
         """The last `lines` lines this process (since its last start) wrote to its log."""
         try:
@@ -145,9 +158,15 @@ class ManagedProcess:
         return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
     def failure(self, what: str) -> StackError:
-        """A StackError saying `what` happened to this process, with the tail of its log."""
+        """A StackError whose first line says `what` happened to this process, the tail of its log
+        below it."""
         tail = self.log_tail() or "(nothing)"
-        return StackError(f"{self.name} {what}; last lines of {self.log_path}:\n{tail}")
+        return StackError(f"{self.name} {what}\nlast lines of {self.log_path}:\n{tail}")
+
+    def _launch_refusal(self, error: OSError) -> str:
+        if isinstance(error, FileNotFoundError) and error.filename == self.argv[0]:
+            return f"binary not found: {self.argv[0]}"
+        return f"{error.strerror}: {error.filename or self.argv[0]}"
 
     def _group_gone(self) -> bool:
         # The leader must be reaped, not merely a zombie: a multithreaded leader shows as a zombie while
@@ -185,6 +204,21 @@ def group_alive(pgid: int) -> bool:
         if int(pgrp) == pgid and state != "Z":
             return True
     return False
+
+
+def _first_error(lines: list[str]) -> str | None:
+    """The exception line of the first Python traceback in `lines` (what went wrong first: a gunicorn
+    master whose worker failed to boot may add a traceback of its own after the worker's), else the
+    last line written (the stack's own "=== starting" lines aside); None when there is none."""
+    written = [line for line in lines if line.strip() and not line.startswith("=== ")]
+    tracebacks = [
+        at for at, line in enumerate(written) if line.startswith("Traceback (most recent call last)")
+    ]
+    if tracebacks:
+        for line in written[tracebacks[0] + 1 :]:
+            if not line[0].isspace():  # the frames are indented; the exception that ended them is not
+                return line
+    return written[-1] if written else None
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -125,6 +126,7 @@ def temporal_server(config: StackConfig) -> ManagedProcess:
         env=_child_env(),
         log_path=config.log_dir / "temporal.log",
         ready=lambda: _temporal_cli(config, "operator", "namespace", "describe") is not None,
+        ports=(config.temporal_port, config.temporal_ui_port, http_port, metrics_port),
     )
 
 
@@ -200,6 +202,7 @@ def django_service(config: StackConfig, service: str) -> ManagedProcess:
         env=env,
         log_path=config.log_dir / f"{service}.log",
         ready=lambda: answers_200(f"{url}/readyz"),
+        ports=(urlsplit(url).port or 80,),
     )
 
 
@@ -337,7 +340,8 @@ def worker_version(config: StackConfig, pid: int | None) -> str | None:
 def orchestrator_worker(config: StackConfig) -> ManagedProcess:
     """The stack's orchestrator worker, its build id derived from the code (or SAGA_BUILD_ID); ready
     once this process (not an earlier one) serves the task queue."""
-    return _worker(config, "worker", {"WORKER_METRICS_ADDRESS": f"{HOST}:{config.worker_metrics_port}"})
+    metrics = {"WORKER_METRICS_ADDRESS": f"{HOST}:{config.worker_metrics_port}"}
+    return _worker(config, "worker", metrics, ports=(config.worker_metrics_port,))
 
 
 def rollout_worker(
@@ -352,11 +356,16 @@ def rollout_worker(
     point: a test of a rollout runs one whose saga has changed, as a new release would."""
     metrics = f"{HOST}:{metrics_port}" if metrics_port else ""
     extra = {"WORKER_METRICS_ADDRESS": metrics, "SAGA_BUILD_ID": build_id}
-    return _worker(config, f"worker-{build_id}", extra, module)
+    return _worker(config, f"worker-{build_id}", extra, module, ports=(metrics_port,) if metrics_port else ())
 
 
 def _worker(
-    config: StackConfig, name: str, extra: dict[str, str], module: str = "orchestrator.worker"
+    config: StackConfig,
+    name: str,
+    extra: dict[str, str],
+    module: str = "orchestrator.worker",
+    *,
+    ports: tuple[int, ...] = (),
 ) -> ManagedProcess:
     secrets = config.secrets()  # read once: the worker's and the auditor's client secrets
     env = _child_env(
@@ -380,5 +389,6 @@ def _worker(
         log_path=config.log_dir / f"{name}.log",
         ready=lambda: worker_version(config, worker.pid) is not None,
         stop_timeout=15.0,  # the worker drains running activities for up to 10 s
+        ports=ports,
     )
     return worker

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from infra import storefront
 from infra.broker import drop_vhost, own_vhost
 from infra.databases import drop_databases, ensure_databases
-from infra.stack.config import ALL_SERVICES, PUBLISHING_SERVICES, StackConfig, StackError
+from infra.stack.config import ALL_SERVICES, PUBLISHING_SERVICES, StackConfig, StackError, StartCancelled
 from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
@@ -43,10 +43,13 @@ class Stack:
     """The whole local system: Temporal, then migrations and the broker's queues, the four services,
     order_svc's outbox relay, the event publishers and the notifier, then the worker; stopped in
     reverse. Use it as a context manager, or call `start` and
-    `stop`; call `supervise` once started to have every process that dies restarted (see Supervisor)."""
+    `stop`; call `supervise` once started to have every process that dies restarted (see Supervisor).
+    `policy` paces both: a process that dies before it is ready while the stack starts is started
+    again after the policy's backoff, up to its `start_attempts`, while the others keep running."""
 
-    def __init__(self, config: StackConfig) -> None:
+    def __init__(self, config: StackConfig, policy: RestartPolicy | None = None) -> None:
         self.config = config
+        self.policy = policy or RestartPolicy()
         self.processes: dict[str, ManagedProcess] = {"temporal": temporal_server(config)}
         for service in ALL_SERVICES:
             self.processes[service] = django_service(config, service)
@@ -66,6 +69,7 @@ class Stack:
 
             self.processes["gateway"] = gateway_server(config)
         self._supervisor: Supervisor | None = None
+        self._start_events: list[SupervisionEvent] = []
 
     def __enter__(self) -> Stack:
         self.start()
@@ -95,8 +99,10 @@ class Stack:
         return self.config.ui_url
 
     def start(self, *, cancel: threading.Event | None = None) -> None:
-        """Start everything and wait until each part is ready. On any failure, or once `cancel` is
-        set, what was started is stopped again before the error propagates."""
+        """Start everything and wait until each part is ready, starting again what dies first (see
+        `policy`). On any other failure (the last attempt's included), or once `cancel` is set, what
+        was started is stopped again before the error propagates; a missing binary or a port another
+        process holds raises CannotStart at once."""
         self.config.check_ports()
         self.config.secrets()
         storefront.publish(self.config)  # the built storefront's files, for identity_svc and the gateway
@@ -155,17 +161,29 @@ class Stack:
         self._bring_up([process.name], None)
         return process
 
-    def supervise(self, policy: RestartPolicy | None = None) -> None:
+    def supervise(
+        self, policy: RestartPolicy | None = None, *, on_failure: threading.Event | None = None
+    ) -> None:
         """From now until `stop`, restart any process that dies (migrations are one-shot and not
-        among them), with the backoff of `policy` and readiness within the startup timeout."""
+        among them), with the backoff of `policy` (default: the stack's) and readiness within the
+        startup timeout. A process that cannot be started again is left stopped, its error kept as
+        `failure`, and `on_failure` set."""
         if self._supervisor is not None:
             raise StackError("the stack is already supervised")
         if any(process.pid is None for process in self.processes.values()):
             raise StackError("start the stack before supervising it")
         self._supervisor = Supervisor(
-            self.processes, policy=policy or RestartPolicy(), ready_timeout=self.config.startup_timeout
+            self.processes,
+            policy=policy or self.policy,
+            ready_timeout=self.config.startup_timeout,
+            on_failure=on_failure,
         )
         self._supervisor.start()
+
+    @property
+    def failure(self) -> StackError | None:
+        """Why supervision gave up on a process; None while it has not."""
+        return None if self._supervisor is None else self._supervisor.failure
 
     @property
     def restarts(self) -> dict[str, int]:
@@ -176,8 +194,9 @@ class Stack:
 
     @property
     def events(self) -> list[SupervisionEvent]:
-        """What supervision saw and did: deaths, failed restarts, recoveries; oldest first."""
-        return [] if self._supervisor is None else self._supervisor.events
+        """Deaths while starting and their new attempts, then what supervision saw and did: deaths,
+        failed restarts, recoveries; oldest first."""
+        return self._start_events + ([] if self._supervisor is None else self._supervisor.events)
 
     def kill(self, name: str, signum: int = signal.SIGKILL) -> bool:
         """Send `signum` to every process of `name`'s group, as `kill -9 -<pgid>` from a shell would.
@@ -198,8 +217,35 @@ class Stack:
             self.processes[name].start()
         for name in names:
             process = self.processes[name]
-            process.wait_ready(self.config.startup_timeout, cancel=cancel)
+            self._wait_started(process, cancel)
             log.info("%s ready (pid %d, %.1f s)", name, process.pid, time.monotonic() - began)
+
+    def _wait_started(self, process: ManagedProcess, cancel: threading.Event | None) -> None:
+        """Wait until `process` is ready; while it dies first, start it again after the policy's
+        backoff, `start_attempts` times in all. A process still not ready after the startup timeout
+        is not tried again: another attempt would wait as long."""
+        attempts = self.policy.start_attempts
+        attempt = 1
+        while True:
+            try:
+                process.wait_ready(self.config.startup_timeout, cancel=cancel)
+                return
+            except StartCancelled:
+                raise
+            except StackError:
+                if process.is_alive() or attempt >= attempts:
+                    raise
+            delay = self.policy.backoff(attempt)
+            attempt += 1
+            description = (
+                f"{process.exit_reason()}; starting again in {delay:.1f} s (attempt {attempt} of {attempts})"
+            )
+            self._start_events.append(SupervisionEvent(time.time(), process.name, description))
+            log.warning("%s %s", process.name, description)
+            process.stop()  # what is left of its group, so that its ports are free again
+            if (cancel or threading.Event()).wait(delay):
+                raise StartCancelled("stop requested while starting")
+            process.start()
 
     def _make_worker_current(self) -> None:
         """Make the version the stack's worker runs the deployment's current one, so new sagas start
@@ -239,7 +285,7 @@ class Stack:
                 step.start()
             for step in steps:
                 if step.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
-                    raise step.failure(step.exit_description())
+                    raise step.failure(step.exit_reason())
         finally:
             for step in steps:
                 step.stop()

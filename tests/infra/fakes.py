@@ -5,6 +5,7 @@ and each reporting the environment it was given.
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from textwrap import dedent
 
@@ -78,6 +79,23 @@ FAKE_WSGI = """
         return [data]
 """
 
+# Put before FAKE_WSGI: the application fails to load on the first `failing` boots of a gunicorn
+# master (a worker that fails to boot ends its master; its two workers count once), and on any boot
+# while <var>/<service>.broken exists.
+FAILING_BOOT = """
+    import os
+    from pathlib import Path
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    boots = Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".boots")
+    masters = set(boots.read_text().split()) if boots.exists() else set()
+    masters.add(str(os.getppid()))
+    boots.write_text(" ".join(sorted(masters)))
+    if len(masters) <= {failing} or Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".broken").exists():
+        raise ImproperlyConfigured("SAGA_CORS_ORIGINS takes exact origins only: 'http://*.example'")
+"""
+
 FAKE_WORKER = """
     import asyncio, json, os
     from pathlib import Path
@@ -115,13 +133,20 @@ def _write(path: Path, source: str) -> None:
     path.write_text(dedent(source).lstrip())
 
 
-def write_fake_root(root: Path, *, failing_migration: str | None = None) -> Path:
+def write_fake_root(
+    root: Path, *, failing_migration: str | None = None, failing_boots: Mapping[str, int] | None = None
+) -> Path:
     """A repository root with fake services and worker; `failing_migration` names a service whose
-    migrate step fails."""
+    migrate step fails, `failing_boots` the services whose application raises ImproperlyConfigured
+    on their first so many starts (and on any start while <var>/<service>.broken exists)."""
+    failing_boots = failing_boots or {}
     for service in ("identity_svc", "order_svc", "payment_svc", "inventory_svc", "notification_svc"):
         _write(root / service / "manage.py", FAILING_MANAGE if service == failing_migration else FAKE_MANAGE)
         _write(root / service / "config" / "__init__.py", "")
-        _write(root / service / "config" / "wsgi.py", FAKE_WSGI.format(reported=REPORTED_VARIABLES))
+        wsgi = FAKE_WSGI.format(reported=REPORTED_VARIABLES)
+        if service in failing_boots:
+            wsgi = FAILING_BOOT.format(failing=failing_boots[service]) + wsgi
+        _write(root / service / "config" / "wsgi.py", wsgi)
     _write(root / "orchestrator" / "__init__.py", "")
     _write(root / "orchestrator" / "worker.py", FAKE_WORKER.format(reported=REPORTED_VARIABLES))
     return root

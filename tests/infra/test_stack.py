@@ -202,7 +202,8 @@ def test_a_failed_migration_stops_what_had_started_and_shows_the_log_tail(tmp_pa
 
     message = str(error.value)
     assert message.startswith(
-        f"payment_svc migrate exited with code 1; last lines of {config.log_dir}/payment_svc.log"
+        "payment_svc migrate exited with code 1: django.db.utils.OperationalError: unable to open database "
+        f"file\nlast lines of {config.log_dir}/payment_svc.log"
     )
     assert message.endswith("django.db.utils.OperationalError: unable to open database file")
     assert marked_processes(marker) == []
