@@ -3,16 +3,21 @@
 A domain error knows its HTTP status and machine code, the way DRF's exceptions
 do; `exception_handler` turns every error, ours or DRF's, into
 `{"code", "message", "details"}`. Nothing here decides business rules.
+
+A database that fails a request (down, restarting, read-only, out of space) is not the caller's
+fault and not a bug: it answers 503 with a code that says which (`database_unavailable`,
+`database_read_only`, `storage_full`), and the caller may try again with the same Idempotency-Key.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework import status
@@ -52,6 +57,58 @@ class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
     message = "The request conflicts with the current state."
+
+
+class DatabaseUnavailable(DomainError):
+    """503: the database cannot serve this request right now (down, restarting, unreachable)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "database_unavailable"
+    message = "The database is not reachable right now; retry shortly with the same Idempotency-Key."
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    """503: the database refuses writes (a read-only file or server); reads still answer."""
+
+    code = "database_read_only"
+    message = "The database takes no writes right now; nothing was changed. Reads still answer."
+
+
+class StorageFull(DatabaseUnavailable):
+    """503: the database's storage is full, so nothing could be written; reads still answer."""
+
+    code = "storage_full"
+    message = "The database's storage is full; nothing was changed. Reads still answer."
+
+
+# How each driver names these failures: SQLite's result codes (sqlite3's `sqlite_errorname`, extended
+# codes included) and PostgreSQL's SQLSTATEs (psycopg's `sqlstate`): 53100 disk_full,
+# 25006 read_only_sql_transaction.
+_SQLITE_FAILURES = (("SQLITE_FULL", StorageFull), ("SQLITE_READONLY", DatabaseReadOnly))
+_POSTGRES_FAILURES = {"53100": StorageFull, "25006": DatabaseReadOnly}
+
+
+def database_failure(error: DatabaseError) -> DatabaseUnavailable:
+    """The 503 a database error becomes: storage full, read-only, or (anything else) unavailable.
+
+    SQLite opens a file it may not write read-only, and the connection stays so for its whole life
+    (CONN_MAX_AGE keeps it for minutes): a connection that was refused a write as read-only is closed
+    at the end of this request, so the next one opens the file afresh and writes once the file does."""
+    cause = error.__cause__
+    sqlite_name = getattr(cause, "sqlite_errorname", None) or ""
+    for prefix, failure in _SQLITE_FAILURES:
+        if sqlite_name.startswith(prefix):
+            if failure is DatabaseReadOnly:
+                _retire_sqlite_connections()
+            return failure()
+    return _POSTGRES_FAILURES.get(getattr(cause, "sqlstate", None) or "", DatabaseUnavailable)()
+
+
+def _retire_sqlite_connections() -> None:
+    """Make this thread's SQLite connections obsolete: Django closes them when the request ends."""
+    for connection in connections.all(initialized_only=True):
+        if connection.vendor == "sqlite":
+            connection.close_at = time.monotonic()
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -114,16 +171,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.PermissionDenied()
     elif isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
         exc = drf.ParseError("The JSON body is nested too deeply.")
+    elif isinstance(exc, DatabaseError):
+        logger.error("database error: %s", exc, exc_info=exc)
+        exc = database_failure(exc)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, drf.APIException):
         return _drf_error(exc)
-    if isinstance(exc, DatabaseError):
-        logger.exception("database error")
-        return Response(
-            error_body("service_unavailable", "The database is not reachable right now."),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
     logger.exception("unhandled error")
     return Response(
         error_body("internal_error", "Something went wrong on our side."),

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from chassis.conf import shared_settings
 from chassis.cors import wide_cors_refusals
-from chassis.errors import error_response
+from chassis.errors import database_failure, error_response
 from chassis.settings import ADMIN_PREFIX
 from observability.logs import log_context
 
@@ -59,6 +60,15 @@ class RequestContextMiddleware:
                     },
                 )
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view outside DRF (the identity provider's endpoints, the admin) whose database failed
+        answers the 503 an API view would, in the error shape, rather than Django's 500."""
+        if not isinstance(exception, DatabaseError):
+            return None
+        logger.error("database error: %s", exception, exc_info=exception)
+        failure = database_failure(exception)
+        return error_response(failure.status_code, failure.code, failure.message)
 
 
 class RequestBodyMiddleware:

@@ -58,6 +58,9 @@ MAX_RETENTION_HOURS = 10 * 366 * 24
 """The shortest life of an idempotency record: it must outlive every retry of its request. The saga
 retries a step within its deadline (minutes), and a client retries within minutes too."""
 
+DATABASE_CONNECT_TIMEOUT_SECONDS = 3
+"""How long a service waits for PostgreSQL to accept a connection before it answers 503."""
+
 ADMIN_PREFIX = "/admin/"
 """Where each service serves Django's admin: the only place with sessions (chassis.middleware)."""
 
@@ -69,6 +72,10 @@ def _database(name: str, environ: Mapping[str, str], var_dir: Path) -> dj_databa
         # seventh of a saga command's CPU (docs/benchmarks.md), and statement counts are pinned by the
         # services' tests instead.
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        # A server that does not answer (down behind a live address, a dropped network) fails a
+        # request's connection within seconds instead of holding it until gunicorn gives up;
+        # ?connect_timeout= in the URL wins.
+        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
         db.setdefault("TEST", {})["NAME"] = f"test_{name}_svc"
         return db
     var_dir.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ def test_when_the_outbox_record_cannot_be_written_nothing_is_stored(customer, mo
     r = customer("alice").post("/api/v1/orders", {"items": [{"sku": "MUG", "quantity": 1}]})
 
     assert r.status_code == 503
-    assert r.json()["code"] == "service_unavailable"
+    assert r.json()["code"] == "database_unavailable"
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
 
