@@ -2,12 +2,16 @@
 failure the driver reported: storage full, read-only, or unavailable. Nothing is stored, so the same
 request with the same Idempotency-Key runs afresh once the database is back."""
 
+import json
 import sqlite3
 
 import psycopg
 import pytest
 from django.db import OperationalError
+from django.http import HttpResponse
 from orders.models import Order, OutboxRecord
+
+from chassis.middleware import RequestContextMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,3 +51,17 @@ def test_a_failing_database_answers_503_with_the_failure_named(customer, monkeyp
     monkeypatch.undo()
     again = customer("alice").post("/api/v1/orders", body, HTTP_IDEMPOTENCY_KEY="k-1")
     assert again.status_code == 202
+
+
+def test_a_view_outside_drf_whose_database_fails_answers_503_too(rf):
+    middleware = RequestContextMiddleware(lambda request: HttpResponse())
+    cause = sqlite_error("SQLITE_FULL")
+    try:
+        raise OperationalError(str(cause)) from cause
+    except OperationalError as error:
+        response = middleware.process_exception(rf.get("/admin/"), error)
+
+    assert response is not None
+    assert response.status_code == 503
+    assert json.loads(response.content)["code"] == "storage_full"
+    assert middleware.process_exception(rf.get("/admin/"), ValueError("not ours")) is None
