@@ -2,7 +2,8 @@
 
 DRF's IntegerField takes "5" and 5.0 and CharField takes 123, and a serializer silently drops
 fields it does not know; at the edge of a money-and-stock system either is a client bug (or an
-attempt: `"status": "CONFIRMED"`) and gets a clear 400.
+attempt: `"status": "CONFIRMED"`) and gets a clear 400. A query is read as strictly: a parameter
+given without a value, or a number that is not written in digits, is a 400 too, never the default.
 """
 
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from chassis.errors import DomainError
 from saga_contract import CUSTOMER_ID_PATTERN
 
 
@@ -21,6 +23,31 @@ class StrictSerializer(serializers.Serializer[Any]):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class QuerySerializer(serializers.Serializer[Any]):
+    """The query of a GET. DRF reads a parameter given with no value (`?status=`) as one left out;
+    here it is refused, because the schema promises a value of the parameter's type and an empty
+    string is none."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            blank = sorted(name for name, _ in self.fields.items() if name in data and data[name] == "")
+            if blank:
+                raise serializers.ValidationError({name: ["Must not be empty."] for name in blank})
+        return super().to_internal_value(data)
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """A whole number in a query string, written in ASCII digits only: "5", never "5.0", "+5" or " 5"
+    (which DRF's IntegerField would read as 5)."""
+
+    default_error_messages = {"invalid": "Must be a whole number written in digits."}
+
+    def to_internal_value(self, data: object) -> int:
+        if not isinstance(data, str) or not (data.isascii() and data.isdigit()):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -54,7 +81,14 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictRegexField(serializers.RegexField):
+    """A JSON string matching its pattern as sent: no surrounding whitespace is trimmed first, so that
+    "alice\n" is refused as the schema's pattern refuses it, not read as "alice"."""
+
     default_error_messages = {"type": "Must be a JSON string."}
+
+    def __init__(self, regex: str, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(regex, **kwargs)
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):
@@ -80,10 +114,20 @@ def customer_id_field(**kwargs: Any) -> StrictRegexField:
     return StrictRegexField(rf"\A{CUSTOMER_ID_PATTERN}\Z", max_length=64, **kwargs)
 
 
+class SkuRepeated(DomainError):
+    """Lines whose objects the schema allows (no JSON Schema says "unique by one property"), which the
+    rule of one line per SKU refuses: a 422, like any business rule, so that the body is not called
+    malformed. `details.skus` names them."""
+
+    status_code = 422
+    code = "sku_repeated"
+    message = "Each SKU may appear in one line only."
+
+
 def unique_skus(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For `validate_items` of a serializer: each SKU at most once."""
+    """For `validate_items` of a serializer: each SKU at most once (SkuRepeated otherwise)."""
     skus = [item["sku"] for item in items]
-    duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
-    if duplicates:
-        raise serializers.ValidationError(f"Each SKU may appear once; repeated: {', '.join(duplicates)}.")
+    repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if repeated:
+        raise SkuRepeated(skus=repeated)
     return items

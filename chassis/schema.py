@@ -3,12 +3,17 @@
 The schema follows the services' conventions instead of repeating them on every view:
 
 - a view's `InputSerializer` is its POST body, its `FilterSerializer` its GET query;
-- an `@idempotent` POST takes the `Idempotency-Key` header, and may answer 409 and 422;
+- an `@idempotent` POST takes the `Idempotency-Key` header (its pattern and length are the ones the
+  decorator checks), and may answer 409 and 422;
+- a body a `StrictSerializer` reads allows no other properties (`additionalProperties: false`): the
+  serializer refuses unknown fields with 400;
 - every operation needs a bearer token (`bearerAuth`) and may answer 401, 403 and 429, except a
   public one (a view without authentication classes), whose `security` is empty and which may answer
-  429 only; an operation with a body or a query may answer 400, one with a path parameter 404; all
-  in the error shape;
-- a list answers a page (`page_of`).
+  429 only; an operation with a body or a query may answer 400, one with a path parameter or a page
+  404; all in the error shape;
+- a list answers a page (`page_of`), and takes the page's query (`PAGE_PARAMETERS`);
+- a success answer may link to the operations that take what it returns (`linked`): the OpenAPI
+  links a client, or a stateful test, follows from an order placed to its saga and its cancel.
 
 Views declare what only they know: their success answers, the domain errors they raise, and examples.
 """
@@ -19,7 +24,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentRegistry
 from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse
@@ -27,7 +32,8 @@ from rest_framework import serializers
 
 from chassis.errors import DomainError
 from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
-from chassis.idempotency.decorators import IN_FLIGHT, KEY_REUSED
+from chassis.idempotency.decorators import IN_FLIGHT, KEY_MAX_LENGTH, KEY_PATTERN, KEY_REUSED, KEY_RULE
+from chassis.pagination import PageQuerySerializer
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -119,6 +125,21 @@ def answers(ok: Mapping[int, object], *domain_errors: type[DomainError]) -> dict
     return responses
 
 
+class LinkedResponse(OpenApiResponse):
+    """A success answer, with the OpenAPI links from it to the operations that take what it returns."""
+
+    def __init__(self, response: object, links: Mapping[str, Mapping[str, object]]) -> None:
+        super().__init__(response)
+        self.links = links
+
+
+def linked(serializer: object, **links: Mapping[str, object]) -> LinkedResponse:
+    """`serializer`'s answer, linked to each operation named by its operationId, whose `parameters`
+    (by name) or `requestBody` the link fills from the answer with runtime expressions
+    (`$response.body#/id`)."""
+    return LinkedResponse(serializer, links)
+
+
 @cache
 def page_of(serializer: type[serializers.Serializer[Any]]) -> type[serializers.Serializer[Any]]:
     """The paginated envelope of a list of `serializer`."""
@@ -138,10 +159,15 @@ def page_of(serializer: type[serializers.Serializer[Any]]) -> type[serializers.S
     return cast(type[serializers.Serializer[Any]], page)
 
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number, from 1 (a page past the end is 404)."),
-    OpenApiParameter("page_size", int, description="Items per page, 1 to 500 (default 20)."),
-]
+PAGE_PARAMETERS = [PageQuerySerializer]
+"""`@extend_schema(parameters=...)` of a list: the page's query, as `paginated_response` checks it."""
+
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": KEY_MAX_LENGTH,
+    "pattern": KEY_PATTERN,
+}
 
 
 class ServiceAutoSchema(AutoSchema):
@@ -171,22 +197,39 @@ class ServiceAutoSchema(AutoSchema):
             parameters.append(
                 OpenApiParameter(
                     IDEMPOTENCY_HEADER,
-                    str,
+                    IDEMPOTENCY_KEY_SCHEMA,
                     OpenApiParameter.HEADER,
                     required=True,
-                    description="1-255 printable ASCII characters, new for each new request: the same key "
-                    "with the same body replays the first answer (header Idempotent-Replayed: "
-                    "true), and never repeats the effect.",
+                    description=f"{KEY_RULE}, new for each new request: the same key with the same body "
+                    "replays the first answer (header Idempotent-Replayed: true), and never repeats the "
+                    "effect.",
                 )
             )
         return parameters
+
+    def _get_response_for_code(
+        self,
+        serializer: object,
+        status_code: str,
+        media_types: list[str] | None = None,
+        direction: Direction = "response",
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = super()._get_response_for_code(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
+            serializer, status_code, media_types, direction
+        )
+        if isinstance(serializer, LinkedResponse):
+            answer["links"] = {
+                operation_id: {"operationId": operation_id, **link}
+                for operation_id, link in serializer.links.items()
+            }
+        return answer
 
     def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status in self._implied_errors():
             description, code, message, details = STANDARD_ERRORS[status]
             if str(status) not in responses:
-                responses[str(status)] = self._get_response_for_code(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
+                responses[str(status)] = self._get_response_for_code(
                     error(status, description, code, message, details), str(status), direction=direction
                 )
             else:  # the view's own errors of this status, and this one too
@@ -198,6 +241,26 @@ class ServiceAutoSchema(AutoSchema):
                         "summary": code,
                     }
         return dict(sorted(responses.items()))
+
+    def _map_serializer_field(
+        self,
+        field: serializers.Field[Any, Any, Any, Any],
+        direction: Direction,
+        bypass_extensions: bool = False,
+    ) -> dict[str, Any] | None:
+        """drf-spectacular's mapping, with the bounds of a list of objects (a ListSerializer's
+        `allow_empty=False` and `max_length`, which it leaves out)."""
+        schema: dict[str, Any] | None = super()._map_serializer_field(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
+            field, direction, bypass_extensions
+        )
+        if schema is None or schema.get("type") != "array":
+            return schema
+        if getattr(field, "allow_empty", True) is False:
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        max_length = getattr(field, "max_length", None)
+        if isinstance(field, serializers.ListSerializer) and max_length is not None:
+            schema["maxItems"] = max_length
+        return schema
 
     def get_serializer_name(self, serializer: serializers.Serializer[Any], direction: Direction) -> str:
         """A view's nested serializers are named after the view: OrderSagaApi.OutputSerializer ->
@@ -215,6 +278,7 @@ class ServiceAutoSchema(AutoSchema):
         if (
             has_body
             or self._idempotent()
+            or self._paged()
             or (self.method == "GET" and hasattr(self.view, "FilterSerializer"))
         ):
             errors.append(400)
@@ -231,11 +295,33 @@ class ServiceAutoSchema(AutoSchema):
         return not self.view.get_authenticators()
 
     def _paged(self) -> bool:
-        return any(getattr(parameter, "name", None) == "page" for parameter in self.get_override_parameters())
+        return any(
+            isinstance(parameter, type) and issubclass(parameter, PageQuerySerializer)
+            for parameter in self.get_override_parameters()
+        )
 
     def _idempotent(self) -> bool:
         handler = getattr(self.view, self.method.lower(), None)
         return getattr(handler, "idempotent", False)
+
+
+class StrictBodyScheme(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]  # as BearerTokenScheme below
+    """A body read by a StrictSerializer (nested ones too) allows no other properties: the serializer
+    refuses unknown fields, and the schema says so, so that no schema-valid body is refused. A rule
+    across fields that its `validate` checks is published from its `json_schema_rules` (JSON Schema
+    keywords such as `anyOf`), written beside that `validate`."""
+
+    target_class = "chassis.fields.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            schema["additionalProperties"] = False
+            schema.update(getattr(self.target, "json_schema_rules", {}))
+        return schema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's __init_subclass__ is unannotated

@@ -4,8 +4,6 @@ change has exactly one event and that nothing is left waiting."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -15,6 +13,7 @@ from rest_framework.response import Response
 
 from chassis.api import ServiceApi
 from chassis.events.models import OutboxEvent
+from chassis.fields import QuerySerializer
 from chassis.pagination import paginated_response
 from chassis.permissions import AuditorReads, IsOperator
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
@@ -40,9 +39,9 @@ class EventListApi(ServiceApi):
 
     permission_classes = [IsOperator | AuditorReads]
 
-    class EventFilterSerializer(serializers.Serializer[Any]):
+    class EventFilterSerializer(QuerySerializer):
         type = serializers.ChoiceField(choices=[event_type.value for event_type in EventType], required=False)
-        key = serializers.CharField(max_length=64, required=False)
+        key = serializers.CharField(max_length=64, required=False, trim_whitespace=False)
         published = serializers.BooleanField(required=False, default=None, allow_null=True)
 
     FilterSerializer = EventFilterSerializer  # its answers include a 400 (chassis.schema)

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from chassis.api import ServiceApi
 from chassis.conf import shared_settings
+from chassis.errors import DomainError
 from chassis.fields import StrictIntegerField, StrictSerializer
 from chassis.idempotency.decorators import idempotent
 from chassis.idempotency.services import idempotency_records_purge
@@ -26,6 +27,15 @@ from chassis.permissions import IsSaga
 from chassis.schema import answers
 from chassis.settings import MAX_RETENTION_HOURS
 from saga_contract import IDEMPOTENCY_PURGE_PATH
+
+
+class ShorterThanRetention(DomainError):
+    """A purge asked to keep records for less than the service's retention: a valid number of hours
+    that the service's setting refuses (`details.retention_hours`)."""
+
+    status_code = 422
+    code = "shorter_than_retention"
+    message = "A purge keeps records at least for the service's retention (IDEMPOTENCY_RETENTION_HOURS)."
 
 
 class IdempotencyPurgeOutputSerializer(serializers.Serializer[Any]):
@@ -40,28 +50,23 @@ class IdempotencyRecordsPurgeApi(ServiceApi):
     permission_classes = [IsSaga]
 
     class InputSerializer(StrictSerializer):
-        older_than_hours = StrictIntegerField(required=False, max_value=MAX_RETENTION_HOURS)
-
-        def validate_older_than_hours(self, value: int) -> int:
-            retention = shared_settings.IDEMPOTENCY_RETENTION_HOURS
-            if value < retention:
-                raise serializers.ValidationError(
-                    f"Must be at least the service's retention, {retention} hours."
-                )
-            return value
+        older_than_hours = StrictIntegerField(required=False, min_value=1, max_value=MAX_RETENTION_HOURS)
 
     @extend_schema(
         operation_id="purgeIdempotencyRecords",
         summary="The saga's schedule deletes the idempotency records older than the retention",
         tags=["saga"],
-        responses=answers({200: IdempotencyPurgeOutputSerializer}),
+        responses=answers({200: IdempotencyPurgeOutputSerializer}, ShorterThanRetention),
         examples=[OpenApiExample("the service's retention", request_only=True, value={})],
     )
     @idempotent(atomic=False)  # each batch commits on its own, so no transaction holds the lock long
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        hours = serializer.validated_data.get("older_than_hours", shared_settings.IDEMPOTENCY_RETENTION_HOURS)
+        retention = shared_settings.IDEMPOTENCY_RETENTION_HOURS
+        hours = serializer.validated_data.get("older_than_hours", retention)
+        if hours < retention:
+            raise ShorterThanRetention(retention_hours=retention)
         deleted = idempotency_records_purge(older_than=timedelta(hours=hours))
         return Response(
             IdempotencyPurgeOutputSerializer({"deleted": deleted, "older_than_hours": hours}).data

@@ -51,7 +51,13 @@ from saga_contract import IDEMPOTENCY_IN_FLIGHT
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
-_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+KEY_MAX_LENGTH = 255
+KEY_PATTERN = rf"^[\x21-\x7e](?:[\x20-\x7e]{{0,{KEY_MAX_LENGTH - 2}}}[\x21-\x7e])?$"
+"""What a key may be, here and in the OpenAPI schema: 1-255 printable ASCII characters, neither
+starting nor ending with a space (a server strips those from a header's value, so such a key could
+never arrive as it was sent)."""
+KEY_RULE = f"1-{KEY_MAX_LENGTH} printable ASCII characters, neither starting nor ending with a space"
+_VALID_KEY = re.compile(KEY_PATTERN)
 
 
 _NEVER_STORED = frozenset({401, 403})
@@ -133,10 +139,8 @@ def idempotent(
         key = request.headers.get(HEADER)
         if key is None:
             return error_response(400, "idempotency_key_missing", f"The {HEADER} header is required.")
-        if not _VALID_KEY.match(key):
-            return error_response(
-                400, "idempotency_key_invalid", f"{HEADER} must be 1-255 printable ASCII characters."
-            )
+        if not _VALID_KEY.fullmatch(key):
+            return error_response(400, "idempotency_key_invalid", f"{HEADER} must be {KEY_RULE}.")
         # Only a view's permitted callers get here, and JwtAuthentication makes each of them a Principal.
         principal = cast(Principal, request.user)
         keyed: _Keyed = {"principal": principal.key, "scope": f"POST {request.path}", "key": key}

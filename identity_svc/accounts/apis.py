@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import services
-from accounts.errors import PasswordRefused, UserExists
+from accounts import selectors, services
+from accounts.errors import PasswordRefused, UserExists, UserNotFound
 from accounts.models import User
 from chassis.api import ServiceApi
 from chassis.auth import Principal
@@ -63,7 +62,8 @@ class UserCollectionApi(ServiceApi):
 
 
 class MeApi(ServiceApi):
-    """The caller's own account, by the subject of its token."""
+    """The caller's own account, by the subject of its token: 404 for a token whose subject has no user
+    here (an operator or a customer made by another provider)."""
 
     permission_classes = [IsCustomer | IsOperator]
 
@@ -71,9 +71,8 @@ class MeApi(ServiceApi):
         operation_id="getMe",
         summary="Your own account",
         tags=["users"],
-        responses=answers({200: UserOutputSerializer}),
+        responses=answers({200: UserOutputSerializer}, UserNotFound),
     )
     def get(self, request: Request) -> Response:
         principal = cast(Principal, request.user)
-        user = get_object_or_404(User, subject=principal.subject)
-        return Response(UserOutputSerializer(user).data)
+        return Response(UserOutputSerializer(selectors.user_get(subject=principal.subject)).data)

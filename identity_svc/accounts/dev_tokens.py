@@ -8,6 +8,7 @@ import hmac
 import time
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
@@ -24,6 +25,7 @@ SECRET_HEADER = "X-Dev-Token-Secret"
 DEV_CLIENT_ID = "sagactl"
 
 
+@extend_schema(exclude=True)  # a development facility, absent in production: not the API
 class DevTokenApi(ServiceApi):
     authentication_classes = []
     permission_classes = [AllowAny]

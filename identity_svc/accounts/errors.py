@@ -2,12 +2,16 @@
 
 from rest_framework import status
 
-from chassis.errors import Conflict, DomainError
+from chassis.errors import Conflict, DomainError, NotFound
 
 
 class UserExists(Conflict):
     code = "user_exists"
     message = "A user with this email address or subject already exists."
+
+
+class UserNotFound(NotFound):
+    message = "No user has this token's subject."
 
 
 class PasswordRefused(DomainError):

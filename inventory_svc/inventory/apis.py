@@ -29,6 +29,8 @@ from rest_framework.response import Response
 from chassis.api import ServiceApi
 from chassis.fields import (
     CurrencyField,
+    QuerySerializer,
+    SkuRepeated,
     StrictCharField,
     StrictIntegerField,
     StrictSerializer,
@@ -36,9 +38,9 @@ from chassis.fields import (
     unique_skus,
 )
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
-from chassis.pagination import Pagination, paginated_response
+from chassis.pagination import PageQuerySerializer, paginated_response
 from chassis.permissions import AuditorReads, IsOperator, IsSaga
-from chassis.schema import PAGE_PARAMETERS, answers, page_of
+from chassis.schema import PAGE_PARAMETERS, answers, linked, page_of
 from inventory import selectors, services
 from inventory.errors import (
     OutOfStock,
@@ -86,7 +88,16 @@ class ProductCollectionApi(ServiceApi):
         operation_id="createProduct",
         summary="Add a product with its first stock",
         tags=["products"],
-        responses=answers({201: ProductOutputSerializer}, ProductExists),
+        responses=answers(
+            {
+                201: linked(
+                    ProductOutputSerializer,
+                    getProduct={"parameters": {"sku": "$response.body#/sku"}},
+                    restockProduct={"parameters": {"sku": "$response.body#/sku"}},
+                )
+            },
+            ProductExists,
+        ),
         examples=[
             OpenApiExample(
                 "a product",
@@ -163,12 +174,9 @@ class CatalogApi(ServiceApi):
     authentication_classes = ()
     permission_classes = [AllowAny]
 
-    class FilterSerializer(StrictSerializer):
+    class FilterSerializer(StrictSerializer, PageQuerySerializer):
         """The query: the page and its size only. Anything else is a 400, so that made-up parameters
         cannot bypass the caches with URLs of their own."""
-
-        page = serializers.IntegerField(min_value=1, required=False)
-        page_size = serializers.IntegerField(min_value=1, max_value=Pagination.max_page_size, required=False)
 
     @extend_schema(
         operation_id="listCatalog",
@@ -343,11 +351,19 @@ class ReservationCreateApi(ServiceApi):
         summary="The saga reserves an order's lines, all or none",
         tags=["saga"],
         responses=answers(
-            {201: ReservationOutputSerializer, 200: ReservationOutputSerializer},
+            {
+                201: linked(
+                    ReservationOutputSerializer,
+                    commitStock={"parameters": {"order_id": "$response.body#/order_id"}},
+                    releaseStock={"parameters": {"order_id": "$response.body#/order_id"}},
+                ),
+                200: ReservationOutputSerializer,
+            },
             OutOfStock,
             ReservationReleased,
             ReservationConflict,
             UnknownSku,
+            SkuRepeated,
         ),
         examples=[
             OpenApiExample(
@@ -436,7 +452,7 @@ class ReservationEventListApi(ServiceApi):
 
     permission_classes = [IsOperator | AuditorReads]
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class FilterSerializer(QuerySerializer):
         order_id = serializers.UUIDField(required=False)
 
     class OutputSerializer(serializers.ModelSerializer[ReservationEvent]):

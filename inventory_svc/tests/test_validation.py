@@ -32,7 +32,6 @@ def items(n, qty=1):
         ({"order_id": ORDER, "items": [{"sku": "A", "quantity": True}]}, "items"),
         ({"order_id": ORDER, "items": [{"sku": "", "quantity": 1}]}, "items"),
         ({"order_id": ORDER, "items": [{"quantity": 1}]}, "items"),
-        ({"order_id": ORDER, "items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 2}]}, "items"),
     ],
 )
 def test_invalid_reservation_bodies(saga, make_product, body, field):
@@ -41,6 +40,17 @@ def test_invalid_reservation_bodies(saga, make_product, body, field):
     assert r.status_code == 400, r.content
     assert r.json()["code"] == "validation_error"
     assert field in r.json()["details"]
+    assert not Reservation.objects.exists()
+    assert Product.objects.get(sku="A").reserved == 0
+
+
+def test_a_repeated_sku_is_422_and_reserves_nothing(saga, make_product):
+    make_product(sku="A", on_hand=5)
+    body = {"order_id": ORDER, "items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 2}]}
+    r = saga.post("/internal/v1/reservations", body)
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "sku_repeated"
+    assert r.json()["details"] == {"skus": ["A"]}
     assert not Reservation.objects.exists()
     assert Product.objects.get(sku="A").reserved == 0
 

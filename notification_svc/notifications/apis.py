@@ -7,7 +7,7 @@ call one selector, and serialize. No business logic here.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from chassis.api import ServiceApi
 from chassis.auth import Principal
-from chassis.fields import customer_id_field
+from chassis.fields import QuerySerializer, customer_id_field
 from chassis.pagination import paginated_response
 from chassis.permissions import AuditorReads, IsCustomer, IsOperator
 from chassis.schema import PAGE_PARAMETERS, answers, page_of
@@ -76,7 +76,7 @@ class NotificationListApi(ServiceApi):
 
     permission_classes = [IsCustomer | IsOperator | AuditorReads]
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class FilterSerializer(QuerySerializer):
         customer_id = customer_id_field(required=False)
         status = serializers.ChoiceField(choices=Notification.Status.choices, required=False)
         order_id = serializers.UUIDField(required=False)

@@ -25,8 +25,10 @@ def test_hostile_filters_are_400(operator, query, field):
     assert field in r.json()["details"]
 
 
-def test_an_empty_filter_is_no_filter(operator):
-    assert operator.get("/api/v1/notifications", {"status": "", "customer_id": ""}).status_code == 200
+def test_an_empty_filter_is_400_not_no_filter(operator):
+    r = operator.get("/api/v1/notifications", {"status": "", "customer_id": ""})
+    assert_error(r, 400, "validation_error")
+    assert sorted(r.json()["details"]) == ["customer_id", "status"]
 
 
 def test_a_customers_hostile_filter_is_400_too(customer):
@@ -40,6 +42,12 @@ def test_a_notification_id_that_is_not_a_uuid_is_not_found(operator, path):
     assert_error(operator.get(path), 404, "not_found")
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "x"])
-def test_a_bad_page_is_not_found(operator, page):
-    assert_error(operator.get("/api/v1/notifications", {"page": page}), 404, "not_found")
+@pytest.mark.parametrize("page", ["0", "-1", "x", "last", "1.0", ""])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400(operator, page):
+    r = operator.get("/api/v1/notifications", {"page": page})
+    assert_error(r, 400, "validation_error")
+    assert list(r.json()["details"]) == ["page"]
+
+
+def test_a_page_past_the_end_is_not_found(operator):
+    assert_error(operator.get("/api/v1/notifications", {"page": "2"}), 404, "not_found")

@@ -24,6 +24,8 @@ from chassis.api import ServiceApi
 from chassis.auth import Principal
 from chassis.fields import (
     CurrencyField,
+    QuerySerializer,
+    SkuRepeated,
     StrictIntegerField,
     StrictSerializer,
     customer_id_field,
@@ -33,12 +35,13 @@ from chassis.fields import (
 from chassis.idempotency.decorators import idempotent
 from chassis.pagination import paginated_response
 from chassis.permissions import AuditorReads, IsCustomer, IsOperator, IsSaga
-from chassis.schema import PAGE_PARAMETERS, answers, page_of
+from chassis.schema import PAGE_PARAMETERS, answers, linked, page_of
 from chassis.throttling import OrderPlacementThrottle, RequestRateThrottle
 from observability.logs import bind
 from orders import selectors, services
 from orders.errors import (
     CustomerMismatch,
+    CustomerRequired,
     LinesMismatch,
     OperatorOrdersOff,
     OrderFinal,
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000
 MAX_CENTS = 10**12
+ORDER_OF_THE_ANSWER = {"order_id": "$response.body#/id"}
+"""The link from an answer with an order to the operations on that order."""
 
 
 def _caller(request: Request) -> Principal:
@@ -120,7 +125,7 @@ class OrderCollectionApi(ServiceApi):
         def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return unique_skus(items)
 
-    class FilterSerializer(serializers.Serializer[Any]):
+    class FilterSerializer(QuerySerializer):
         customer_id = customer_id_field(required=False)
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
@@ -131,7 +136,20 @@ class OrderCollectionApi(ServiceApi):
         description="A customer orders for itself (`customer_id` may be left out, or must be its own); "
         "an operator orders for the customer it names in `customer_id`, which it must give, outside "
         "production only (`operator_orders_off`).",
-        responses=answers({202: OrderOutputSerializer}, CustomerMismatch, OperatorOrdersOff),
+        responses=answers(
+            {
+                202: linked(
+                    OrderOutputSerializer,
+                    getOrder={"parameters": ORDER_OF_THE_ANSWER},
+                    getOrderSaga={"parameters": ORDER_OF_THE_ANSWER},
+                    requestOrderCancel={"parameters": ORDER_OF_THE_ANSWER},
+                )
+            },
+            CustomerMismatch,
+            CustomerRequired,
+            OperatorOrdersOff,
+            SkuRepeated,
+        ),
         examples=[
             OpenApiExample(
                 "two lines",
@@ -157,9 +175,7 @@ class OrderCollectionApi(ServiceApi):
             if not settings.ORDER_OPERATOR_ORDERS:
                 raise OperatorOrdersOff()
             if "customer_id" not in data:
-                raise serializers.ValidationError(
-                    {"customer_id": ["An operator must name the customer the order is for."]}
-                )
+                raise CustomerRequired()
             customer_id = data["customer_id"]
         elif data.get("customer_id", customer_id) != customer_id:
             raise CustomerMismatch()
@@ -195,7 +211,16 @@ class OrderDetailApi(ServiceApi):
         operation_id="getOrder",
         summary="Read an order",
         tags=["orders"],
-        responses=answers({200: OrderOutputSerializer}, OrderNotFound),
+        responses=answers(
+            {
+                200: linked(
+                    OrderOutputSerializer,
+                    getOrderSaga={"parameters": ORDER_OF_THE_ANSWER},
+                    requestOrderCancel={"parameters": ORDER_OF_THE_ANSWER},
+                )
+            },
+            OrderNotFound,
+        ),
     )
     def get(self, request: Request, order_id: UUID) -> Response:
         order = selectors.order_get(order_id=order_id, owner=_caller(request).customer_id)
@@ -390,7 +415,9 @@ class OrderConfirmApi(ServiceApi):
         operation_id="confirmOrder",
         summary="The saga reports the order confirmed",
         tags=["saga"],
-        responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
+        responses=answers(
+            {200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch, SkuRepeated
+        ),
         examples=[
             OpenApiExample(
                 "confirmed",
@@ -433,11 +460,21 @@ class OrderCancelApi(ServiceApi):
                 raise serializers.ValidationError("lines and total_cents go together.")
             return data
 
+        # The rule of `validate`, in the schema: priced lines with their total, or neither.
+        json_schema_rules = {
+            "anyOf": [
+                {"required": ["lines", "total_cents"], "properties": {"lines": {"minItems": 1}}},
+                {"not": {"required": ["total_cents"]}, "properties": {"lines": {"maxItems": 0}}},
+            ]
+        }
+
     @extend_schema(
         operation_id="cancelOrder",
         summary="The saga reports the order cancelled, and why",
         tags=["saga"],
-        responses=answers({200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch),
+        responses=answers(
+            {200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch, SkuRepeated
+        ),
         examples=[
             OpenApiExample("before stock was priced", request_only=True, value={"reason": "out_of_stock"}),
             OpenApiExample(

@@ -34,6 +34,14 @@ class SagaUnavailable(DomainError):
     message = "The order's saga cannot be reached right now; retry shortly (a cancel with the same Idempotency-Key)."
 
 
+class CustomerRequired(DomainError):
+    """A body the schema allows (`customer_id` is optional), which an operator's order must still fill."""
+
+    status_code = 422
+    code = "customer_required"
+    message = "An operator must name the customer the order is for (customer_id)."
+
+
 class CustomerMismatch(PermissionDenied):
     code = "customer_mismatch"
     message = "A customer places orders for itself only: customer_id must be your own."

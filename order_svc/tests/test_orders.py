@@ -158,8 +158,9 @@ def test_confirm_with_a_repeated_sku_is_refused(customer, saga):
     order_id = place(customer("alice")).json()["id"]
     doubled = [PRICED[0], {**PRICED[0], "unit_price_cents": 1}, PRICED[1]]
     r = saga.post(f"/internal/v1/orders/{order_id}/confirm", {"lines": doubled, "total_cents": 1251})
-    assert r.status_code == 400
-    assert r.json()["code"] == "validation_error"
+    assert r.status_code == 422
+    assert r.json()["code"] == "sku_repeated"
+    assert r.json()["details"] == {"skus": [PRICED[0]["sku"]]}
     assert Order.objects.get(id=order_id).status == "PENDING"
 
 

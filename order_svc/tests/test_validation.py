@@ -29,10 +29,6 @@ def lines(n):
         ({"customer_id": "alice", "items": [{"sku": "A", "quantity": None}]}, "items"),
         ({"customer_id": "alice", "items": [{"sku": 7, "quantity": 1}]}, "items"),
         ({"customer_id": "alice", "items": [{"sku": "A/../B", "quantity": 1}]}, "items"),
-        (
-            {"customer_id": "alice", "items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 1}]},
-            "items",
-        ),
     ],
 )
 def test_invalid_orders_are_400_and_store_nothing(customer, sagas, body, field):
@@ -43,6 +39,21 @@ def test_invalid_orders_are_400_and_store_nothing(customer, sagas, body, field):
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
     assert not OutboxRecord.objects.exists()
+    assert sagas.calls == []
+
+
+def test_a_repeated_sku_is_422_and_stores_nothing(customer, sagas):
+    """Two well-formed lines of one SKU: the schema allows the body, the rule of one line per SKU
+    refuses it."""
+    body = {"customer_id": "alice", "items": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 1}]}
+    r = customer("alice").post("/api/v1/orders", body)
+    assert r.status_code == 422, r.content
+    assert r.json() == {
+        "code": "sku_repeated",
+        "message": "Each SKU may appear in one line only.",
+        "details": {"skus": ["A"]},
+    }
+    assert not Order.objects.exists()
     assert sagas.calls == []
 
 

@@ -7,7 +7,7 @@ service or selector, and serialize. No business logic here.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -16,11 +16,17 @@ from rest_framework.response import Response
 
 from chassis.api import ServiceApi
 from chassis.auth import Principal
-from chassis.fields import CurrencyField, StrictIntegerField, StrictSerializer, customer_id_field
+from chassis.fields import (
+    CurrencyField,
+    QuerySerializer,
+    StrictIntegerField,
+    StrictSerializer,
+    customer_id_field,
+)
 from chassis.idempotency.decorators import idempotent, request_idempotency_key
 from chassis.pagination import paginated_response
 from chassis.permissions import AuditorReads, IsCustomer, IsOperator, IsSaga
-from chassis.schema import PAGE_PARAMETERS, answers, page_of
+from chassis.schema import PAGE_PARAMETERS, answers, linked, page_of
 from observability.logs import bind
 from payments import selectors, services
 from payments.errors import (
@@ -69,7 +75,16 @@ class AccountCollectionApi(ServiceApi):
         operation_id="openAccount",
         summary="Open a customer's account with a first deposit",
         tags=["accounts"],
-        responses=answers({201: AccountOutputSerializer}, AccountExists),
+        responses=answers(
+            {
+                201: linked(
+                    AccountOutputSerializer,
+                    getAccount={"parameters": {"customer_id": "$response.body#/customer_id"}},
+                    depositToAccount={"parameters": {"customer_id": "$response.body#/customer_id"}},
+                )
+            },
+            AccountExists,
+        ),
         examples=[
             OpenApiExample(
                 "an account",
@@ -162,7 +177,7 @@ class MerchantApi(ServiceApi):
         return Response(self.OutputSerializer(selectors.merchant_get()).data)
 
 
-class OrderFilterSerializer(serializers.Serializer[Any]):
+class OrderFilterSerializer(QuerySerializer):
     order_id = serializers.UUIDField(required=False)
 
 
@@ -239,7 +254,14 @@ class PaymentAuthorizeApi(ServiceApi):
         summary="The saga holds an order's total on the customer's account",
         tags=["saga"],
         responses=answers(
-            {201: PaymentOutputSerializer, 200: PaymentOutputSerializer},
+            {
+                201: linked(
+                    PaymentOutputSerializer,
+                    capturePayment={"requestBody": {"order_id": "$response.body#/order_id"}},
+                    voidPayment={"requestBody": {"order_id": "$response.body#/order_id"}},
+                ),
+                200: PaymentOutputSerializer,
+            },
             AccountNotFound,
             PaymentDeclined,
             PaymentVoided,

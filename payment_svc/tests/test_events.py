@@ -139,16 +139,19 @@ def test_accounts_and_payments_are_paginated_up_to_500_a_page(operator, make_acc
     assert accounts["next"] is not None
     assert [a["customer_id"] for a in accounts["results"]] == ["c0", "c1"]
     assert accounts["results"][0]["deposited_cents"] == 1_000
-    payments = operator.get("/api/v1/payments", {"page_size": 1000}).json()
+    payments = operator.get("/api/v1/payments", {"page_size": 500}).json()
     assert payments["count"] == 3
     assert len(payments["results"]) == 3
     assert operator.get("/api/v1/payments", {"page": 2}).json()["code"] == "not_found"
 
 
-def test_page_size_is_capped_at_500(operator, make_account):
+def test_page_size_is_500_at_most_and_more_is_400(operator, make_account):
     Account.objects.bulk_create(
         Account(customer_id=f"c{n:03d}", balance_cents=1, deposited_cents=1) for n in range(501)
     )
-    page = operator.get("/api/v1/accounts", {"page_size": 1000}).json()
+    page = operator.get("/api/v1/accounts", {"page_size": 500}).json()
     assert page["count"] == 501
     assert len(page["results"]) == 500
+    refused = operator.get("/api/v1/accounts", {"page_size": 1000})
+    assert refused.status_code == 400
+    assert list(refused.json()["details"]) == ["page_size"]
