@@ -5,9 +5,10 @@ the processes that use it.
 EVENTS_BROKER_URL names it. `amqp://user:password@host:5672/vhost` is RabbitMQ, the production
 broker: publisher confirms on, durable exchanges, quorum queues with a delivery limit and a
 dead-letter exchange. `filesystem://` (the embedded default) is kombu's filesystem transport under
-EVENTS_BROKER_FOLDER: the same publishing and consuming code, no server, one machine. It has no
-quorum queues and no broker-side delivery limit, and a message a consumer holds when it is killed
-is gone (RabbitMQ would deliver it again); docs/events.md says where each difference shows.
+EVENTS_BROKER_FOLDER, each message written whole before it can be read (chassis/events/filesystem.py):
+the same publishing and consuming code, no server, one machine. It has no quorum queues and no
+broker-side delivery limit, and a message a consumer holds when it is killed is gone (RabbitMQ would
+deliver it again); docs/events.md says where each difference shows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from kombu import Connection, Exchange, Queue, binding
 
 from chassis.conf import shared_settings
+from chassis.events.filesystem import Transport as FilesystemTransport
 from saga_contract.events import (
     BROKER_DELIVERY_LIMIT,
     DEAD_LETTER_EXCHANGE,
@@ -50,7 +52,7 @@ def broker_connection(url: str | None = None, folder: Path | None = None) -> Con
             "control_folder": str(control),
             "polling_interval": 0.25,  # how often an idle consumer looks for a message file
         }
-        return Connection("filesystem://", transport_options=options)
+        return Connection("filesystem://", transport=FilesystemTransport, transport_options=options)
     return Connection(
         url,
         heartbeat=HEARTBEAT_SECONDS,
