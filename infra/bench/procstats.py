@@ -8,32 +8,53 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _usage(groups: Mapping[str, int]) -> dict[str, tuple[float, int]]:
-    """Per named group (name -> pgid): CPU seconds so far and resident bytes, summed over its live
-    processes; one pass over /proc."""
+class GroupStats(NamedTuple):
+    """A process group's CPU seconds so far, resident bytes, threads, and open descriptors (counted
+    only when asked for)."""
+
+    cpu_seconds: float
+    rss_bytes: int
+    threads: int
+    descriptors: int
+
+
+def group_stats(groups: Mapping[str, int], *, descriptors: bool = False) -> dict[str, GroupStats]:
+    """Per named group (name -> pgid), summed over its live processes; one pass over /proc."""
     names = {pgid: name for name, pgid in groups.items()}
-    usage = dict.fromkeys(groups, (0.0, 0))
+    totals = dict.fromkeys(groups, GroupStats(0.0, 0, 0, 0))
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            stat = stat_file.read_text()
+            fields = _fields(stat_file.read_text())
+            name = names.get(int(fields[2]))
+            if name is None:
+                continue
+            open_files = len(os.listdir(stat_file.parent / "fd")) if descriptors else 0
         except OSError:  # ended meanwhile
             continue
-        fields = _fields(stat)
-        name = names.get(int(fields[2]))
-        if name is not None:
-            cpu, rss = usage[name]
-            usage[name] = (cpu + _cpu(fields), rss + int(fields[21]) * _PAGE)
-    return usage
+        total = totals[name]
+        totals[name] = GroupStats(
+            total.cpu_seconds + _cpu(fields),
+            total.rss_bytes + int(fields[21]) * _PAGE,
+            total.threads + int(fields[17]),
+            total.descriptors + open_files,
+        )
+    return totals
+
+
+def _usage(groups: Mapping[str, int]) -> dict[str, tuple[float, int]]:
+    """Per named group (name -> pgid): CPU seconds so far and resident bytes."""
+    return {name: (stats.cpu_seconds, stats.rss_bytes) for name, stats in group_stats(groups).items()}
 
 
 def _fields(stat: str) -> list[str]:
     """The fields of a /proc/<pid>/stat line after "(comm)", which may itself hold spaces: state ppid
-    pgrp ... utime (11) stime (12) ... rss (21), 0-based."""
+    pgrp ... utime (11) stime (12) ... num_threads (17) ... rss (21), 0-based."""
     return stat[stat.rindex(")") + 2 :].split()
 
 

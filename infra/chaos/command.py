@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import time
@@ -16,7 +17,9 @@ from infra.chaos.netns import Topology, unavailable_reason
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
+from infra.chaos.soak import Sampler, file_growth, judge, plot, write_samples
 from infra.mail import MailSink
+from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError
 from infra.stack import HOST, Deployment, Stack, StackConfig
 from infra.tcp_proxy import TcpProxy
 
@@ -68,6 +71,15 @@ def print_report(report: ChaosReport, console: Console) -> None:
         table.add_row("broker connections cut", str(report.broker_cuts))
     if report.dead_letters is not None:
         table.add_row("dead-lettered messages", str(report.dead_letters))
+    for verdict in report.soak.get("verdicts", []):
+        table.add_row(
+            f"soak {verdict['process']}",
+            "memory {rss_start_mb:.0f} -> {rss_end_mb:.0f} MiB ({growth:+.1%}), descriptors "
+            "{descriptors_start} -> {descriptors_end}, threads {threads_start} -> {threads_end}, "
+            "{incarnations} run(s): {verdict}".format(
+                **verdict, growth=verdict["rss_growth"], verdict="flat" if verdict["ok"] else "GROWING"
+            ),
+        )
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")
     console.print(table)
@@ -96,6 +108,11 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
 
     console = Console(highlight=False)
     var_dir = root_var_dir / "chaos" / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if (args.orders is None) == (args.duration is None):
+        console.print("chaos: give either --orders N or --duration SECONDS (then N = duration x rate)")
+        sys.stdout.flush()
+        os._exit(2)
+    args.orders = args.orders or math.ceil(args.duration * args.rate)
     options = ChaosOptions(
         SCENARIOS[args.scenario],
         orders=args.orders,
@@ -164,6 +181,7 @@ def _run(
             )
         stack.supervise()
         console.print(f"Temporal Web UI of this run: {stack.config.ui_url}")
+        sampler = _soak_sampler(stack, args) if options.scenario.name == "soak" else None
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -189,6 +207,8 @@ def _run(
                 broker_proxy=proxy,
                 topology=topology,
             )
+        if sampler is not None:
+            report.soak = _soak_results(sampler, args, console)
         print_report(report, console)
         if args.json:
             write_json(report, args.json)
@@ -202,6 +222,41 @@ def _run(
     return code
 
 
+def _soak_sampler(stack: Stack, args: argparse.Namespace) -> Sampler:
+    """A sampler of every process for the run's length: about 120 samples, 2 to 15 s apart."""
+    orders = RestClient("order_svc", stack.order_url, token=stack.config.tokens().operator_token())
+
+    def final_orders() -> int | None:
+        try:
+            counts = [
+                orders.check(orders.get("/api/v1/orders", params={"status": status, "page_size": "1"}))[
+                    "count"
+                ]
+                for status in sorted(FINAL_ORDER_STATUSES)
+            ]
+            return sum(int(count) for count in counts)
+        except (ApiError, ServiceCallError):  # a service being restarted
+            return None
+
+    sampler = Sampler(stack, final_orders, every=min(15.0, max(2.0, args.orders / args.rate / 120)))
+    sampler.start()
+    return sampler
+
+
+def _soak_results(sampler: Sampler, args: argparse.Namespace, console: Console) -> JsonObject:
+    """Stop sampling; judge every process, plot, keep the samples beside the logs; the verdicts and
+    the files' growth, for the report."""
+    sampler.stop()
+    seconds = args.orders / args.rate
+    verdicts = judge(sampler.processes, warm_up=min(300.0, seconds / 5))
+    var_dir = sampler.stack.config.var_dir
+    write_samples(sampler, verdicts, var_dir / "soak-samples.json")
+    picture = args.plot or var_dir / "soak.png"
+    plot(sampler, picture, title=f"chaos soak: {args.orders} orders at {args.rate:g}/s")
+    console.print(f"soak: samples in {var_dir / 'soak-samples.json'}, plot in {picture}")
+    return {"verdicts": [verdict.as_json() for verdict in verdicts], "files": file_growth(sampler)}
+
+
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `sagactl chaos` on sagactl's subcommands."""
     chaos = commands.add_parser(
@@ -212,7 +267,16 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         choices=sorted(SCENARIOS),
         help="; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
     )
-    chaos.add_argument("--orders", type=_positive(int), required=True, metavar="N")
+    chaos.add_argument("--orders", type=_positive(int), metavar="N", help="orders to place")
+    chaos.add_argument(
+        "--duration",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="place orders for this long instead (duration x rate of them), e.g. for a soak",
+    )
+    chaos.add_argument(
+        "--plot", type=Path, metavar="FILE", help="a soak's plot of every process over time (PNG)"
+    )
     chaos.add_argument("--concurrency", type=_positive(int), default=4, metavar="C")
     chaos.add_argument("--seed", type=int, default=1, metavar="S", help="the order mix and kill targets")
     chaos.add_argument("--rate", type=_positive(float), default=5.0, metavar="R", help="orders per second")

@@ -50,6 +50,8 @@ class ChaosReport:
     """Messages in notification_svc's dead-letter queue after the run (None: no RabbitMQ to ask)."""
     audit: JsonObject = field(default_factory=dict)
     """The audit's report as JSON (infra.audit.AuditReport.as_json)."""
+    soak: JsonObject = field(default_factory=dict)
+    """A soak's verdict per process and the growth of its files (infra/chaos/soak.py); empty otherwise."""
 
     @property
     def violations(self) -> int:
@@ -64,6 +66,7 @@ class ChaosReport:
             and not self.not_final
             and not self.dead_letters
             and self.mail.get("orders_mailed_twice", 0) == 0
+            and all(verdict["ok"] for verdict in self.soak.get("verdicts", []))
         )
 
     def as_json(self) -> JsonObject:

@@ -145,6 +145,15 @@ SCENARIOS = {
             mail_outage=6.0,
         ),
         Scenario(
+            "soak",
+            "the mixed faults at a steady pace over a long run (--duration), every process watched",
+            http_faults=HTTP_FAULTS,
+            kill=("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES),
+            kill_every=90.0,
+            outage=OUTAGE,
+            mail_outage=6.0,
+        ),
+        Scenario(
             "partition",
             "payment_svc cut off from the worker, both ways, for longer than its breaker's reset",
             http_faults={},

@@ -1,0 +1,265 @@
+"""A long soak: the stack's processes watched over a chaos run of many orders, for what a short run
+cannot show (memory that creeps, descriptors or threads that leak, files that grow without bound).
+
+A Sampler reads every process group of the stack from /proc at a steady interval: resident memory,
+CPU seconds, open file descriptors and threads, summed over the group (gunicorn's workers are in
+their service's group); and beside them the SQLite write-ahead logs, the log files, the trace files
+and how many orders are final. `judge` says, per process, whether it stayed flat after warm-up, each
+incarnation on its own (a process killed and restarted starts again from nothing), and `plot` draws
+the figures over time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from infra.bench.procstats import group_stats
+from infra.stack import Stack
+
+MEMORY_GROWTH_ALLOWED = 0.10
+"""Resident memory may end at most this much above where it stood after warm-up."""
+DESCRIPTORS_ALLOWED = 5
+"""Open descriptors may end at most this many above where they stood (connections in flight)."""
+THREADS_ALLOWED = 2
+"""Threads may end at most this many above where they stood (a pool between two tasks)."""
+_SMOOTHING = 3
+"""Samples whose median stands for the start and for the end of a stretch."""
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    seconds: float
+    """Since the sampling began."""
+    process: str
+    pid: int
+    """The group leader's pid: a new one is a new incarnation."""
+    rss_bytes: int
+    cpu_seconds: float
+    descriptors: int
+    threads: int
+
+
+@dataclass(frozen=True)
+class StackSample:
+    seconds: float
+    final_orders: int
+    wal_bytes: dict[str, int]
+    """Each SQLite write-ahead log under the stack's folder, by file name."""
+    log_bytes: int
+    trace_bytes: int
+    trace_files: int
+
+
+@dataclass(frozen=True)
+class ProcessVerdict:
+    process: str
+    incarnations: int
+    judged_seconds: float
+    """How long the longest incarnation was watched after its warm-up."""
+    rss_start_mb: float
+    rss_end_mb: float
+    descriptors_start: int
+    descriptors_end: int
+    threads_start: int
+    threads_end: int
+
+    @property
+    def rss_growth(self) -> float:
+        return self.rss_end_mb / self.rss_start_mb - 1 if self.rss_start_mb else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.rss_growth <= MEMORY_GROWTH_ALLOWED
+            and self.descriptors_end - self.descriptors_start <= DESCRIPTORS_ALLOWED
+            and self.threads_end - self.threads_start <= THREADS_ALLOWED
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "rss_growth": round(self.rss_growth, 4), "ok": self.ok}
+
+
+class Sampler:
+    """Samples `stack` every `every` seconds on a thread of its own, between `start` and `stop`;
+    `final_orders` says how many orders are final now (None when it cannot be told)."""
+
+    def __init__(self, stack: Stack, final_orders: Callable[[], int | None], *, every: float = 15.0) -> None:
+        self.stack, self.final_orders, self.every = stack, final_orders, every
+        self.processes: list[ProcessSample] = []
+        self.stack_samples: list[StackSample] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-sampler", daemon=True)
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            if self._stopped.wait(self.every):
+                return
+
+    def sample(self) -> None:
+        now = time.monotonic() - self._started
+        groups = {name: process.pid for name, process in self.stack.processes.items() if process.pid}
+        for name, stats in group_stats(groups, descriptors=True).items():
+            if stats.threads:  # a group with no live process is one being restarted
+                self.processes.append(
+                    ProcessSample(
+                        round(now, 1),
+                        name,
+                        groups[name],
+                        stats.rss_bytes,
+                        round(stats.cpu_seconds, 2),
+                        stats.descriptors,
+                        stats.threads,
+                    )
+                )
+        var_dir = self.stack.config.var_dir
+        traces = [path for path in (var_dir / "traces").glob("*") if path.is_file()]
+        final = self.final_orders()
+        self.stack_samples.append(
+            StackSample(
+                seconds=round(now, 1),
+                final_orders=final if final is not None else -1,
+                wal_bytes={path.name: _size(path) for path in sorted(var_dir.glob("*-wal"))},
+                log_bytes=sum(_size(path) for path in self.stack.config.log_dir.glob("*.log")),
+                trace_bytes=sum(_size(path) for path in traces),
+                trace_files=len(traces),
+            )
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "every_seconds": self.every,
+            "processes": [asdict(sample) for sample in self.processes],
+            "stack": [asdict(sample) for sample in self.stack_samples],
+        }
+
+
+def judge(samples: list[ProcessSample], *, warm_up: float) -> list[ProcessVerdict]:
+    """Per process, its longest incarnation from `warm_up` seconds after it began (or after the
+    sampling began, for the first): where its memory, descriptors and threads started and ended."""
+    incarnations: dict[str, dict[int, list[ProcessSample]]] = defaultdict(lambda: defaultdict(list))
+    for sample in samples:
+        incarnations[sample.process][sample.pid].append(sample)
+    verdicts = []
+    for process, by_pid in sorted(incarnations.items()):
+        stretches = []
+        for run in by_pid.values():
+            settled = [sample for sample in run if sample.seconds >= run[0].seconds + warm_up]
+            if len(settled) >= 2 * _SMOOTHING:
+                stretches.append(settled)
+        if not stretches:
+            continue
+        longest = max(stretches, key=lambda run: run[-1].seconds - run[0].seconds)
+        head, tail = longest[:_SMOOTHING], longest[-_SMOOTHING:]
+        verdicts.append(
+            ProcessVerdict(
+                process=process,
+                incarnations=len(by_pid),
+                judged_seconds=round(longest[-1].seconds - longest[0].seconds, 1),
+                rss_start_mb=round(_median(head, "rss_bytes") / 2**20, 1),
+                rss_end_mb=round(_median(tail, "rss_bytes") / 2**20, 1),
+                descriptors_start=int(_median(head, "descriptors")),
+                descriptors_end=int(_median(tail, "descriptors")),
+                threads_start=int(_median(head, "threads")),
+                threads_end=int(_median(tail, "threads")),
+            )
+        )
+    return verdicts
+
+
+def file_growth(sampler: Sampler) -> dict[str, object]:
+    """What the files did over the run: the largest each write-ahead log grew to, and the logs' and
+    traces' bytes (and trace files) at the first and the last sample."""
+    samples = sampler.stack_samples
+    if not samples:
+        return {}
+    first, last = samples[0], samples[-1]
+    largest: dict[str, int] = defaultdict(int)
+    for sample in samples:
+        for name, size in sample.wal_bytes.items():
+            largest[name] = max(largest[name], size)
+    return {
+        "wal_largest_bytes": dict(sorted(largest.items())),
+        "wal_last_bytes": last.wal_bytes,
+        "log_bytes": [first.log_bytes, last.log_bytes],
+        "trace_bytes": [first.trace_bytes, last.trace_bytes],
+        "trace_files": [first.trace_files, last.trace_files],
+    }
+
+
+def plot(sampler: Sampler, path: Path, *, title: str) -> None:
+    """Memory, CPU, open descriptors per process, and orders final per second, over time, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[ProcessSample]] = defaultdict(list)
+    for sample in sampler.processes:
+        series[sample.process].append(sample)
+    figure, axes = plt.subplots(4, 1, figsize=(11, 13), sharex=True)
+    for process, samples in sorted(series.items()):
+        minutes = [sample.seconds / 60 for sample in samples]
+        axes[0].plot(minutes, [sample.rss_bytes / 2**20 for sample in samples], label=process, linewidth=1)
+        axes[2].plot(minutes, [sample.descriptors for sample in samples], linewidth=1)
+        cpu = [
+            max(0.0, (after.cpu_seconds - before.cpu_seconds) / (after.seconds - before.seconds) * 100)
+            if after.pid == before.pid and after.seconds > before.seconds
+            else 0.0
+            for before, after in itertools.pairwise(samples)
+        ]
+        axes[1].plot(minutes[1:], cpu, linewidth=1)
+    counted = [sample for sample in sampler.stack_samples if sample.final_orders >= 0]
+    rates = [
+        (after.seconds / 60, (after.final_orders - before.final_orders) / (after.seconds - before.seconds))
+        for before, after in itertools.pairwise(counted)
+        if after.seconds > before.seconds
+    ]
+    axes[3].plot([minute for minute, _ in rates], [rate for _, rate in rates], color="black", linewidth=1)
+    for axis, label in zip(
+        axes,
+        ("resident memory (MiB)", "CPU (% of one core)", "open descriptors", "orders final per second"),
+        strict=True,
+    ):
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    axes[3].set_xlabel("minutes")
+    axes[0].legend(loc="upper left", fontsize=7, ncol=4)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+
+
+def write_samples(sampler: Sampler, verdicts: list[ProcessVerdict], path: Path) -> None:
+    path.write_text(
+        json.dumps({**sampler.as_json(), "verdicts": [verdict.as_json() for verdict in verdicts]}, indent=1)
+    )
+
+
+def _median(samples: list[ProcessSample], field: str) -> float:
+    return float(statistics.median(getattr(sample, field) for sample in samples))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
