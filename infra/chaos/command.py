@@ -74,11 +74,9 @@ def print_report(report: ChaosReport, console: Console) -> None:
     for verdict in report.soak.get("verdicts", []):
         table.add_row(
             f"soak {verdict['process']}",
-            "memory {rss_start_mb:.0f} -> {rss_end_mb:.0f} MiB ({growth:+.1%}), descriptors "
+            "memory {rss_start_mb:.0f} -> {rss_end_mb:.0f} MiB ({rss_growth:+.1%}), descriptors "
             "{descriptors_start} -> {descriptors_end}, threads {threads_start} -> {threads_end}, "
-            "{incarnations} run(s): {verdict}".format(
-                **verdict, growth=verdict["rss_growth"], verdict="flat" if verdict["ok"] else "GROWING"
-            ),
+            "{incarnations} run(s), {judged_seconds:.0f} s judged: {verdict}".format(**verdict),
         )
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")

@@ -66,7 +66,7 @@ class ChaosReport:
             and not self.not_final
             and not self.dead_letters
             and self.mail.get("orders_mailed_twice", 0) == 0
-            and all(verdict["ok"] for verdict in self.soak.get("verdicts", []))
+            and not any(verdict["verdict"] == "growing" for verdict in self.soak.get("verdicts", []))
         )
 
     def as_json(self) -> JsonObject:

@@ -30,6 +30,8 @@ DESCRIPTORS_ALLOWED = 5
 """Open descriptors may end at most this many above where they stood (connections in flight)."""
 THREADS_ALLOWED = 2
 """Threads may end at most this many above where they stood (a pool between two tasks)."""
+JUDGED_AT_LEAST = 300.0
+"""Seconds of an incarnation after its warm-up below which it is too short to call flat or growing."""
 _SMOOTHING = 3
 """Samples whose median stands for the start and for the end of a stretch."""
 
@@ -76,15 +78,19 @@ class ProcessVerdict:
         return self.rss_end_mb / self.rss_start_mb - 1 if self.rss_start_mb else 0.0
 
     @property
-    def ok(self) -> bool:
-        return (
+    def verdict(self) -> str:
+        """ "flat", "growing" (memory, descriptors or threads beyond what is allowed), or "too short"."""
+        if self.judged_seconds < JUDGED_AT_LEAST:
+            return "too short"
+        flat = (
             self.rss_growth <= MEMORY_GROWTH_ALLOWED
             and self.descriptors_end - self.descriptors_start <= DESCRIPTORS_ALLOWED
             and self.threads_end - self.threads_start <= THREADS_ALLOWED
         )
+        return "flat" if flat else "growing"
 
     def as_json(self) -> dict[str, object]:
-        return {**asdict(self), "rss_growth": round(self.rss_growth, 4), "ok": self.ok}
+        return {**asdict(self), "rss_growth": round(self.rss_growth, 4), "verdict": self.verdict}
 
 
 class Sampler:

@@ -12,12 +12,15 @@ from tests.support.processes import run_bounded
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
 
-def run_scenario(tmp_path: Path, scenario: str, orders: int, *, rate: float = 5.0) -> dict:
-    """Run `scenario` with `orders` placed at `rate` a second; its report, once the checks passed."""
+def run_scenario(
+    tmp_path: Path, scenario: str, orders: int, *, rate: float = 5.0, extra: list[str] | None = None
+) -> dict:
+    """Run `scenario` with `orders` placed at `rate` a second (and `extra` arguments); its report,
+    once the checks passed."""
     report_file = tmp_path / "report.json"
     argv = [str(SAGACTL), "chaos", scenario, "--orders", str(orders), "--rate", str(rate), "--seed", "7"]
     done = run_bounded(
-        [*argv, "--json", str(report_file)],
+        [*argv, *(extra or []), "--json", str(report_file)],
         env={**os.environ, "SAGA_VAR_DIR": str(tmp_path / "var")},  # SAGA_RABBITMQ_URL: tests/conftest.py
         timeout=600,
     )
