@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentRegistry
@@ -162,6 +163,9 @@ def page_of(serializer: type[serializers.Serializer[Any]]) -> type[serializers.S
 PAGE_PARAMETERS = [PageQuerySerializer]
 """`@extend_schema(parameters=...)` of a list: the page's query, as `paginated_response` checks it."""
 
+NO_NUL_PATTERN = r"^[^\x00]*$"
+"""A string without NUL characters, which every DRF CharField refuses."""
+
 IDEMPOTENCY_KEY_SCHEMA = {
     "type": "string",
     "minLength": 1,
@@ -248,12 +252,22 @@ class ServiceAutoSchema(AutoSchema):
         direction: Direction,
         bypass_extensions: bool = False,
     ) -> dict[str, Any] | None:
-        """drf-spectacular's mapping, with the bounds of a list of objects (a ListSerializer's
-        `allow_empty=False` and `max_length`, which it leaves out)."""
+        """drf-spectacular's mapping, with what it leaves out of a request: the bounds of a list of
+        objects (a ListSerializer's `allow_empty=False` and `max_length`), and that a string DRF
+        refuses NUL characters in has none."""
         schema: dict[str, Any] | None = super()._map_serializer_field(  # type: ignore[no-untyped-call]  # unannotated in drf-spectacular
             field, direction, bypass_extensions
         )
-        if schema is None or schema.get("type") != "array":
+        if schema is None or direction != "request":
+            return schema
+        if schema.get("type") == "string":
+            checks = field.validators
+            if any(isinstance(check, ProhibitNullCharactersValidator) for check in checks) and not any(
+                isinstance(check, RegexValidator) for check in checks
+            ):
+                schema["pattern"] = NO_NUL_PATTERN
+            return schema
+        if schema.get("type") != "array":
             return schema
         if getattr(field, "allow_empty", True) is False:
             schema["minItems"] = max(schema.get("minItems", 0), 1)
