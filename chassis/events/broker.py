@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kombu import Connection, Exchange, Queue, binding
+from kombu.transport import filesystem
 
 from chassis.conf import shared_settings
 from chassis.events.filesystem import Transport as FilesystemTransport
@@ -37,6 +38,12 @@ def is_filesystem(url: str) -> bool:
     return url.startswith("filesystem:")
 
 
+def on_filesystem(connection: Connection) -> bool:
+    """Whether `connection` is to the embedded broker: its URI names the transport's class, not
+    `filesystem://`."""
+    return isinstance(connection.transport, filesystem.Transport)
+
+
 def broker_connection(url: str | None = None, folder: Path | None = None) -> Connection:
     """A new, not yet connected, connection to the broker of EVENTS_BROKER_URL (or `url`); every
     publish on it waits for the broker's confirm."""
@@ -52,7 +59,7 @@ def broker_connection(url: str | None = None, folder: Path | None = None) -> Con
             "control_folder": str(control),
             "polling_interval": 0.25,  # how often an idle consumer looks for a message file
         }
-        return Connection("filesystem://", transport=FilesystemTransport, transport_options=options)
+        return Connection("localhost", transport=FilesystemTransport, transport_options=options)
     return Connection(
         url,
         heartbeat=HEARTBEAT_SECONDS,

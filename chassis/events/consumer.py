@@ -43,7 +43,7 @@ from chassis.events.broker import (
     consumer_queue,
     dead_letter_exchange,
     dead_letter_queue,
-    is_filesystem,
+    on_filesystem,
 )
 from chassis.events.publisher import backoff
 from saga_contract.events import (
@@ -107,7 +107,9 @@ class EventConsumer(ConsumerMixin):
         self.stop = stop
         self.on_idle = on_idle
         self.prefetch = prefetch
-        self.dead_letters = dead_letter_queue(connection.as_uri())
+        self.dead_letters = dead_letter_queue(
+            "filesystem://" if on_filesystem(connection) else connection.as_uri()
+        )
         self.failures: Counter[str] = Counter()
         self._depth_at = 0.0
 
@@ -247,7 +249,7 @@ class EventConsumer(ConsumerMixin):
         identity.customer_registered), and each of their failures would copy it back. There the
         message is published to this queue alone, keeping its id and its original routing key, and
         the delivery is acknowledged."""
-        if not is_filesystem(self.connection.as_uri()):
+        if not on_filesystem(self.connection):
             message.requeue()
             return
         Producer(message.channel).publish(
