@@ -17,7 +17,7 @@ from infra.chaos.netns import Topology, unavailable_reason
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
 from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
-from infra.chaos.soak import Sampler, file_growth, judge, plot, write_samples
+from infra.chaos.soak import Sampler, file_growth, judge, plot, steady_until, write_samples
 from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError
 from infra.stack import HOST, Deployment, Stack, StackConfig
@@ -246,7 +246,9 @@ def _soak_results(sampler: Sampler, args: argparse.Namespace, console: Console) 
     the files' growth, for the report."""
     sampler.stop()
     seconds = args.orders / args.rate
-    verdicts = judge(sampler.processes, warm_up=min(300.0, seconds / 5))
+    verdicts = judge(
+        sampler.processes, warm_up=min(300.0, seconds / 5), until=steady_until(sampler, args.orders)
+    )
     var_dir = sampler.stack.config.var_dir
     write_samples(sampler, verdicts, var_dir / "soak-samples.json")
     picture = args.plot or var_dir / "soak.png"

@@ -157,12 +157,17 @@ class Sampler:
         }
 
 
-def judge(samples: list[ProcessSample], *, warm_up: float) -> list[ProcessVerdict]:
+def judge(
+    samples: list[ProcessSample], *, warm_up: float, until: float | None = None
+) -> list[ProcessVerdict]:
     """Per process, its longest incarnation from `warm_up` seconds after it began (or after the
-    sampling began, for the first): where its memory, descriptors and threads started and ended."""
+    sampling began, for the first) up to `until` (the run's end: the audit after it reads every
+    saga's history, which no steady load does): where its memory, descriptors and threads started
+    and ended."""
     incarnations: dict[str, dict[int, list[ProcessSample]]] = defaultdict(lambda: defaultdict(list))
     for sample in samples:
-        incarnations[sample.process][sample.pid].append(sample)
+        if until is None or sample.seconds <= until:
+            incarnations[sample.process][sample.pid].append(sample)
     verdicts = []
     for process, by_pid in sorted(incarnations.items()):
         stretches = []
@@ -188,6 +193,11 @@ def judge(samples: list[ProcessSample], *, warm_up: float) -> list[ProcessVerdic
             )
         )
     return verdicts
+
+
+def steady_until(sampler: Sampler, orders: int) -> float | None:
+    """Seconds into the sampling when the last of `orders` was final (None if it was never seen)."""
+    return next((sample.seconds for sample in sampler.stack_samples if sample.final_orders >= orders), None)
 
 
 def file_growth(sampler: Sampler) -> dict[str, object]:
@@ -221,6 +231,10 @@ def plot(sampler: Sampler, path: Path, *, title: str) -> None:
     for sample in sampler.processes:
         series[sample.process].append(sample)
     figure, axes = plt.subplots(4, 1, figsize=(11, 13), sharex=True)
+    for axis in axes:
+        axis.set_prop_cycle(
+            color=[plt.get_cmap("tab20")(index / 20) for index in range(20)]
+        )  # one per process
     for process, samples in sorted(series.items()):
         minutes = [sample.seconds / 60 for sample in samples]
         axes[0].plot(minutes, [sample.rss_bytes / 2**20 for sample in samples], label=process, linewidth=1)
