@@ -107,9 +107,9 @@ class EventConsumer(ConsumerMixin):
         self.stop = stop
         self.on_idle = on_idle
         self.prefetch = prefetch
-        self.dead_letters = dead_letter_queue(
-            "filesystem://" if on_filesystem(connection) else connection.as_uri()
-        )
+        self.embedded = on_filesystem(connection)
+        """On the filesystem transport, whose URI names its class, not `filesystem://`."""
+        self.dead_letters = dead_letter_queue("filesystem://" if self.embedded else connection.as_uri())
         self.failures: Counter[str] = Counter()
         self._depth_at = 0.0
 
@@ -249,7 +249,7 @@ class EventConsumer(ConsumerMixin):
         identity.customer_registered), and each of their failures would copy it back. There the
         message is published to this queue alone, keeping its id and its original routing key, and
         the delivery is acknowledged."""
-        if not on_filesystem(self.connection):
+        if not self.embedded:
             message.requeue()
             return
         Producer(message.channel).publish(

@@ -92,6 +92,9 @@ RAMP: tuple[str, float] = ("chaos-v2", 50.0)
 
 EVENT_PROCESSES = (*map(publisher_name, PUBLISHING_SERVICES), "notifier")
 
+MIXED_KILLS = ("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES)
+"""Every process the mixed faults kill, one at a time."""
+
 SCENARIOS = {
     scenario.name: scenario
     for scenario in (
@@ -148,7 +151,7 @@ SCENARIOS = {
             "soak",
             "the mixed faults at a steady pace over a long run (--duration), every process watched",
             http_faults=HTTP_FAULTS,
-            kill=("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES),
+            kill=MIXED_KILLS,
             kill_every=90.0,
             outage=OUTAGE,
             mail_outage=6.0,
@@ -181,7 +184,7 @@ SCENARIOS = {
             "mixed",
             "the kills, the outage, the HTTP faults and the mail refusals above, at once",
             http_faults=HTTP_FAULTS,
-            kill=("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES),
+            kill=MIXED_KILLS,
             kill_every=4.0,
             outage=OUTAGE,
             mail_outage=6.0,
