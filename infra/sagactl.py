@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import re
 import signal
@@ -296,7 +297,10 @@ def _up(args: argparse.Namespace) -> int:
     config = StackConfig.from_env(extras=_extras(args), **settings)
     config.check_ports()  # before anything is written
     config.log_dir.mkdir(parents=True, exist_ok=True)
-    to_file = logging.FileHandler(config.log_dir / "sagactl.log")  # the same lines, in every process's schema
+    # The same lines, in every process's schema; rotated as the stack's logs are.
+    to_file = logging.handlers.RotatingFileHandler(
+        config.log_dir / "sagactl.log", maxBytes=config.log_max_bytes, backupCount=1
+    )
     to_file.setFormatter(JsonFormatter("sagactl"))
     logging.getLogger().addHandler(to_file)
     # The storefront's files, built before anything starts (Ctrl-C stops npm like anything else here);

@@ -12,6 +12,7 @@ plain SDK provider and never load the Temporal SDK for tracing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -42,12 +43,14 @@ class TracingSettings:
     traces_dir: Path
     otlp_endpoint: str | None = None
     disabled: bool = False
+    max_file_bytes: int = 64 * 2**20
+    """A process's trace file is begun anew at this size; the folder keeps TRACE_FILES_KEPT times it."""
 
 
 def tracing_settings(environ: Mapping[str, str], var_dir: Path) -> TracingSettings:
     """The tracing part of a process's configuration, from OpenTelemetry's own variables and
-    SAGA_TRACES_DIR (else `<var_dir>/traces`): each process's config module calls it with its
-    environment."""
+    SAGA_TRACES_DIR (else `<var_dir>/traces`) and SAGA_TRACES_MAX_BYTES (a file's size cap, default
+    64 MiB): each process's config module calls it with its environment."""
     endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
     base = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if endpoint is None and base:
@@ -56,7 +59,21 @@ def tracing_settings(environ: Mapping[str, str], var_dir: Path) -> TracingSettin
         traces_dir=Path(environ.get("SAGA_TRACES_DIR") or var_dir / "traces"),
         otlp_endpoint=endpoint,
         disabled=environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true",
+        max_file_bytes=_positive_int(environ, "SAGA_TRACES_MAX_BYTES", TracingSettings.max_file_bytes),
     )
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive whole number of bytes, not {raw!r}")
+    return value
 
 
 def start_tracing(
@@ -97,7 +114,7 @@ def tracer_provider(
 
         exporter: SpanExporter = OTLPSpanExporter(endpoint=settings.otlp_endpoint)
     else:
-        exporter = JsonLinesSpanExporter(settings.traces_dir, service)
+        exporter = JsonLinesSpanExporter(settings.traces_dir, service, settings.max_file_bytes)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     return provider
 
@@ -137,12 +154,22 @@ def carrier() -> dict[str, str]:
     return headers
 
 
+TRACE_FILES_KEPT = 8
+"""The traces folder holds at most this many files' worth of spans (of `max_bytes` each)."""
+
+
 class JsonLinesSpanExporter(SpanExporter):
     """Appends finished spans to one file per process, one JSON object per line. A file that
-    reaches `max_bytes` is kept as `<name>.jsonl.old` (replacing the one before) and begun anew,
-    so a long-running process holds at most twice that on disk."""
+    reaches `max_bytes` is kept as `<name>.jsonl.old` (replacing the one before) and begun anew.
 
-    def __init__(self, traces_dir: Path, service: str, max_bytes: int = 64 * 2**20) -> None:
+    The folder stays bounded however often processes die and start: when a file is begun (a new
+    process, or a rotation), the oldest files of the folder are removed until what is left weighs at
+    most TRACE_FILES_KEPT x `max_bytes`; the dead processes' files are the oldest. A removed file of a
+    process still running is begun again at its next export."""
+
+    def __init__(
+        self, traces_dir: Path, service: str, max_bytes: int = TracingSettings.max_file_bytes
+    ) -> None:
         self.traces_dir = traces_dir
         self.service = service
         self.max_bytes = max_bytes
@@ -156,13 +183,32 @@ class JsonLinesSpanExporter(SpanExporter):
         try:
             with self._lock:
                 self.traces_dir.mkdir(parents=True, exist_ok=True)
-                if path.exists() and path.stat().st_size >= self.max_bytes:
+                size = path.stat().st_size if path.exists() else None
+                if size is not None and size >= self.max_bytes:
                     path.replace(path.with_name(path.name + ".old"))
+                    size = None
+                if size is None:
+                    prune_traces(self.traces_dir, TRACE_FILES_KEPT * self.max_bytes)
                 with open(path, "a", encoding="utf-8") as out:
                     out.write(lines)
         except OSError:
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+
+def prune_traces(traces_dir: Path, budget: int) -> None:
+    """Remove the oldest trace files of `traces_dir` until the rest weigh at most `budget` bytes."""
+    files = []
+    for path in [*traces_dir.glob("*.jsonl.old"), *traces_dir.glob("*.jsonl")]:
+        with contextlib.suppress(FileNotFoundError):  # another process's pruning got there first
+            stat = path.stat()
+            files.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files):
+        if total <= budget:
+            return
+        path.unlink(missing_ok=True)
+        total -= size
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from infra.broker import broker_address, with_address
 from infra.chaos.netns import Topology, unavailable_reason
 from infra.chaos.report import ChaosReport, write_json
 from infra.chaos.runner import ChaosOptions, run_chaos
-from infra.chaos.scenarios import CHAOS_TUNING, SCENARIOS
+from infra.chaos.scenarios import SCENARIOS
 from infra.chaos.soak import Sampler, file_growth, judge, plot, steady_until, write_samples
 from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError
-from infra.stack import HOST, Deployment, Stack, StackConfig
+from infra.stack import DEFAULT_LOG_MAX_BYTES, HOST, Deployment, Stack, StackConfig
 from infra.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -77,6 +77,12 @@ def print_report(report: ChaosReport, console: Console) -> None:
             "memory {rss_start_mb:.0f} -> {rss_end_mb:.0f} MiB ({rss_growth:+.1%}), descriptors "
             "{descriptors_start} -> {descriptors_end}, threads {threads_start} -> {threads_end}, "
             "{incarnations} run(s), {judged_seconds:.0f} s judged: {verdict}".format(**verdict),
+        )
+    for verdict in report.soak.get("files", {}).get("verdicts", []):
+        table.add_row(
+            f"soak files: {verdict['files']}",
+            "largest {first_half_peak_mb:.1f} MiB in the first half, {second_half_peak_mb:.1f} MiB in the "
+            "second, {judged_seconds:.0f} s judged: {verdict}".format(**verdict),
         )
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")
@@ -137,8 +143,13 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
             mail = running.enter_context(MailSink())
             proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
             broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
+            scenario = options.scenario
             config = StackConfig.on_free_ports(
-                var_dir, chaos=True, tuning=CHAOS_TUNING | mail.environment(), rabbitmq_url=broker
+                var_dir,
+                chaos=True,
+                tuning=scenario.tuning(mail.environment()),
+                rabbitmq_url=broker,
+                log_max_bytes=scenario.file_cap or DEFAULT_LOG_MAX_BYTES,
             )
             topology = running.enter_context(Topology()) if network else None
             if topology is not None:
@@ -254,7 +265,8 @@ def _soak_results(sampler: Sampler, args: argparse.Namespace, console: Console) 
     picture = args.plot or var_dir / "soak.png"
     plot(sampler, picture, title=f"chaos soak: {args.orders} orders at {args.rate:g}/s")
     console.print(f"soak: samples in {var_dir / 'soak-samples.json'}, plot in {picture}")
-    return {"verdicts": [verdict.as_json() for verdict in verdicts], "files": file_growth(sampler)}
+    files = file_growth(sampler, warm_up=min(300.0, seconds / 5), until=steady_until(sampler, args.orders))
+    return {"verdicts": [verdict.as_json() for verdict in verdicts], "files": files}
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

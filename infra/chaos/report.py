@@ -67,6 +67,9 @@ class ChaosReport:
             and not self.dead_letters
             and self.mail.get("orders_mailed_twice", 0) == 0
             and not any(verdict["verdict"] == "growing" for verdict in self.soak.get("verdicts", []))
+            and not any(
+                verdict["verdict"] == "growing" for verdict in self.soak.get("files", {}).get("verdicts", [])
+            )
         )
 
     def as_json(self) -> JsonObject:

@@ -26,7 +26,7 @@ from infra.chaos.report import ChaosReport, UnexpectedOutcome
 from infra.chaos.scenarios import CHAOS_TUNING, Scenario
 from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError, all_pages
-from infra.stack import SERVICES, Stack
+from infra.stack import SERVICES, Stack, log_lines
 from infra.tcp_proxy import TcpProxy
 from observability.logs import parse_line
 from saga_contract import IDEMPOTENCY_IN_FLIGHT, NAMESPACE, workflow_id
@@ -123,7 +123,7 @@ def _repeated_calls(log_dir: Path, order_ids: set[str]) -> int:
     Temporal retries and replays alike, each one a duplicate the idempotency keys absorbed."""
     seen: Counter[tuple[str, str, str]] = Counter()
     for service in SERVICES:
-        for raw in (log_dir / f"{service}.log").read_text().splitlines():
+        for raw in log_lines(log_dir / f"{service}.log"):
             line = parse_line(raw)
             if line is None:
                 continue
@@ -140,7 +140,7 @@ def _breakers_opened(log_dir: Path) -> dict[str, int]:
     """How often each service's breaker opened, by the workers' logs of its state changes."""
     opened: Counter[str] = Counter()
     for path in sorted(log_dir.glob("worker*.log")):
-        for raw in path.read_text().splitlines():
+        for raw in log_lines(path):
             line = parse_line(raw)
             message = str(line.get("message", "")) if line else ""
             if line and line.get("logger") == "orchestrator.breakers" and message.endswith("-> open"):

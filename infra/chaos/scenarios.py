@@ -74,6 +74,13 @@ class Scenario:
     """Seconds for which the SMTP server answers every message with 451, a few seconds in."""
     network: NetworkFaults | None = None
     """Run each saga service in a network namespace of its own, and fault their links."""
+    file_cap: int | None = None
+    """Bytes at which every log and trace file of the stack is rotated (None: the stack's defaults)."""
+
+    def tuning(self, extra: dict[str, str]) -> dict[str, str]:
+        """The stack's tuning for this scenario: CHAOS_TUNING, its file cap, then `extra`."""
+        cap = {} if self.file_cap is None else {"SAGA_TRACES_MAX_BYTES": str(self.file_cap)}
+        return CHAOS_TUNING | cap | extra
 
     @property
     def needs_rabbitmq(self) -> bool:
@@ -91,6 +98,10 @@ OUTAGE: tuple[str, float] = ("payment", 8.0)  # longer than the breaker's 3 s re
 RAMP: tuple[str, float] = ("chaos-v2", 50.0)
 
 EVENT_PROCESSES = (*map(publisher_name, PUBLISHING_SERVICES), "notifier")
+
+SOAK_FILE_CAP = 2**20
+"""A soak rotates every log and trace file at 1 MiB, so that its bounds are reached within a run and
+seen to hold (the stack's defaults are 64 MiB)."""
 
 MIXED_KILLS = ("worker", "temporal", "relay", *SERVICES, *EVENT_PROCESSES)
 """Every process the mixed faults kill, one at a time."""
@@ -155,6 +166,7 @@ SCENARIOS = {
             kill_every=90.0,
             outage=OUTAGE,
             mail_outage=6.0,
+            file_cap=SOAK_FILE_CAP,
         ),
         Scenario(
             "partition",

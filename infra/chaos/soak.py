@@ -143,7 +143,7 @@ class Sampler:
                 seconds=round(now, 1),
                 final_orders=final if final is not None else -1,
                 wal_bytes={path.name: _size(path) for path in sorted(var_dir.glob("*-wal"))},
-                log_bytes=sum(_size(path) for path in self.stack.config.log_dir.glob("*.log")),
+                log_bytes=sum(_size(path) for path in self.stack.config.log_dir.glob("*.log*")),
                 trace_bytes=sum(_size(path) for path in traces),
                 trace_files=len(traces),
             )
@@ -200,9 +200,10 @@ def steady_until(sampler: Sampler, orders: int) -> float | None:
     return next((sample.seconds for sample in sampler.stack_samples if sample.final_orders >= orders), None)
 
 
-def file_growth(sampler: Sampler) -> dict[str, object]:
-    """What the files did over the run: the largest each write-ahead log grew to, and the logs' and
-    traces' bytes (and trace files) at the first and the last sample."""
+def file_growth(sampler: Sampler, *, warm_up: float, until: float | None = None) -> dict[str, object]:
+    """What the files did over the run: the largest each write-ahead log grew to, the logs' and
+    traces' bytes (and trace files) at the first and the last sample, and a verdict per kind of file
+    (`judge_files`)."""
     samples = sampler.stack_samples
     if not samples:
         return {}
@@ -217,7 +218,70 @@ def file_growth(sampler: Sampler) -> dict[str, object]:
         "log_bytes": [first.log_bytes, last.log_bytes],
         "trace_bytes": [first.trace_bytes, last.trace_bytes],
         "trace_files": [first.trace_files, last.trace_files],
+        "verdicts": [verdict.as_json() for verdict in judge_files(samples, warm_up=warm_up, until=until)],
     }
+
+
+FILES_GROWTH_ALLOWED = 0.10
+"""The files' largest size in the second half of a soak may stand at most this much above the first's."""
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """Whether one kind of file (the logs, the traces, one write-ahead log) stayed within bounds: the
+    largest total it reached in the first and in the second half of the judged stretch."""
+
+    files: str
+    judged_seconds: float
+    first_half_peak_mb: float
+    second_half_peak_mb: float
+
+    @property
+    def verdict(self) -> str:
+        """ "bounded", "growing" (a higher peak in the second half than allowed), or "too short"."""
+        if self.judged_seconds < JUDGED_AT_LEAST:
+            return "too short"
+        bounded = self.second_half_peak_mb <= self.first_half_peak_mb * (1 + FILES_GROWTH_ALLOWED)
+        return "bounded" if bounded else "growing"
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "verdict": self.verdict}
+
+
+def judge_files(
+    samples: list[StackSample], *, warm_up: float, until: float | None = None
+) -> list[FileVerdict]:
+    """The logs, the traces and each write-ahead log, from `warm_up` seconds into the sampling to
+    `until`: a file capped and rotated reaches its cap in the first half and no more in the second;
+    one that grows with the orders reaches more."""
+    judged = [
+        sample
+        for sample in samples
+        if sample.seconds >= warm_up and (until is None or sample.seconds <= until)
+    ]
+    if len(judged) < 2:
+        return []
+    middle = (judged[0].seconds + judged[-1].seconds) / 2
+    wals = sorted({name for sample in judged for name in sample.wal_bytes})
+    sizes = {
+        "logs": [sample.log_bytes for sample in judged],
+        "traces": [sample.trace_bytes for sample in judged],
+        **{name: [sample.wal_bytes.get(name, 0) for sample in judged] for name in wals},
+    }
+    first_half = [sample.seconds <= middle for sample in judged]
+    verdicts = []
+    for files, sized in sizes.items():
+        first = max(size for size, early in zip(sized, first_half, strict=True) if early)
+        second = max(size for size, early in zip(sized, first_half, strict=True) if not early)
+        verdicts.append(
+            FileVerdict(
+                files,
+                round(judged[-1].seconds - judged[0].seconds, 1),
+                round(first / 2**20, 2),
+                round(second / 2**20, 2),
+            )
+        )
+    return verdicts
 
 
 def plot(sampler: Sampler, path: Path, *, title: str) -> None:

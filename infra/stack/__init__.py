@@ -14,6 +14,7 @@ from infra.stack.config import (
     ALL_SERVICES,
     BIN_DIR,
     DATABASE_URL_VARIABLES,
+    DEFAULT_LOG_MAX_BYTES,
     HOST,
     NOTIFICATION_SERVICE,
     OPTIONAL_PORT_SETTINGS,
@@ -34,7 +35,7 @@ from infra.stack.config import (
     port_is_free,
 )
 from infra.stack.deployment import Deployment, DeploymentError, DeploymentState
-from infra.stack.process import ManagedProcess, group_alive
+from infra.stack.process import ManagedProcess, group_alive, log_lines
 from infra.stack.processes import (
     DEV_SERVER_DYNAMIC_CONFIG,
     answers_200,
@@ -50,6 +51,7 @@ __all__ = [
     "ALL_SERVICES",
     "BIN_DIR",
     "DATABASE_URL_VARIABLES",
+    "DEFAULT_LOG_MAX_BYTES",
     "DEV_SERVER_DYNAMIC_CONFIG",
     "HOST",
     "NOTIFICATION_SERVICE",
@@ -77,6 +79,7 @@ __all__ = [
     "answers_200",
     "free_ports",
     "group_alive",
+    "log_lines",
     "parse_port",
     "port_is_free",
     "publisher_name",

@@ -20,6 +20,7 @@ from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS, NAMESPACE
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = Path(sys.executable).parent
 HOST = "127.0.0.1"
+DEFAULT_LOG_MAX_BYTES = 64 * 2**20
 SERVICES = ("inventory_svc", "payment_svc", "order_svc")
 """The services the saga calls."""
 NOTIFICATION_SERVICE = "notification_svc"
@@ -153,6 +154,7 @@ class OwnStackSettings(TypedDict, total=False):
     tuning: Mapping[str, str]
     audit_every_seconds: int
     schedules_paused: bool
+    log_max_bytes: int
     storefront_dist: Path | None
     placements: Mapping[str, Placement]
 
@@ -214,6 +216,8 @@ class StackConfig:
     audit_every_seconds: int = DEFAULT_AUDIT_EVERY_SECONDS
     """How often the audit schedule runs the audit (SAGA_AUDIT_EVERY_SECONDS)."""
     schedules_paused: bool = False
+    log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    """A supervised process's log is rotated at this size, one rotated part kept (SAGA_LOG_MAX_BYTES)."""
     """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
     storefront_dist: Path | None = None
     """The built storefront the stack publishes (infra/storefront.py); None: <root>/storefront/dist."""
@@ -270,6 +274,8 @@ class StackConfig:
             values["audit_every_seconds"] = parse_interval(
                 "SAGA_AUDIT_EVERY_SECONDS", environ["SAGA_AUDIT_EVERY_SECONDS"]
             )
+        if environ.get("SAGA_LOG_MAX_BYTES") and "log_max_bytes" not in overrides:
+            values["log_max_bytes"] = parse_size("SAGA_LOG_MAX_BYTES", environ["SAGA_LOG_MAX_BYTES"])
         return cls(**(values | overrides))
 
     @classmethod
@@ -438,6 +444,13 @@ def parse_interval(variable: str, text: str) -> int:
         raise ConfigError(
             f"{variable} must be a whole number of seconds, at least {MIN_AUDIT_EVERY_SECONDS}, not {text!r}"
         )
+    return int(text)
+
+
+def parse_size(variable: str, text: str) -> int:
+    """A size in bytes, a positive whole number."""
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"{variable} must be a positive whole number of bytes, not {text!r}")
     return int(text)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -18,6 +19,20 @@ from pathlib import Path
 from infra.stack.config import CannotStart, StackError, StartCancelled, port_is_free
 
 log = logging.getLogger("infra.stack")
+
+
+def rotated_log(path: Path) -> Path:
+    """Where `ManagedProcess.rotate_log` keeps the content a log had before it was last emptied."""
+    return path.with_name(path.name + ".1")
+
+
+def log_lines(path: Path) -> list[str]:
+    """Every line a process's log still holds, its rotated part first; [] for a log never written."""
+    lines: list[str] = []
+    for part in (rotated_log(path), path):
+        with contextlib.suppress(FileNotFoundError):
+            lines += part.read_text(errors="replace").splitlines()
+    return lines
 
 
 class ManagedProcess:
@@ -147,10 +162,30 @@ class ManagedProcess:
         error = _first_error(self.log_tail(200).splitlines())
         return self.exit_description() if error is None else f"{self.exit_description()}: {error}"
 
+    def rotate_log(self, max_bytes: int) -> bool:
+        """Keep the log within `max_bytes`: once it has reached that size, its content moves to
+        `<log>.1` (replacing the one before) and the log is emptied in place, so the child, which
+        appends to it (O_APPEND), goes on writing at its new start. True when it was rotated.
+
+        Lines the child writes between the copy and the emptying are lost, as with logrotate's
+        copytruncate: the price of a child that never reopens its output."""
+        try:
+            if self.log_path.stat().st_size < max_bytes:
+                return False
+            shutil.copyfile(self.log_path, rotated_log(self.log_path))
+            os.truncate(self.log_path, 0)
+        except OSError as error:
+            log.warning("could not rotate %s: %s", self.log_path, error)
+            return False
+        self._log_offset = 0
+        return True
+
     def log_tail(self, lines: int = 20) -> str:
         """The last `lines` lines this process (since its last start) wrote to its log."""
         try:
             with self.log_path.open("rb") as log_file:
+                if log_file.seek(0, os.SEEK_END) < self._log_offset:  # rotated since
+                    self._log_offset = 0
                 log_file.seek(self._log_offset)
                 text = log_file.read().decode("utf-8", errors="replace")
         except OSError:

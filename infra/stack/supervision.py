@@ -31,6 +31,7 @@ class RestartPolicy:
     reset_after: float = 30.0
     poll_interval: float = 0.25
     start_attempts: int = 4
+    log_check_every: float = 5.0
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait before the restart that follows `failures` failures in a row (1 or more)."""
@@ -55,7 +56,9 @@ class Supervisor:
     it again with the same argv and environment and waits until it is ready; a restart that dies or
     is not ready within `ready_timeout` counts as one more failure. After the policy's
     `start_attempts` failed restarts in a row, or at once when a restart cannot work (CannotStart),
-    it stops that process, keeps the error as `failure` and sets `on_failure`. `stop` ends
+    it stops that process, keeps the error as `failure` and sets `on_failure`. Every
+    `log_check_every` seconds it keeps each process's log within `log_max_bytes` (None: unbounded;
+    ManagedProcess.rotate_log). `stop` ends
     supervision only: once it returns nothing is restarted any more, and stopping the processes is
     the caller's part.
     """
@@ -67,10 +70,12 @@ class Supervisor:
         policy: RestartPolicy,
         ready_timeout: float,
         on_failure: threading.Event | None = None,
+        log_max_bytes: int | None = None,
     ) -> None:
         self.processes = dict(processes)
         self.policy = policy
         self.ready_timeout = ready_timeout
+        self.log_max_bytes = log_max_bytes
         self.on_failure = on_failure
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -113,8 +118,14 @@ class Supervisor:
 
     def _watch(self, name: str, process: ManagedProcess) -> None:
         failures = 0
-        up_since = time.monotonic()
+        up_since = log_checked = time.monotonic()
         while not self._stopping.wait(self.policy.poll_interval):
+            if (
+                self.log_max_bytes is not None
+                and time.monotonic() - log_checked >= self.policy.log_check_every
+            ):
+                log_checked = time.monotonic()
+                process.rotate_log(self.log_max_bytes)
             if process.is_alive():
                 continue
             if time.monotonic() - up_since >= self.policy.reset_after:

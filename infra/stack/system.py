@@ -177,6 +177,7 @@ class Stack:
             policy=policy or self.policy,
             ready_timeout=self.config.startup_timeout,
             on_failure=on_failure,
+            log_max_bytes=self.config.log_max_bytes,
         )
         self._supervisor.start()
 

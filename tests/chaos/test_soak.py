@@ -25,6 +25,9 @@ def test_a_short_soak_stops_by_itself_audited_clean_with_every_process_watched(t
     files = report["soak"]["files"]
     assert files["log_bytes"][1] > files["log_bytes"][0], "the logs were watched as they grew"
     assert "temporal.sqlite-wal" in files["wal_largest_bytes"]  # the services may be on PostgreSQL
+    judged_files = {verdict["files"]: verdict["verdict"] for verdict in files["verdicts"]}
+    assert {"logs", "traces", "temporal.sqlite-wal"} <= set(judged_files)
+    assert set(judged_files.values()) == {"too short"}
     assert plot.read_bytes().startswith(b"\x89PNG")
     [samples_file] = (tmp_path / "var").rglob("soak-samples.json")
     samples = json.loads(samples_file.read_text())

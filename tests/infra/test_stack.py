@@ -17,6 +17,7 @@ import pytest
 from infra.stack import (
     ALL_SERVICES,
     PUBLISHING_SERVICES,
+    ConfigError,
     Deployment,
     RestartPolicy,
     Stack,
@@ -228,3 +229,11 @@ def test_free_ports_are_free_distinct_and_below_the_range_the_kernel_hands_out_i
     assert not set(ports) & set(taken)
     assert all(20000 <= port < ephemeral_floor() for port in ports)
     assert all(port_is_free(port) for port in ports)
+
+
+def test_the_log_cap_comes_from_the_environment_and_must_be_a_size(tmp_path):
+    assert StackConfig.from_env({}, var_dir=tmp_path).log_max_bytes == 64 * 2**20
+    assert StackConfig.from_env({"SAGA_LOG_MAX_BYTES": "4096"}, var_dir=tmp_path).log_max_bytes == 4096
+    for wrong in ("0", "-1", "1MiB"):
+        with pytest.raises(ConfigError, match="SAGA_LOG_MAX_BYTES must be a positive whole number of bytes"):
+            StackConfig.from_env({"SAGA_LOG_MAX_BYTES": wrong}, var_dir=tmp_path)

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from infra.stack import ManagedProcess, RestartPolicy, Supervisor
+from infra.stack import ManagedProcess, RestartPolicy, Supervisor, log_lines
+from infra.stack.process import rotated_log
 from tests.infra.fakes import stand_in
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
@@ -38,12 +39,17 @@ def serving(directory: Path, code: str = SERVE, *, ready_file: Path | None = Non
 
 @contextmanager
 def supervising(
-    process: ManagedProcess, policy: RestartPolicy = FAST, ready_timeout: float = 10.0
+    process: ManagedProcess,
+    policy: RestartPolicy = FAST,
+    ready_timeout: float = 10.0,
+    log_max_bytes: int | None = None,
 ) -> Iterator[Supervisor]:
     """`process` started, ready and supervised; afterwards supervision and the process stopped."""
     process.start()
     process.wait_ready(10)
-    supervisor = Supervisor({process.name: process}, policy=policy, ready_timeout=ready_timeout)
+    supervisor = Supervisor(
+        {process.name: process}, policy=policy, ready_timeout=ready_timeout, log_max_bytes=log_max_bytes
+    )
     supervisor.start()
     try:
         yield supervisor
@@ -87,6 +93,34 @@ def test_a_killed_process_is_restarted_and_its_death_and_return_are_recorded(tmp
 
     assert "sleeper was killed by SIGKILL; restarting in 0.1 s (restart 1)" in caplog.messages
     assert f"sleeper {back.description}" in caplog.messages
+
+
+LINES = 20_000
+CHATTY = (  # about 1 MB of numbered lines over some ten seconds, then quiet
+    "import time\n"
+    f"for line in range({LINES}):\n"
+    "    print(f'line {line:05d} ' + 'x' * 40, flush=True)\n"
+    "    time.sleep(0.0005)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_a_supervised_log_is_rotated_at_its_cap_and_the_process_writes_on_at_its_start(tmp_path, marker):
+    cap = 64 * 1024
+    process = stand_in(tmp_path, CHATTY, name="chatty")  # ready once running
+    policy = RestartPolicy(initial_backoff=0.1, poll_interval=0.05, log_check_every=0.1)
+    with supervising(process, policy, log_max_bytes=cap):
+        wait_for(lambda: f"line {LINES - 1:05d}" in process.log_tail(3), 60, "the last line")
+
+    log = tmp_path / "logs" / "chatty.log"
+    assert cap <= rotated_log(log).stat().st_size < 2 * cap
+    assert log.stat().st_size < 2 * cap  # about 1 MB was written
+    assert b"\0" not in log.read_bytes()  # appended at the emptied file's start, not past a hole
+    numbers = [int(line.split()[1]) for line in log_lines(log) if line.startswith("line ")]
+    assert numbers == sorted(numbers)
+    assert numbers[-1] == LINES - 1
+    assert numbers[0] > LINES // 2  # only the newest lines are kept
+    assert not process.log_tail().count("\0")
 
 
 def test_backoff_doubles_with_each_death_in_a_row_and_stays_at_its_cap(tmp_path, marker):

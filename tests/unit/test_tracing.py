@@ -1,6 +1,7 @@
 """Spans written as JSON lines in the embedded default, read back as an order's trace tree, and
 shown by `sagactl trace` (with a stand-in for a workflow span that is not written yet)."""
 
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider
 import observability.tracing
 from infra.trace_view import order_trace_view, with_unwritten_workflows
 from observability.tracing import (
+    TRACE_FILES_KEPT,
     JsonLinesSpanExporter,
     TracingSettings,
     order_traces,
@@ -148,6 +150,37 @@ def test_a_full_file_is_kept_once_as_old_and_begun_anew(tmp_path: Path) -> None:
     names = [span["name"] for span in read_spans(tmp_path)]
     assert names == [f"span {index}" for index in range(12 - len(names), 12)]
     assert len(names) < 12
+
+
+def test_the_folder_keeps_the_newest_files_within_its_budget_however_many_processes_came_and_went(
+    tmp_path: Path,
+) -> None:
+    """Forty dead processes' files of 200 bytes each, oldest first: a process beginning its file
+    keeps the newest TRACE_FILES_KEPT x 1000 bytes of them, and its own spans."""
+    for pid in range(40):
+        dead = tmp_path / f"payment_svc-{1000 + pid}.jsonl"
+        dead.write_text("x" * 199 + "\n")
+        os.utime(dead, (1_000_000 + pid, 1_000_000 + pid))
+    provider = TracerProvider(resource=Resource.create({"service.name": "worker"}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(JsonLinesSpanExporter(tmp_path, "worker", max_bytes=1000))
+    )
+    with provider.get_tracer(__name__).start_as_current_span("after the deaths"):
+        pass
+
+    kept = sorted(path.name for path in tmp_path.glob("payment_svc-*"))
+    assert kept == [f"payment_svc-{1000 + pid}.jsonl" for pid in range(40 - len(kept), 40)]
+    assert sum(path.stat().st_size for path in tmp_path.glob("payment_svc-*")) <= TRACE_FILES_KEPT * 1000
+    assert len(kept) == TRACE_FILES_KEPT * 1000 // 200
+    assert [span["name"] for span in read_spans(tmp_path)] == ["after the deaths"]
+
+
+def test_the_file_cap_comes_from_the_environment_and_must_be_a_positive_size(tmp_path: Path) -> None:
+    assert tracing_settings({}, tmp_path).max_file_bytes == 64 * 2**20
+    assert tracing_settings({"SAGA_TRACES_MAX_BYTES": "4096"}, tmp_path).max_file_bytes == 4096
+    for wrong in ("0", "-5", "4 MiB"):
+        with pytest.raises(ValueError, match="SAGA_TRACES_MAX_BYTES"):
+            tracing_settings({"SAGA_TRACES_MAX_BYTES": wrong}, tmp_path)
 
 
 def test_the_workers_provider_is_replay_safe_and_the_others_are_the_sdks(tmp_path: Path) -> None:
