@@ -151,7 +151,7 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
                 rabbitmq_url=broker,
                 log_max_bytes=scenario.file_cap or DEFAULT_LOG_MAX_BYTES,
             )
-            topology = running.enter_context(Topology()) if network else None
+            topology = running.enter_context(Topology(tun=bool(network.delay_ms))) if network else None
             if topology is not None:
                 config = topology.place(config)
             code = _run(args, options, Stack(config), console, mail=mail, proxy=proxy, topology=topology)
@@ -277,7 +277,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     chaos.add_argument(
         "scenario",
         choices=sorted(SCENARIOS),
-        help="; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()),
+        # argparse formats help with %: a summary's "30 %" must reach it as "30 %%".
+        help="; ".join(f"{s.name}: {s.summary}" for s in SCENARIOS.values()).replace("%", "%%"),
     )
     chaos.add_argument("--orders", type=_positive(int), metavar="N", help="orders to place")
     chaos.add_argument(

@@ -60,6 +60,7 @@ class Monkey:
         self._network_until: float | None = None
         self._network_done = False
         self._dropped = 0
+        self._delayed = (0, 0)
 
     def start(self) -> None:
         for service in _FAULTED:
@@ -135,9 +136,10 @@ class Monkey:
     def _end_network_faults(self) -> None:
         assert self.topology is not None  # faults began only on a topology
         self._dropped += self.topology.dropped()
+        self._delayed = self.topology.delayed()
         self.topology.heal()
         self._network_until, self._network_done = None, True
-        self.log(f"network faults off; {self._dropped} packets dropped")
+        self.log(f"network faults off; {self._dropped} packets dropped, {self._delayed[0]} delayed")
 
     @property
     def injected_enough(self) -> bool:
@@ -178,6 +180,8 @@ class Monkey:
             self.faults.clear(service)
         if self.scenario.network:
             injected["packets_dropped"] = self._dropped
+        if self.scenario.network and self.scenario.network.delay_ms:
+            injected["packets_delayed"], injected["packets_reordered"] = self._delayed
         return dict(injected)
 
 

@@ -1,13 +1,16 @@
 """A chaos topology in network namespaces, and the faults of a real network on its links.
 
 Each of the saga's services runs in a namespace of its own, joined to the machine's namespace by a
-veth pair of its own: the worker, the relay and the run's clients call it across that link, at an
-address of the link's (10.<net>.<index>.2), and the faults are the kernel's, on the link's packets:
+link of its own: the worker, the relay and the run's clients call it across that link, at an
+address of the link's (10.<net>.<index>.2), and the faults act on the link's packets:
 
 - loss: nftables drops that share of the packets in each direction (`numgen random`);
 - a cut: nftables drops every packet of the service's port, both ways; or, one way, only the
   replies that carry data, so that requests arrive and are carried out and their answers are lost;
-- delay, jitter and reordering: `tc netem` on both ends of the link, where the kernel has netem.
+- delay, jitter and reordering: the link is then a pair of TUN devices joined by this process
+  (infra/chaos/tun_link.py), which holds each packet back for `delay ± jitter` and sends a share of
+  them at once. `tc netem` would do the same in the kernel, where the kernel has it; the TUN link
+  needs only /dev/net/tun, so the same faults run on every kernel. Otherwise the link is a veth pair.
 
 A service in a namespace still needs what listens on the machine's loopback (identity_svc's keys,
 Temporal for order_svc, a PostgreSQL server, RabbitMQ). The machine's end of each link has an
@@ -35,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from infra.chaos.tun_link import TUN_DEVICE, Delay, TunLink, open_tun
 from infra.stack import HOST, SERVICES, Placement, StackConfig
 from infra.tcp_proxy import TcpProxy
 
@@ -52,33 +56,30 @@ class TopologyUnavailable(RuntimeError):
 
 
 def unavailable_reason(*, faults: Iterable[str] = ()) -> str | None:
-    """Why a topology (with `faults`: "nft" for loss and cuts, "netem" for delay) cannot be made
-    here, or None when it can: not root, `ip` missing, namespaces refused, or a fault's tool missing."""
+    """Why a topology (with `faults`: "nft" for loss and cuts, "tun" for delay) cannot be made here,
+    or None when it can: not root, `ip` missing, namespaces refused, or a fault's tool missing."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool in ("ip", *(["nft"] if "nft" in faults else []), *(["tc"] if "netem" in faults else [])):
+    for tool in ("ip", *(["nft"] if "nft" in faults else [])):
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed (Debian: {'nftables' if tool == 'nft' else 'iproute2'})"
+    if "tun" in faults:
+        try:
+            os.close(open_tun(f"sg{os.getpid():x}p"))
+        except OSError as error:
+            return f"TUN devices cannot be made here ({TUN_DEVICE}: {error.strerror})"
     probe = f"{PREFIX}{os.getpid():x}-probe"
     try:
         _run(["ip", "netns", "add", probe])
     except TopologyUnavailable as error:
         return f"network namespaces cannot be made here: {error}"
-    try:
-        if "netem" in faults:
-            _run(["ip", "-n", probe, "link", "set", "lo", "up"])
-            try:
-                _run(["ip", "netns", "exec", probe, "tc", "qdisc", "add", "dev", "lo", "root", "netem"])
-            except TopologyUnavailable:
-                return "this kernel has no netem queueing discipline (sch_netem) for delay and reordering"
-    finally:
-        _run(["ip", "netns", "del", probe], check=False)
+    _run(["ip", "netns", "del", probe], check=False)
     return None
 
 
 @dataclass(frozen=True)
 class Link:
-    """One service's namespace and the veth pair that joins it to the machine's namespace."""
+    """One service's namespace and the pair of devices that joins it to the machine's namespace."""
 
     service: str
     netns: str
@@ -96,10 +97,11 @@ class LinkFaults:
 
 
 class Topology:
-    """`services` each in a namespace of its own; use as a context manager, then `place(config)`."""
+    """`services` each in a namespace of its own; use as a context manager, then `place(config)`.
+    With `tun`, each link is a TunLink, which `delay` can slow; else a veth pair."""
 
-    def __init__(self, services: Sequence[str] = SERVICES) -> None:
-        reason = unavailable_reason()
+    def __init__(self, services: Sequence[str] = SERVICES, *, tun: bool = False) -> None:
+        reason = unavailable_reason(faults=("tun",) if tun else ())
         if reason:
             raise TopologyUnavailable(reason)
         self.token = f"{os.getpid():x}"
@@ -116,15 +118,18 @@ class Topology:
             for index, service in enumerate(services)
         }
         self.faults = {service: LinkFaults() for service in services}
-        self.netem = False
+        self.tun = tun
+        self.tun_links: dict[str, TunLink] = {}
         self.ports: dict[str, int] = {}
         self._proxies: list[TcpProxy] = []
 
     def __enter__(self) -> Topology:
         sweep()
         try:
-            for link in self.links.values():
-                _make(link)
+            for service, link in self.links.items():
+                if self.tun:
+                    self.tun_links[service] = TunLink(link.host_if, link.service_if)
+                _make(link, tun=self.tun)
         except BaseException:
             self.close()
             raise
@@ -138,6 +143,9 @@ class Topology:
         for proxy in self._proxies:
             proxy.__exit__(None, None, None)
         self._proxies.clear()
+        for tun_link in self.tun_links.values():
+            tun_link.close()
+        self.tun_links.clear()
         for link in self.links.values():
             _run(["ip", "netns", "del", link.netns], check=False)
             _run(["ip", "link", "del", link.host_if], check=False)
@@ -176,28 +184,25 @@ class Topology:
         self._apply(service)
 
     def delay(self, milliseconds: int, jitter: int, reorder_percent: int = 0) -> None:
-        """`tc netem` on both ends of every link: `milliseconds` ± `jitter` each way, and
-        `reorder_percent` % of the packets sent at once, ahead of those delayed."""
-        spec = ["delay", f"{milliseconds}ms", f"{jitter}ms"]
-        if reorder_percent:
-            spec += ["reorder", f"{reorder_percent}%"]
-        for link in self.links.values():
-            _run(["tc", "qdisc", "replace", "dev", link.host_if, "root", "netem", *spec])
-            _run(["ip", "netns", "exec", link.netns, "tc", "qdisc", "replace", "dev", link.service_if,
-                  "root", "netem", *spec])  # fmt: skip
-        self.netem = True
+        """Every link (a topology made with `tun`) holds each packet `milliseconds` ± `jitter`, each
+        way, and sends `reorder_percent` % of them at once, ahead of those held."""
+        if not self.tun:
+            raise TopologyUnavailable("delay needs a topology of TUN links: Topology(tun=True)")
+        for tun_link in self.tun_links.values():
+            tun_link.set_delay(Delay(milliseconds, jitter, reorder_percent))
 
     def heal(self) -> None:
         """Every link back to a clean one."""
         for service in self.links:
             self.faults[service] = LinkFaults()
             self._apply(service)
-        if self.netem:
-            for link in self.links.values():
-                _run(["tc", "qdisc", "del", "dev", link.host_if, "root"], check=False)
-                _run(["ip", "netns", "exec", link.netns, "tc", "qdisc", "del", "dev", link.service_if, "root"],
-                     check=False)  # fmt: skip
-            self.netem = False
+        for tun_link in self.tun_links.values():
+            tun_link.set_delay(Delay())
+
+    def delayed(self) -> tuple[int, int]:
+        """Packets the links have held back so far, and those that overtook one held."""
+        links = self.tun_links.values()
+        return sum(link.delayed for link in links), sum(link.reordered for link in links)
 
     def dropped(self) -> int:
         """Packets the faults' rules have dropped so far, over every namespace (nftables counters)."""
@@ -273,9 +278,11 @@ def ours() -> list[str]:
     return [entry["name"] for entry in json.loads(listed.stdout or "[]") if entry["name"].startswith(mine)]
 
 
-def _make(link: Link) -> None:
+def _make(link: Link, *, tun: bool) -> None:
+    """The namespace, and the link's devices (veth, or a TunLink's, made already) addressed and up."""
     _run(["ip", "netns", "add", link.netns])
-    _run(["ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.service_if])
+    if not tun:
+        _run(["ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.service_if])
     _run(["ip", "link", "set", link.service_if, "netns", link.netns])
     _run(["ip", "addr", "add", f"{link.host_address}/24", "dev", link.host_if])
     _run(["ip", "link", "set", link.host_if, "up"])

@@ -39,7 +39,7 @@ class NetworkFaults:
     loss_percent: int = 0
     """Of the packets each way, on every link."""
     delay_ms: tuple[int, int] | None = None
-    """(delay, jitter) each way on every link (tc netem)."""
+    """(delay, jitter) each way on every link (links of TUN devices, infra/chaos/tun_link.py)."""
     reorder_percent: int = 0
     cut: str | None = None
     """The service whose port is cut off from every other process."""
@@ -48,8 +48,8 @@ class NetworkFaults:
 
     @property
     def tools(self) -> tuple[str, ...]:
-        """What the kernel must offer: nftables for loss and cuts, netem for delay."""
-        return (*(("nft",) if self.loss_percent or self.cut else ()), *(("netem",) if self.delay_ms else ()))
+        """What the machine must offer: nftables for loss and cuts, TUN devices for delay."""
+        return (*(("nft",) if self.loss_percent or self.cut else ()), *(("tun",) if self.delay_ms else ()))
 
 
 @dataclass(frozen=True)

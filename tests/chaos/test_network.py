@@ -1,11 +1,11 @@
 """Faults the way networks fail. The saga's services each run in a network namespace of their own,
-the worker and the run's clients reach them across veth links, and the kernel drops, cuts or delays
-their packets (infra/chaos/netns.py) while orders flow; every order still ends as its kind demands,
-audited clean (tests/support/chaos.py).
+the worker and the run's clients reach them across links of their own, and nftables drops or cuts
+their packets, or the links hold them back (infra/chaos/netns.py) while orders flow; every order
+still ends as its kind demands, audited clean (tests/support/chaos.py).
 
 The namespaces, links and addresses are the test's own, and are gone afterwards, however it ended.
 Skipped, with the reason, where namespaces cannot be made (not root, no `ip`), where nftables is
-missing (loss and cuts), or where the kernel has no netem (delay and reordering).
+missing (loss and cuts), or where TUN devices cannot be made (delay and reordering).
 """
 
 import subprocess
@@ -20,7 +20,7 @@ from tests.support.chaos import run_scenario
 
 NO_NAMESPACES = unavailable_reason()
 NO_NFT = unavailable_reason(faults=("nft",))
-NO_NETEM = unavailable_reason(faults=("netem",))
+NO_TUN = unavailable_reason(faults=("tun",))
 
 ORDERS, RATE = 16, 1.5
 """Placed over about ten seconds, so that orders are in flight all through a fault's window."""
@@ -30,8 +30,18 @@ ORDERS, RATE = 16, 1.5
 def served(tmp_path):
     """payment_svc's place in a topology of its own, with a plain HTTP server listening there that
     logs every request it receives; yields (topology, url, the server's log)."""
+    yield from _serving(tmp_path, tun=False)
+
+
+@pytest.fixture
+def served_across_tun(tmp_path):
+    """The same across a link of TUN devices."""
+    yield from _serving(tmp_path, tun=True)
+
+
+def _serving(tmp_path, *, tun: bool):
     log = tmp_path / "requests.log"
-    with Topology(["payment_svc"]) as topology:
+    with Topology(["payment_svc"], tun=tun) as topology:
         link = topology.links["payment_svc"]
         topology.ports = {"payment_svc": 8080}
         with log.open("w") as sink:
@@ -142,7 +152,37 @@ def test_thirty_percent_packet_loss_on_every_link(tmp_path):
     assert report["faults_injected"]["packets_dropped"] > 0
 
 
-@pytest.mark.skipif(NO_NETEM is not None, reason=str(NO_NETEM))
+@pytest.mark.skipif(NO_TUN is not None, reason=str(NO_TUN))
+def test_a_tun_link_carries_a_service_at_once_and_holds_its_packets_when_told(served_across_tun):
+    topology, url, log = served_across_tun
+    received = _requests_received(log)
+
+    def get_seconds() -> float:
+        began = time.monotonic()
+        assert httpx.get(url, timeout=10).status_code == 200
+        return time.monotonic() - began
+
+    assert get_seconds() < 0.5
+    topology.delay(300, 0)
+    slow = get_seconds()
+    delayed, reordered = topology.delayed()
+    assert slow > 1.0, "a connection and a request: two round trips of 600 ms"
+    assert delayed >= 4
+    assert reordered == 0, "without jitter nothing overtakes"
+
+    topology.delay(300, 200, reorder_percent=25)
+    for _ in range(3):
+        get_seconds()
+    assert topology.delayed()[1] > reordered, "with jitter and a share sent at once, packets overtake"
+
+    topology.heal()
+    assert get_seconds() < 0.5
+    assert _requests_received(log) == received + 6, "each request arrived once, however slow"
+
+
+@pytest.mark.skipif(NO_TUN is not None, reason=str(NO_TUN))
 def test_delay_with_jitter_and_reordering_on_every_link(tmp_path):
     report = run_scenario(tmp_path, "delay", ORDERS, rate=RATE)
+    assert report["faults_injected"]["packets_delayed"] > 100
+    assert report["faults_injected"]["packets_reordered"] > 0
     assert report["seconds_to_final"]["p50"] > 0.3, "every call crossed a slow link"

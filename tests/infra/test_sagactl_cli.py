@@ -3,6 +3,7 @@ before anything starts; a bad --item is one line and exit code 2 before any requ
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -104,3 +105,17 @@ def test_a_bad_item_is_one_line_and_exit_code_2_without_any_request(monkeypatch,
 def test_a_non_positive_timeout_is_exit_code_2(capsys):
     assert main(["order", "place", "--customer", "alice", "--item", "MUG:2", "--timeout", "0"]) == 2
     assert capsys.readouterr().err == "sagactl: --timeout must be a positive number of seconds, not 0\n"
+
+
+def test_every_command_explains_itself(capsys):
+    """`--help` of sagactl and of each of its commands prints its usage, whatever its help holds
+    (the chaos scenarios' summaries say "30 %", which argparse would take for a format)."""
+    parser_help = subprocess.run([str(SAGACTL), "--help"], capture_output=True, text=True, timeout=30)
+    assert parser_help.returncode == 0, parser_help.stderr
+    commands = re.findall(r"^    ([a-z][a-z-]*)", parser_help.stdout, re.MULTILINE)
+    assert {"up", "chaos", "bench", "audit"} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as leaving:
+            main([command, "--help"])
+        assert leaving.value.code == 0, command
+        assert capsys.readouterr().out.startswith(f"usage: sagactl {command}"), command
