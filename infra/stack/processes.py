@@ -83,12 +83,19 @@ def answers_200(url: str) -> bool:
 # Whether an old worker version has drained is checked every 3 minutes, and reported only 3 minutes
 # after its last saga closed, by default: a production cluster's pace. Locally, a rollout should show
 # it within seconds (docs/temporal.md#a-rollout-step-by-step).
+#
+# The history service keeps every workflow it has touched in its mutable-state cache, up to 8096 of
+# them on the dev server, closed ones included: the dev server's memory then grows with every saga
+# until some 400 MiB more, which a long run shows as a leak (docs/resilience.md#a-long-soak). 512
+# holds every saga in flight at the bench's highest concurrency ten times over.
 DEV_SERVER_DYNAMIC_CONFIG: dict[str, int | str] = {
     "history.transferProcessorMaxPollRPS": 1000,
     "history.transferProcessorMaxPollHostRPS": 5000,
     "matching.numTaskqueueWritePartitions": 1,
     "matching.wv.VersionDrainageStatusRefreshInterval": "2s",
     "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "2s",
+    "history.cacheMaxSize": 512,
+    "history.hostLevelCacheMaxSize": 512,
 }
 
 
