@@ -81,8 +81,15 @@ def print_report(report: ChaosReport, console: Console) -> None:
     for verdict in report.soak.get("files", {}).get("verdicts", []):
         table.add_row(
             f"soak files: {verdict['files']}",
-            "largest {first_half_peak_mb:.1f} MiB in the first half, {second_half_peak_mb:.1f} MiB in the "
-            "second, {judged_seconds:.0f} s judged: {verdict}".format(**verdict),
+            (
+                (
+                    "largest file {largest_file_mb:.2f} MiB, cap {cap_mb:.2f} MiB; "
+                    if verdict["cap_mb"]
+                    else ""
+                )
+                + "all together at most {first_half_peak_mb:.1f} MiB in the first half, "
+                "{second_half_peak_mb:.1f} MiB in the second, {judged_seconds:.0f} s judged: {verdict}"
+            ).format(**verdict),
         )
     table.add_row("invariant violations", str(report.violations))
     table.add_row("run took", f"{report.duration_seconds:.0f} s")
@@ -265,7 +272,12 @@ def _soak_results(sampler: Sampler, args: argparse.Namespace, console: Console) 
     picture = args.plot or var_dir / "soak.png"
     plot(sampler, picture, title=f"chaos soak: {args.orders} orders at {args.rate:g}/s")
     console.print(f"soak: samples in {var_dir / 'soak-samples.json'}, plot in {picture}")
-    files = file_growth(sampler, warm_up=min(300.0, seconds / 5), until=steady_until(sampler, args.orders))
+    files = file_growth(
+        sampler,
+        warm_up=min(300.0, seconds / 5),
+        until=steady_until(sampler, args.orders),
+        file_cap=SCENARIOS[args.scenario].file_cap,
+    )
     return {"verdicts": [verdict.as_json() for verdict in verdicts], "files": files}
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from infra.bench.procstats import group_stats
 from infra.stack import Stack
+from observability.tracing import TRACE_FILES_KEPT
 
 MEMORY_GROWTH_ALLOWED = 0.10
 """Resident memory may end at most this much above where it stood after warm-up."""
@@ -58,6 +59,12 @@ class StackSample:
     log_bytes: int
     trace_bytes: int
     trace_files: int
+    largest_log_bytes: int = 0
+    """The largest single log file (a rotated part included)."""
+    largest_trace_bytes: int = 0
+    """The largest single trace file."""
+    live_trace_files: int = 0
+    """Trace files of processes still running: each may grow to its cap before the folder is pruned."""
 
 
 @dataclass(frozen=True)
@@ -136,16 +143,20 @@ class Sampler:
                     )
                 )
         var_dir = self.stack.config.var_dir
-        traces = [path for path in (var_dir / "traces").glob("*") if path.is_file()]
+        traces = {path: _size(path) for path in (var_dir / "traces").glob("*") if path.is_file()}
+        logs = [_size(path) for path in self.stack.config.log_dir.glob("*.log*")]
         final = self.final_orders()
         self.stack_samples.append(
             StackSample(
                 seconds=round(now, 1),
                 final_orders=final if final is not None else -1,
                 wal_bytes={path.name: _size(path) for path in sorted(var_dir.glob("*-wal"))},
-                log_bytes=sum(_size(path) for path in self.stack.config.log_dir.glob("*.log*")),
-                trace_bytes=sum(_size(path) for path in traces),
+                log_bytes=sum(logs),
+                trace_bytes=sum(traces.values()),
                 trace_files=len(traces),
+                largest_log_bytes=max(logs, default=0),
+                largest_trace_bytes=max(traces.values(), default=0),
+                live_trace_files=sum(_writer_alive(path) for path in traces),
             )
         )
 
@@ -200,10 +211,12 @@ def steady_until(sampler: Sampler, orders: int) -> float | None:
     return next((sample.seconds for sample in sampler.stack_samples if sample.final_orders >= orders), None)
 
 
-def file_growth(sampler: Sampler, *, warm_up: float, until: float | None = None) -> dict[str, object]:
+def file_growth(
+    sampler: Sampler, *, warm_up: float, until: float | None = None, file_cap: int | None = None
+) -> dict[str, object]:
     """What the files did over the run: the largest each write-ahead log grew to, the logs' and
     traces' bytes (and trace files) at the first and the last sample, and a verdict per kind of file
-    (`judge_files`)."""
+    (`judge_files`; `file_cap`: the size at which the stack rotates its logs and trace files)."""
     samples = sampler.stack_samples
     if not samples:
         return {}
@@ -218,30 +231,48 @@ def file_growth(sampler: Sampler, *, warm_up: float, until: float | None = None)
         "log_bytes": [first.log_bytes, last.log_bytes],
         "trace_bytes": [first.trace_bytes, last.trace_bytes],
         "trace_files": [first.trace_files, last.trace_files],
-        "verdicts": [verdict.as_json() for verdict in judge_files(samples, warm_up=warm_up, until=until)],
+        "verdicts": [
+            verdict.as_json()
+            for verdict in judge_files(samples, warm_up=warm_up, until=until, file_cap=file_cap)
+        ],
     }
 
 
 FILES_GROWTH_ALLOWED = 0.10
-"""The files' largest size in the second half of a soak may stand at most this much above the first's."""
+"""An uncapped file's largest size in the second half of a soak may stand at most this much above
+its largest in the first half."""
+CAP_SLACK = 0.25
+"""A capped file may stand this much above its cap: what is written between two looks at its size."""
 
 
 @dataclass(frozen=True)
 class FileVerdict:
-    """Whether one kind of file (the logs, the traces, one write-ahead log) stayed within bounds: the
-    largest total it reached in the first and in the second half of the judged stretch."""
+    """Whether one kind of file stayed within bounds over the judged stretch.
+
+    The logs and the traces, which the stack rotates at a cap, are bounded when no single file ever
+    stood above its cap (CAP_SLACK allowed) and the traces folder never held more than its kept
+    files and one growing file per process still running; then no run, however long, can make them
+    bigger. A write-ahead log, which SQLite's checkpoints bound, is bounded when its largest size in
+    the second half stands no more than FILES_GROWTH_ALLOWED above its largest in the first."""
 
     files: str
     judged_seconds: float
     first_half_peak_mb: float
     second_half_peak_mb: float
+    cap_mb: float | None = None
+    largest_file_mb: float | None = None
+    over_budget: bool = False
+    """The traces folder held more than its budget at some sample."""
 
     @property
     def verdict(self) -> str:
-        """ "bounded", "growing" (a higher peak in the second half than allowed), or "too short"."""
+        """ "bounded", "growing", or "too short"."""
         if self.judged_seconds < JUDGED_AT_LEAST:
             return "too short"
-        bounded = self.second_half_peak_mb <= self.first_half_peak_mb * (1 + FILES_GROWTH_ALLOWED)
+        if self.cap_mb is not None and self.largest_file_mb is not None:
+            bounded = self.largest_file_mb <= self.cap_mb * (1 + CAP_SLACK) and not self.over_budget
+        else:
+            bounded = self.second_half_peak_mb <= self.first_half_peak_mb * (1 + FILES_GROWTH_ALLOWED)
         return "bounded" if bounded else "growing"
 
     def as_json(self) -> dict[str, object]:
@@ -249,11 +280,10 @@ class FileVerdict:
 
 
 def judge_files(
-    samples: list[StackSample], *, warm_up: float, until: float | None = None
+    samples: list[StackSample], *, warm_up: float, until: float | None = None, file_cap: int | None = None
 ) -> list[FileVerdict]:
     """The logs, the traces and each write-ahead log, from `warm_up` seconds into the sampling to
-    `until`: a file capped and rotated reaches its cap in the first half and no more in the second;
-    one that grows with the orders reaches more."""
+    `until`; the logs and traces against `file_cap` where it is known (see FileVerdict)."""
     judged = [
         sample
         for sample in samples
@@ -261,31 +291,37 @@ def judge_files(
     ]
     if len(judged) < 2:
         return []
-    middle = (judged[0].seconds + judged[-1].seconds) / 2
-    wals = sorted({name for sample in judged for name in sample.wal_bytes})
-    sizes = {
-        "logs": [sample.log_bytes for sample in judged],
-        "traces": [sample.trace_bytes for sample in judged],
-        **{name: [sample.wal_bytes.get(name, 0) for sample in judged] for name in wals},
-    }
-    first_half = [sample.seconds <= middle for sample in judged]
-    verdicts = []
-    for files, sized in sizes.items():
-        first = max(size for size, early in zip(sized, first_half, strict=True) if early)
-        second = max(size for size, early in zip(sized, first_half, strict=True) if not early)
+    seconds = round(judged[-1].seconds - judged[0].seconds, 1)
+    first_half = [sample.seconds <= (judged[0].seconds + judged[-1].seconds) / 2 for sample in judged]
+
+    def peaks(sizes: list[int]) -> tuple[float, float]:
+        first = max(size for size, early in zip(sizes, first_half, strict=True) if early)
+        second = max(size for size, early in zip(sizes, first_half, strict=True) if not early)
+        return round(first / 2**20, 2), round(second / 2**20, 2)
+
+    cap_mb = None if file_cap is None else round(file_cap / 2**20, 2)
+    largest_log = max(sample.largest_log_bytes for sample in judged)
+    largest_trace = max(sample.largest_trace_bytes for sample in judged)
+    over_budget = file_cap is not None and any(
+        sample.trace_bytes > (TRACE_FILES_KEPT + sample.live_trace_files) * file_cap * (1 + CAP_SLACK)
+        for sample in judged
+    )
+    verdicts = [
+        FileVerdict("logs", seconds, *peaks([sample.log_bytes for sample in judged]), cap_mb,
+                    round(largest_log / 2**20, 2)),
+        FileVerdict("traces", seconds, *peaks([sample.trace_bytes for sample in judged]), cap_mb,
+                    round(largest_trace / 2**20, 2), over_budget),
+    ]  # fmt: skip
+    for name in sorted({name for sample in judged for name in sample.wal_bytes}):
         verdicts.append(
-            FileVerdict(
-                files,
-                round(judged[-1].seconds - judged[0].seconds, 1),
-                round(first / 2**20, 2),
-                round(second / 2**20, 2),
-            )
+            FileVerdict(name, seconds, *peaks([sample.wal_bytes.get(name, 0) for sample in judged]))
         )
     return verdicts
 
 
 def plot(sampler: Sampler, path: Path, *, title: str) -> None:
-    """Memory, CPU, open descriptors per process, and orders final per second, over time, as a PNG."""
+    """Memory, CPU, open descriptors per process, orders final per second, and the logs', traces' and
+    write-ahead logs' bytes, over time, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -294,7 +330,7 @@ def plot(sampler: Sampler, path: Path, *, title: str) -> None:
     series: dict[str, list[ProcessSample]] = defaultdict(list)
     for sample in sampler.processes:
         series[sample.process].append(sample)
-    figure, axes = plt.subplots(4, 1, figsize=(11, 13), sharex=True)
+    figure, axes = plt.subplots(5, 1, figsize=(11, 16), sharex=True)
     for axis in axes:
         axis.set_prop_cycle(
             color=[plt.get_cmap("tab20")(index / 20) for index in range(20)]
@@ -317,14 +353,32 @@ def plot(sampler: Sampler, path: Path, *, title: str) -> None:
         if after.seconds > before.seconds
     ]
     axes[3].plot([minute for minute, _ in rates], [rate for _, rate in rates], color="black", linewidth=1)
+    stack_minutes = [sample.seconds / 60 for sample in sampler.stack_samples]
+    for files, colour, sizes in (
+        ("logs", "black", [sample.log_bytes for sample in sampler.stack_samples]),
+        ("traces", "tab:blue", [sample.trace_bytes for sample in sampler.stack_samples]),
+        (
+            "write-ahead logs",
+            "tab:orange",
+            [sum(sample.wal_bytes.values()) for sample in sampler.stack_samples],
+        ),
+    ):
+        axes[4].plot(stack_minutes, [size / 2**20 for size in sizes], label=files, color=colour, linewidth=1)
+    axes[4].legend(loc="upper left", fontsize=7)
     for axis, label in zip(
         axes,
-        ("resident memory (MiB)", "CPU (% of one core)", "open descriptors", "orders final per second"),
+        (
+            "resident memory (MiB)",
+            "CPU (% of one core)",
+            "open descriptors",
+            "orders final per second",
+            "files (MiB, all together)",
+        ),
         strict=True,
     ):
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-    axes[3].set_xlabel("minutes")
+    axes[4].set_xlabel("minutes")
     axes[0].legend(loc="upper left", fontsize=7, ncol=4)
     figure.suptitle(title)
     figure.tight_layout()
@@ -340,6 +394,12 @@ def write_samples(sampler: Sampler, verdicts: list[ProcessVerdict], path: Path) 
 
 def _median(samples: list[ProcessSample], field: str) -> float:
     return float(statistics.median(getattr(sample, field) for sample in samples))
+
+
+def _writer_alive(trace_file: Path) -> bool:
+    """Whether the process a trace file is named after (`<service>-<pid>.jsonl`) is still running."""
+    pid = trace_file.name.split(".", 1)[0].rsplit("-", 1)[-1]
+    return trace_file.name.endswith(".jsonl") and pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 def _size(path: Path) -> int:

@@ -10,8 +10,10 @@ nobody else should meet."""
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import httpx
 import pytest
 
 from infra.stack import Stack, StackConfig
+from observability.logs import parse_line
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -26,7 +29,9 @@ SERVICES = ["order_svc", "inventory_svc", "payment_svc", "identity_svc", "notifi
 CALLERS = ["customer", "operator", "saga"]
 STATEFUL_EXAMPLES = 130
 """Scenarios of the stateful phase per run: a scenario calls about 0.8 of the linked operations, so
-130 of them call each one about 100 times."""
+130 of them call each one about 100 times; the test counts the calls in the service's log, and
+holds the run to STATEFUL_CALLS_AT_LEAST on each."""
+STATEFUL_CALLS_AT_LEAST = 100
 STATEFUL_RUNS = [
     ("order_svc", "customer"),
     ("order_svc", "operator"),
@@ -79,11 +84,15 @@ def identities_file(callers: dict[str, str], directory: Path) -> Path:
 
 def schemathesis_run(
     stack: Stack, service: str, caller: str, directory: Path, *, phases: str, examples: int
-) -> None:
+) -> Counter[str]:
     """One schemathesis run of `phases` against `service` as `caller`, `examples` per operation (or
-    scenarios, statefully), every check on; fails with its report."""
+    scenarios, statefully), every check on; fails with its report. The requests the service logged
+    during the run, by operation id."""
     url = stack.config.service_url(service)
-    assert httpx.get(f"{url}/api/docs/schema.json", timeout=10).status_code == 200
+    schema = httpx.get(f"{url}/api/docs/schema.json", timeout=10)
+    assert schema.status_code == 200
+    log = stack.config.log_dir / f"{service}.log"
+    logged_before = log.stat().st_size
     callers = tokens(stack)
     # The saga's operations are the saga's alone (tests/security proves every other caller refused),
     # and the saga calls nothing else.
@@ -133,6 +142,48 @@ def schemathesis_run(
     failures = done.stdout.find("FAILURES")
     assert done.returncode == 0, done.stdout[max(failures, 0) :][:12000] + done.stderr[-2000:]
     assert "Test cases:" in done.stdout, done.stdout[-3000:]
+    with log.open("rb") as logged:
+        logged.seek(logged_before)
+        return calls_by_operation(schema.json(), logged.read().decode(errors="replace").splitlines())
+
+
+def calls_by_operation(schema: dict, log_lines: list[str]) -> Counter[str]:
+    """The requests among a service's `log_lines`, counted by the operation of `schema` they called."""
+    routes = [
+        (
+            method.upper(),
+            re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
+            operation["operationId"],
+        )
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
+    calls: Counter[str] = Counter()
+    for line in map(parse_line, log_lines):
+        if line is None or line.get("logger") != "chassis.request":
+            continue
+        for method, pattern, operation_id in routes:
+            if line.get("method") == method and pattern.match(str(line.get("path"))):
+                calls[operation_id] += 1
+                break
+    return calls
+
+
+def linked_operations(schema: dict, caller: str) -> set[str]:
+    """The operations the stateful phase moves between for `caller`: each end of an OpenAPI link,
+    within the caller's operations (the saga's tag for the saga, the others for everyone else)."""
+    tagged = {
+        operation["operationId"]: "saga" in operation.get("tags", [])
+        for methods in schema["paths"].values()
+        for operation in methods.values()
+    }
+    ends = set()
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            for answer in operation.get("responses", {}).values():
+                for link in answer.get("links", {}).values():
+                    ends |= {operation["operationId"], link["operationId"]}
+    return {operation for operation in ends if tagged[operation] == (caller == "saga")}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -145,4 +196,15 @@ def test_every_answer_is_documented_and_none_is_a_server_error(contract_stack, s
 
 @pytest.mark.parametrize(("service", "caller"), STATEFUL_RUNS)
 def test_stateful_sequences_keep_the_contract(contract_stack, service, caller, tmp_path):
-    schemathesis_run(contract_stack, service, caller, tmp_path, phases="stateful", examples=STATEFUL_EXAMPLES)
+    calls = schemathesis_run(
+        contract_stack, service, caller, tmp_path, phases="stateful", examples=STATEFUL_EXAMPLES
+    )
+    schema = httpx.get(
+        f"{contract_stack.config.service_url(service)}/api/docs/schema.json", timeout=10
+    ).json()
+    linked = linked_operations(schema, caller)
+    assert linked, "the service's schema links its operations"
+    too_few = {
+        operation: calls[operation] for operation in linked if calls[operation] < STATEFUL_CALLS_AT_LEAST
+    }
+    assert not too_few, f"called fewer than {STATEFUL_CALLS_AT_LEAST} times in the stateful run: {too_few}"

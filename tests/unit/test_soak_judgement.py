@@ -1,47 +1,86 @@
-"""The soak's judgement of its files: a capped, rotated file reaches its cap early and never more;
-one that grows with the orders reaches more in the second half; a stretch too short says so."""
+"""The soak's judgement of its files. A log or trace file the stack rotates at a cap is bounded when
+none ever stood above its cap and the traces folder kept to its budget, however the totals moved;
+a write-ahead log, which nothing of ours caps, is bounded when it reached no more in the second half
+of the run than in the first. A stretch under five minutes is too short to tell."""
 
 from infra.chaos.soak import StackSample, judge_files
+from observability.tracing import TRACE_FILES_KEPT
 
 MIB = 2**20
+CAP = MIB
 
 
-def samples(sizes: list[int], *, every: float = 15.0, wal: int = 4 * MIB) -> list[StackSample]:
+def samples(
+    totals: list[int],
+    *,
+    largest: int = CAP,
+    wal: list[int] | None = None,
+    live: int = 10,
+    every: float = 15.0,
+) -> list[StackSample]:
     return [
         StackSample(
             seconds=index * every,
             final_orders=index,
-            wal_bytes={"order_svc.sqlite3-wal": wal},
-            log_bytes=size,
-            trace_bytes=size // 2,
-            trace_files=3,
+            wal_bytes={"order_svc.sqlite3-wal": (wal or [4 * MIB] * len(totals))[index]},
+            log_bytes=total,
+            trace_bytes=total,
+            trace_files=live + 4,
+            largest_log_bytes=largest,
+            largest_trace_bytes=largest,
+            live_trace_files=live,
         )
-        for index, size in enumerate(sizes)
+        for index, total in enumerate(totals)
     ]
 
 
-def verdicts(stack_samples: list[StackSample], **window: float) -> dict[str, str]:
-    return {
-        verdict.files: verdict.verdict for verdict in judge_files(stack_samples, **{"warm_up": 0} | window)
-    }
+def verdicts(
+    stack_samples: list[StackSample],
+    *,
+    warm_up: float = 0.0,
+    until: float | None = None,
+    file_cap: int | None = CAP,
+) -> dict[str, str]:
+    judged = judge_files(stack_samples, warm_up=warm_up, until=until, file_cap=file_cap)
+    return {verdict.files: verdict.verdict for verdict in judged}
 
 
-def test_files_rotated_at_a_cap_are_bounded_and_files_growing_with_the_orders_are_not() -> None:
-    sawtooth = [(index % 8 + 1) * MIB // 4 for index in range(120)]  # 0.25 to 2 MiB, again and again
-    assert verdicts(samples(sawtooth)) == {
+def test_capped_files_are_bounded_by_their_cap_even_while_slow_ones_fill_up() -> None:
+    filling = [4 * MIB + index * MIB // 20 for index in range(120)]  # slow logs still growing to their cap
+    assert verdicts(samples(filling)) == {
         "logs": "bounded",
         "traces": "bounded",
         "order_svc.sqlite3-wal": "bounded",
     }
-    assert verdicts(samples([index * MIB // 8 for index in range(120)]))["logs"] == "growing"
+
+
+def test_a_file_above_its_cap_or_a_folder_over_its_budget_is_growing() -> None:
+    assert verdicts(samples([4 * MIB] * 120, largest=2 * CAP))["logs"] == "growing"
+    budget = (TRACE_FILES_KEPT + 10) * CAP
+    assert verdicts(samples([2 * budget] * 120))["traces"] == "growing"
+    assert verdicts(samples([budget] * 120))["traces"] == "bounded"
+
+
+def test_an_uncapped_file_is_judged_by_its_peaks_in_each_half() -> None:
+    sawtooth = [(index % 8 + 1) * MIB // 4 for index in range(120)]
+    assert verdicts(samples([MIB] * 120, wal=sawtooth))["order_svc.sqlite3-wal"] == "bounded"
+    climbing = [index * MIB // 8 for index in range(120)]
+    assert verdicts(samples([MIB] * 120, wal=climbing))["order_svc.sqlite3-wal"] == "growing"
+    assert verdicts(samples(climbing), file_cap=None)["logs"] == "growing"  # no cap known: by its peaks
 
 
 def test_the_window_leaves_out_the_warm_up_and_what_came_after_the_last_order() -> None:
-    filling_then_capped = [index * MIB // 4 for index in range(160)] + [40 * MIB] * 40  # full at 40 minutes
-    assert verdicts(samples(filling_then_capped))["logs"] == "growing"  # judged from the start
-    assert verdicts(samples(filling_then_capped), warm_up=2400.0)["logs"] == "bounded"
+    filling_then_full = [index * MIB // 4 for index in range(160)] + [40 * MIB] * 40  # full at 40 minutes
+    assert verdicts(samples([MIB] * 200, wal=filling_then_full))["order_svc.sqlite3-wal"] == "growing"
+    assert (
+        verdicts(samples([MIB] * 200, wal=filling_then_full), warm_up=2400.0)["order_svc.sqlite3-wal"]
+        == "bounded"
+    )
     after_the_run = [MIB] * 100 + [50 * MIB] * 20  # the audit's reads, say
-    assert verdicts(samples(after_the_run), until=99 * 15.0)["logs"] == "bounded"
+    assert (
+        verdicts(samples([MIB] * 120, wal=after_the_run), until=99 * 15.0)["order_svc.sqlite3-wal"]
+        == "bounded"
+    )
 
 
 def test_under_five_minutes_judged_is_too_short_to_tell() -> None:
