@@ -72,7 +72,15 @@ class StrictNumberField(serializers.FloatField):
 
 
 class StrictCharField(serializers.CharField):
+    """A JSON string kept as sent: nothing is trimmed, so that a value the schema allows (any string
+    of its length without a NUL) is never refused as blank because it held only whitespace, "\x1e"
+    say, as DRF's trimming would."""
+
     default_error_messages = {"type": "Must be a JSON string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: object) -> str:
         if not isinstance(data, str):

@@ -73,6 +73,23 @@ def test_invalid_product_bodies(operator, body):
     assert not Product.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["\x1e", "   ", " Widget "])
+def test_a_name_the_schema_allows_is_kept_as_sent_never_refused_as_blank(operator, name):
+    """The schema allows any name of 1 to 200 characters without a NUL: one that is only whitespace
+    (a record separator, say) is taken, and no name is trimmed."""
+    r = operator.post("/api/v1/products", {"sku": "A", "name": name, "price_cents": 10, "on_hand": 1})
+    assert r.status_code == 201, r.json()
+    assert Product.objects.get(sku="A").name == name
+
+
+@pytest.mark.parametrize("name", ["", "x\x00y", "x" * 201])
+def test_a_name_the_schema_refuses_is_400(operator, name):
+    r = operator.post("/api/v1/products", {"sku": "A", "name": name, "price_cents": 10, "on_hand": 1})
+    assert r.status_code == 400
+    assert r.json()["details"].keys() == {"name"}
+    assert not Product.objects.exists()
+
+
 def test_malformed_json_is_400(saga):
     r = saga.post("/internal/v1/reservations", raw=b'{"order_id": ')
     assert r.status_code == 400
