@@ -4,6 +4,7 @@ of its own; PostgreSQL's backends are single processes of the server's group."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -14,18 +15,24 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+POOL_THREAD_NAMES = frozenset({"tokio-rt-worker"})
+"""Threads a runtime spawns for a burst of work and ends once idle: the Temporal SDK's (Rust, tokio)."""
+
+
 class GroupStats(NamedTuple):
-    """A process group's CPU seconds so far, resident bytes, threads, and open descriptors (counted
-    only when asked for)."""
+    """A process group's CPU seconds so far, resident bytes, threads, and open descriptors and pool
+    threads (POOL_THREAD_NAMES; both counted only when asked for)."""
 
     cpu_seconds: float
     rss_bytes: int
     threads: int
     descriptors: int
+    pool_threads: int = 0
 
 
 def group_stats(groups: Mapping[str, int], *, descriptors: bool = False) -> dict[str, GroupStats]:
-    """Per named group (name -> pgid), summed over its live processes; one pass over /proc."""
+    """Per named group (name -> pgid), summed over its live processes; one pass over /proc. With
+    `descriptors`, open descriptors and pool threads are counted too."""
     names = {pgid: name for name, pgid in groups.items()}
     totals = dict.fromkeys(groups, GroupStats(0.0, 0, 0, 0))
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
@@ -35,6 +42,7 @@ def group_stats(groups: Mapping[str, int], *, descriptors: bool = False) -> dict
             if name is None:
                 continue
             open_files = len(os.listdir(stat_file.parent / "fd")) if descriptors else 0
+            pooled = _pool_threads(stat_file.parent) if descriptors else 0
         except OSError:  # ended meanwhile
             continue
         total = totals[name]
@@ -43,8 +51,17 @@ def group_stats(groups: Mapping[str, int], *, descriptors: bool = False) -> dict
             total.rss_bytes + int(fields[21]) * _PAGE,
             total.threads + int(fields[17]),
             total.descriptors + open_files,
+            total.pool_threads + pooled,
         )
     return totals
+
+
+def _pool_threads(process: Path) -> int:
+    count = 0
+    for comm in process.glob("task/*/comm"):
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            count += comm.read_text().strip() in POOL_THREAD_NAMES
+    return count
 
 
 def _usage(groups: Mapping[str, int]) -> dict[str, tuple[float, int]]:

@@ -75,7 +75,7 @@ def print_report(report: ChaosReport, console: Console) -> None:
         table.add_row(
             f"soak {verdict['process']}",
             "memory {rss_start_mb:.0f} -> {rss_end_mb:.0f} MiB ({rss_growth:+.1%}), descriptors "
-            "{descriptors_start} -> {descriptors_end}, threads {threads_start} -> {threads_end}, "
+            "{descriptors_start} -> {descriptors_end}, threads (pools aside) {threads_start} -> {threads_end}, "
             "{incarnations} run(s), {judged_seconds:.0f} s judged: {verdict}".format(**verdict),
         )
     for verdict in report.soak.get("files", {}).get("verdicts", []):

@@ -34,7 +34,12 @@ THREADS_ALLOWED = 2
 JUDGED_AT_LEAST = 300.0
 """Seconds of an incarnation after its warm-up below which it is too short to call flat or growing."""
 _SMOOTHING = 3
-"""Samples whose median stands for the start and for the end of a stretch."""
+"""Samples whose median (memory) or least value (descriptors, threads) stands for the start and for
+the end of a stretch. Descriptors and threads come and go with the work in flight (connections
+being made, a pool's threads spawned for a burst): a leak raises the least of them, a burst does
+not. The threads judged leave out the pool threads of the Temporal SDK's runtime, which a burst
+(the backlog after Temporal comes back) spawns and which stay while the load keeps them busy and
+end once it stops; they are sampled all the same."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class ProcessSample:
     cpu_seconds: float
     descriptors: int
     threads: int
+    pool_threads: int = 0
+    """Of `threads`, those of a pool that grows for a burst and shrinks when idle (the Temporal SDK's)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ class Sampler:
                         round(stats.cpu_seconds, 2),
                         stats.descriptors,
                         stats.threads,
+                        stats.pool_threads,
                     )
                 )
         var_dir = self.stack.config.var_dir
@@ -197,10 +205,10 @@ def judge(
                 judged_seconds=round(longest[-1].seconds - longest[0].seconds, 1),
                 rss_start_mb=round(_median(head, "rss_bytes") / 2**20, 1),
                 rss_end_mb=round(_median(tail, "rss_bytes") / 2**20, 1),
-                descriptors_start=int(_median(head, "descriptors")),
-                descriptors_end=int(_median(tail, "descriptors")),
-                threads_start=int(_median(head, "threads")),
-                threads_end=int(_median(tail, "threads")),
+                descriptors_start=min(sample.descriptors for sample in head),
+                descriptors_end=min(sample.descriptors for sample in tail),
+                threads_start=min(sample.threads - sample.pool_threads for sample in head),
+                threads_end=min(sample.threads - sample.pool_threads for sample in tail),
             )
         )
     return verdicts
@@ -243,6 +251,10 @@ FILES_GROWTH_ALLOWED = 0.10
 its largest in the first half."""
 CAP_SLACK = 0.25
 """A capped file may stand this much above its cap: what is written between two looks at its size."""
+WAL_CHECKPOINT_BYTES = 1000 * 4096
+"""SQLite checkpoints a write-ahead log once it holds 1000 pages (4 KiB each by default) and then
+writes it again from its start: a log that stays under that size (CAP_SLACK allowed) has not yet
+reached the bound SQLite keeps it to, however slowly it grows on the way."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +265,8 @@ class FileVerdict:
     stood above its cap (CAP_SLACK allowed) and the traces folder never held more than its kept
     files and one growing file per process still running; then no run, however long, can make them
     bigger. A write-ahead log, which SQLite's checkpoints bound, is bounded when its largest size in
-    the second half stands no more than FILES_GROWTH_ALLOWED above its largest in the first."""
+    the second half stands no more than FILES_GROWTH_ALLOWED above its largest in the first, or when
+    it never reached the size at which SQLite checkpoints it (WAL_CHECKPOINT_BYTES)."""
 
     files: str
     judged_seconds: float
@@ -272,7 +285,10 @@ class FileVerdict:
         if self.cap_mb is not None and self.largest_file_mb is not None:
             bounded = self.largest_file_mb <= self.cap_mb * (1 + CAP_SLACK) and not self.over_budget
         else:
-            bounded = self.second_half_peak_mb <= self.first_half_peak_mb * (1 + FILES_GROWTH_ALLOWED)
+            bounded = self.second_half_peak_mb <= max(
+                self.first_half_peak_mb * (1 + FILES_GROWTH_ALLOWED),
+                WAL_CHECKPOINT_BYTES * (1 + CAP_SLACK) / 2**20,
+            )
         return "bounded" if bounded else "growing"
 
     def as_json(self) -> dict[str, object]:

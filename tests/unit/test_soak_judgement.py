@@ -3,7 +3,7 @@ none ever stood above its cap and the traces folder kept to its budget, however 
 a write-ahead log, which nothing of ours caps, is bounded when it reached no more in the second half
 of the run than in the first. A stretch under five minutes is too short to tell."""
 
-from infra.chaos.soak import StackSample, judge_files
+from infra.chaos.soak import ProcessSample, StackSample, judge, judge_files
 from observability.tracing import TRACE_FILES_KEPT
 
 MIB = 2**20
@@ -86,3 +86,28 @@ def test_the_window_leaves_out_the_warm_up_and_what_came_after_the_last_order() 
 def test_under_five_minutes_judged_is_too_short_to_tell() -> None:
     assert set(verdicts(samples([MIB] * 20)).values()) == {"too short"}
     assert judge_files(samples([MIB]), warm_up=0) == []
+
+
+def test_a_write_ahead_log_still_under_sqlites_checkpoint_size_is_bounded_however_it_creeps() -> None:
+    creeping = [MIB // 20 + index * 20_000 for index in range(120)]  # 0.05 to 2.3 MiB
+    assert verdicts(samples([MIB] * 120, wal=creeping))["order_svc.sqlite3-wal"] == "bounded"
+
+
+def process_samples(threads: list[int], pool: list[int], descriptors: list[int]) -> list[ProcessSample]:
+    return [
+        ProcessSample(index * 15.0, "worker", 42, 100 * MIB, index * 0.5, fds, total, pooled)
+        for index, (total, pooled, fds) in enumerate(zip(threads, pool, descriptors, strict=True))
+    ]
+
+
+def test_a_process_is_judged_on_its_least_threads_and_descriptors_without_the_sdks_pool() -> None:
+    """A burst spawns pool threads and opens connections for a while; a leak raises the floor."""
+    steady = [10] * 40
+    burst = [10, 10, 14, 10] * 10
+    (calm,) = judge(process_samples(burst, [0, 0, 4, 0] * 10, burst), warm_up=0)
+    assert calm.verdict == "flat"
+    (pool_kept_busy,) = judge(process_samples([10] * 20 + [15] * 20, [2] * 20 + [7] * 20, steady), warm_up=0)
+    assert (pool_kept_busy.threads_start, pool_kept_busy.threads_end) == (8, 8)
+    assert pool_kept_busy.verdict == "flat"
+    (leaking,) = judge(process_samples([10 + index // 4 for index in range(40)], [0] * 40, steady), warm_up=0)
+    assert leaking.verdict == "growing"
