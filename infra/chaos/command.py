@@ -20,7 +20,7 @@ from infra.chaos.scenarios import SCENARIOS
 from infra.chaos.soak import Sampler, file_growth, judge, plot, steady_until, write_samples
 from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError
-from infra.stack import DEFAULT_LOG_MAX_BYTES, HOST, Deployment, Stack, StackConfig
+from infra.stack import HOST, Deployment, Stack, StackConfig
 from infra.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -151,13 +151,9 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
             proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
             broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
             scenario = options.scenario
-            config = StackConfig.on_free_ports(
-                var_dir,
-                chaos=True,
-                tuning=scenario.tuning(mail.environment()),
-                rabbitmq_url=broker,
-                log_max_bytes=scenario.file_cap or DEFAULT_LOG_MAX_BYTES,
-            )
+            settings = scenario.stack_settings(mail.environment())
+            settings.update(chaos=True, rabbitmq_url=broker)
+            config = StackConfig.on_free_ports(var_dir, **settings)
             topology = running.enter_context(Topology(tun=bool(network.delay_ms))) if network else None
             if topology is not None:
                 config = topology.place(config)
@@ -263,21 +259,14 @@ def _soak_results(sampler: Sampler, args: argparse.Namespace, console: Console) 
     """Stop sampling; judge every process, plot, keep the samples beside the logs; the verdicts and
     the files' growth, for the report."""
     sampler.stop()
-    seconds = args.orders / args.rate
-    verdicts = judge(
-        sampler.processes, warm_up=min(300.0, seconds / 5), until=steady_until(sampler, args.orders)
-    )
+    warm_up, until = min(300.0, args.orders / args.rate / 5), steady_until(sampler, args.orders)
+    verdicts = judge(sampler.processes, warm_up=warm_up, until=until)
     var_dir = sampler.stack.config.var_dir
     write_samples(sampler, verdicts, var_dir / "soak-samples.json")
     picture = args.plot or var_dir / "soak.png"
     plot(sampler, picture, title=f"chaos soak: {args.orders} orders at {args.rate:g}/s")
     console.print(f"soak: samples in {var_dir / 'soak-samples.json'}, plot in {picture}")
-    files = file_growth(
-        sampler,
-        warm_up=min(300.0, seconds / 5),
-        until=steady_until(sampler, args.orders),
-        file_cap=SCENARIOS[args.scenario].file_cap,
-    )
+    files = file_growth(sampler, warm_up=warm_up, until=until, file_cap=SCENARIOS[args.scenario].file_cap)
     return {"verdicts": [verdict.as_json() for verdict in verdicts], "files": files}
 
 

@@ -60,7 +60,6 @@ class Monkey:
         self._network_until: float | None = None
         self._network_done = False
         self._dropped = 0
-        self._delayed = (0, 0)
 
     def start(self) -> None:
         for service in _FAULTED:
@@ -136,10 +135,9 @@ class Monkey:
     def _end_network_faults(self) -> None:
         assert self.topology is not None  # faults began only on a topology
         self._dropped += self.topology.dropped()
-        self._delayed = self.topology.delayed()
         self.topology.heal()
         self._network_until, self._network_done = None, True
-        self.log(f"network faults off; {self._dropped} packets dropped, {self._delayed[0]} delayed")
+        self.log(f"network faults off; {self._dropped} packets dropped, {self.topology.delayed()[0]} delayed")
 
     @property
     def injected_enough(self) -> bool:
@@ -180,8 +178,9 @@ class Monkey:
             self.faults.clear(service)
         if self.scenario.network:
             injected["packets_dropped"] = self._dropped
-        if self.scenario.network and self.scenario.network.delay_ms:
-            injected["packets_delayed"], injected["packets_reordered"] = self._delayed
+        if self.scenario.network and self.scenario.network.delay_ms and self.topology is not None:
+            # The links count what they held from the first packet on, and healing leaves the counts.
+            injected["packets_delayed"], injected["packets_reordered"] = self.topology.delayed()
         return dict(injected)
 
 

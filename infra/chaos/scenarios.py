@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-from infra.stack import PUBLISHING_SERVICES, SERVICES, publisher_name
+from infra.stack import PUBLISHING_SERVICES, SERVICES, OwnStackSettings, publisher_name
 
 # Settings of the stack a chaos run starts: breakers that recover in seconds, a saga deadline
 # long enough that no injected failure should ever time a valid order out, and abuse limits raised
@@ -77,10 +77,13 @@ class Scenario:
     file_cap: int | None = None
     """Bytes at which every log and trace file of the stack is rotated (None: the stack's defaults)."""
 
-    def tuning(self, extra: dict[str, str]) -> dict[str, str]:
-        """The stack's tuning for this scenario: CHAOS_TUNING, its file cap, then `extra`."""
-        cap = {} if self.file_cap is None else {"SAGA_TRACES_MAX_BYTES": str(self.file_cap)}
-        return CHAOS_TUNING | cap | extra
+    def stack_settings(self, environment: dict[str, str]) -> OwnStackSettings:
+        """The settings of this scenario's stack: CHAOS_TUNING and `environment` for every process,
+        and its file cap, if it has one, for the logs (the supervisor) and the traces (each process)."""
+        if self.file_cap is None:
+            return {"tuning": CHAOS_TUNING | environment}
+        traces = {"SAGA_TRACES_MAX_BYTES": str(self.file_cap)}
+        return {"tuning": CHAOS_TUNING | traces | environment, "log_max_bytes": self.file_cap}
 
     @property
     def needs_rabbitmq(self) -> bool:
