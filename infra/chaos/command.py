@@ -20,7 +20,7 @@ from infra.chaos.scenarios import SCENARIOS
 from infra.chaos.soak import Sampler, file_growth, judge, plot, steady_until, write_samples
 from infra.mail import MailSink
 from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, ServiceCallError
-from infra.stack import HOST, Deployment, Stack, StackConfig
+from infra.stack import HOST, Deployment, OwnStackSettings, Stack, StackConfig
 from infra.tcp_proxy import TcpProxy
 
 if TYPE_CHECKING:
@@ -151,8 +151,11 @@ def command(args: argparse.Namespace, *, root_var_dir: Path) -> NoReturn:
             proxy = running.enter_context(TcpProxy(*broker_address(rabbitmq))) if rabbitmq else None
             broker = with_address(rabbitmq, HOST, proxy.port) if rabbitmq and proxy else None
             scenario = options.scenario
-            settings = scenario.stack_settings(mail.environment())
-            settings.update(chaos=True, rabbitmq_url=broker)
+            settings: OwnStackSettings = {
+                **scenario.stack_settings(mail.environment()),
+                "chaos": True,
+                "rabbitmq_url": broker,
+            }
             config = StackConfig.on_free_ports(var_dir, **settings)
             topology = running.enter_context(Topology(tun=bool(network.delay_ms))) if network else None
             if topology is not None:
