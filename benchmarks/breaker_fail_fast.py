@@ -49,11 +49,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-async def _timed_calls(client: ServiceClient, calls: int, expect: type[BaseException] | None) -> list[float]:
+async def _timed_calls(
+    client: ServiceClient, calls: int, expect: type[BaseException] | tuple[type[BaseException], ...] | None
+) -> list[float]:
     timings = []
     for i in range(calls):
         started = time.perf_counter()

@@ -20,7 +20,7 @@ class SchemaView(SpectacularJSONAPIView):
 
     def _get_schema_response(self, request: Request) -> Response:
         with self._building:
-            response: Response = super()._get_schema_response(request)  # type: ignore[no-untyped-call]
+            response: Response = super()._get_schema_response(request)  # type: ignore[no-untyped-call]  # drf-spectacular's is unannotated
             return response
 
 

@@ -150,6 +150,8 @@ class TokenVerifier:
         *,
         jwks_url: str | None,
         jwks_file: str | None,
+        jwks_cache_seconds: float,
+        jwks_timeout_seconds: float,
         issuer: str,
         audience: str,
         algorithms: tuple[str, ...],
@@ -173,11 +175,14 @@ class TokenVerifier:
         if jwks_file is not None:
             self._jwks = JwksFile(Path(jwks_file))
         elif jwks_url:
-            # The key set is cached for five minutes; a token naming an unknown kid fetches it again
-            # (at most every JWKS_REFETCH_COOLDOWN_SECONDS), so a provider's new key is picked up at
-            # once, the more so as identity_svc publishes it for longer than that before it signs.
+            # A token naming an unknown kid fetches the key set again (at most every
+            # JWKS_REFETCH_COOLDOWN_SECONDS), so a provider's new key is picked up at once, the more
+            # so as identity_svc publishes it for longer than that before it signs.
             self._jwks = jwt.PyJWKClient(
-                jwks_url, lifespan=300, cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS, timeout=5
+                jwks_url,
+                lifespan=jwks_cache_seconds,
+                cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS,
+                timeout=jwks_timeout_seconds,
             )
         else:
             raise TypeError("a TokenVerifier needs jwks_url or jwks_file")
@@ -280,6 +285,8 @@ def token_verifier() -> TokenVerifier:
     return TokenVerifier(
         jwks_url=shared_settings.JWT_JWKS_URL,
         jwks_file=shared_settings.JWT_JWKS_FILE,
+        jwks_cache_seconds=shared_settings.JWT_JWKS_CACHE_SECONDS,
+        jwks_timeout_seconds=shared_settings.JWT_JWKS_FETCH_TIMEOUT_SECONDS,
         issuer=shared_settings.JWT_ISSUER,
         audience=shared_settings.JWT_AUDIENCE,
         algorithms=tuple(shared_settings.JWT_ALGORITHMS),

@@ -35,6 +35,8 @@ class SharedSettings(Protocol):
     JWT_AUDIENCE: str
     JWT_ALGORITHMS: list[str]
     JWT_LEEWAY_SECONDS: int
+    JWT_JWKS_CACHE_SECONDS: int
+    JWT_JWKS_FETCH_TIMEOUT_SECONDS: float
     JWT_OPERATOR_ROLE: str
     JWT_SAGA_ROLE: str
     JWT_SAGA_SUBJECTS: list[str]
@@ -47,6 +49,8 @@ class SharedSettings(Protocol):
     EVENTS_POLL_SECONDS: float
     EVENTS_BATCH_SIZE: int
     EVENTS_CONFIRM_TIMEOUT_SECONDS: float
+    EVENTS_BROKER_CONNECT_TIMEOUT_SECONDS: float
+    EVENTS_BROKER_HEARTBEAT_SECONDS: int
     CORS_ALLOWED_ORIGINS: list[str]
 
 

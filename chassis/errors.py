@@ -122,6 +122,9 @@ def error_response(
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
+THROTTLED = "throttled"
+"""The code of every 429: a rate limit was met (the answer's Retry-After says when to try again)."""
+
 # DRF exception class -> our machine code. Order matters: first match wins.
 _DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
     (InvalidToken, "invalid_token"),
@@ -135,7 +138,7 @@ _DRF_CODES: tuple[tuple[type[drf.APIException], str], ...] = (
     (drf.NotAuthenticated, "not_authenticated"),
     (drf.AuthenticationFailed, "authentication_failed"),
     (drf.PermissionDenied, "permission_denied"),
-    (drf.Throttled, "throttled"),
+    (drf.Throttled, THROTTLED),
 )
 
 

@@ -31,7 +31,7 @@ from drf_spectacular.plumbing import ComponentRegistry
 from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from chassis.errors import DomainError
+from chassis.errors import THROTTLED, DomainError
 from chassis.idempotency.decorators import HEADER as IDEMPOTENCY_HEADER
 from chassis.idempotency.decorators import IN_FLIGHT, KEY_MAX_LENGTH, KEY_PATTERN, KEY_REUSED, KEY_RULE
 from chassis.pagination import PageQuerySerializer
@@ -77,7 +77,7 @@ STANDARD_ERRORS: dict[int, tuple[str, str, str, dict[str, Any]]] = {
     422: ("This Idempotency-Key was used with another body.", *KEY_REUSED, {}),
     429: (
         "Too many requests: try again after Retry-After seconds.",
-        "throttled",
+        THROTTLED,
         "Request was throttled. Expected available in 12 seconds.",
         {"retry_after_seconds": 12},
     ),

@@ -163,6 +163,11 @@ def _jwt(environ: Mapping[str, str]) -> dict[str, Any]:
         "JWT_AUDIENCE": environ.get("JWT_AUDIENCE") or DEV_AUDIENCE,
         "JWT_ALGORITHMS": algorithms,
         "JWT_LEEWAY_SECONDS": leeway,
+        # How long the fetched key set is used before it is fetched again (a token naming an unknown
+        # key fetches it at once, at most every JWKS_REFETCH_COOLDOWN_SECONDS), and how long a fetch
+        # may take.
+        "JWT_JWKS_CACHE_SECONDS": 300,
+        "JWT_JWKS_FETCH_TIMEOUT_SECONDS": 5.0,
         # The auditor's role is read-only: the GETs the scheduled audit makes, nothing else
         # (chassis.permissions).
         **roles,
@@ -248,6 +253,9 @@ def _events(environ: Mapping[str, str], var_dir: Path, production: bool) -> dict
         "EVENTS_POLL_SECONDS": poll,
         "EVENTS_BATCH_SIZE": 100,
         "EVENTS_CONFIRM_TIMEOUT_SECONDS": 10.0,
+        "EVENTS_BROKER_CONNECT_TIMEOUT_SECONDS": 5.0,
+        # The AMQP heartbeat: a dead connection is noticed within about two of these.
+        "EVENTS_BROKER_HEARTBEAT_SECONDS": 10,
     }
 
 

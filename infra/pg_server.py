@@ -19,11 +19,10 @@ from pathlib import Path
 
 import psycopg
 
-from infra.stack.config import HOST, free_ports
+from infra.stack.config import HOST, PG_BIN_DIR_VARIABLE, free_ports, postgres_bin_dir
 
 SERVER_USER = "postgres"
 """The account the server runs as when this process is root: PostgreSQL refuses to run as root."""
-BIN_DIR_VARIABLE = "PG_BIN_DIR"
 _DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 _BINARIES = ("initdb", "postgres")
 _STILL_IN_USE = ("pre-existing shared memory block", "lock file", "could not bind")
@@ -34,8 +33,9 @@ def find_binaries() -> Path | None:
     """The folder of the PostgreSQL server binaries: $PG_BIN_DIR, else the newest
     /usr/lib/postgresql/<version>/bin, else `pg_config --bindir`; None when none holds initdb and postgres."""
     candidates: list[Path] = []
-    if os.environ.get(BIN_DIR_VARIABLE):
-        candidates.append(Path(os.environ[BIN_DIR_VARIABLE]))
+    configured = postgres_bin_dir()
+    if configured:
+        candidates.append(configured)
     versions = sorted(Path("/").glob(_DEBIAN_BIN_DIRS.lstrip("/")), key=_version, reverse=True)
     candidates.extend(versions)
     pg_config = shutil.which("pg_config")
@@ -59,7 +59,7 @@ def unavailable_reason() -> str | None:
     if find_binaries() is None:
         return (
             "no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin, "
-            f"${BIN_DIR_VARIABLE} or pg_config --bindir"
+            f"${PG_BIN_DIR_VARIABLE} or pg_config --bindir"
         )
     if os.geteuid() == 0:
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
-import os
 import re
 import signal
 import sys
@@ -350,8 +349,8 @@ def _print_endpoints(config: StackConfig) -> None:
         table.add_row("events", f"RabbitMQ at {without_password(config.rabbitmq_url)}")
     else:
         table.add_row("events", f"files under {config.var_dir / 'broker'}   (--rabbitmq URL for RabbitMQ)")
-    if os.environ.get("EMAIL_HOST"):
-        table.add_row("mail", f"SMTP at {os.environ['EMAIL_HOST']}:{os.environ.get('EMAIL_PORT', '25')}")
+    if config.mail_server:
+        table.add_row("mail", f"SMTP at {config.mail_server}")
     else:
         table.add_row("mail", f"files under {config.var_dir / 'mail'}   (EMAIL_HOST for an SMTP server)")
     table.add_row(

@@ -28,6 +28,8 @@ class BreakerSettings:
     """How long an open breaker fails fast before it lets one trial call through."""
     redis_url: str | None = None
     """Shared state across worker processes; None keeps it in this process."""
+    redis_timeout_seconds: float = 0.5
+    """How long a call waits for the shared state before it fails (and the breaker with it)."""
 
 
 def _not_ill_health(error: BaseException) -> bool:
@@ -95,6 +97,10 @@ def _storage(service: str, settings: BreakerSettings) -> pybreaker.CircuitBreake
 
     return pybreaker.CircuitRedisStorage(
         pybreaker.STATE_CLOSED,
-        redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5),
+        redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        ),
         namespace=f"saga-orders:{service}",
     )

@@ -80,8 +80,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         inventory_svc_url=environ.get("INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
         notification_svc_url=environ.get("NOTIFICATION_SVC_URL") or None,
         breakers=BreakerSettings(
-            fail_max=int(environ.get("BREAKER_FAIL_MAX", "5")),
-            reset_seconds=float(environ.get("BREAKER_RESET_SECONDS", "10")),
+            fail_max=int(environ.get("BREAKER_FAIL_MAX") or BreakerSettings.fail_max),
+            reset_seconds=float(environ.get("BREAKER_RESET_SECONDS") or BreakerSettings.reset_seconds),
             redis_url=environ.get("BREAKER_REDIS_URL") or None,
         ),
         identity=IdentitySettings(

@@ -193,7 +193,7 @@ def parse_envelope(body: object) -> Envelope:
         raise InvalidEnvelope(f"unknown event type {body['type']!r}")
     if body["version"] != EVENT_VERSION:
         raise InvalidEnvelope(f"version {body['version']} of {body['type']} is not one this consumer reads")
-    envelope: Envelope = {name: body[name] for name in fields}  # type: ignore[assignment]
+    envelope: Envelope = {name: body[name] for name in fields}  # type: ignore[assignment]  # mypy types no TypedDict built by a comprehension
     return envelope
 
 

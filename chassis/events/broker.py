@@ -30,9 +30,6 @@ from saga_contract.events import (
     SOURCES,
 )
 
-HEARTBEAT_SECONDS = 10
-"""How often an AMQP connection proves it is alive: a cut connection is noticed within two of these."""
-
 
 def is_filesystem(url: str) -> bool:
     return url.startswith("filesystem:")
@@ -62,8 +59,8 @@ def broker_connection(url: str | None = None, folder: Path | None = None) -> Con
         return Connection("localhost", transport=FilesystemTransport, transport_options=options)
     return Connection(
         url,
-        heartbeat=HEARTBEAT_SECONDS,
-        connect_timeout=5,
+        heartbeat=shared_settings.EVENTS_BROKER_HEARTBEAT_SECONDS,
+        connect_timeout=shared_settings.EVENTS_BROKER_CONNECT_TIMEOUT_SECONDS,
         transport_options={"confirm_publish": True},
     )
 

@@ -144,7 +144,9 @@ class EventPublisher:
     def _ready_producer(self) -> Producer:
         if self._producer is None:
             self._connection = broker_connection()
-            self._connection.ensure_connection(max_retries=1, timeout=5)
+            self._connection.ensure_connection(
+                max_retries=1, timeout=shared_settings.EVENTS_BROKER_CONNECT_TIMEOUT_SECONDS
+            )
             self._producer = Producer(self._connection.channel(), exchange=self.exchange)  # declares it
         return self._producer
 

@@ -20,7 +20,7 @@ from oauth2_provider.views import TokenView
 
 from accounts import services, throttling
 from accounts.forms import SignUpForm
-from chassis.errors import error_response
+from chassis.errors import THROTTLED, error_response
 
 THROTTLED_TEMPLATE = "accounts/throttled.html"
 
@@ -113,7 +113,7 @@ _token_view = TokenView.as_view()
 def throttled_token_view(request: HttpRequest) -> HttpResponse:
     """django-oauth-toolkit's token endpoint, behind the limits per client address and per client."""
     if request.method == "POST" and throttling.token_limited(request):
-        refusal = error_response(429, "throttled", "Too many token requests; wait a minute, then retry.")
+        refusal = error_response(429, THROTTLED, "Too many token requests; wait a minute, then retry.")
         refusal["Retry-After"] = "60"
         return refusal
     response: HttpResponse = _token_view(request)

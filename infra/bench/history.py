@@ -45,6 +45,11 @@ import uuid
 from django.db import transaction
 from chassis.idempotency.models import IdempotencyRecord
 from inventory.models import Product, Reservation, ReservationEvent, ReservationLine
+from chassis.auth import SAGA, Principal
+from chassis.tokens import SAGA_SUBJECT
+from saga_contract import Step, idempotency_key, workflow_id
+
+saga = Principal(SAGA, SAGA_SUBJECT).key
 
 skus = [f"HIST-{RUN}-{n}" for n in (0, 1)]
 Product.objects.bulk_create(
@@ -60,13 +65,13 @@ for start in range(0, N, 1000):
             for s in skus
         )
         ReservationEvent.objects.bulk_create(
-            ReservationEvent(order_id=i, kind=kind, idempotency_key=f"order-{i}:{step}")
-            for i in ids for kind, step in (("RESERVED", "reserve_stock"), ("COMMITTED", "commit_stock")))
+            ReservationEvent(order_id=i, kind=kind, idempotency_key=idempotency_key(workflow_id(i), step))
+            for i in ids for kind, step in (("RESERVED", Step.RESERVE_STOCK), ("COMMITTED", Step.COMMIT_STOCK)))
         IdempotencyRecord.objects.bulk_create(IdempotencyRecord(
-            principal="saga:saga-orchestrator", scope=scope, key=f"order-{i}:{step}", fingerprint="0" * 64,
+            principal=saga, scope=scope, key=idempotency_key(workflow_id(i), step), fingerprint="0" * 64,
             state="COMPLETED", status_code=200, content_type="application/json", body=b"{}")
-            for i in ids for scope, step in (("POST /internal/v1/reservations", "reserve_stock"),
-                                             (f"POST /internal/v1/reservations/{i}/commit", "commit_stock")))
+            for i in ids for scope, step in (("POST /internal/v1/reservations", Step.RESERVE_STOCK),
+                                             (f"POST /internal/v1/reservations/{i}/commit", Step.COMMIT_STOCK)))
 """
 
 _PAYMENT = """
@@ -75,6 +80,11 @@ from django.db import transaction
 from django.db.models import F
 from chassis.idempotency.models import IdempotencyRecord
 from payments.models import Account, MerchantAccount, Payment, PaymentEvent
+from chassis.auth import SAGA, Principal
+from chassis.tokens import SAGA_SUBJECT
+from saga_contract import Step, idempotency_key, workflow_id
+
+saga = Principal(SAGA, SAGA_SUBJECT).key
 
 Account.objects.create(customer_id=CUSTOMER, balance_cents=0, deposited_cents=200 * N)
 MerchantAccount.objects.filter(pk=MerchantAccount.SINGLETON_ID).update(balance_cents=F("balance_cents") + 200 * N)
@@ -84,12 +94,12 @@ for start in range(0, N, 1000):
         Payment.objects.bulk_create(
             Payment(order_id=i, customer_id=CUSTOMER, amount_cents=200, status="CAPTURED") for i in ids)
         PaymentEvent.objects.bulk_create(
-            PaymentEvent(order_id=i, kind=kind, amount_cents=200, idempotency_key=f"order-{i}:{step}")
-            for i in ids for kind, step in (("AUTHORIZED", "authorize_payment"), ("CAPTURED", "capture_payment")))
+            PaymentEvent(order_id=i, kind=kind, amount_cents=200, idempotency_key=idempotency_key(workflow_id(i), step))
+            for i in ids for kind, step in (("AUTHORIZED", Step.AUTHORIZE_PAYMENT), ("CAPTURED", Step.CAPTURE_PAYMENT)))
         IdempotencyRecord.objects.bulk_create(IdempotencyRecord(
-            principal="saga:saga-orchestrator", scope=f"POST /internal/v1/payments/{verb}", key=f"order-{i}:{step}",
+            principal=saga, scope=f"POST /internal/v1/payments/{verb}", key=idempotency_key(workflow_id(i), step),
             fingerprint="0" * 64, state="COMPLETED", status_code=200, content_type="application/json", body=b"{}")
-            for i in ids for verb, step in (("authorize", "authorize_payment"), ("capture", "capture_payment")))
+            for i in ids for verb, step in (("authorize", Step.AUTHORIZE_PAYMENT), ("capture", Step.CAPTURE_PAYMENT)))
 """
 
 SNIPPETS = {"order_svc": _ORDERS, "inventory_svc": _INVENTORY, "payment_svc": _PAYMENT}

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 from infra.rest import RestClient
+from saga_contract import CancellationReason, OrderStatus
 
 
 @dataclass
@@ -74,11 +75,19 @@ class Catalog:
             items = {sku: rng.randint(1, 3) for sku in rng.sample(sorted(self.plentiful), rng.randint(1, 3))}
             roll = rng.random()
             if roll < 0.7:
-                planned.append(PlannedOrder(rng.choice(self.rich), items, "CONFIRMED"))
+                planned.append(PlannedOrder(rng.choice(self.rich), items, OrderStatus.CONFIRMED))
             elif roll < 0.8:
-                planned.append(PlannedOrder(rng.choice(self.rich), {**items, self.scarce: 1}, "out_of_stock"))
+                planned.append(
+                    PlannedOrder(
+                        rng.choice(self.rich), {**items, self.scarce: 1}, CancellationReason.OUT_OF_STOCK
+                    )
+                )
             elif roll < 0.9:
-                planned.append(PlannedOrder(self.poor, items, "payment_declined"))
+                planned.append(PlannedOrder(self.poor, items, CancellationReason.PAYMENT_DECLINED))
             else:
-                planned.append(PlannedOrder(rng.choice(self.rich), {**items, self.unknown: 1}, "unknown_sku"))
+                planned.append(
+                    PlannedOrder(
+                        rng.choice(self.rich), {**items, self.unknown: 1}, CancellationReason.UNKNOWN_SKU
+                    )
+                )
         return planned

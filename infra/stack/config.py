@@ -140,6 +140,16 @@ class Placement:
         }
 
 
+PG_BIN_DIR_VARIABLE = "PG_BIN_DIR"
+
+
+def postgres_bin_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The folder of the PostgreSQL server binaries a throwaway server runs from (PG_BIN_DIR in
+    `environ`, default os.environ), or None to look for them (infra/pg_server.py)."""
+    value = (os.environ if environ is None else environ).get(PG_BIN_DIR_VARIABLE)
+    return Path(value) if value else None
+
+
 class OwnStackSettings(TypedDict, total=False):
     """The StackConfig fields that `StackConfig.on_free_ports` takes by name (it sets the others)."""
 
@@ -148,6 +158,7 @@ class OwnStackSettings(TypedDict, total=False):
     chaos: bool
     database_urls: Mapping[str, str]
     postgres_url: str | None
+    mail_server: str | None
     rabbitmq_url: str | None
     root: Path
     startup_timeout: float
@@ -216,9 +227,12 @@ class StackConfig:
     audit_every_seconds: int = DEFAULT_AUDIT_EVERY_SECONDS
     """How often the audit schedule runs the audit (SAGA_AUDIT_EVERY_SECONDS)."""
     schedules_paused: bool = False
+    """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     """A supervised process's log is rotated at this size, one rotated part kept (SAGA_LOG_MAX_BYTES)."""
-    """Create the audit and purge schedules paused (stacks of tests, which trigger runs themselves)."""
+    mail_server: str | None = None
+    """The SMTP server notification_svc sends through, as `EMAIL_HOST[:EMAIL_PORT]` from the
+    environment (which the service reads itself); None: mail is written to files under var_dir."""
     storefront_dist: Path | None = None
     """The built storefront the stack publishes (infra/storefront.py); None: <root>/storefront/dist."""
     placements: Mapping[str, Placement] = field(default_factory=dict)
@@ -276,6 +290,9 @@ class StackConfig:
             )
         if environ.get("SAGA_LOG_MAX_BYTES") and "log_max_bytes" not in overrides:
             values["log_max_bytes"] = parse_size("SAGA_LOG_MAX_BYTES", environ["SAGA_LOG_MAX_BYTES"])
+        if environ.get("EMAIL_HOST"):
+            port = environ.get("EMAIL_PORT")
+            values["mail_server"] = f"{environ['EMAIL_HOST']}:{port}" if port else environ["EMAIL_HOST"]
         return cls(**(values | overrides))
 
     @classmethod

@@ -28,7 +28,7 @@ def two_lines(make_product) -> dict:
 
 
 def test_reserving_two_lines(saga, two_lines, django_assert_num_queries):
-    reserve = lambda: saga.post("/internal/v1/reservations", two_lines, key="reserve")  # noqa: E731
+    reserve = lambda: saga.post("/internal/v1/reservations", two_lines, key="reserve")  # noqa: E731 (named: called twice, for the first call and the replay)
     # BEGIN; SELECT the key's record (none); SELECT both products (FOR UPDATE on PostgreSQL) and
     # whether the order has a reservation; INSERT the reservation (inside a SAVEPOINT on PostgreSQL:
     # +2); INSERT both lines; UPDATE both products; INSERT the RESERVED event; INSERT the key's

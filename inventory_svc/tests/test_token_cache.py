@@ -87,7 +87,7 @@ def test_a_refused_token_is_never_cached(own_keys, monkeypatch):
 
 
 def verdict(until: float) -> _Verdict:
-    return _Verdict(Principal("operator", "op"), kid="k", key=None, until=until)  # type: ignore[arg-type]
+    return _Verdict(Principal("operator", "op"), kid="k", key=None, until=until)  # type: ignore[arg-type]  # no key: the verdict is only looked up
 
 
 def test_the_cache_forgets_a_verdict_at_its_time():

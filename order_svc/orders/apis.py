@@ -51,7 +51,7 @@ from orders.errors import (
 )
 from orders.models import Order
 from orders.worker_metrics import BreakerState
-from saga_contract import StepState
+from saga_contract import CancellationReason, StepState
 
 if TYPE_CHECKING:
     # The stubs' name for what DRF asks of a permission instance (composed ones included).
@@ -476,12 +476,16 @@ class OrderCancelApi(ServiceApi):
             {200: OrderOutputSerializer}, OrderNotFound, OrderFinal, LinesMismatch, SkuRepeated
         ),
         examples=[
-            OpenApiExample("before stock was priced", request_only=True, value={"reason": "out_of_stock"}),
+            OpenApiExample(
+                "before stock was priced",
+                request_only=True,
+                value={"reason": CancellationReason.OUT_OF_STOCK},
+            ),
             OpenApiExample(
                 "after",
                 request_only=True,
                 value={
-                    "reason": "payment_declined",
+                    "reason": CancellationReason.PAYMENT_DECLINED,
                     "lines": [{"sku": "MUG-CERAMIC", "quantity": 1, "unit_price_cents": 1200}],
                     "total_cents": 1200,
                     "currency": "USD",

@@ -25,7 +25,7 @@ PRICED = {
 
 def test_placing_an_order_of_two_lines(customer, django_assert_num_queries):
     body = {"items": [{"sku": sku, "quantity": qty} for sku, qty in TWO_LINES]}
-    place = lambda: customer("alice").post("/api/v1/orders", body, key="place")  # noqa: E731
+    place = lambda: customer("alice").post("/api/v1/orders", body, key="place")  # noqa: E731 (named: called twice, for the first call and the replay)
     # BEGIN; SELECT the key's record (none); INSERT the order; INSERT both lines; INSERT the outbox
     # record; on PostgreSQL, NOTIFY the relay (+1); INSERT the order.placed event; on PostgreSQL,
     # NOTIFY the publisher (+1); INSERT the key's record with the answer; COMMIT.
@@ -41,7 +41,7 @@ def test_placing_an_order_of_two_lines(customer, django_assert_num_queries):
 )
 def test_the_sagas_report_of_a_priced_order(saga, django_assert_num_queries, command, body):
     order = order_create(items=TWO_LINES)
-    report = lambda: saga.post(f"/internal/v1/orders/{order.id}/{command}", body, key=command)  # noqa: E731
+    report = lambda: saga.post(f"/internal/v1/orders/{order.id}/{command}", body, key=command)  # noqa: E731 (named: called twice, for the first call and the replay)
     # BEGIN; SELECT the key's record (none); SELECT the lines with their order; UPDATE the order's
     # status; UPDATE both lines' unit prices; INSERT the order's event; on PostgreSQL, NOTIFY the
     # publisher (+1); INSERT the key's record with the answer; COMMIT.

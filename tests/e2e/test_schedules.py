@@ -79,8 +79,8 @@ def test_both_schedules_exist_with_their_intervals(stack):
     assert [spec.every for spec in purge.spec.intervals] == [
         timedelta(seconds=IDEMPOTENCY_PURGE_EVERY_SECONDS)
     ]
-    assert audit.action.workflow == AUDIT_WORKFLOW_TYPE  # type: ignore[union-attr]
-    assert purge.action.workflow == IDEMPOTENCY_PURGE_WORKFLOW_TYPE  # type: ignore[union-attr]
+    assert audit.action.workflow == AUDIT_WORKFLOW_TYPE  # type: ignore[union-attr]  # a workflow action
+    assert purge.action.workflow == IDEMPOTENCY_PURGE_WORKFLOW_TYPE  # type: ignore[union-attr]  # a workflow action
     assert audit.state.paused  # a test stack's: runs only when triggered
     assert purge.state.paused
 

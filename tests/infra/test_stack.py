@@ -28,6 +28,7 @@ from infra.stack import (
     worker_version,
 )
 from infra.stack.config import ephemeral_floor
+from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS
 from tests.infra.fakes import write_fake_root
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
@@ -237,3 +238,23 @@ def test_the_log_cap_comes_from_the_environment_and_must_be_a_size(tmp_path):
     for wrong in ("0", "-1", "1MiB"):
         with pytest.raises(ConfigError, match="SAGA_LOG_MAX_BYTES must be a positive whole number of bytes"):
             StackConfig.from_env({"SAGA_LOG_MAX_BYTES": wrong}, var_dir=tmp_path)
+
+
+def test_the_audit_interval_and_the_mail_server_come_from_the_environment(tmp_path):
+    defaults = StackConfig.from_env({}, var_dir=tmp_path)
+    assert defaults.audit_every_seconds == DEFAULT_AUDIT_EVERY_SECONDS
+    assert defaults.mail_server is None
+    assert (
+        StackConfig.from_env({"SAGA_AUDIT_EVERY_SECONDS": "120"}, var_dir=tmp_path).audit_every_seconds == 120
+    )
+    with pytest.raises(ConfigError, match="SAGA_AUDIT_EVERY_SECONDS must be a whole number of seconds"):
+        StackConfig.from_env({"SAGA_AUDIT_EVERY_SECONDS": "every minute"}, var_dir=tmp_path)
+    assert (
+        StackConfig.from_env({"EMAIL_HOST": "mail.example"}, var_dir=tmp_path).mail_server == "mail.example"
+    )
+    assert (
+        StackConfig.from_env(
+            {"EMAIL_HOST": "mail.example", "EMAIL_PORT": "2525"}, var_dir=tmp_path
+        ).mail_server
+        == "mail.example:2525"
+    )

@@ -115,7 +115,7 @@ class Outage:
     def _send(self, client: httpx.Client, what: str, method: str, url: str, **kwargs: object) -> None:
         began = time.monotonic()
         try:
-            response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+            response = client.request(method, url, **kwargs)  # type: ignore[arg-type]  # httpx's keyword arguments, passed through
             status, body = response.status_code, response.json()
         except httpx.HTTPError:
             status, body = None, {}

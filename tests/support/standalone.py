@@ -34,7 +34,7 @@ _NOT_INHERITED = {
 def published_jwks(keys: LocalKeys) -> Iterator[str]:
     """The URL of `keys`' JWKS, served over HTTP on 127.0.0.1 while the block runs."""
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(keys.directory))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]  # a quiet handler: patched on the partial
     server = ThreadingHTTPServer((HOST, 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

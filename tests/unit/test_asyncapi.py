@@ -267,7 +267,7 @@ def _required_and_optional(typed_dict: type) -> tuple[set[str], set[str]]:
         name
         for name, hint in hints.items()
         if get_origin(hint) is NotRequired
-        or (name in typed_dict.__optional_keys__ and get_origin(hint) is not Required)  # type: ignore[attr-defined]
+        or (name in typed_dict.__optional_keys__ and get_origin(hint) is not Required)  # type: ignore[attr-defined]  # typeshed's TypedDict type lacks it
     }
     return set(hints) - optional, optional
 
