@@ -6,8 +6,9 @@ settings (sampler, headers) apply as usual. Without it, each process appends its
 lines to `<traces_dir>/<service>-<pid>.jsonl`, which `read_spans` reads back for `sagactl trace`.
 
 Temporal is traced by the SDK's OpenTelemetryPlugin (`temporal_tracing_plugins`) on every client
-and worker. The worker's provider is the plugin's replay-safe one; the other processes keep the
-plain SDK provider and never load the Temporal SDK for tracing.
+and worker of the product (the bench's floor alone runs bare, on purpose). The worker's provider is
+the plugin's replay-safe one; the other processes keep the plain SDK provider and never load the
+Temporal SDK for tracing.
 """
 
 from __future__ import annotations

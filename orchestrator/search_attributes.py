@@ -13,6 +13,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from observability.tracing import temporal_tracing_plugins
 from orchestrator.config import load_temporal_target
 from saga_contract import SEARCH_ATTRIBUTE_TYPES
 
@@ -51,7 +52,7 @@ async def register(client: Client, namespace: str) -> list[str]:
 
 async def _main() -> None:
     address, namespace = load_temporal_target()
-    client = await Client.connect(address, namespace=namespace)
+    client = await Client.connect(address, namespace=namespace, plugins=temporal_tracing_plugins())
     added = await register(client, namespace)
     print(f"search attributes on {namespace!r}: added {', '.join(added) or 'none (all there)'}", flush=True)
 

@@ -13,9 +13,14 @@ from datetime import timedelta
 
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from temporalio import activity, workflow
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from tenacity import (
     AsyncRetrying,
@@ -43,6 +48,7 @@ logger = logging.getLogger("orchestrator.worker")
 
 _CONNECT_PATIENCE_SECONDS = 30
 _GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+_FIRST_VERSION_PATIENCE_SECONDS = 60  # a new version is known to the server a moment after it polls
 
 
 def _configure_logging() -> None:
@@ -95,6 +101,51 @@ def _token_source(identity: IdentitySettings) -> TokenSource:
     """The worker's service identity: client credentials at the identity provider."""
     logger.info("service tokens from %s (client %s)", identity.token_url, identity.client_id)
     return token_source(identity)
+
+
+async def become_current_if_none(
+    client: Client, build_id: str, stop: asyncio.Event, *, patience: float, pause: float = 1.0
+) -> bool:
+    """Make `build_id` the deployment's current version if it has none yet (its first deployment),
+    so that new sagas start somewhere; a deployment that has a current version is left to its
+    rollouts. True when this call made it current. The server knows a version a moment after its
+    worker first polls, so this asks again every `pause` seconds, for up to `patience` seconds."""
+    namespace = client.namespace
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            described = await client.workflow_service.describe_worker_deployment(
+                DescribeWorkerDeploymentRequest(namespace=namespace, deployment_name=WORKER_DEPLOYMENT)
+            )
+            current = described.worker_deployment_info.routing_config.current_deployment_version
+            if current.build_id:
+                if current.build_id != build_id:
+                    logger.info(
+                        "version %s is current; this worker's %s waits for a rollout",
+                        current.build_id,
+                        build_id,
+                    )
+                return False
+            await client.workflow_service.set_worker_deployment_current_version(
+                SetWorkerDeploymentCurrentVersionRequest(
+                    namespace=namespace,
+                    deployment_name=WORKER_DEPLOYMENT,
+                    build_id=build_id,
+                    conflict_token=described.conflict_token,
+                    identity=client.identity,
+                )
+            )
+            logger.info("the deployment had no current version: version %s is current now", build_id)
+            return True
+        except RPCError as error:  # not known yet (no poll seen), or another worker moved it first
+            if asyncio.get_running_loop().time() >= deadline:
+                logger.warning("could not make version %s current: %s", build_id, error)
+                return False
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=pause)
+            return False
+        except TimeoutError:
+            continue
 
 
 async def _serve(settings: OrchestratorSettings, saga: type[OrderSaga]) -> int:
@@ -155,8 +206,14 @@ async def _serve(settings: OrchestratorSettings, saga: type[OrderSaga]) -> int:
                 settings.temporal_address,
                 settings.temporal_namespace,
             )
+            first_version = asyncio.create_task(
+                become_current_if_none(
+                    client, settings.build_id, stop, patience=_FIRST_VERSION_PATIENCE_SECONDS
+                )
+            )
             await stop.wait()
             logger.info("stop signal received, shutting down")
+            first_version.cancel()
     finally:
         for service in services:
             await service.aclose()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from infra.rest import ApiError, JsonObject, RestClient, ServiceCallError
+from observability.tracing import temporal_tracing_plugins
 from saga_contract import WORKFLOW_TYPE, order_id_of, workflow_id
 
 TEMPORAL_CONCURRENCY = 20
@@ -89,7 +90,12 @@ async def read_workflows(
     from temporalio.service import RPCError, RPCStatusCode
 
     try:
-        client = await Client.connect(address, namespace=namespace, connect_timeout=timedelta(seconds=10))
+        client = await Client.connect(
+            address,
+            namespace=namespace,
+            connect_timeout=timedelta(seconds=10),
+            plugins=temporal_tracing_plugins(),
+        )
     except RuntimeError as error:
         raise TemporalUnavailable(f"Temporal at {address} did not answer ({error})") from error
     limit = asyncio.Semaphore(TEMPORAL_CONCURRENCY)

@@ -29,6 +29,7 @@ from infra.rest import FINAL_ORDER_STATUSES, ApiError, JsonObject, RestClient, S
 from infra.stack import SERVICES, Stack, log_lines
 from infra.tcp_proxy import TcpProxy
 from observability.logs import parse_line
+from observability.tracing import temporal_tracing_plugins
 from saga_contract import IDEMPOTENCY_IN_FLIGHT, NAMESPACE, workflow_id
 from saga_contract.events import DEAD_LETTER_QUEUE
 
@@ -96,7 +97,7 @@ async def _read_histories(temporal_address: str, workflow_ids: list[str]) -> tup
     how many sagas ran on each worker version (the build id of their first completed task)."""
     from temporalio.client import Client
 
-    client = await Client.connect(temporal_address, namespace=NAMESPACE)
+    client = await Client.connect(temporal_address, namespace=NAMESPACE, plugins=temporal_tracing_plugins())
     semaphore = asyncio.Semaphore(16)
 
     async def read(workflow_id: str) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from infra.stack.config import StackConfig
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import _child_env
+from observability.tracing import temporal_tracing_plugins
 from saga_contract import (
     AUDIT_SCHEDULE_ID,
     AUDIT_WORKFLOW_TYPE,
@@ -93,7 +94,7 @@ async def ensure_schedules(
     )
     from temporalio.common import Priority
 
-    client = await Client.connect(address, namespace=namespace)
+    client = await Client.connect(address, namespace=namespace, plugins=temporal_tracing_plugins())
     for wanted in wanted_schedules(audit_every_seconds):
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(

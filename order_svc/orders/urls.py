@@ -12,7 +12,7 @@ urlpatterns = [
     path("operations/audit", apis.AuditLatestApi.as_view(), name="operations-audit"),
 ]
 
-# The saga's reads and reports: the saga's identity only.
+# The saga's reports: the saga's identity only.
 internal_urlpatterns = [
     path("orders/<uuid:order_id>/confirm", apis.OrderConfirmApi.as_view(), name="order-confirm"),
     path("orders/<uuid:order_id>/cancel", apis.OrderCancelApi.as_view(), name="order-cancel"),

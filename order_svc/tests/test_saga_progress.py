@@ -167,7 +167,7 @@ def test_attempts_are_counted_from_history_and_the_running_step_from_its_pending
         HistoryEvent(
             event_id=1, workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes()
         ),
-        scheduled(5, "order_stored", "1"),
+        scheduled(5, "not_a_step", "1"),  # an activity no step is named after counts for none
         started(6, 5, 1),
         scheduled(8, "reserve_stock", "2"),
         started(9, 8, 3),  # succeeded on its third attempt

@@ -1,5 +1,5 @@
 """A second release of the worker, for the rollout test: the same saga with one visible change, each
-step before the pivot scheduled with a summary that ends in V2_MARK (shown in the Web UI and kept in
+forward step scheduled with a summary that ends in V2_MARK (shown in the Web UI and kept in
 history). Run as `python -m tests.e2e.saga_v2` with SAGA_BUILD_ID set, as the stack's rollout_worker
 does; nothing runs at import, since the workflow sandbox imports this module again.
 """
@@ -26,6 +26,9 @@ class OrderSagaV2(OrderSaga):
 
     async def _before_pivot(self, step: str, activity: Any, arg: Any, *, summary: str, **rest: Any) -> Any:
         return await super()._before_pivot(step, activity, arg, summary=summary + V2_MARK, **rest)
+
+    async def _after_pivot(self, step: str, activity: Any, arg: Any, summary: str) -> None:
+        await super()._after_pivot(step, activity, arg, summary + V2_MARK)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A rollout on the real dev server, as docs/temporal.md walks through it: with sagas of the stack's
 worker (v1) in flight, a worker of a changed saga (v2, tests/e2e/saga_v2.py) starts beside it, is
-ramped, promoted, rolled back and promoted again; v1 drains and is retired.
+ramped, the ramp stopped, then promoted, rolled back and promoted again, each move made with
+`sagactl rollout`; v1 drains and is retired.
 
 The sagas in flight are held at their authorization by an injected outage of payment_svc, so that
 they are still open through every move. What must hold: each saga runs to its end on the version it
@@ -112,22 +113,21 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
             v2_worker.start()
             v2_worker.wait_ready(stack.config.startup_timeout)
 
-            deployment.ramp(V2, 50)
-            routed(stack)
+            # Each move as an operator makes it (docs/temporal.md), on the command line.
+            move(stack, "ramp", V2, "50")
             assert deployment.state().role(V2) == "ramping 50%"
             ramped = place(16)
-            deployment.promote(V2)
-            routed(stack)
+            move(stack, "stop-ramp")
+            unramped = place(2)
+            move(stack, "promote", V2)
             promoted = place(3)
-            deployment.promote(v1)  # the rollback: v1's workers still run
-            routed(stack)
+            move(stack, "promote", v1)  # the rollback: v1's workers still run
             rolled_back = place(3)
-            deployment.promote(V2)
-            routed(stack)
+            move(stack, "promote", V2)
             again = place(2)
         finally:
             httpx.delete(f"{stack.payment_url}/api/v1/faults", headers=operator)
-        everything = [*in_flight, *ramped, *promoted, *rolled_back, *again]
+        everything = [*in_flight, *ramped, *unramped, *promoted, *rolled_back, *again]
         for order_id in everything:
             assert api.wait_for_final(order_id, timeout=90)["status"] == "CONFIRMED"
 
@@ -141,11 +141,11 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
         else:
             assert build_id == V2
             assert [summary.removesuffix(V2_MARK) for summary in summaries] == v1_summaries
-            assert len(marked) == 2, "reserve and authorize carry v2's summary"
+            assert len(marked) == 5, "every forward step carries v2's summary"
     assert {versions[order_id][0] for order_id in in_flight} == {v1}, "sagas in flight finish on v1"
     assert set(Counter(versions[order_id][0] for order_id in ramped)) == {v1, V2}, "the ramp splits"
     assert {versions[order_id][0] for order_id in promoted + again} == {V2}
-    assert {versions[order_id][0] for order_id in rolled_back} == {v1}
+    assert {versions[order_id][0] for order_id in unramped + rolled_back} == {v1}
 
     try:
         assert deployment.wait_drained(v1, timeout=60), "v1 drains once its last saga is done"
@@ -169,6 +169,13 @@ def test_a_rollout_keeps_every_saga_on_its_version_and_retires_the_old_one_once_
         )
     finally:
         v2_worker.stop()
+
+
+def move(stack: Stack, *args: str) -> None:
+    """`sagactl rollout <args>`, then wait until the new routing is everywhere."""
+    moved = sagactl(stack, "rollout", *args)
+    assert moved.returncode == 0, moved.stderr
+    routed(stack)
 
 
 def sagactl(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
