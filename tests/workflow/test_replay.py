@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from temporalio.worker import Replayer
 
+from orchestrator.operations import AuditRun, IdempotencyPurge
 from orchestrator.policies import FORWARD_PRIORITY, SETTLING_PRIORITY
 from orchestrator.workflows import BATCHED_VISIBILITY, STARTED_BY_OUTBOX, OrderSaga
 from saga_contract import Step
@@ -26,6 +27,7 @@ HISTORIES = sorted(DIRECTORY.glob("*.json"))
 BEFORE_BATCHED_VISIBILITY = [path for path in HISTORIES if path.name.startswith("before-batched-visibility-")]
 BEFORE_PINNED = [path for path in HISTORIES if path.name.startswith("before-pinned-")]
 CURRENT = [path for path in HISTORIES if not path.name.startswith("before-")]
+OPERATIONS = sorted((DIRECTORY / "operations").glob("*.json"))
 
 
 def activity_types(path: Path) -> list[str]:
@@ -65,6 +67,18 @@ def test_every_scenario_and_every_earlier_version_has_a_recorded_history() -> No
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda path: path.stem)
 async def test_the_history_replays_on_the_current_workflow(path: Path) -> None:
     await Replayer(workflows=[OrderSaga]).replay_workflow(load(path))
+
+
+def test_each_scheduled_operation_has_a_recorded_run() -> None:
+    assert {path.stem for path in OPERATIONS} == {"audit_run", "idempotency_purge"}
+
+
+@on_session_loop
+@pytest.mark.parametrize("path", OPERATIONS, ids=lambda path: path.stem)
+async def test_the_scheduled_operations_replay_on_the_current_workflows(path: Path) -> None:
+    """They upgrade to every new version at their next task, so a change to them must replay their
+    runs in flight (docs/temporal.md)."""
+    await Replayer(workflows=[AuditRun, IdempotencyPurge]).replay_workflow(load(path))
 
 
 @pytest.mark.parametrize("path", BEFORE_BATCHED_VISIBILITY, ids=lambda path: path.stem)
