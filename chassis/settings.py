@@ -80,7 +80,8 @@ def _database(name: str, environ: Mapping[str, str], var_dir: Path) -> dj_databa
         return db
     var_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite backend, its transactions queued on a kernel lock (chassis.db.sqlite3).
+        "ENGINE": "chassis.db.sqlite3",
         "NAME": str(var_dir / f"{name}.sqlite3"),
         # Each server thread keeps its connection: opening one per request, and closing it again,
         # cost a third of a short request's time.

@@ -53,7 +53,7 @@ ROOT_URLCONF = "config.urls"
 # a database server it keeps no connection open between them, so its idle threads hold none of the
 # server's connections, which every other service's replicas and processes share.
 _database = _chassis["DATABASES"]["default"]
-if _database["ENGINE"] != "django.db.backends.sqlite3":
+if not _database["ENGINE"].endswith("sqlite3"):
     _database["CONN_MAX_AGE"] = 0
 
 # Sessions for every page of this service (the chassis keeps them to /admin/ elsewhere).

@@ -111,6 +111,7 @@ def print_levels(levels: list[JsonObject], console: Console, *, floor_kind: str 
         "p95 f/p",
         "p99 f/p",
         "accept p50/p99",
+        "first wave p50/max",
         "events f/p",
     ):
         table.add_column(column, justify="right", no_wrap=True)
@@ -128,6 +129,7 @@ def print_levels(levels: list[JsonObject], console: Console, *, floor_kind: str 
             f"{floor['p95_ms']:.0f}/{product['p95_ms']:.0f}",
             f"{floor['p99_ms']:.0f}/{product['p99_ms']:.0f}",
             f"{product['accept_p50_ms']:.1f}/{product['accept_p99_ms']:.1f}",
+            f"{product['first_wave_accept_p50_ms']:.0f}/{product['first_wave_accept_max_ms']:.0f}",
             f"{floor['history_events_per_order']}/{product['history_events_per_order']}",
         )
     console.print(table)

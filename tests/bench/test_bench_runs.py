@@ -74,8 +74,14 @@ def test_a_tiny_bench_measures_every_saga_and_command_and_writes_json_and_a_plot
     ]
     for level in levels:
         assert set(level["floor"]) >= SIDE_KEYS
-        assert SIDE_KEYS | {"accept_p50_ms", "accept_p99_ms"} <= set(level["product"])
+        assert SIDE_KEYS | {
+            "accept_p50_ms",
+            "accept_p99_ms",
+            "first_wave_accept_p50_ms",
+            "first_wave_accept_max_ms",
+        } <= set(level["product"])
         assert level["floor"]["completed"] == level["product"]["completed"] == 3
+        assert level["product"]["first_wave_accept_max_ms"] > 0
         assert level["product"]["history_events_per_order"] > 20
         assert level["floor"]["history_events_per_order"] > 20
         assert {"temporal", "order_svc", "relay", "worker", "floor_worker"} <= set(

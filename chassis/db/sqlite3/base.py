@@ -1,0 +1,72 @@
+"""Django's SQLite backend with its writers queued on a kernel lock.
+
+A transaction begins with `BEGIN IMMEDIATE`, which takes SQLite's write lock at once. A writer that
+finds the lock taken is left to SQLite's busy handler, which sleeps and tries again in naps that
+grow to 100 ms; when a burst of writers meets, the lock is free for most of those naps, and the last
+writer of a burst of twenty waited most of a second for work that takes a few milliseconds each.
+
+Here each transaction first takes an exclusive `flock` on a file beside the database. A writer that
+waits for it sleeps in the kernel and wakes the moment the holder commits or rolls back, so a
+burst is served back to back. The lock is per open file, so every connection (one per thread)
+opens its own; it is released with the transaction, and with the connection if that closes first.
+SQLite's own lock still guards the data: a write outside a transaction (autocommit) takes it alone.
+In-memory databases, which only one process sees, take no file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writers_fd: int | None = None
+        self._writing = False
+
+    def _start_transaction_under_autocommit(self) -> None:
+        self._queue_as_writer()
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # django-stubs leaves the backend's hooks out
+        except BaseException:
+            self._done_writing()
+            raise
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]  # django-stubs leaves the backend's hooks out
+        finally:
+            self._done_writing()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]  # django-stubs leaves the backend's hooks out
+        finally:
+            self._done_writing()
+
+    def _close(self) -> None:
+        try:
+            super()._close()  # type: ignore[misc]  # django-stubs leaves the backend's hooks out
+        finally:
+            self._done_writing()
+            if self._writers_fd is not None:
+                os.close(self._writers_fd)
+                self._writers_fd = None
+
+    def _queue_as_writer(self) -> None:
+        if self._writing or self.is_in_memory_db():
+            return
+        if self._writers_fd is None:
+            path = f"{self.settings_dict['NAME']}.writers"
+            self._writers_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._writers_fd, fcntl.LOCK_EX)
+        self._writing = True
+
+    def _done_writing(self) -> None:
+        if self._writing and self._writers_fd is not None:
+            fcntl.flock(self._writers_fd, fcntl.LOCK_UN)
+        self._writing = False
