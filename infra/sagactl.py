@@ -21,6 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from rich.console import Console
@@ -77,8 +78,16 @@ class CommandFailed(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run  # each command's function, set by _parser
+    # A stop asked by a service manager or a closed terminal unwinds like Ctrl-C: every command
+    # that started processes (a bench's or a chaos run's stack) stops them on its way out. `up`
+    # installs handlers of its own.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         return run(args)
+    except KeyboardInterrupt:
+        _report("stopped")
+        return 130
     except (UsageError, ConfigError) as error:
         _report(error)
         return 2
@@ -88,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandFailed, StackError, ServiceCallError, NoDevToken) as error:
         _report(error)
         return 1
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _report(error: object) -> None:

@@ -4,6 +4,7 @@ before anything starts; a bad --item is one line and exit code 2 before any requ
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from infra.sagactl import UsageError, main, parse_item
 from infra.stack import PORT_SETTINGS
 from tests.support.processes import marked_processes
+from tests.support.waiting import wait_for
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
@@ -119,3 +121,25 @@ def test_every_command_explains_itself(capsys):
             main([command, "--help"])
         assert leaving.value.code == 0, command
         assert capsys.readouterr().out.startswith(f"usage: sagactl {command}"), command
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda signum: signum.name)
+def test_a_bench_stopped_by_a_signal_stops_its_stack_first(signum, tmp_path, marker):
+    """A bench or a chaos run owns a stack of its own: stopped as a service manager or a closed
+    terminal stops it, it stops every process it started, then exits 130."""
+    log = tmp_path / "bench.log"
+    with log.open("w") as out:
+        bench = subprocess.Popen(
+            [str(SAGACTL), "bench", "--orders", "1", "--concurrency", "1"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {"SAGA_VAR_DIR": str(tmp_path / "var")},
+        )
+    try:
+        wait_for(lambda: len(marked_processes(marker)) > 5, 120, "the bench's stack to start")
+        bench.send_signal(signum)
+        assert bench.wait(60) == 130, log.read_text()
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert marked_processes(marker) == []
