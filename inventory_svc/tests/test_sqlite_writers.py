@@ -82,3 +82,16 @@ def test_a_second_writer_waits_for_the_first_and_starts_as_soon_as_it_ends(datab
         written = [row[0] for row in cursor.fetchall()]
     reader.close()
     assert written == (["first", "second"] if end == "commit" else ["second"])
+
+
+def test_a_writer_that_cannot_open_the_lock_file_writes_without_queueing(database: Path) -> None:
+    (database.parent / f"{database.name}.writers").mkdir()  # where the lock file would be: not a file
+    writer = wrapper(database)
+    writer._start_transaction_under_autocommit()
+    with writer.cursor() as cursor:
+        cursor.execute("INSERT INTO entries VALUES ('alone')")
+    writer.commit()
+    with writer.cursor() as cursor:
+        cursor.execute("SELECT writer FROM entries")
+        assert [row[0] for row in cursor.fetchall()] == ["alone"]
+    writer.close()

@@ -9,8 +9,11 @@ Here each transaction first takes an exclusive `flock` on a file beside the data
 waits for it sleeps in the kernel and wakes the moment the holder commits or rolls back, so a
 burst is served back to back. The lock is per open file, so every connection (one per thread)
 opens its own; it is released with the transaction, and with the connection if that closes first.
-SQLite's own lock still guards the data: a write outside a transaction (autocommit) takes it alone.
-In-memory databases, which only one process sees, take no file lock.
+SQLite's own lock still guards the data: a write outside a transaction (autocommit) takes it alone,
+and so does every transaction of a connection that cannot open the lock file (a read-only or full
+file system), which then waits as SQLite's busy handler has it. In-memory databases, which only one
+process sees, take no file lock. A writer waits in the queue for as long as the transactions ahead
+of it last: Django's atomic blocks end each one, however they end.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._writers_fd: int | None = None
         self._writing = False
+        self._unqueued = False  # the lock file could not be opened: this connection does not queue
 
     def _start_transaction_under_autocommit(self) -> None:
         self._queue_as_writer()
@@ -56,13 +60,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if self._writers_fd is not None:
                 os.close(self._writers_fd)
                 self._writers_fd = None
+            self._unqueued = False  # the next connection tries the lock file again
 
     def _queue_as_writer(self) -> None:
-        if self._writing or self.is_in_memory_db():
+        if self._writing or self._unqueued or self.is_in_memory_db():
             return
         if self._writers_fd is None:
             path = f"{self.settings_dict['NAME']}.writers"
-            self._writers_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                self._writers_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:  # SQLite alone answers for what the file system refuses
+                self._unqueued = True
+                return
         fcntl.flock(self._writers_fd, fcntl.LOCK_EX)
         self._writing = True
 
