@@ -19,6 +19,11 @@ from tests.support.waiting import wait_for
 FIRST, SECOND = "first-1", "second-2"
 
 
+def known_versions(deployment: Deployment) -> set[str]:
+    state = deployment.state()
+    return {version.build_id for version in state.versions} if state else set()
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[StackConfig]:
     with dev_server(tmp_path) as config:
@@ -42,7 +47,7 @@ def test_the_first_worker_becomes_current_and_a_later_one_waits_for_a_rollout(se
         second.start()
         try:
             wait_for(
-                lambda: SECOND in {version.build_id for version in deployment.state().versions},  # type: ignore[union-attr]  # known by now
+                lambda: SECOND in known_versions(deployment),
                 timeout=60,
                 what="the server to know the second worker's version",
                 interval=0.5,
