@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import close_old_connections, connections
+from django.db.backends.sqlite3 import base as sqlite3
 from django.db.models import F
 from django.utils import timezone
 from kombu import Connection, Producer
@@ -214,7 +215,8 @@ def leadership(
     """Hold the one publisher's place of `service` until the block ends. Yields a check that says
     whether the place is still held, once it is; None if `stop` was set first. PostgreSQL: a session
     advisory lock on a connection of its own, gone with that connection (the check asks it). SQLite:
-    an exclusive lock on a file beside the database, held until the file is closed."""
+    an exclusive lock on a file beside the database (in the var folder for an in-memory one), held
+    until the file is closed."""
     if connections["default"].vendor == "postgresql":
         with _advisory_lock(service, stop, retry_seconds) as still_held:
             yield still_held
@@ -262,7 +264,11 @@ def _advisory_lock(
 def _lock_file(
     service: str, stop: threading.Event, retry_seconds: float
 ) -> Iterator[Callable[[], bool] | None]:
-    path = Path(f"{connections['default'].settings_dict['NAME']}.{EXCHANGES[service]}.publisher.lock")
+    connection = connections["default"]
+    beside: Path | str = connection.settings_dict["NAME"]
+    if isinstance(connection, sqlite3.DatabaseWrapper) and connection.is_in_memory_db():
+        beside = shared_settings.VAR_DIR / "in-memory"  # no file to lie beside
+    path = Path(f"{beside}.{EXCHANGES[service]}.publisher.lock")
     with path.open("a") as lock_file:
         while True:  # at least one try, even when asked to stop
             try:
