@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 from django.db.models import F, Field
+from django.db.models.expressions import Col
 from django.utils import timezone
 from opentelemetry import propagate, trace
 
@@ -53,9 +54,21 @@ def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None)
     statement reads and leases them; on PostgreSQL it skips the rows another relay is claiming."""
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds)
-    claimed = OutboxRecord.objects.raw(
-        _statements(connection.vendor).claim, [_db_datetime(lease_until), _db_datetime(now), limit]
-    )
+    statements = _statements(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(statements.claim, [_db_datetime(lease_until), _db_datetime(now), limit])
+        rows = cursor.fetchall()
+    converters = [
+        (index, [*connection.ops.get_db_converters(column), *column.field.get_db_converters(connection)])
+        for index, column in enumerate(statements.columns)
+    ]
+    claimed = []
+    for row in rows:
+        values = list(row)
+        for index, functions in converters:
+            for convert in functions:
+                values[index] = convert(values[index], statements.columns[index], connection)
+        claimed.append(OutboxRecord.from_db(connection.alias, statements.attnames, values))
     return sorted(claimed, key=lambda record: (record.created_at, record.pk))
 
 
@@ -78,8 +91,10 @@ class _Statements:
     the relay's CPU building them, each time, than the database took running them."""
 
     any_due: str
-    claim: str
+    claim: str  # returns `columns`, in their order
     mark_started: str  # `{ids}`: a placeholder for each record
+    columns: tuple[Col, ...]  # what a claim returns, as the ORM converts it
+    attnames: tuple[str, ...]  # the model's attribute of each column
 
 
 @functools.cache
@@ -104,6 +119,8 @@ def _statements(vendor: str) -> _Statements:
             f"UPDATE {table} SET {started_at} = %s, {attempts} = {attempts} + 1"
             f" WHERE {pk} IN ({{ids}}) AND {started_at} IS NULL"
         ),
+        columns=tuple(field.get_col(meta.db_table) for field in meta.concrete_fields),
+        attnames=tuple(field.attname for field in meta.concrete_fields),
     )
 
 

@@ -26,11 +26,15 @@ class Call:
 
 
 class FakeSagaGateway:
-    def __init__(self) -> None:
+    def __init__(self, *, one_caller: bool = False) -> None:
+        """`one_caller` is taken as every gateway takes it; the fake answers in its caller's thread."""
         self.workflows: dict[str, OrderSagaInput] = {}
         self.calls: list[Call] = []
         self.cancelled: list[str] = []
         self._scripted: dict[str, list] = {"start": [], "cancel": [], "progress": [], "latest_audit": []}
+
+    def connect(self) -> None:
+        """Nothing to connect: the fake answers at once."""
 
     def close(self) -> None:
         """Nothing to stop: the fake holds no connection."""

@@ -75,6 +75,8 @@ class SagaStart:
 class SagaGateway(Protocol):
     """What order_svc asks of its sagas; TemporalSagaGateway answers it over Temporal."""
 
+    def connect(self) -> None: ...
+
     def start_all(self, starts: Sequence[SagaStart]) -> list[bool | SagaUnreachable]: ...
 
     def cancel(self, *, workflow_id: str, saga_input: OrderSagaInput) -> None: ...
@@ -90,12 +92,13 @@ _gateway_lock = threading.Lock()
 _gateways: dict[str, SagaGateway] = {}
 
 
-def saga_gateway() -> SagaGateway:
-    """The process-wide gateway named by settings.ORDER_SAGA_GATEWAY (tests put a fake there)."""
+def saga_gateway(*, one_caller: bool = False) -> SagaGateway:
+    """The process-wide gateway named by settings.ORDER_SAGA_GATEWAY (tests put a fake there).
+    `one_caller`, on the first call of a process: one thread makes every call (the relay)."""
     with _gateway_lock:
         path = settings.ORDER_SAGA_GATEWAY
         if path not in _gateways:
-            _gateways[path] = import_string(path)()
+            _gateways[path] = import_string(path)(one_caller=one_caller)
         return _gateways[path]
 
 

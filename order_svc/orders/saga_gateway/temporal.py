@@ -2,7 +2,8 @@
 
 Workflows are addressed by the names in `saga_contract`, with plain JSON arguments, so this service
 imports nothing from the orchestrator. Django runs synchronous threads: one background event loop per
-process holds the one Temporal client, and every call waits for its answer with a deadline. This module
+process holds the one Temporal client, and every call waits for its answer with a deadline; a process
+whose calls all come from one thread (the relay) runs that loop in its own thread instead. This module
 imports the Temporal SDK (about a second of CPU), so the API's processes load it only when they first
 reach a saga (settings.ORDER_SAGA_GATEWAY names it), and the relay at its start.
 """
@@ -95,7 +96,13 @@ class TemporalSagaGateway:
     """start / cancel / progress of workflow `OrderSaga` with id `order-<id>`, and the latest run of
     the audit, over one client."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, one_caller: bool = False) -> None:
+        """`one_caller`: one thread makes every call (the outbox relay). Each call then runs the
+        client's event loop in that thread until its answer, instead of handing it to a thread of
+        the loop's own and waiting: one thread less to wake per call. Between calls the loop stands
+        still, which the client does not mind (the SDK's runtime keeps its connection); a call from
+        a second thread while one runs fails as SagaUnreachable."""
+        self._one_caller = one_caller
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -105,6 +112,12 @@ class TemporalSagaGateway:
         """By (workflow id, run id), newest use last; touched only on the client's loop."""
 
     # --- what order_svc asks ---
+
+    def connect(self) -> None:
+        """Connect now, so that the first call does not wait for it (nor pay for loading the client's
+        tracing); raises SagaUnreachable if Temporal does not answer in time, and the next call
+        tries again."""
+        self._call(self._connected(), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
 
     def start_all(self, starts: Sequence[SagaStart]) -> list[bool | SagaUnreachable]:
         """Start several sagas at once, each within its own deadline: for each, True when started,
@@ -134,11 +147,13 @@ class TemporalSagaGateway:
         return self._call(self._latest_audit(), settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
 
     def close(self) -> None:
-        """Stop the background loop (tests, and a command about to exit)."""
+        """Stop the event loop (tests, and a command about to exit)."""
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = self._client = self._connecting = None
-        if loop is not None:
+        if loop is not None and thread is None:
+            loop.close()
+        elif loop is not None:
             loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join(timeout=5)
@@ -146,28 +161,41 @@ class TemporalSagaGateway:
     # --- the event loop and the client ---
 
     def _call(self, coroutine: Coroutine[Any, Any, T], timeout_seconds: float) -> T:
-        future = asyncio.run_coroutine_threadsafe(
-            _in_context(otel_context.get_current(), asyncio.wait_for(coroutine, timeout=timeout_seconds)),
-            self._event_loop(),
-        )
+        call = _in_context(otel_context.get_current(), asyncio.wait_for(coroutine, timeout=timeout_seconds))
         try:
-            return future.result(timeout=timeout_seconds + 1)
+            return self._run(call, timeout_seconds)
         except (CancelRefused, SagaNotStarted, SagaUnreachable):
             raise
         except (TimeoutError, concurrent.futures.TimeoutError):
-            future.cancel()
             raise SagaUnreachable(f"Temporal did not answer within {timeout_seconds:g} s") from None
         except Exception as error:
             raise SagaUnreachable(str(error) or type(error).__name__) from error
+
+    def _run(self, call: Coroutine[Any, Any, T], timeout_seconds: float) -> T:
+        """Run `call` on the client's loop: in this thread for the one caller, else handed to the
+        loop's thread, waited for a second beyond the call's own deadline."""
+        loop = self._event_loop()
+        if self._one_caller:
+            try:
+                return loop.run_until_complete(call)
+            finally:
+                call.close()  # a no-op once it ran; spares the warning if the loop refused it
+        future = asyncio.run_coroutine_threadsafe(call, loop)
+        try:
+            return future.result(timeout=timeout_seconds + 1)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(
-                    target=self._loop.run_forever, name="temporal-client", daemon=True
-                )
-                self._thread.start()
+                if not self._one_caller:
+                    self._thread = threading.Thread(
+                        target=self._loop.run_forever, name="temporal-client", daemon=True
+                    )
+                    self._thread.start()
             return self._loop
 
     async def _connected(self) -> Client:

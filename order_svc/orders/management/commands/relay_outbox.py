@@ -24,7 +24,7 @@ from chassis.conf import shared_settings
 from observability.logs import name_service
 from observability.tracing import start_tracing, stop_tracing
 from orders.relay import OutboxRelay
-from orders.saga_gateway import saga_gateway, saga_gateway_close
+from orders.saga_gateway import SagaUnreachable, saga_gateway, saga_gateway_close
 
 logger = logging.getLogger("orders.relay")
 
@@ -38,12 +38,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         name_service("relay")
         start_tracing("relay", shared_settings.TRACING)
+        saga_gateway(one_caller=True)  # every start and the connect come from this thread
         relay = OutboxRelay()
         if once:
             handled = relay.drain()
             logger.info("outbox drained", extra={"fields": {"records": handled}})
             return
-        saga_gateway()  # loads the Temporal client now, rather than while the first saga waits to start
         self._run_until_signalled(relay)
 
     def _run_until_signalled(self, relay: OutboxRelay) -> None:
@@ -65,11 +65,24 @@ class Command(BaseCommand):
             },
         )
         try:
+            self._connect()
             relay.run(stop)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         logger.info("outbox relay stopped")
+
+    @staticmethod
+    def _connect() -> None:
+        """Connect to Temporal before the first order waits for it; if Temporal is away, each start
+        tries again (and fails, and is retried later) until it is back."""
+        try:
+            saga_gateway().connect()
+        except SagaUnreachable as error:
+            logger.warning(
+                "Temporal is not reachable yet; starts will try again",
+                extra={"fields": {"error": str(error)}},
+            )
 
     def run_from_argv(self, argv: list[str]) -> None:
         """The command-line entry: run, then flush and leave with os._exit (0 unless it failed)."""
