@@ -114,6 +114,7 @@ def _postgres_reachable() -> bool:
     return True
 
 
+@pytest.mark.any_database  # it names its database itself
 @pytest.mark.skipif(not _postgres_reachable(), reason=f"no PostgreSQL server answers at {POSTGRES}")
 def test_on_postgresql_the_backends_cpu_is_counted_per_saga_and_per_command(tmp_path: Path) -> None:
     (level,), printed = run_bench(tmp_path, "--orders", "3", "--concurrency", "2", "--postgres", POSTGRES)

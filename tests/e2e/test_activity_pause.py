@@ -25,7 +25,7 @@ from tests.support.dev_server import dev_server, make_current, versioned
 from tests.workflow.fakes import FakeSagaServices
 from tests.workflow.scenarios import CUSTOMER, ITEMS
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.any_database]
 
 STEP = "capture_payment"
 

@@ -16,6 +16,8 @@ from infra.stack.process import log_lines
 from tests.support.dev_server import dev_server
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.any_database
+
 FIRST, SECOND = "first-1", "second-2"
 
 

@@ -28,6 +28,8 @@ from observability.logs import parse_line
 from tests.support.api import unique
 from tests.support.identity import Browser, pkce_pair, sign_up_and_get_tokens
 
+pytestmark = pytest.mark.any_database
+
 RATE, BURST = "10r/s", "20"
 PAGE = "<!doctype html><title>Saga shop</title><script type=module src=./assets/index-B9xQ3f2a.js></script>"
 

@@ -18,6 +18,8 @@ from saga_contract import AUDIT_SCHEDULE_ID
 from tests.support.api import unique
 from tests.support.schedules import run_once
 
+pytestmark = pytest.mark.any_database
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "deploy" / "grafana" / "saga-orders.json"
 PROMQL_WORDS = {"sum", "by", "rate", "max", "histogram_quantile", "le", "increase", "clamp_min", "or"}
 

@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from observability.logs import SCHEMA, parse_line
 from observability.tracing import order_traces, read_spans, span_tree
 from tests.e2e.test_order_saga import describe_workflow
+
+pytestmark = pytest.mark.any_database
 
 SAGACTL = Path(sys.executable).parent / "sagactl"
 PROCESSES = {"order_svc", "relay", "worker", "inventory_svc", "payment_svc"}

@@ -24,7 +24,7 @@ from tests.support.dev_server import dev_server, make_current, versioned
 from tests.workflow.fakes import FakeSagaServices
 from tests.workflow.scenarios import CUSTOMER, ITEMS
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.any_database]
 
 FORWARD_SAGAS = 12
 EXPIRING_SAGAS = 4

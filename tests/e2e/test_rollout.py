@@ -32,6 +32,8 @@ from tests.e2e.saga_v2 import V2_MARK
 from tests.support.api import Api, unique
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.any_database
+
 SAGACTL = Path(sys.executable).parent / "sagactl"
 TUNING = {"BREAKER_FAIL_MAX": "3", "BREAKER_RESET_SECONDS": "1"}
 V2 = "v2-rollout-test"

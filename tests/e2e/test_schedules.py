@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.client import Client
 
 from infra.stack import Stack
@@ -30,6 +31,8 @@ from saga_contract import (
 )
 from tests.support.api import unique
 from tests.support.schedules import run_once
+
+pytestmark = pytest.mark.any_database
 
 INVARIANTS = {"money", "stock", "liveness", "exactly_once", "events", "notifications"}
 

@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.any_database
+
 
 def test_the_setup_step_finds_every_attribute_there_and_succeeds(stack):
     done = subprocess.run(

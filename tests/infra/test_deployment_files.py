@@ -20,6 +20,8 @@ import yaml
 from chassis.settings import PRODUCTION_REQUIRED
 from infra.nginx import GATEWAY_FILES, render
 
+pytestmark = pytest.mark.any_database
+
 ROOT = Path(__file__).resolve().parents[2]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 GATEWAY_DOCKERFILE = GATEWAY_FILES / "Dockerfile"

@@ -7,9 +7,13 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+
 from infra.stack import Stack, StackConfig
 from tests.support.api import Api
 from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.any_database
 
 
 def test_without_a_broker_or_a_mail_server_the_customer_still_gets_the_mail(tmp_path: Path) -> None:

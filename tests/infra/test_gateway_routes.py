@@ -25,6 +25,8 @@ from infra import storefront
 from infra.nginx import nginx_binary, write_configuration
 from infra.stack import StackConfig, free_ports
 
+pytestmark = pytest.mark.any_database
+
 SERVICES = ("order_svc", "payment_svc", "inventory_svc", "notification_svc", "identity_svc")
 NOT_FOUND = {"code": "not_found", "message": "Not found.", "details": {}}
 PAGE = "<!doctype html><title>Saga shop</title><script type=module src=./assets/index-B9xQ3f2a.js></script>"

@@ -17,6 +17,8 @@ import yaml
 
 from chassis.settings import PRODUCTION_REQUIRED
 
+pytestmark = pytest.mark.any_database
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "infra" / "deploy" / "k8s"
 ROUTES = ROOT / "infra" / "deploy" / "gateway" / "routes.conf"

@@ -13,6 +13,8 @@ from infra.stack import StackError, group_alive
 from tests.infra.fakes import stand_in
 from tests.support.processes import marked_processes, run_bounded, wait_until_none_marked
 
+pytestmark = pytest.mark.any_database
+
 
 def test_a_process_that_dies_while_starting_is_reported_with_its_exit_code_and_log_tail(tmp_path, marker):
     process = stand_in(

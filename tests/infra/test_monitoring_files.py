@@ -16,6 +16,8 @@ import yaml
 from infra.monitoring import PROMETHEUS_FILES, write_scrape_files
 from infra.stack import StackConfig
 
+pytestmark = pytest.mark.any_database
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = REPO_ROOT / "docs" / "observability.md"
 DASHBOARD = REPO_ROOT / "infra" / "deploy" / "grafana" / "saga-orders.json"

@@ -1,10 +1,13 @@
 """How `sagactl order show` draws a saga's steps: one row per step with its state styled, a step that a
 closed saga never reached struck through as `skipped`."""
 
+import pytest
 from rich.console import Console
 
 from infra.saga_view import STATE_STYLES, steps_table
 from saga_contract import STEPS, StepState
+
+pytestmark = pytest.mark.any_database
 
 
 def step(name: str, state: str, **fields: object) -> dict:

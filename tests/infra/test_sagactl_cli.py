@@ -17,6 +17,8 @@ from infra.stack import PORT_SETTINGS
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.any_database
+
 SAGACTL = Path(sys.executable).parent / "sagactl"
 
 

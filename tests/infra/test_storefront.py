@@ -17,6 +17,8 @@ from infra import storefront
 from infra.stack import StackConfig
 from infra.stack.processes import client_registrations
 
+pytestmark = pytest.mark.any_database
+
 FAKE_NPM = """#!/bin/sh
 echo "$@" >> "{calls}"
 if [ "$1" = "ci" ]; then mkdir -p node_modules; fi

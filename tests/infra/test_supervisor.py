@@ -12,11 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from infra.stack import ManagedProcess, RestartPolicy, Supervisor, log_lines
 from infra.stack.process import rotated_log
 from tests.infra.fakes import stand_in
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.any_database
 
 FAST = RestartPolicy(initial_backoff=0.1, max_backoff=0.4, reset_after=30.0, poll_interval=0.05)
 SERVE = "import time; print('serving'.upper(), flush=True); time.sleep(60)"  # logs SERVING, once running

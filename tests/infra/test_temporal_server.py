@@ -7,7 +7,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from infra.stack import BIN_DIR, DEV_SERVER_DYNAMIC_CONFIG, group_alive, port_is_free, temporal_server
+
+pytestmark = pytest.mark.any_database
 
 
 def test_temporal_dev_server_starts_answers_and_stops_without_leftovers(fake_config, marker):
