@@ -4,7 +4,8 @@ own services and on the framework floor, with the CPU of the service that ran it
 At the level's concurrency each side places `count` orders, then reserves, authorizes, captures,
 commits and confirms them, one batch per command in the saga's order; then, on `count` other
 orders it places, reserves and authorizes unmeasured, it voids, releases and reports them
-cancelled. Every request carries a fresh Idempotency-Key; the product's carry real tokens (the
+cancelled. The sides take turns batch by batch, so that the two batches of a command run seconds
+apart. Every request carries a fresh Idempotency-Key; the product's carry real tokens (the
 saga's, a customer's for placement). Around each measured batch the CPU of the service's process
 group (gunicorn's master and workers) is read from /proc, and on PostgreSQL that of the backends
 serving its database (infra/bench/pg_backends.py).
@@ -131,20 +132,31 @@ async def _batch(
 
 
 async def run_commands(
-    side: CommandSide, concurrency: int, count: int, tick: Callable[[], None]
-) -> dict[str, Figures]:
-    """Every command of the two sagas on `side`, `count` requests each: the figures per command."""
+    sides: list[CommandSide], concurrency: int, count: int, tick: Callable[[], None]
+) -> dict[str, dict[str, Figures]]:
+    """Every command of the two sagas on every side, `count` requests each: per side, the figures
+    per command. The sides take turns command by command, the first side first on every other
+    command, so that the batches a ratio compares run seconds apart, not minutes: this host's speed
+    drifts by a fifth within minutes."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    figures: dict[str, Figures] = {}
-    async with httpx.AsyncClient(limits=limits, timeout=30, trust_env=False) as http:
+    figures: dict[str, dict[str, Figures]] = {side.name: {} for side in sides}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(limits=limits, timeout=30, trust_env=False))
+            for _ in sides
+        ]
         for saga in (COMPLETED_SAGA, CANCELLED_SAGA):
             orders = [
-                BenchOrder(side.customers[i % len(side.customers)], tuple(side.skus)) for i in range(count)
+                [BenchOrder(side.customers[i % len(side.customers)], tuple(side.skus)) for i in range(count)]
+                for side in sides
             ]
-            for command in saga:
-                batch = await _batch(http, side, command, orders, concurrency, tick)
-                if saga is COMPLETED_SAGA or command in COMPENSATIONS:
-                    figures[command] = batch
+            for turn, command in enumerate(saga):
+                order = range(len(sides)) if turn % 2 == 0 else reversed(range(len(sides)))
+                for index in order:
+                    side = sides[index]
+                    batch = await _batch(clients[index], side, command, orders[index], concurrency, tick)
+                    if saga is COMPLETED_SAGA or command in COMPENSATIONS:
+                        figures[side.name][command] = batch
     return figures
 
 
@@ -156,8 +168,7 @@ this concurrency reaches every thread, so each has imported its code and opened 
 async def warm_up(sides: list[CommandSide]) -> None:
     """Every command a few times on each side, unmeasured: the first request of a process or thread
     pays for imports and a database connection, which no level should count."""
-    for side in sides:
-        await run_commands(side, WARM_UP_CONCURRENCY, 2 * WARM_UP_CONCURRENCY, lambda: None)
+    await run_commands(sides, WARM_UP_CONCURRENCY, 2 * WARM_UP_CONCURRENCY, lambda: None)
 
 
 def requests_per_level(count: int) -> int:
@@ -173,10 +184,8 @@ async def commands_level(
     progress: Callable[[str, int], None],
 ) -> dict[str, CommandFigures]:
     """The product's side and the floor's at one level, command by command (see the module)."""
-    measured: dict[str, dict[str, Figures]] = {}
-    for side in sides:
-        progress(f"commands {side.name} c={concurrency}", requests_per_level(count))
-        measured[side.name] = await run_commands(side, concurrency, count, lambda: progress("", 0))
+    progress(f"commands c={concurrency}", len(sides) * requests_per_level(count))
+    measured = await run_commands(sides, concurrency, count, lambda: progress("", 0))
     commands: dict[str, CommandFigures] = {}
     for command, service in COMMANDS.items():
         product, floor = measured["product"][command], measured["floor"][command]
