@@ -136,8 +136,8 @@ async def run_commands(
 ) -> dict[str, dict[str, Figures]]:
     """Every command of the two sagas on every side, `count` requests each: per side, the figures
     per command. The sides take turns command by command, the first side first on every other
-    command, so that the batches a ratio compares run seconds apart, not minutes: this host's speed
-    drifts by a fifth within minutes."""
+    command, so that the batches a ratio compares run seconds apart, not minutes: a shared host's
+    speed can drift by a fifth within minutes."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     figures: dict[str, dict[str, Figures]] = {side.name: {} for side in sides}
     async with contextlib.AsyncExitStack() as stack:
