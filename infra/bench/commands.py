@@ -4,7 +4,7 @@ own services and on the framework floor, with the CPU of the service that ran it
 At the level's concurrency each side places `count` orders, then reserves, authorizes, captures,
 commits and confirms them, one batch per command in the saga's order; then, on `count` other
 orders it places, reserves and authorizes unmeasured, it voids, releases and reports them
-cancelled. The sides take turns batch by batch, so that the two batches of a command run seconds
+cancelled. The sides take turns command by command, so that the two batches of a command run seconds
 apart. Every request carries a fresh Idempotency-Key; the product's carry real tokens (the
 saga's, a customer's for placement). Around each measured batch the CPU of the service's process
 group (gunicorn's master and workers) is read from /proc, and on PostgreSQL that of the backends
@@ -151,8 +151,8 @@ async def run_commands(
                 for side in sides
             ]
             for turn, command in enumerate(saga):
-                order = range(len(sides)) if turn % 2 == 0 else reversed(range(len(sides)))
-                for index in order:
+                turns = range(len(sides)) if turn % 2 == 0 else reversed(range(len(sides)))
+                for index in turns:
                     side = sides[index]
                     batch = await _batch(clients[index], side, command, orders[index], concurrency, tick)
                     if saga is COMPLETED_SAGA or command in COMPENSATIONS:

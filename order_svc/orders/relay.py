@@ -58,16 +58,22 @@ def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None)
     with connection.cursor() as cursor:
         cursor.execute(statements.claim, [_db_datetime(lease_until), _db_datetime(now), limit])
         rows = cursor.fetchall()
-    converters = [
-        (index, [*connection.ops.get_db_converters(column), *column.field.get_db_converters(connection)])
+    converters = [  # the columns whose values the ORM converts (dates on SQLite, JSON), and how
+        (index, column, converts)
         for index, column in enumerate(statements.columns)
+        if (
+            converts := [
+                *connection.ops.get_db_converters(column),
+                *column.field.get_db_converters(connection),
+            ]
+        )
     ]
     claimed = []
     for row in rows:
         values = list(row)
-        for index, functions in converters:
-            for convert in functions:
-                values[index] = convert(values[index], statements.columns[index], connection)
+        for index, column, converts in converters:
+            for convert in converts:
+                values[index] = convert(values[index], column, connection)
         claimed.append(OutboxRecord.from_db(connection.alias, statements.attnames, values))
     return sorted(claimed, key=lambda record: (record.created_at, record.pk))
 
