@@ -171,6 +171,13 @@ def _service_env(config: StackConfig, service: str) -> dict[str, str]:
     return _child_env(**config.tuning, **extra)
 
 
+def _manage(*args: str) -> list[str]:
+    """`manage.py` with `args`, Django's system checks left out: each service's `migrate` ran them
+    at this start, on the same code and settings, and they would cost every other command (and
+    each restart of one) half a second of CPU."""
+    return [sys.executable, "manage.py", *args, "--skip-checks"]
+
+
 def service_migration(config: StackConfig, service: str) -> ManagedProcess:
     """`manage.py migrate` of one service, a one-shot process logging to the service's log."""
     return ManagedProcess(
@@ -231,15 +238,7 @@ def client_registrations(config: StackConfig) -> list[ManagedProcess]:
     redirect_uris = [arg for origin in storefront.origins(config) for arg in ("--redirect-uri", f"{origin}/")]
     browser = ManagedProcess(
         f"identity client {storefront.CLIENT_ID}",
-        [
-            sys.executable,
-            "manage.py",
-            "ensure_client",
-            storefront.CLIENT_ID,
-            "--browser",
-            *redirect_uris,
-            "--development",
-        ],
+        _manage("ensure_client", storefront.CLIENT_ID, "--browser", *redirect_uris, "--development"),
         cwd=config.root / IDENTITY_SERVICE,
         env=_service_env(config, IDENTITY_SERVICE),
         log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
@@ -247,17 +246,7 @@ def client_registrations(config: StackConfig) -> list[ManagedProcess]:
     services = [
         ManagedProcess(
             f"identity client {client_id}",
-            [
-                sys.executable,
-                "manage.py",
-                "ensure_client",
-                client_id,
-                "--service",
-                "--role",
-                role,
-                "--secret-env",
-                variable,
-            ],
+            _manage("ensure_client", client_id, "--service", "--role", role, "--secret-env", variable),
             cwd=config.root / IDENTITY_SERVICE,
             env=_service_env(config, IDENTITY_SERVICE) | {variable: secret},
             log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
@@ -274,7 +263,7 @@ def broker_setup(config: StackConfig) -> ManagedProcess:
     queue would be dropped)."""
     return ManagedProcess(
         "broker setup",
-        [sys.executable, "manage.py", "declare_broker"],
+        _manage("declare_broker"),
         cwd=config.root / NOTIFICATION_SERVICE,
         env=_service_env(config, NOTIFICATION_SERVICE),
         log_path=config.log_dir / f"{NOTIFICATION_SERVICE}.log",
@@ -291,7 +280,7 @@ def event_publisher(config: StackConfig, service: str) -> ManagedProcess:
     name = publisher_name(service)
     return ManagedProcess(
         name,
-        [sys.executable, "manage.py", "publish_events"],
+        _manage("publish_events"),
         cwd=config.root / service,
         env=_service_env(config, service) | _metrics_dir(config, service),
         log_path=config.log_dir / f"{name}.log",
@@ -302,7 +291,7 @@ def notifier(config: StackConfig) -> ManagedProcess:
     """notification_svc's notifier: consumes the order events and sends the emails."""
     return ManagedProcess(
         "notifier",
-        [sys.executable, "manage.py", "notify"],
+        _manage("notify"),
         cwd=config.root / NOTIFICATION_SERVICE,
         env=_service_env(config, NOTIFICATION_SERVICE) | _metrics_dir(config, NOTIFICATION_SERVICE),
         log_path=config.log_dir / "notifier.log",
@@ -313,7 +302,7 @@ def payment_consumer(config: StackConfig) -> ManagedProcess:
     """payment_svc's event consumer: opens the account of every customer identity_svc registers."""
     return ManagedProcess(
         "payment-consumer",
-        [sys.executable, "manage.py", "consume_events"],
+        _manage("consume_events"),
         cwd=config.root / "payment_svc",
         env=_service_env(config, "payment_svc") | _metrics_dir(config, "payment_svc"),
         log_path=config.log_dir / "payment-consumer.log",
@@ -325,7 +314,7 @@ def outbox_relay(config: StackConfig) -> ManagedProcess:
     retries a Temporal or a database that is not there yet by itself)."""
     return ManagedProcess(
         "relay",
-        [sys.executable, "manage.py", "relay_outbox"],
+        _manage("relay_outbox"),
         cwd=config.root / "order_svc",
         env=_service_env(config, "order_svc"),
         log_path=config.log_dir / "relay.log",

@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from infra import storefront
 from infra.broker import drop_vhost, own_vhost
@@ -139,16 +140,33 @@ class Stack:
         log.info("stack ready in %.1f s; logs in %s", time.monotonic() - began, self.config.log_dir)
 
     def stop(self) -> None:
-        """End supervision first, so nothing is restarted behind our back, then stop every process
-        group, newest first; safe to call more than once."""
+        """End supervision first, so nothing is restarted behind our back, then stop the process
+        groups in the reverse of the start's waves, each wave's side by side (see `stop_waves`); safe
+        to call more than once."""
         if self._supervisor is not None:
             self._supervisor.stop()
-        for process in reversed(self.processes.values()):
-            process.stop()
+        for wave in self.stop_waves():
+            stop_side_by_side(wave)
         if self.config.drop_databases:
             drop_databases(self.config.own_databases())
             if self.config.broker_vhost is not None:
                 drop_vhost(self.config.broker_vhost)
+
+    def stop_waves(self) -> list[list[ManagedProcess]]:
+        """The start's waves, last first: the gateway and Prometheus; the workers (a rollout's
+        included), so no step is cut off by its service going away; the services with the relay, the
+        publishers and the consumers; Temporal."""
+        waves: list[list[ManagedProcess]] = [[], [], [], []]
+        for name, process in self.processes.items():
+            if name in ("gateway", "prometheus"):
+                waves[0].append(process)
+            elif name == "worker" or name.startswith("worker-"):
+                waves[1].append(process)
+            elif name == "temporal":
+                waves[3].append(process)
+            else:
+                waves[2].append(process)
+        return [wave for wave in waves if wave]
 
     def add_worker(self, build_id: str) -> ManagedProcess:
         """Start a worker of version `build_id` beside the stack's own, as a rollout does; from then
@@ -290,3 +308,14 @@ class Stack:
         finally:
             for step in steps:
                 step.stop()
+
+
+def stop_side_by_side(processes: Sequence[ManagedProcess]) -> None:
+    """Stop `processes` at once, each as `ManagedProcess.stop` does (SIGTERM, then SIGKILL after its
+    stop timeout), and return when every group is gone: a wave takes as long as its slowest."""
+    if len(processes) == 1:
+        processes[0].stop()
+        return
+    with ThreadPoolExecutor(max_workers=len(processes), thread_name_prefix="stop") as pool:
+        for done in [pool.submit(process.stop) for process in processes]:
+            done.result()

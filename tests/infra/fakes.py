@@ -34,20 +34,22 @@ FAKE_MANAGE = """
     import os, sys, time
     from pathlib import Path
 
-    if sys.argv[1:] in (["relay_outbox"], ["publish_events"], ["notify"], ["consume_events"]):  # daemons
-        Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + "." + sys.argv[1]).write_text("running")
+    if sys.argv[1:] == ["migrate", "--noinput"]:  # the one command that runs Django's system checks
+        Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".migrated").write_text("ok")
+        print("Applying fake.0001_initial... OK")
+        sys.exit(0)
+    assert sys.argv[-1] == "--skip-checks", sys.argv  # which migrate ran at this start
+    command = sys.argv[1:-1]
+    if command in (["relay_outbox"], ["publish_events"], ["notify"], ["consume_events"]):  # daemons
+        Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + "." + command[0]).write_text("running")
         while True:
             time.sleep(1)
-    if sys.argv[1:] == ["declare_broker"]:
+    if command == ["declare_broker"]:
         sys.exit(0)
-    if sys.argv[1] == "ensure_client":  # identity_svc's registration of a client: its id and options
-        if "--service" in sys.argv:  # and the secret its variable holds
-            assert os.environ[sys.argv[sys.argv.index("--secret-env") + 1]], sys.argv
-        Path(os.environ["SAGA_VAR_DIR"], "client." + sys.argv[2]).write_text(" ".join(sys.argv[3:]))
-        sys.exit(0)
-    assert sys.argv[1:] == ["migrate", "--noinput"], sys.argv
-    Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".migrated").write_text("ok")
-    print("Applying fake.0001_initial... OK")
+    assert command[0] == "ensure_client", sys.argv  # identity_svc's registration of a client
+    if "--service" in command:  # and the secret its variable holds
+        assert os.environ[command[command.index("--secret-env") + 1]], sys.argv
+    Path(os.environ["SAGA_VAR_DIR"], "client." + command[1]).write_text(" ".join(command[2:]))
 """
 
 FAILING_MANAGE = """

@@ -10,8 +10,10 @@ import time
 import pytest
 
 from infra.stack import StackError, group_alive
+from infra.stack.system import stop_side_by_side
 from tests.infra.fakes import stand_in
 from tests.support.processes import marked_processes, run_bounded, wait_until_none_marked
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.any_database
 
@@ -125,3 +127,35 @@ def test_a_bounded_run_past_its_time_is_interrupted_and_leaves_nothing_behind(ma
         run_bounded([sys.executable, "-c", script], env=os.environ, timeout=2, grace=5)
     assert time.monotonic() - began < 10
     assert wait_until_none_marked(marker) == []
+
+
+def test_processes_stopped_side_by_side_all_have_their_sigterm_before_any_of_them_is_gone(tmp_path, marker):
+    """Each child, on SIGTERM, notes it and waits (5 s at most) for its siblings' notes before it
+    exits: a stop one after another would leave the first waiting in vain."""
+    names = ("first", "second", "third")
+    code = (
+        "import pathlib, signal, sys, time\n"
+        "here, name = pathlib.Path(sys.argv[1]), sys.argv[2]\n"
+        "def leave(*_):\n"
+        "    (here / f'{name}.term').touch()\n"
+        "    deadline = time.monotonic() + 5\n"
+        f"    while len(list(here.glob('*.term'))) < {len(names)} and time.monotonic() < deadline:\n"
+        "        time.sleep(0.02)\n"
+        "    (here / f'{name}.saw').write_text(str(len(list(here.glob('*.term')))))\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, leave)\n"
+        "print('up' * 2, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    processes = [stand_in(tmp_path, code, name=name, stop_timeout=10) for name in names]
+    for process, name in zip(processes, names, strict=True):
+        process.argv += [str(tmp_path), name]
+        process.start()
+    for process in processes:
+        wait_for(lambda process=process: "upup" in process.log_tail(), 10, "its handler to be set")
+
+    stop_side_by_side(processes)
+
+    assert {name: (tmp_path / f"{name}.saw").read_text() for name in names} == dict.fromkeys(names, "3")
+    assert not any(group_alive(process.pid) for process in processes)
+    assert [process.returncode for process in processes] == [0, 0, 0]

@@ -25,6 +25,8 @@ from infra.stack import (
     StackError,
     free_ports,
     port_is_free,
+    publisher_name,
+    rollout_worker,
     worker_version,
 )
 from infra.stack.config import ephemeral_floor
@@ -188,6 +190,19 @@ def test_stop_with_a_restart_pending_restarts_nothing_and_frees_every_port(fake_
     assert marked_processes(marker) == []
     assert all_ports_free(fake_config)
     assert not stack.kill("payment_svc")
+
+
+def test_the_stack_stops_in_the_reverse_of_its_start_waves(fake_config):
+    stack = Stack(fake_config)
+    stack.processes["worker-v2"] = rollout_worker(fake_config, "v2")
+
+    waves = [[process.name for process in wave] for wave in stack.stop_waves()]
+
+    assert waves == [
+        ["worker", "worker-v2"],
+        [*ALL_SERVICES, "relay", *map(publisher_name, PUBLISHING_SERVICES), "notifier", "payment-consumer"],
+        ["temporal"],
+    ]
 
 
 def test_only_a_started_stack_can_be_supervised(fake_config):
