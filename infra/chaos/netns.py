@@ -192,10 +192,12 @@ class Topology:
             tun_link.set_delay(Delay(milliseconds, jitter, reorder_percent))
 
     def heal(self) -> None:
-        """Every link back to a clean one."""
+        """Every link back to a clean one. Links that never had a fault of nftables's are left
+        alone: a topology with delay alone needs no nftables."""
         for service in self.links:
-            self.faults[service] = LinkFaults()
-            self._apply(service)
+            if self.faults[service] != LinkFaults():
+                self.faults[service] = LinkFaults()
+                self._apply(service)
         for tun_link in self.tun_links.values():
             tun_link.set_delay(Delay())
 
