@@ -68,6 +68,7 @@ def _requests_received(log) -> int:
     return log.read_text().count('"GET / HTTP/1.1"')
 
 
+@pytest.mark.any_database  # the topology alone, no stack
 @pytest.mark.skipif(NO_NFT is not None, reason=str(NO_NFT))
 def test_a_service_in_its_namespace_is_reached_across_its_link_and_cut_off_by_the_kernel(served):
     topology, url, log = served
@@ -93,6 +94,7 @@ def test_a_service_in_its_namespace_is_reached_across_its_link_and_cut_off_by_th
     assert httpx.get(url, timeout=2).status_code == 200
 
 
+@pytest.mark.any_database  # the topology alone, no stack
 @pytest.mark.skipif(NO_NAMESPACES is not None, reason=str(NO_NAMESPACES))
 def test_the_namespaces_and_links_are_removed_even_when_the_run_fails():
     made: list[str] = []
@@ -112,6 +114,7 @@ def test_the_namespaces_and_links_are_removed_even_when_the_run_fails():
     assert shown.returncode != 0, "the link went with its namespace"
 
 
+@pytest.mark.any_database  # the topology alone, no stack
 @pytest.mark.skipif(NO_NAMESPACES is not None, reason=str(NO_NAMESPACES))
 def test_what_a_dead_run_left_behind_is_swept_and_a_live_one_is_not():
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
@@ -152,6 +155,7 @@ def test_thirty_percent_packet_loss_on_every_link(tmp_path):
     assert report["faults_injected"]["packets_dropped"] > 0
 
 
+@pytest.mark.any_database  # the topology alone, no stack
 @pytest.mark.skipif(NO_TUN is not None, reason=str(NO_TUN))
 def test_a_tun_link_carries_a_service_and_holds_its_packets_when_told(served_across_tun):
     topology, url, log = served_across_tun

@@ -1,6 +1,10 @@
 """The chaos report's verdict, alone: any violation, unexpected outcome or unfinished order fails it."""
 
+import pytest
+
 from infra.chaos import ChaosReport
+
+pytestmark = pytest.mark.any_database
 
 CLEAN_AUDIT = {"ok": True, "invariants": [{"name": "money", "checked": 3, "ok": True, "violations": []}]}
 

@@ -33,6 +33,7 @@ def test_service_kill(tmp_path):
     assert killed <= {"order_svc", "payment_svc", "inventory_svc"}
 
 
+@pytest.mark.any_database  # what a restarted Temporal keeps is Temporal's
 def test_temporal_restart(tmp_path):
     report = run_scenario(tmp_path, "temporal-restart", 20)
     assert report["kills"] == {"temporal": report["kills"]["temporal"]}
@@ -46,6 +47,7 @@ def test_outage(tmp_path):
     assert report["attempts_beyond_first"] > 0, "sagas waited out the outage"
 
 
+@pytest.mark.any_database  # which version a saga runs on is Temporal's
 def test_rollout(tmp_path):
     """Workers of both versions killed while half the new sagas ramp to the second: each saga still
     ends on the version it started on (the audit's exactly-once check would see a step done twice)."""

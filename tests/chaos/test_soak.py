@@ -5,7 +5,11 @@ are in docs/resilience.md."""
 
 import json
 
+import pytest
+
 from tests.support.chaos import run_scenario
+
+pytestmark = pytest.mark.any_database  # the soak's runner and its watch of the processes
 
 SECONDS, RATE = 30, 2
 
