@@ -188,7 +188,8 @@ def test_a_storefront_no_longer_built_leaves_no_stale_page_behind(tmp_path):
 
 def registration_of_the_storefront(config: StackConfig) -> list[str]:
     (registration,) = [p for p in client_registrations(config) if p.name == "identity client storefront"]
-    return registration.argv[registration.argv.index("ensure_client") + 1 :]
+    argv = registration.argv
+    return argv[argv.index("ensure_client") + 1 : argv.index("--skip-checks")]
 
 
 def test_the_storefronts_client_is_registered_with_every_origin_it_is_served_from(tmp_path):
