@@ -1,8 +1,7 @@
 """Traces and metrics of a service.
 
-`trace_requests` is called by each service's wsgi.py, which gunicorn's master imports once before it
-forks its workers; `start_tracing_after_fork` (gunicorn's post_fork hook) starts the tracer provider
-in each worker, so the exporter's thread is born in the process that uses it. Requests are traced,
+`start_tracing_requests` is called by each service's wsgi.py, which gunicorn imports in every worker
+after it forks: the exporter's thread is born in the process that uses it. Requests are traced,
 the probes and /metrics are not.
 
 `/metrics` answers Prometheus: django-prometheus's request and response metrics, summed
@@ -27,27 +26,11 @@ from observability.tracing import start_tracing
 UNTRACED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
-_requests_traced = False
-
-
-def trace_requests() -> None:
-    """Instrument the service's requests, unless tracing is off: wsgi.py calls it before it builds
-    the application, whose middleware the instrumentor joins. That happens in gunicorn's master, so
-    the spans go to the provider each worker starts after the fork (`start_tracing_after_fork`)."""
-    global _requests_traced
+def start_tracing_requests() -> None:
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-    if shared_settings.TRACING.disabled:
-        return
-    DjangoInstrumentor().instrument(excluded_urls=",".join(f"{p}$" for p in UNTRACED_PATHS))
-    _requests_traced = True
-
-
-def start_tracing_after_fork() -> None:
-    """gunicorn's `post_fork` hook: this worker's tracer provider, for the requests `trace_requests`
-    instrumented (none for an application that did not call it)."""
-    if _requests_traced:
-        start_tracing(shared_settings.LOG_SERVICE, shared_settings.TRACING)
+    if start_tracing(shared_settings.LOG_SERVICE, shared_settings.TRACING) is not None:
+        DjangoInstrumentor().instrument(excluded_urls=",".join(f"{p}$" for p in UNTRACED_PATHS))
 
 
 @cache

@@ -4,13 +4,13 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from chassis.telemetry import trace_requests
+from chassis.telemetry import start_tracing_requests
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # What gunicorn serves fails closed: without DJANGO_ENV it is production, whose settings refuse to
 # start on development defaults. manage.py, run without DJANGO_ENV, is development (the chassis default).
 os.environ.setdefault("DJANGO_ENV", "production")
-# gunicorn's master imports this module once, before it forks its workers; the tracer provider starts
-# in each worker after the fork (chassis.gunicorn_conf).
-trace_requests()
+# gunicorn imports this module in each worker, after the fork: the span exporter starts in the process
+# it serves.
+start_tracing_requests()
 application = get_wsgi_application()

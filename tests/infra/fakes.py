@@ -82,8 +82,8 @@ FAKE_WSGI = """
 """
 
 # Put before FAKE_WSGI: the application fails to load on the first `failing` boots of a gunicorn
-# master (which loads it once, before it forks its workers), and on any boot while
-# <var>/<service>.broken exists.
+# master (a worker that fails to boot ends its master; its two workers count once), and on any boot
+# while <var>/<service>.broken exists.
 FAILING_BOOT = """
     import os
     from pathlib import Path
@@ -92,7 +92,7 @@ FAILING_BOOT = """
 
     boots = Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".boots")
     masters = set(boots.read_text().split()) if boots.exists() else set()
-    masters.add(str(os.getpid()))
+    masters.add(str(os.getppid()))
     boots.write_text(" ".join(sorted(masters)))
     if len(masters) <= {failing} or Path(os.environ["SAGA_VAR_DIR"], Path.cwd().name + ".broken").exists():
         raise ImproperlyConfigured("SAGA_CORS_ORIGINS takes exact origins only: 'http://*.example'")

@@ -141,10 +141,7 @@ def test_up_gives_up_on_a_service_whose_settings_are_broken_within_its_attempts(
     ]
     assert len(failed) == 1, err
     assert lines[failed[0] + 1] == f"last lines of {config.log_dir / 'order_svc.log'}:"
-    # gunicorn's master loads the application itself: the log ends on the refusal
-    assert lines[-1].endswith(
-        "ImproperlyConfigured: SAGA_CORS_ORIGINS takes exact origins only: 'http://*.example'"
-    )
+    assert "Worker failed to boot." in lines[-1]
     retries = [line.removeprefix("sagactl: order_svc ") for line in lines if "starting again" in line]
     assert len(retries) == 3, err
     for retry, delay, attempt in zip(retries, ("0.5", "1.0", "2.0"), (2, 3, 4), strict=True):

@@ -20,7 +20,7 @@ def test_the_master_removes_the_metrics_of_dead_processes_only(tmp_path, monkeyp
         path.write_bytes(b"\0")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
-    gunicorn_conf.prepare_metrics_folder()
+    gunicorn_conf.on_starting(server=None)
 
     assert sorted(path.name for path in tmp_path.iterdir()) == [live.name]
 
@@ -29,6 +29,6 @@ def test_the_master_makes_the_directory_when_it_is_missing(tmp_path, monkeypatch
     directory = tmp_path / "metrics" / "order_svc"
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
 
-    gunicorn_conf.prepare_metrics_folder()
+    gunicorn_conf.on_starting(server=None)
 
     assert directory.is_dir()
