@@ -313,9 +313,6 @@ class Stack:
 def stop_side_by_side(processes: Sequence[ManagedProcess]) -> None:
     """Stop `processes` at once, each as `ManagedProcess.stop` does (SIGTERM, then SIGKILL after its
     stop timeout), and return when every group is gone: a wave takes as long as its slowest."""
-    if len(processes) == 1:
-        processes[0].stop()
-        return
-    with ThreadPoolExecutor(max_workers=len(processes), thread_name_prefix="stop") as pool:
+    with ThreadPoolExecutor(max_workers=max(len(processes), 1), thread_name_prefix="stop") as pool:
         for done in [pool.submit(process.stop) for process in processes]:
             done.result()
