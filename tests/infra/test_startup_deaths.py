@@ -34,6 +34,8 @@ from tests.infra.fakes import stand_in, write_fake_root
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.any_database  # fake Django projects, and SAGA_POSTGRES_URL left out of `sagactl up`
+
 FAST = RestartPolicy(initial_backoff=0.2, max_backoff=1.0, poll_interval=0.05)
 BROKEN = "django.core.exceptions.ImproperlyConfigured: SAGA_CORS_ORIGINS takes exact origins only: 'http://*.example'"
 # A gunicorn master whose worker fails to boot exits with code 3, or 1 when it halts while spawning it.
