@@ -2,6 +2,7 @@
 secret comes from the environment, and its tokens name the client as subject and carry its roles."""
 
 import io
+import json
 
 import pytest
 from accounts.models import Client
@@ -144,3 +145,50 @@ def test_token_requests_over_the_rate_of_an_address_are_answered_429(settings, c
 
     assert throttled.status_code == 429
     assert elsewhere.status_code == 200
+
+
+def test_ensure_clients_registers_each_client_as_ensure_client_would_in_one_command(client, monkeypatch):
+    monkeypatch.setenv("AUDITOR_SECRET", "auditor-secret-0123456789-abcdefghij")
+    out = io.StringIO()
+
+    call_command(
+        "ensure_clients",
+        json.dumps(["saga-auditor", "--service", "--role", "auditor", "--secret-env", "AUDITOR_SECRET"]),
+        json.dumps(["other-shop", "--browser", "--redirect-uri", "https://shop.example/"]),
+        stdout=out,
+    )
+
+    assert out.getvalue().splitlines() == ["client saga-auditor ready", "client other-shop ready"]
+    auditor = Client.objects.get(client_id="saga-auditor")
+    assert (auditor.roles, auditor.client_type) == (["auditor"], Client.CLIENT_CONFIDENTIAL)
+    shop = Client.objects.get(client_id="other-shop")
+    assert (shop.client_type, shop.redirect_uris) == (Client.CLIENT_PUBLIC, "https://shop.example/")
+    answer = client_token(client, client_id="saga-auditor", secret="auditor-secret-0123456789-abcdefghij")
+    assert answer.status_code == 200, answer.content
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"client_id": "other-shop"}',  # not an array
+        '["other-shop", 3]',  # not all strings
+        "other-shop --browser",  # not JSON
+    ],
+)
+def test_ensure_clients_refuses_what_is_not_an_array_of_arguments(arguments):
+    with pytest.raises(CommandError, match="not a JSON array of arguments"):
+        call_command("ensure_clients", arguments)
+    assert not Client.objects.filter(client_id="other-shop").exists()
+
+
+def test_ensure_clients_stops_at_the_first_client_refused_with_its_reason(monkeypatch):
+    monkeypatch.setenv("SHORT_SECRET", "x" * 31)
+
+    with pytest.raises(CommandError, match="32 characters"):
+        call_command(
+            "ensure_clients",
+            json.dumps(["saga-auditor", "--service", "--role", "auditor", "--secret-env", "SHORT_SECRET"]),
+            json.dumps(["other-shop", "--browser", "--redirect-uri", "https://shop.example/"]),
+            stdout=io.StringIO(),
+        )
+    assert not Client.objects.filter(client_id__in=["saga-auditor", "other-shop"]).exists()

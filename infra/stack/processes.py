@@ -226,35 +226,38 @@ def _metrics_dir(config: StackConfig, service: str) -> dict[str, str]:
     return {"PROMETHEUS_MULTIPROC_DIR": str(config.var_dir / "prometheus-multiproc" / service)}
 
 
-def client_registrations(config: StackConfig) -> list[ManagedProcess]:
-    """`manage.py ensure_client`, one-shot, for the clients at identity_svc: the worker's two, the
-    saga's and the auditor's, each with its role and the secret the stack generated for it, and the
+def client_arguments(config: StackConfig) -> list[list[str]]:
+    """`manage.py ensure_client`'s arguments for each client at identity_svc: the worker's two, the
+    saga's and the auditor's, each with its role and the variable that holds its secret, and the
     storefront's (a browser client, outside production) with every origin the stack serves it from."""
-    secrets = config.secrets()
-    clients = (
-        (SAGA_SUBJECT, ROLE_SAGA, "SAGA_CLIENT_SECRET", secrets.saga_client_secret),
-        (AUDITOR_SUBJECT, ROLE_AUDITOR, "SAGA_AUDITOR_CLIENT_SECRET", secrets.auditor_client_secret),
-    )
-    redirect_uris = [arg for origin in storefront.origins(config) for arg in ("--redirect-uri", f"{origin}/")]
-    browser = ManagedProcess(
-        f"identity client {storefront.CLIENT_ID}",
-        _manage("ensure_client", storefront.CLIENT_ID, "--browser", *redirect_uris, "--development"),
-        cwd=config.root / IDENTITY_SERVICE,
-        env=_service_env(config, IDENTITY_SERVICE),
-        log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
-    )
     services = [
-        ManagedProcess(
-            f"identity client {client_id}",
-            _manage("ensure_client", client_id, "--service", "--role", role, "--secret-env", variable),
-            cwd=config.root / IDENTITY_SERVICE,
-            env=_service_env(config, IDENTITY_SERVICE) | {variable: secret},
-            log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
+        [client_id, "--service", "--role", role, "--secret-env", variable]
+        for client_id, role, variable in (
+            (SAGA_SUBJECT, ROLE_SAGA, "SAGA_CLIENT_SECRET"),
+            (AUDITOR_SUBJECT, ROLE_AUDITOR, "SAGA_AUDITOR_CLIENT_SECRET"),
         )
-        for client_id, role, variable, secret in clients
     ]
+    redirect_uris = [arg for origin in storefront.origins(config) for arg in ("--redirect-uri", f"{origin}/")]
+    browser = [storefront.CLIENT_ID, "--browser", *redirect_uris, "--development"]
     # Production refuses a development client, and redirect URIs that are not https://.
     return services if config.django_env == "production" else [browser, *services]
+
+
+def client_registration(config: StackConfig) -> ManagedProcess:
+    """`manage.py ensure_clients`, one-shot: every client of `client_arguments` registered at
+    identity_svc in one process, with the secrets the stack generated for the service clients."""
+    secrets = config.secrets()
+    return ManagedProcess(
+        "identity clients",
+        _manage("ensure_clients", *map(json.dumps, client_arguments(config))),
+        cwd=config.root / IDENTITY_SERVICE,
+        env=_service_env(config, IDENTITY_SERVICE)
+        | {
+            "SAGA_CLIENT_SECRET": secrets.saga_client_secret,
+            "SAGA_AUDITOR_CLIENT_SECRET": secrets.auditor_client_secret,
+        },
+        log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
+    )
 
 
 def broker_setup(config: StackConfig) -> ManagedProcess:

@@ -10,7 +10,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from infra import storefront
@@ -21,7 +21,7 @@ from infra.stack.deployment import Deployment
 from infra.stack.process import ManagedProcess
 from infra.stack.processes import (
     broker_setup,
-    client_registrations,
+    client_registration,
     django_service,
     event_publisher,
     notifier,
@@ -109,24 +109,24 @@ class Stack:
         storefront.publish(self.config)  # the built storefront's files, for identity_svc and the gateway
         began = time.monotonic()
         try:
-            self._bring_up(["temporal"], cancel)
-            if self.config.postgres_url:
-                created = ensure_databases(self.config.own_databases())
-                if created:
-                    log.info("databases created: %s", ", ".join(created))
-            vhost = self.config.broker_vhost
-            if vhost is not None and not own_vhost(self.config.rabbitmq_url or "", vhost):
-                raise StackError(f"could not make the broker's virtual host {vhost} (rabbitmqctl failed)")
+            # The databases and the broker's virtual host are made while Temporal starts (rabbitmqctl
+            # takes about a second): the migrations need them, Temporal does not.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
+                prepared = pool.submit(self._prepare_storage)
+                self._bring_up(["temporal"], cancel)
+                prepared.result()
             self._migrate(cancel)
-            self._bring_up(
-                [
-                    *ALL_SERVICES,
-                    "relay",
-                    *map(publisher_name, PUBLISHING_SERVICES),
-                    "notifier",
-                    "payment-consumer",
-                ],
-                cancel,
+            # identity_svc's clients are registered into its migrated tables while the services start:
+            # none of them needs a client, and the worker, which does, starts after both.
+            services = [
+                *ALL_SERVICES,
+                "relay",
+                *map(publisher_name, PUBLISHING_SERVICES),
+                "notifier",
+                "payment-consumer",
+            ]
+            self._run_once(
+                [client_registration(self.config)], cancel, meanwhile=lambda: self._bring_up(services, cancel)
             )
             self._bring_up(["worker"], cancel)
             self._make_worker_current()
@@ -145,8 +145,27 @@ class Stack:
         to call more than once."""
         if self._supervisor is not None:
             self._supervisor.stop()
-        for wave in self.stop_waves():
+        *waves, last = self.stop_waves() or [[]]
+        for wave in waves:
             stop_side_by_side(wave)
+        # What the stack made for itself goes while its last wave (Temporal, which uses neither) stops.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop") as pool:
+            dropped = pool.submit(self._drop_storage)
+            stop_side_by_side(last)
+            dropped.result()
+
+    def _prepare_storage(self) -> None:
+        """Create the stack's PostgreSQL databases that are missing and its broker's virtual host."""
+        if self.config.postgres_url:
+            created = ensure_databases(self.config.own_databases())
+            if created:
+                log.info("databases created: %s", ", ".join(created))
+        vhost = self.config.broker_vhost
+        if vhost is not None and not own_vhost(self.config.rabbitmq_url or "", vhost):
+            raise StackError(f"could not make the broker's virtual host {vhost} (rabbitmqctl failed)")
+
+    def _drop_storage(self) -> None:
+        """Drop the databases and the virtual host of a stack of its own."""
         if self.config.drop_databases:
             drop_databases(self.config.own_databases())
             if self.config.broker_vhost is not None:
@@ -294,14 +313,22 @@ class Stack:
         migrations = [service_migration(self.config, service) for service in ALL_SERVICES]
         migrations.append(broker_setup(self.config))
         self._run_once(migrations, cancel)
-        self._run_once(client_registrations(self.config), cancel)  # into identity_svc's migrated tables
-        log.info("migrations applied, clients registered (%.1f s)", time.monotonic() - began)
+        log.info("migrations applied, the broker's queues declared (%.1f s)", time.monotonic() - began)
 
-    def _run_once(self, steps: list[ManagedProcess], cancel: threading.Event | None) -> None:
-        """Run one-shot processes side by side; the first that fails raises its failure."""
+    def _run_once(
+        self,
+        steps: list[ManagedProcess],
+        cancel: threading.Event | None,
+        *,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        """Run one-shot processes side by side, and `meanwhile` while they run; the first that fails
+        raises its failure."""
         try:
             for step in steps:
                 step.start()
+            if meanwhile is not None:
+                meanwhile()
             for step in steps:
                 if step.wait_exit(self.config.startup_timeout, cancel=cancel) != 0:
                     raise step.failure(step.exit_reason())

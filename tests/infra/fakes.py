@@ -31,7 +31,7 @@ REPORTED_VARIABLES = (
 )
 
 FAKE_MANAGE = """
-    import os, sys, time
+    import json, os, sys, time
     from pathlib import Path
 
     if sys.argv[1:] == ["migrate", "--noinput"]:  # the one command that runs Django's system checks
@@ -46,10 +46,11 @@ FAKE_MANAGE = """
             time.sleep(1)
     if command == ["declare_broker"]:
         sys.exit(0)
-    assert command[0] == "ensure_client", sys.argv  # identity_svc's registration of a client
-    if "--service" in command:  # and the secret its variable holds
-        assert os.environ[command[command.index("--secret-env") + 1]], sys.argv
-    Path(os.environ["SAGA_VAR_DIR"], "client." + command[1]).write_text(" ".join(command[2:]))
+    assert command[0] == "ensure_clients", sys.argv  # identity_svc's registration of its clients
+    for client in map(json.loads, command[1:]):
+        if "--service" in client:  # and the secret its variable holds
+            assert os.environ[client[client.index("--secret-env") + 1]], sys.argv
+        Path(os.environ["SAGA_VAR_DIR"], "client." + client[0]).write_text(" ".join(client[1:]))
 """
 
 FAILING_MANAGE = """
@@ -114,7 +115,9 @@ FAKE_WORKER = """
         return "pong"
 
     async def main() -> None:
-        Path("worker-env.json").write_text(json.dumps({{n: os.environ.get(n) for n in REPORTED}}))
+        registered = sorted(path.name for path in Path(os.environ["SAGA_VAR_DIR"]).glob("client.*"))
+        reported = {{n: os.environ.get(n) for n in REPORTED}} | {{"clients at start": registered}}
+        Path("worker-env.json").write_text(json.dumps(reported))
         address, namespace = os.environ["TEMPORAL_ADDRESS"], os.environ["TEMPORAL_NAMESPACE"]
         client = await Client.connect(address, namespace=namespace)
         version = WorkerDeploymentVersion("order-saga", os.environ.get("SAGA_BUILD_ID") or "fake-1")

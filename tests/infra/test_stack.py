@@ -35,6 +35,8 @@ from tests.infra.fakes import write_fake_root
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
+pytestmark = pytest.mark.any_database  # fake Django projects, and SAGA_POSTGRES_URL left out of `sagactl up`
+
 # `sagactl up` with the repository root pointed at the fake one; everything else as installed.
 UP_OVER_FAKE_ROOT = (
     "import sys; from pathlib import Path; import infra.stack.config; "
@@ -120,6 +122,12 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
             assert seen[service]["env"]["SAGA_CORS_ORIGINS"] == config.identity_url, service
             assert seen[service]["env"]["IDENTITY_STOREFRONT_DIR"] is None, service
         worker = json.loads((root / "worker-env.json").read_text())
+        # identity_svc's clients are registered while the services start, and before the worker starts.
+        assert worker["clients at start"] == [
+            "client.saga-auditor",
+            "client.saga-orchestrator",
+            "client.storefront",
+        ]
         assert worker["TEMPORAL_ADDRESS"] == config.temporal_address
         assert worker["ORDER_SVC_URL"] == config.order_url
         assert worker["PAYMENT_SVC_URL"] == config.payment_url

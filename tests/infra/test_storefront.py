@@ -15,7 +15,7 @@ import pytest
 
 from infra import storefront
 from infra.stack import StackConfig
-from infra.stack.processes import client_registrations
+from infra.stack.processes import client_arguments, client_registration
 
 pytestmark = pytest.mark.any_database
 
@@ -187,9 +187,13 @@ def test_a_storefront_no_longer_built_leaves_no_stale_page_behind(tmp_path):
 
 
 def registration_of_the_storefront(config: StackConfig) -> list[str]:
-    (registration,) = [p for p in client_registrations(config) if p.name == "identity client storefront"]
-    argv = registration.argv
-    return argv[argv.index("ensure_client") + 1 : argv.index("--skip-checks")]
+    argv = client_registration(config).argv
+    registered = [
+        json.loads(text) for text in argv[argv.index("ensure_clients") + 1 : argv.index("--skip-checks")]
+    ]
+    assert registered == client_arguments(config)
+    (storefront_client,) = [arguments for arguments in registered if arguments[0] == "storefront"]
+    return storefront_client
 
 
 def test_the_storefronts_client_is_registered_with_every_origin_it_is_served_from(tmp_path):
@@ -218,7 +222,4 @@ def test_the_storefronts_client_is_registered_with_every_origin_it_is_served_fro
 def test_a_production_stack_registers_no_development_client(tmp_path):
     config = StackConfig(var_dir=tmp_path / "var", django_env="production")
 
-    assert [p.name for p in client_registrations(config)] == [
-        "identity client saga-orchestrator",
-        "identity client saga-auditor",
-    ]
+    assert [arguments[0] for arguments in client_arguments(config)] == ["saga-orchestrator", "saga-auditor"]
