@@ -226,16 +226,22 @@ def _metrics_dir(config: StackConfig, service: str) -> dict[str, str]:
     return {"PROMETHEUS_MULTIPROC_DIR": str(config.var_dir / "prometheus-multiproc" / service)}
 
 
+SAGA_SECRET_VARIABLE = "SAGA_CLIENT_SECRET"
+AUDITOR_SECRET_VARIABLE = "SAGA_AUDITOR_CLIENT_SECRET"
+SERVICE_CLIENTS = (
+    (SAGA_SUBJECT, ROLE_SAGA, SAGA_SECRET_VARIABLE),
+    (AUDITOR_SUBJECT, ROLE_AUDITOR, AUDITOR_SECRET_VARIABLE),
+)
+"""The worker's clients at identity_svc: (client id, role, the variable that holds its secret)."""
+
+
 def client_arguments(config: StackConfig) -> list[list[str]]:
     """`manage.py ensure_client`'s arguments for each client at identity_svc: the worker's two, the
     saga's and the auditor's, each with its role and the variable that holds its secret, and the
     storefront's (a browser client, outside production) with every origin the stack serves it from."""
     services = [
         [client_id, "--service", "--role", role, "--secret-env", variable]
-        for client_id, role, variable in (
-            (SAGA_SUBJECT, ROLE_SAGA, "SAGA_CLIENT_SECRET"),
-            (AUDITOR_SUBJECT, ROLE_AUDITOR, "SAGA_AUDITOR_CLIENT_SECRET"),
-        )
+        for client_id, role, variable in SERVICE_CLIENTS
     ]
     redirect_uris = [arg for origin in storefront.origins(config) for arg in ("--redirect-uri", f"{origin}/")]
     browser = [storefront.CLIENT_ID, "--browser", *redirect_uris, "--development"]
@@ -253,8 +259,8 @@ def client_registration(config: StackConfig) -> ManagedProcess:
         cwd=config.root / IDENTITY_SERVICE,
         env=_service_env(config, IDENTITY_SERVICE)
         | {
-            "SAGA_CLIENT_SECRET": secrets.saga_client_secret,
-            "SAGA_AUDITOR_CLIENT_SECRET": secrets.auditor_client_secret,
+            SAGA_SECRET_VARIABLE: secrets.saga_client_secret,
+            AUDITOR_SECRET_VARIABLE: secrets.auditor_client_secret,
         },
         log_path=config.log_dir / f"{IDENTITY_SERVICE}.log",
     )

@@ -111,10 +111,7 @@ class Stack:
         try:
             # The databases and the broker's virtual host are made while Temporal starts (rabbitmqctl
             # takes about a second): the migrations need them, Temporal does not.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
-                prepared = pool.submit(self._prepare_storage)
-                self._bring_up(["temporal"], cancel)
-                prepared.result()
+            beside(self._prepare_storage, lambda: self._bring_up(["temporal"], cancel))
             self._migrate(cancel)
             # identity_svc's clients are registered into its migrated tables while the services start:
             # none of them needs a client, and the worker, which does, starts after both.
@@ -149,10 +146,7 @@ class Stack:
         for wave in waves:
             stop_side_by_side(wave)
         # What the stack made for itself goes while its last wave (Temporal, which uses neither) stops.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop") as pool:
-            dropped = pool.submit(self._drop_storage)
-            stop_side_by_side(last)
-            dropped.result()
+        beside(self._drop_storage, lambda: stop_side_by_side(last))
 
     def _prepare_storage(self) -> None:
         """Create the stack's PostgreSQL databases that are missing and its broker's virtual host."""
@@ -335,6 +329,15 @@ class Stack:
         finally:
             for step in steps:
                 step.stop()
+
+
+def beside(task: Callable[[], None], work: Callable[[], None]) -> None:
+    """Run `task` in a thread of its own while `work` runs here; return once both are done, raising
+    what `work` raised, else what `task` raised."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside") as pool:
+        done = pool.submit(task)
+        work()
+        done.result()
 
 
 def stop_side_by_side(processes: Sequence[ManagedProcess]) -> None:
