@@ -484,6 +484,10 @@ def port_is_free(port: int) -> bool:
 
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LOWEST_PICKED_PORT = 20000
+PORT_RANGE_VARIABLE = "SAGA_FREE_PORTS"
+"""LOW-HIGH: the range free_ports draws from, below the kernel's ephemeral range (CI gives each of the
+runs it starts side by side a range of its own, so that no two pick one port at the same moment)."""
+FEWEST_PICKABLE_PORTS = 500
 
 
 def ephemeral_floor() -> int:
@@ -494,21 +498,47 @@ def ephemeral_floor() -> int:
         return 32768  # Linux's default where the setting cannot be read
 
 
+def pickable_ports(environ: Mapping[str, str] = os.environ) -> range:
+    """The ports free_ports draws from: SAGA_FREE_PORTS (LOW-HIGH, HIGH left out), else from
+    LOWEST_PICKED_PORT up to the kernel's ephemeral range. ConfigError, naming the variable, for a
+    range that is malformed, reaches into the ephemeral range or holds fewer than 500 ports."""
+    ceiling = ephemeral_floor()
+    text = environ.get(PORT_RANGE_VARIABLE, "").strip()
+    if not text:
+        low, high = LOWEST_PICKED_PORT, ceiling
+    else:
+        low_text, _, high_text = text.partition("-")
+        if not (low_text.isdigit() and high_text.isdigit()):
+            raise ConfigError(f"{PORT_RANGE_VARIABLE} must be LOW-HIGH, two port numbers, not {text!r}")
+        low, high = int(low_text), int(high_text)
+        if low < 1024 or high > ceiling:
+            raise ConfigError(
+                f"{PORT_RANGE_VARIABLE} must lie from 1024 to the ephemeral range's start, {ceiling}, not {text!r}"
+            )
+    if high - low < FEWEST_PICKABLE_PORTS:
+        raise ConfigError(
+            f"{low}-{high} holds fewer than {FEWEST_PICKABLE_PORTS} ports to pick from "
+            f"(the ephemeral range starts at {ceiling}; {PORT_RANGE_VARIABLE} sets the range)"
+        )
+    return range(low, high)
+
+
 def free_ports(count: int, *, avoid: Collection[int] = ()) -> list[int]:
     """Ports free right now, none of them in `avoid` and no two alike.
 
-    They are drawn from below the kernel's ephemeral range: a port the kernel gives to a bind to port 0
-    (the dev server picks its internal services' ports that way) or to an outgoing connection can never
-    be one of these, so a stack cannot lose a port it was given to another process's random pick."""
-    ceiling = ephemeral_floor()
-    if ceiling - LOWEST_PICKED_PORT < 1000:
-        raise ConfigError(f"the ephemeral port range starts at {ceiling}, too low to pick ports beneath it")
+    They are drawn from below the kernel's ephemeral range (pickable_ports): a port the kernel gives to
+    a bind to port 0 (the dev server picks its internal services' ports that way) or to an outgoing
+    connection can never be one of these, so a stack cannot lose a port it was given to another
+    process's random pick."""
+    pickable = pickable_ports()
     picker = random.SystemRandom()
     found: list[int] = []
     for _ in range(count * 200):
-        port = picker.randrange(LOWEST_PICKED_PORT, ceiling)
+        port = picker.choice(pickable)
         if port not in avoid and port not in found and port_is_free(port):
             found.append(port)
             if len(found) == count:
                 return found
-    raise ConfigError(f"found only {len(found)} of {count} free ports from {LOWEST_PICKED_PORT} to {ceiling}")
+    raise ConfigError(
+        f"found only {len(found)} of {count} free ports from {pickable.start} to {pickable.stop}"
+    )

@@ -29,7 +29,7 @@ from infra.stack import (
     rollout_worker,
     worker_version,
 )
-from infra.stack.config import ephemeral_floor
+from infra.stack.config import PORT_RANGE_VARIABLE, ephemeral_floor, pickable_ports
 from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS
 from tests.infra.fakes import write_fake_root
 from tests.support.processes import marked_processes
@@ -246,13 +246,38 @@ def test_by_default_the_stack_runs_the_services_of_this_repository_and_keeps_its
     assert (config.root / "Makefile").is_file()
 
 
-def test_free_ports_are_free_distinct_and_below_the_range_the_kernel_hands_out_itself():
+def test_free_ports_are_free_distinct_and_below_the_range_the_kernel_hands_out_itself(monkeypatch):
+    monkeypatch.delenv(PORT_RANGE_VARIABLE, raising=False)
     taken = free_ports(3)
     ports = free_ports(40, avoid=taken)
     assert len(set(ports)) == 40
     assert not set(ports) & set(taken)
     assert all(20000 <= port < ephemeral_floor() for port in ports)
     assert all(port_is_free(port) for port in ports)
+
+
+def test_free_ports_come_from_the_range_the_environment_sets(monkeypatch):
+    monkeypatch.setenv(PORT_RANGE_VARIABLE, "21000-21600")
+    ports = free_ports(30)
+    assert all(21000 <= port < 21600 for port in ports)
+    assert len(set(ports)) == 30
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("21000", "must be LOW-HIGH"),
+        ("21000-x", "must be LOW-HIGH"),
+        ("80-2000", "must lie from 1024"),
+        ("21000-99999", "must lie from 1024"),
+        ("21000-21100", "fewer than 500 ports"),
+        ("22000-21000", "fewer than 500 ports"),
+    ],
+)
+def test_a_port_range_that_cannot_serve_is_refused_naming_its_variable(value, says):
+    with pytest.raises(ConfigError, match=says) as refused:
+        pickable_ports({PORT_RANGE_VARIABLE: value})
+    assert PORT_RANGE_VARIABLE in str(refused.value)
 
 
 def test_the_log_cap_comes_from_the_environment_and_must_be_a_size(tmp_path):
