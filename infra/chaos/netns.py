@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import ipaddress
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from infra.chaos.tun_link import TUN_DEVICE, Delay, TunLink, open_tun
@@ -49,6 +53,9 @@ REPLY_WITH_DATA = 100
 """IP length above which a packet from the service's port carries data: a bare ACK, a SYN-ACK or a
 FIN is 40 to 60 bytes, and any HTTP answer is more than 100."""
 COMMAND_TIMEOUT = 10.0
+MAKING_LOCK = Path(tempfile.gettempdir()) / "saga-chaos-topology.lock"
+"""Held while a topology picks its network and makes its links (_making_alone)."""
+MAKING_LOCK_TIMEOUT = 60.0
 
 
 class TopologyUnavailable(RuntimeError):
@@ -105,18 +112,9 @@ class Topology:
         if reason:
             raise TopologyUnavailable(reason)
         self.token = f"{os.getpid():x}"
-        net = _free_network()
-        self.links = {
-            service: Link(
-                service=service,
-                netns=f"{PREFIX}{self.token}-{service.removesuffix('_svc')}",
-                host_if=f"sg{self.token}{index}h",
-                service_if=f"sg{self.token}{index}s",
-                host_address=str(net[index * 256 + 1]),
-                service_address=str(net[index * 256 + 2]),
-            )
-            for index, service in enumerate(services)
-        }
+        self.services = list(services)
+        self.links: dict[str, Link] = {}
+        """Each service's link, made when the topology is entered."""
         self.faults = {service: LinkFaults() for service in services}
         self.tun = tun
         self.tun_links: dict[str, TunLink] = {}
@@ -124,12 +122,24 @@ class Topology:
         self._proxies: list[TcpProxy] = []
 
     def __enter__(self) -> Topology:
-        sweep()
         try:
-            for service, link in self.links.items():
-                if self.tun:
-                    self.tun_links[service] = TunLink(link.host_if, link.service_if)
-                _make(link, tun=self.tun)
+            # One topology at a time on the machine picks its network and makes its links: two made
+            # at once (by runs side by side) would each find the same 10.x network free.
+            with _making_alone():
+                sweep()
+                net = _free_network()
+                for index, service in enumerate(self.services):
+                    link = self.links[service] = Link(
+                        service=service,
+                        netns=f"{PREFIX}{self.token}-{service.removesuffix('_svc')}",
+                        host_if=f"sg{self.token}{index}h",
+                        service_if=f"sg{self.token}{index}s",
+                        host_address=str(net[index * 256 + 1]),
+                        service_address=str(net[index * 256 + 2]),
+                    )
+                    if self.tun:
+                        self.tun_links[service] = TunLink(link.host_if, link.service_if)
+                    _make(link, tun=self.tun)
         except BaseException:
             self.close()
             raise
@@ -291,6 +301,28 @@ def _make(link: Link, *, tun: bool) -> None:
     _run(["ip", "-n", link.netns, "addr", "add", f"{link.service_address}/24", "dev", link.service_if])
     _run(["ip", "-n", link.netns, "link", "set", link.service_if, "up"])
     _run(["ip", "-n", link.netns, "link", "set", "lo", "up"])
+
+
+@contextlib.contextmanager
+def _making_alone() -> Iterator[None]:
+    """Hold the machine's lock on making topologies (a file lock, let go if its holder dies), waiting
+    at most MAKING_LOCK_TIMEOUT for it."""
+    with MAKING_LOCK.open("a") as handle:
+        deadline = time.monotonic() + MAKING_LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TopologyUnavailable(
+                        f"another run held {MAKING_LOCK} for more than {MAKING_LOCK_TIMEOUT:g} s"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _free_network() -> ipaddress.IPv4Network:
