@@ -89,10 +89,12 @@ test-security: venv
 	$(BIN)/pytest -q tests/security
 
 # The storefront's own checks: its packages from the lock, the type checker, its unit tests and its
-# build. Skipped, in one line that says why, where npm is not installed.
+# build, into var/storefront-check (dist/ is what stacks publish, and another run's may be copying it).
+# Skipped, in one line that says why, where npm is not installed.
 test-storefront:
 	@if command -v npm >/dev/null 2>&1; then \
-		cd storefront && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build; \
+		cd storefront && npm ci --no-audit --no-fund && npm run typecheck && npm test \
+			&& npm run build -- --outDir ../var/storefront-check; \
 	else \
 		echo "test-storefront: skipped, npm is not installed (https://nodejs.org, or Debian's nodejs and npm packages)"; \
 	fi

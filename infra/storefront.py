@@ -38,10 +38,12 @@ NOT_BUILT = (
 _GATEWAY_FAULTS = {"order_svc": "orders", "inventory_svc": "inventory", "payment_svc": "payments"}
 
 
-def build(source: Path = SOURCE, *, log_path: Path | None = None) -> Path | None:
+def build(source: Path = SOURCE, *, into: Path | None = None, log_path: Path | None = None) -> Path | None:
     """Build the storefront in `source` with npm, installing its packages first when node_modules is
-    missing or older than package-lock.json; the folder of the built files, or None (one line logged
-    saying why) when Node.js or npm is missing or the build fails. npm's output goes to `log_path`."""
+    missing or older than package-lock.json; the folder of the built files (`into`, else dist/ in
+    `source`), or None (one line logged saying why) when Node.js or npm is missing or the build fails.
+    npm's output goes to `log_path`. A test builds `into` a folder of its own: a stack started meanwhile
+    elsewhere may be copying dist/."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         log.warning(NOT_BUILT)
@@ -50,7 +52,7 @@ def build(source: Path = SOURCE, *, log_path: Path | None = None) -> Path | None
         log.warning("the storefront is not built: %s has no package.json", source)
         return None
     began = time.monotonic()
-    steps = [[npm, "run", "build"]]
+    steps = [[npm, "run", "build", *(["--", "--outDir", str(into)] if into else [])]]
     if _packages_stale(source):
         steps.insert(0, [npm, "ci", "--no-audit", "--no-fund"])
     for argv in steps:
@@ -58,7 +60,7 @@ def build(source: Path = SOURCE, *, log_path: Path | None = None) -> Path | None
             where = f"; npm's output is in {log_path}" if log_path else ""
             log.warning("the storefront is not built: `%s` failed%s", " ".join(argv[1:]), where)
             return None
-    dist = source / "dist"
+    dist = into or source / "dist"
     log.info("storefront built in %.1f s", time.monotonic() - began)
     return dist
 

@@ -32,13 +32,19 @@ def shop(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """A chaos-enabled stack behind the gateway, with the storefront built and the demo data seeded."""
     if nginx_binary() is None:
         pytest.skip("nginx is missing: the gateway serves the storefront (Debian: apt-get install nginx)")
-    if storefront.build() is None:
+    # Built into a folder of its own: stacks of other runs may be publishing the checkout's dist/.
+    built = storefront.build(into=tmp_path_factory.mktemp("storefront-dist"))
+    if built is None:
         pytest.skip(
             "Node.js and npm are missing: the storefront cannot be built (Debian: apt-get install nodejs npm)"
         )
     (gateway_port,) = free_ports(1)
     config = StackConfig.on_free_ports(
-        tmp_path_factory.mktemp("shop-stack"), chaos=True, gateway_port=gateway_port, tuning=TUNING
+        tmp_path_factory.mktemp("shop-stack"),
+        chaos=True,
+        gateway_port=gateway_port,
+        tuning=TUNING,
+        storefront_dist=built,
     )
     with Stack(config) as running, Api.for_stack(running) as client:
         seed(inventory=client.inventory, payment=client.payment, identity=client.identity)

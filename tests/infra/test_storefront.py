@@ -24,7 +24,8 @@ echo "$@" >> "{calls}"
 if [ "$1" = "ci" ]; then mkdir -p node_modules; fi
 if [ "$1" = "run" ] && [ "$2" = "build" ]; then
     [ -n "$FAIL_BUILD" ] && exit 1
-    mkdir -p dist/assets && echo "<!doctype html>" > dist/index.html
+    out=dist; [ "$4" = "--outDir" ] && out="$5"
+    mkdir -p "$out/assets" && echo "<!doctype html>" > "$out/index.html"
 fi
 """
 
@@ -83,6 +84,17 @@ def test_the_packages_are_installed_once_then_only_when_the_lock_file_changes(so
     storefront.build(source, log_path=log_path)
     assert npm.read_text().splitlines()[3:] == ["ci --no-audit --no-fund", "run build"]
     assert "=== " in log_path.read_text()  # npm's output goes to the log, not the terminal
+
+
+def test_a_build_into_a_folder_of_its_own_leaves_dist_alone(source, npm, tmp_path):
+    (source / "dist").mkdir()
+    (source / "dist" / "index.html").write_text("<!doctype html><title>published</title>")
+    into = tmp_path / "elsewhere"
+
+    assert storefront.build(source, into=into) == into
+    assert (into / "index.html").is_file()
+    assert npm.read_text().splitlines()[-1] == f"run build -- --outDir {into}"
+    assert (source / "dist" / "index.html").read_text() == "<!doctype html><title>published</title>"
 
 
 def test_a_failed_build_is_one_line_naming_the_log(source, npm, tmp_path, monkeypatch, caplog):
