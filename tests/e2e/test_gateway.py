@@ -226,16 +226,19 @@ def test_the_rate_limit_bites_with_429_and_lets_the_client_back_after_it(gateway
     _, url, _ = gateway
     time.sleep(3)  # the bucket refills from the tests before
     with httpx.Client(base_url=url, timeout=10) as client, ThreadPoolExecutor(max_workers=10) as pool:
-        # Ten at a time: a burst outruns the refill however long each answer takes on a busy machine
-        # (and the first schemas a process builds at once are each whole: chassis.api_docs).
-        answers = list(pool.map(lambda _: client.get("/api/docs/orders/schema.json"), range(int(BURST) + 30)))
-        statuses = [answer.status_code for answer in answers]
-        assert set(statuses) == {200, 429}, statuses
-        assert statuses.count(200) >= int(BURST), statuses
-        assert statuses.count(429) >= 10, statuses
-        refused = answers[statuses.index(429)]
-        assert refused.json()["code"] == "throttled"
-        assert refused.headers["Retry-After"] == "1"
+        # The burst asks for the storefront's page, which nginx serves itself, so it outruns the refill
+        # however busy the machine is: on a busy host a service's answers can come slower than the
+        # refill, and a burst of API calls would never empty the bucket.
+        pages = list(pool.map(lambda _: client.get("/").status_code, range(int(BURST) + 30)))
+        assert set(pages) == {200, 429}, pages
+        assert pages.count(200) >= int(BURST), pages
+        assert pages.count(429) >= 10, pages
+        # The bucket is the client's, whatever it asks for: the APIs behind the gateway are refused too.
+        calls = list(pool.map(lambda _: client.get("/api/docs/orders/schema.json"), range(10)))
+        refused = [answer for answer in calls if answer.status_code == 429]
+        assert refused, [answer.status_code for answer in calls]
+        assert refused[0].json()["code"] == "throttled"
+        assert refused[0].headers["Retry-After"] == "1"
         time.sleep(2.5)
         assert client.get("/api/docs/orders/schema.json").status_code == 200
 
