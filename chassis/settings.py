@@ -344,6 +344,8 @@ def service_settings(
             *apps,
         ],
         "MIDDLEWARE": [
+            # Names the request's span (chassis.telemetry) after whatever answered it, any middleware too.
+            "chassis.telemetry.SpanRouteMiddleware",
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "chassis.middleware.RequestContextMiddleware",
             # Before anything that may answer by itself (a preflight is answered here), so that every

@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from chassis.telemetry import start_tracing_requests
+from chassis.telemetry import traced
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # What gunicorn serves fails closed: without DJANGO_ENV it is production, whose settings refuse to
@@ -12,5 +12,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DJANGO_ENV", "production")
 # gunicorn imports this module in each worker, after the fork: the span exporter starts in the process
 # it serves.
-start_tracing_requests()
-application = get_wsgi_application()
+application = traced(get_wsgi_application())
