@@ -34,18 +34,23 @@ from observability.tracing import start_tracing
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from opentelemetry.trace import TracerProvider
 
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def traced(application: WSGIApplication) -> WSGIApplication:
+def traced(application: WSGIApplication, tracer_provider: TracerProvider | None = None) -> WSGIApplication:
     """`application` with each request in a server span, once this process's tracing has started
-    (else `application` itself); the probes and /metrics go straight through, untraced."""
-    if start_tracing(shared_settings.LOG_SERVICE, shared_settings.TRACING) is None:
+    (else `application` itself); the probes and /metrics go straight through, untraced. The spans go
+    to this process's provider, or to `tracer_provider` when one is given (the tests')."""
+    if (
+        tracer_provider is None
+        and start_tracing(shared_settings.LOG_SERVICE, shared_settings.TRACING) is None
+    ):
         return application
     from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 
-    spanned = OpenTelemetryMiddleware(application)
+    spanned = OpenTelemetryMiddleware(application, tracer_provider=tracer_provider)
 
     def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in UNTRACED_PATHS:

@@ -1,51 +1,39 @@
 """A request's server span: OpenTelemetry's WSGI instrumentation around the service (as
-chassis.telemetry.traced serves it), named by SpanRouteMiddleware after the route that answered,
+each wsgi.py serves it, `chassis.telemetry.traced`), named by SpanRouteMiddleware after the route that answered,
 never after what the caller wrote in the path, and continuing the caller's trace."""
-
-import io
-import sys
 
 import pytest
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import RequestFactory
 from django.urls import path
-from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+
+from chassis.telemetry import traced
 
 CALLER_TRACE, CALLER_SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 
 
 @pytest.fixture
 def serve():
-    """Serve one request through the service's WSGI application in a span; its status and span."""
+    """Serve one request through the service's application as its wsgi.py serves it (`traced`), the
+    spans kept in memory; its status and its spans."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    application = OpenTelemetryMiddleware(get_wsgi_application(), tracer_provider=provider)
+    application = traced(get_wsgi_application(), tracer_provider=provider)
 
-    def one(method: str, path: str, **headers: str) -> tuple[int, ReadableSpan]:
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8003",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
-        }
+    def one(method: str, path: str, **headers: str) -> tuple[int, list[ReadableSpan]]:
+        environ = RequestFactory().generic(method, path, headers=headers).environ
         statuses: list[str] = []
         b"".join(application(environ, lambda status, _headers, _exc_info=None: statuses.append(status)))
-        (span,) = exporter.get_finished_spans()
+        spans = list(exporter.get_finished_spans())
         exporter.clear()
-        return int(statuses[0].split()[0]), span
+        return int(statuses[0].split()[0]), spans
 
     # As Django's test client does: a request's end must not close the test's database connection.
     request_started.disconnect(close_old_connections)
@@ -57,9 +45,7 @@ def serve():
 
 
 def test_a_span_is_named_after_the_route_and_continues_the_callers_trace(serve):
-    status, span = serve(
-        "GET", "/api/docs/schema.json", traceparent=f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", host="127.0.0.1"
-    )
+    status, (span,) = serve("GET", "/api/docs/schema.json", traceparent=f"00-{CALLER_TRACE}-{CALLER_SPAN}-01")
 
     assert status == 200
     assert span.name == "GET api/docs/schema.json"
@@ -72,7 +58,7 @@ def test_a_span_is_named_after_the_route_and_continues_the_callers_trace(serve):
 
 @pytest.mark.parametrize("path", ["/api/v1/<script>alert(1)</script>", "/internal/v1/" + "x" * 500])
 def test_a_path_no_route_answered_never_names_a_span(serve, path):
-    status, span = serve("GET", path, host="127.0.0.1")
+    status, (span,) = serve("GET", path)
 
     assert status == 404
     assert span.name == "GET"
@@ -80,7 +66,7 @@ def test_a_path_no_route_answered_never_names_a_span(serve, path):
 
 
 def test_an_unknown_method_names_its_span_as_http(serve):
-    status, span = serve("BREW", "/api/docs/schema.json", host="127.0.0.1")
+    status, (span,) = serve("BREW", "/api/docs/schema.json")
 
     assert status == 405
     assert span.name == "HTTP api/docs/schema.json"
@@ -95,7 +81,7 @@ urlpatterns = [path("broken", _broken)]
 
 @pytest.mark.urls(__name__)
 def test_a_view_that_raises_leaves_its_exception_on_a_failed_span(serve):
-    status, span = serve("GET", "/broken", host="127.0.0.1")
+    status, (span,) = serve("GET", "/broken")
 
     assert status == 500
     assert span.name == "GET broken"
@@ -103,3 +89,12 @@ def test_a_view_that_raises_leaves_its_exception_on_a_failed_span(serve):
     (event,) = span.events
     assert event.name == "exception"
     assert event.attributes["exception.message"] == "the view broke"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_the_probes_and_the_metrics_make_no_span(serve, path):
+    status, spans = serve("GET", path)
+
+    assert status == 200
+    assert spans == []
