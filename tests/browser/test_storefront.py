@@ -25,6 +25,7 @@ from tests.support.api import Api
 TUNING = {"BREAKER_FAIL_MAX": "3", "BREAKER_RESET_SECONDS": "3", "ORDER_SAGA_DEADLINE_SECONDS": "60"}
 PASSWORD = "storefront-test-passphrase"
 SAGA_TIMEOUT_MS = 60_000  # one saga from the click to its end, faults included
+ROUNDS_UNTIL_A_FAULT = 3  # rounds of three orders under a 503 rate of 0.5: all pass once in 262,144 runs
 
 
 @pytest.fixture(scope="module")
@@ -226,20 +227,27 @@ def test_an_operator_turns_on_payment_503s_and_orders_ride_them_out(
         expect(payment_faults).to_contain_text("0.5")
         page.get_by_label("Orders to place").fill("3")
         page.get_by_label("Orders per second").fill("1")
-        page.get_by_role("button", name="Start load").click()
         status = page.get_by_test_id("load-status")
-        expect(status).to_contain_text("Finished: placed 3, refused 0", timeout=SAGA_TIMEOUT_MS)
         rows = page.get_by_test_id("orders-table").locator("[data-order-id]")
-        expect(rows.first).to_be_visible()
-        placed = [rows.nth(i).get_attribute("data-order-id") for i in range(3)]
+        # At a rate of one half, three orders' six payment calls all pass by chance once in 64 runs:
+        # another round of three then, at most two more, until a 503 was injected and ridden out.
+        injected = 0
+        for _ in range(ROUNDS_UNTIL_A_FAULT):
+            page.get_by_role("button", name="Start load").click()
+            expect(status).not_to_contain_text("Finished")
+            expect(status).to_contain_text("Finished: placed 3, refused 0", timeout=SAGA_TIMEOUT_MS)
+            expect(rows.first).to_be_visible()
+            placed = [rows.nth(i).get_attribute("data-order-id") for i in range(3)]
+            for order_id in placed:
+                assert order_id is not None
+                expect(page.locator(f'[data-order-id="{order_id}"]')).to_have_attribute(
+                    "data-status", "CONFIRMED", timeout=SAGA_TIMEOUT_MS
+                )
+            injected = api.payment.http.get("/api/v1/faults").json()["injected"]["error"]
+            if injected > 0:
+                break
         page.screenshot(path=artifact_dir / "storefront-operator-console.png", full_page=True)
-        for order_id in placed:
-            assert order_id is not None
-            expect(page.locator(f'[data-order-id="{order_id}"]')).to_have_attribute(
-                "data-status", "CONFIRMED", timeout=SAGA_TIMEOUT_MS
-            )
-        injected = api.payment.http.get("/api/v1/faults").json()["injected"]
-        assert injected["error"] > 0, "no 503 was injected: the orders rode out nothing"
+        assert injected > 0, "no 503 was injected: the orders rode out nothing"
     finally:
         with page.expect_response(lambda answer: answer.request.method == "DELETE"):
             page.get_by_role("button", name="Clear faults on payment_svc").click()
