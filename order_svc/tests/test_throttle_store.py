@@ -2,6 +2,7 @@
 with REDIS_URL, and otherwise in files of the service's own under the var directory, which every
 process of the service reads and writes; and how that directory stays private and bounded."""
 
+import multiprocessing
 import stat
 import time
 from pathlib import Path
@@ -136,3 +137,65 @@ def test_a_counter_written_here_is_read_by_djangos_own_file_cache(tmp_path):
     file_cache(tmp_path).set("throttle_requests_customer:alice", history, 60)
 
     assert FileBasedCache(str(tmp_path), {}).get("throttle_requests_customer:alice") == history
+
+
+def test_a_counter_is_rewritten_in_its_own_file(tmp_path):
+    cache = file_cache(tmp_path)
+    cache.set("throttle_requests_customer:alice", [1.0, 2.0, 3.0], 60)
+    (name,) = counter_files(tmp_path)
+    inode = (tmp_path / name).stat().st_ino
+
+    cache.set("throttle_requests_customer:alice", [4.0], 60)
+
+    assert counter_files(tmp_path) == {name}
+    assert {path.name for path in tmp_path.iterdir()} == {name}, (
+        "no file beside it, not even for a moment's write"
+    )
+    assert (tmp_path / name).stat().st_ino == inode
+    assert cache.get("throttle_requests_customer:alice") == [4.0]
+
+
+def _count(directory: str, times: int) -> None:
+    cache = file_cache(Path(directory))
+    for _ in range(times):
+        if not cache.add("rl:login:alice", 1, 60):
+            cache.incr("rl:login:alice")
+
+
+def test_processes_counting_one_key_at_once_lose_no_count(tmp_path):
+    """django-ratelimit's way (add, else incr) from four processes at once: each step reads and
+    writes under one lock, so the count is exact."""
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_count, args=(str(tmp_path), 250)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+
+    assert file_cache(tmp_path).get("rl:login:alice") == 1000
+
+
+def test_add_keeps_a_live_counter_and_replaces_an_expired_one(tmp_path):
+    cache = file_cache(tmp_path)
+    cache.set("expired", 7, -1)
+    cache.set("live", 7, 60)
+
+    assert cache.add("expired", 1, 60) is True
+    assert cache.add("live", 1, 60) is False
+    assert (cache.get("expired"), cache.get("live")) == (1, 7)
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("missing")
+
+
+def test_touch_gives_a_live_counter_a_new_expiry_and_an_expired_one_none(tmp_path):
+    cache = file_cache(tmp_path)
+    cache.set("live", [1.0], 1)
+    cache.set("expired", [1.0], -1)
+
+    assert cache.touch("live", 3600) is True
+    assert cache.touch("expired", 3600) is False
+    assert cache.touch("missing", 3600) is False
+    time.sleep(1.1)
+    assert cache.get("live") == [1.0]
+    assert cache.has_key("expired") is False
