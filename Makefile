@@ -22,7 +22,12 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/sagactl up --seed $(ARGS)
 
-test: venv lint docs test-services test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos
+# `make test`: style and docs first, then the layers in two lanes side by side (infra/lanes.py), the
+# end-to-end layer in the first, every other layer one after the other in the second; the second's
+# output is printed when both have ended (and stays in var/test-lanes/).
+TEST_LANES := "test-e2e" "test-services test-workflow test-security test-storefront test-browser test-resilience test-chaos"
+test: venv lint docs
+	$(BIN)/python -m infra.lanes $(TEST_LANES)
 
 # Style, enforced: ruff (lint and format), mypy (strict) with the Django and DRF stubs, and the CI
 # workflow checked by actionlint and zizmor. The type checker's Django plugin loads one service's
