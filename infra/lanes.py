@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.stack.config import PORT_RANGE_VARIABLE, REPO_ROOT, pickable_ports
+from infra.stack.config import PORT_RANGE_VARIABLE, REPO_ROOT, ConfigError, pickable_ports
 
 
 def port_shares(lanes: int, ports: range) -> list[str]:
@@ -32,7 +32,7 @@ def port_shares(lanes: int, ports: range) -> list[str]:
 def run(lanes: list[list[str]], log_dir: Path, *, directory: Path = REPO_ROOT) -> int:
     """Run `lanes` of make targets in `directory` side by side; the first failed lane's exit code, else 0."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    logs = [log_dir / f"lane-{number}.log" for number in range(1, len(lanes) + 1)]
+    logs = {number: log_dir / f"lane-{number + 1}.log" for number in range(1, len(lanes))}
     running = []
     for number, (targets, ports) in enumerate(
         zip(lanes, port_shares(len(lanes), pickable_ports()), strict=True)
@@ -58,7 +58,11 @@ def main(argv: list[str]) -> int:
     if not lanes or not all(lanes):
         print("usage: python -m infra.lanes 'TARGET ...' ['TARGET ...' ...]", file=sys.stderr)
         return 2
-    return run(lanes, REPO_ROOT / "var" / "test-lanes")
+    try:
+        return run(lanes, REPO_ROOT / "var" / "test-lanes")
+    except ConfigError as error:  # SAGA_FREE_PORTS that cannot be cut
+        print(f"infra.lanes: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.lanes import port_shares, run
+from infra.lanes import main, port_shares, run
 
 MAKEFILE = """\
 ports-a:
@@ -52,3 +52,11 @@ def test_a_failed_lane_stops_its_own_targets_and_gives_the_exit_code(project, ca
     assert "a took 20000-21000" in out, "the other lane ran to its end"
     assert "about to fail" in out
     assert "never reached" not in out
+
+
+def test_a_range_that_cannot_be_read_stops_before_any_lane_starts(capsys, monkeypatch):
+    monkeypatch.setenv("SAGA_FREE_PORTS", "20000")
+
+    assert main(["lint"]) == 2
+
+    assert "SAGA_FREE_PORTS must be LOW-HIGH" in capsys.readouterr().err
