@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := identity_svc inventory_svc payment_svc order_svc notification_svc
 
-.PHONY: run lint docs test test-services test-services-postgres test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos record-histories bench venv clean
+.PHONY: run lint docs test test-postgres test-services test-services-postgres test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -24,7 +24,7 @@ run: venv
 
 # `make test`: style and docs first, then the layers in two lanes side by side (infra/lanes.py), the
 # end-to-end layer in the first, every other layer one after the other in the second; the second's
-# output is printed when both have ended (and stays in var/test-lanes/).
+# output is printed when both have ended (and stays in var/test-lanes/, named after its targets).
 TEST_LANES := "test-e2e" "test-services test-workflow test-security test-storefront test-browser test-resilience test-chaos"
 test: venv lint docs
 	$(BIN)/python -m infra.lanes $(TEST_LANES)
@@ -69,6 +69,14 @@ test-services-postgres: venv
 		echo "== $$svc on PostgreSQL"; \
 		(cd $$svc && DATABASE_URL=$(PG_URL)/$${svc%_svc} ../$(BIN)/pytest -q) || exit 1; \
 	done
+
+# What matters on PostgreSQL, which CI runs beside `make test`: the services' suites, then the
+# end-to-end and chaos suites with every stack on databases of its own on PG_URL's server (as
+# `sagactl up --postgres`), dropped when it stops. Tests marked `any_database` (what Temporal, the
+# project's files or a tool decides) run once, in `make test`, and are left out here.
+test-postgres: test-services-postgres
+	SAGA_POSTGRES_URL=$(PG_URL) PYTEST_ADDOPTS="$$PYTEST_ADDOPTS -m 'not any_database'" \
+		$(MAKE) --no-print-directory test-e2e test-chaos
 
 # The orchestrator's units and the workflow on the time-skipping test server.
 test-workflow: venv

@@ -4,10 +4,11 @@
 
 Most of a test layer's time is its tests waiting for what they check (sagas retrying, breakers
 resetting, orders placed at a set rate), so two lanes take little longer than the longer alone. The
-first lane writes to the terminal as it runs; every other lane writes to var/test-lanes/lane-<n>.log,
-which is printed when all have ended. Each lane draws its stacks' free ports from a share of its own
-of the range (SAGA_FREE_PORTS, or the default: see infra.stack.config.pickable_ports), so that no two
-lanes pick one port at the same moment. The exit code is the first failed lane's, else 0.
+first lane writes to the terminal as it runs; every other lane writes to var/test-lanes/<its
+targets>.log (named after them, since lanes nest: CI's first lane is `make test`, itself in lanes),
+printed when all have ended. Each lane draws its stacks' free ports from a share of its own of the
+range (SAGA_FREE_PORTS, or the default: see infra.stack.config.pickable_ports), so that no two lanes
+pick one port at the same moment. The exit code is the first failed lane's, else 0.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def port_shares(lanes: int, ports: range) -> list[str]:
 def run(lanes: list[list[str]], log_dir: Path, *, directory: Path = REPO_ROOT) -> int:
     """Run `lanes` of make targets in `directory` side by side; the first failed lane's exit code, else 0."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    logs = {number: log_dir / f"lane-{number + 1}.log" for number in range(1, len(lanes))}
+    logs = {number: log_dir / f"{'_'.join(lanes[number])}.log" for number in range(1, len(lanes))}
     running = []
     for number, (targets, ports) in enumerate(
         zip(lanes, port_shares(len(lanes), pickable_ports()), strict=True)

@@ -39,7 +39,7 @@ def test_each_lane_gets_its_share_and_the_second_lanes_output_follows_the_first(
     assert "a took 20000-21000" in out
     assert "b took 21000-22000" in out
     assert out.index("a took") < out.index("== lane 2: make ports-b (exit code 0)") < out.index("b took")
-    assert (project / "logs" / "lane-2.log").read_text() == "b took 21000-22000\n"
+    assert (project / "logs" / "ports-b.log").read_text() == "b took 21000-22000\n"
 
 
 def test_a_failed_lane_stops_its_own_targets_and_gives_the_exit_code(project, capfd, monkeypatch):
