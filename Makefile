@@ -126,9 +126,11 @@ test-resilience: venv
 test-chaos: venv
 	$(BIN)/pytest -q tests/chaos
 
-# Figures, not assertions: how fast a call fails while its breaker is open.
+# Figures, not assertions: how fast a call fails while its breaker is open, and what a call through
+# the worker's client layer costs it in CPU. The whole saga against its floors: `sagactl bench`.
 bench: venv
 	$(BIN)/python benchmarks/breaker_fail_fast.py
+	$(BIN)/python benchmarks/client_call_cost.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
