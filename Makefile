@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := identity_svc inventory_svc payment_svc order_svc notification_svc
 
-.PHONY: run lint docs test test-postgres test-services test-services-postgres test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos record-histories bench venv clean
+.PHONY: run lint docs test test-postgres test-e2e-postgres test-chaos-postgres test-services test-services-postgres test-workflow test-e2e test-security test-storefront test-browser test-resilience test-chaos record-histories bench venv clean
 
 venv: $(STAMP)
 
@@ -70,13 +70,17 @@ test-services-postgres: venv
 		(cd $$svc && DATABASE_URL=$(PG_URL)/$${svc%_svc} ../$(BIN)/pytest -q) || exit 1; \
 	done
 
-# What matters on PostgreSQL, which CI runs beside `make test`: the services' suites, then the
-# end-to-end and chaos suites with every stack on databases of its own on PG_URL's server (as
+# What matters on PostgreSQL, which CI runs beside `make test`, in two lanes: the end-to-end suite in
+# one, the services' suites and then the chaos suite in the other.
+test-postgres: venv
+	$(BIN)/python -m infra.lanes "test-e2e-postgres" "test-services-postgres test-chaos-postgres"
+
+# The end-to-end and the chaos suite with every stack on databases of its own on PG_URL's server (as
 # `sagactl up --postgres`), dropped when it stops. Tests marked `any_database` (what Temporal, the
 # project's files or a tool decides) run once, in `make test`, and are left out here.
-test-postgres: test-services-postgres
+test-e2e-postgres test-chaos-postgres: test-%-postgres: venv
 	SAGA_POSTGRES_URL=$(PG_URL) PYTEST_ADDOPTS="$$PYTEST_ADDOPTS -m 'not any_database'" \
-		$(MAKE) --no-print-directory test-e2e test-chaos
+		$(MAKE) --no-print-directory test-$*
 
 # The orchestrator's units and the workflow on the time-skipping test server.
 test-workflow: venv
