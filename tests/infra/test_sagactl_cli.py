@@ -5,7 +5,6 @@ before anything starts; a bad --item is one line and exit code 2 before any requ
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from infra.sagactl import UsageError, main, parse_item
 from infra.stack import PORT_SETTINGS
+from tests.support.ports import listening_on
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
@@ -27,9 +27,7 @@ def test_up_refuses_a_port_in_use_naming_the_variable_that_moves_it(
     owner, variable, port_env, tmp_path, marker
 ):
     port = int(port_env[variable])
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
-        squatter.bind(("127.0.0.1", port))
-        squatter.listen()
+    with listening_on(port):
         done = subprocess.run(
             [str(SAGACTL), "up"],
             env=os.environ | port_env | {"SAGA_VAR_DIR": str(tmp_path / "var")},

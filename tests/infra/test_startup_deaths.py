@@ -31,6 +31,7 @@ from infra.stack import (
 )
 from infra.stack.config import CannotStart
 from tests.infra.fakes import stand_in, write_fake_root
+from tests.support.ports import listening_on
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
@@ -217,14 +218,13 @@ def test_up_ends_at_once_when_a_binary_is_missing(tmp_path, port_env, marker):
 
 def test_a_port_taken_while_the_stack_starts_ends_the_start_at_once(tmp_path, fake_config, marker):
     taken = threading.Event()
-    squatter = socket.socket()
+    squatters: list[socket.socket] = []
 
     def take_order_svc_port() -> None:
         # Once the stack is past its own check of the ports and Temporal is starting, as another
         # program might.
         wait_for(lambda: (fake_config.log_dir / "temporal.log").exists(), 30, "Temporal to start")
-        squatter.bind(("127.0.0.1", fake_config.order_port))
-        squatter.listen()
+        squatters.append(listening_on(fake_config.order_port))
         taken.set()
 
     thief = threading.Thread(target=take_order_svc_port)
@@ -241,7 +241,8 @@ def test_a_port_taken_while_the_stack_starts_ends_the_start_at_once(tmp_path, fa
         assert ports_free(fake_config, but=fake_config.order_port)
     finally:
         thief.join(30)
-        squatter.close()
+        for squatter in squatters:
+            squatter.close()
 
 
 def serving_once(directory: Path, **options: object) -> ManagedProcess:
@@ -301,9 +302,7 @@ def test_supervision_gives_up_at_once_on_a_port_another_process_took(tmp_path, m
     process = serving_once(tmp_path, ports=(port,))
     supervisor, failed = supervised(process)
     try:
-        with socket.socket() as squatter:
-            squatter.bind(("127.0.0.1", port))
-            squatter.listen()
+        with listening_on(port):
             os.kill(process.pid, signal.SIGKILL)
             assert failed.wait(10), "supervision did not give up"
 
