@@ -16,19 +16,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from static_token import StaticToken
+
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.clients import ServiceClient
 from orchestrator.errors import CircuitOpen, ServiceUnavailable
-
-
-class _StaticToken:
-    """The worker's token source, for a server that checks no token: the call path without the fetch."""
-
-    async def token(self) -> str:
-        return "bench-token"
-
-    def invalidate(self) -> None:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -86,7 +78,7 @@ async def main(calls: int) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     breaker = ServiceBreaker("payment_svc", BreakerSettings(fail_max=5, reset_seconds=600))
-    client = ServiceClient("payment_svc", url, tokens=_StaticToken(), breaker=breaker)
+    client = ServiceClient("payment_svc", url, tokens=StaticToken(), breaker=breaker)
     try:
         baseline = _summary("closed, service answers 200", await _timed_calls(client, calls, None))
         _Handler.status = 503

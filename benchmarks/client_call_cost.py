@@ -20,6 +20,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from static_token import StaticToken
+
 from orchestrator.clients import ServiceClient
 
 _BODY = b'{"order_id": "bench", "status": "RESERVED", "lines": [{"sku": "A", "quantity": 1}]}'
@@ -68,16 +70,6 @@ async def _serve() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes it
 
 
-class _StaticToken:
-    """A token source that has its token already: the call path without the fetch."""
-
-    async def token(self) -> str:
-        return "bench-token"
-
-    def invalidate(self) -> None:
-        pass
-
-
 def _trace_like_the_worker() -> None:
     from opentelemetry import trace
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -96,7 +88,7 @@ def _trace_like_the_worker() -> None:
 
 async def _calls(url: str, calls: int, callers: int) -> float:
     """CPU ms of this process per call, `callers` callers at once making `calls` calls in all."""
-    client = ServiceClient("inventory_svc", url, tokens=_StaticToken())
+    client = ServiceClient("inventory_svc", url, tokens=StaticToken())
     body = {"order_id": "bench", "items": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 2}]}
 
     async def call(number: int) -> None:
