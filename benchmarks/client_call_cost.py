@@ -3,9 +3,10 @@
 Serves a fixed answer, with the headers a service's answer carries, from a process of its own on
 127.0.0.1, so that only the calling side's CPU is counted. Then, each in a fresh process, calls it
 through orchestrator.clients.ServiceClient (token, breaker, inner retries, httpx) untraced and traced
-as the worker traces (OpenTelemetry's httpx instrumentation, spans batched to an exporter that drops
-them), by one caller and by `--callers` callers at once, each making its calls one after the other,
-and prints the calling process's CPU per call. Figures, not assertions; bounded by --calls.
+as the worker traces (its tracer provider, OpenTelemetry's httpx instrumentation, spans batched to
+JSON lines files in a folder made for the run), by one caller and by `--callers` callers at once,
+each making its calls one after the other, and prints the calling process's CPU per call. Figures,
+not assertions; bounded by --calls.
 
     .venv/bin/python benchmarks/client_call_cost.py [--calls 2000] [--callers 20]
 """
@@ -17,11 +18,13 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from pathlib import Path
 
 from static_token import StaticToken
 
+from observability.tracing import TracingSettings, start_tracing, stop_tracing
 from orchestrator.clients import ServiceClient
 
 _BODY = b'{"order_id": "bench", "status": "RESERVED", "lines": [{"sku": "A", "quantity": 1}]}'
@@ -70,19 +73,12 @@ async def _serve() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes it
 
 
-def _trace_like_the_worker() -> None:
-    from opentelemetry import trace
+def _trace_like_the_worker(traces_dir: Path) -> None:
+    """The worker's tracing: its provider, spans batched to its JSON lines files, and each call a
+    client span whose context goes along."""
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-    class Dropped(SpanExporter):
-        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Dropped(), schedule_delay_millis=500))
-    trace.set_tracer_provider(provider)
+    start_tracing("worker", TracingSettings(traces_dir=traces_dir), runs_workflows=True)
     HTTPXClientInstrumentor().instrument()
 
 
@@ -154,8 +150,11 @@ if __name__ == "__main__":
     if options.serve:
         asyncio.run(_serve())
     elif options.measure:
-        if options.traced:
-            _trace_like_the_worker()
-        print(json.dumps(asyncio.run(_calls(options.measure, options.calls, options.callers))))
+        with tempfile.TemporaryDirectory() as traces:
+            if options.traced:
+                _trace_like_the_worker(Path(traces))
+            figure = asyncio.run(_calls(options.measure, options.calls, options.callers))
+            stop_tracing()
+        print(json.dumps(figure))
     else:
         main(options.calls, options.callers)
