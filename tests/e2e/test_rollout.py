@@ -47,10 +47,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def routed(stack: Stack, timeout: float = 10.0) -> None:
+def routed(stack: Stack, timeout: float = 30.0) -> None:
     """Wait until the server has taken the deployment's new routing to every partition of the task
     queue: a move's command returns before that, and a saga started in the moment between goes
-    where the old routing sent it."""
+    where the old routing sent it. The server's propagation took more than 10 s once on a busy
+    host, so the wait allows 30."""
 
     async def wait() -> None:
         client = await Client.connect(stack.temporal_address, namespace=NAMESPACE)
