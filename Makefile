@@ -62,16 +62,24 @@ test-services: venv
 		(cd $$svc && ../$(BIN)/pytest -q) || exit 1; \
 	done
 
-# The same suites on PostgreSQL: one database per service, like production.
-PG_URL ?= postgres://postgres@127.0.0.1:5432
+# The same suites on PostgreSQL, and the pass CI runs beside `make test`. PG_URL names the server
+# (postgres://user@host:port); without it, each of these targets runs again inside the life of a
+# throwaway server of the machine's PostgreSQL binaries (infra/pg_server.py), sized for the pass's
+# two lanes of stacks, with PG_URL set to it, and the server is removed at the end.
+POSTGRES_TARGETS = test-postgres test-services-postgres test-e2e-postgres test-chaos-postgres
+ifndef PG_URL
+$(POSTGRES_TARGETS): venv
+	$(BIN)/python -m infra.pg_server $(MAKE) --no-print-directory $@
+else
+# The services' suites, one database per service, like production.
 test-services-postgres: venv
 	@for svc in $(SERVICES); do \
 		echo "== $$svc on PostgreSQL"; \
 		(cd $$svc && DATABASE_URL=$(PG_URL)/$${svc%_svc} ../$(BIN)/pytest -q) || exit 1; \
 	done
 
-# What matters on PostgreSQL, which CI runs beside `make test`, in two lanes: the end-to-end suite in
-# one, the services' suites and then the chaos suite in the other.
+# What matters on PostgreSQL, in two lanes: the end-to-end suite in one, the services' suites and
+# then the chaos suite in the other.
 test-postgres: venv
 	$(BIN)/python -m infra.lanes "test-e2e-postgres" "test-services-postgres test-chaos-postgres"
 
@@ -81,6 +89,7 @@ test-postgres: venv
 test-e2e-postgres test-chaos-postgres: test-%-postgres: venv
 	SAGA_POSTGRES_URL=$(PG_URL) PYTEST_ADDOPTS="$$PYTEST_ADDOPTS -m 'not any_database'" \
 		$(MAKE) --no-print-directory test-$*
+endif
 
 # The orchestrator's units and the workflow on the time-skipping test server.
 test-workflow: venv

@@ -2,7 +2,12 @@
 database die: `initdb` into a temporary folder, served on a free port of 127.0.0.1 with trust
 authentication and its unix socket in that folder, killed with SIGKILL as a crash would kill it, and
 started again on the same port and data. It signals only the postmaster it launched, and the
-processes that postmaster forked; another server on the machine is never touched."""
+processes that postmaster forked; another server on the machine is never touched.
+
+    python -m infra.pg_server COMMAND [ARG ...]
+
+runs COMMAND with PG_URL set to such a server, sized for the PostgreSQL test pass, and removes the
+server when COMMAND ends: the Makefile's `*-postgres` targets run so when no PG_URL is given."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
@@ -27,6 +33,12 @@ _DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 _BINARIES = ("initdb", "postgres")
 _STILL_IN_USE = ("pre-existing shared memory block", "lock file", "could not bind")
 """What a new postmaster says while the orphans of a killed one still hold its shared memory or port."""
+PASS_CONNECTIONS = 300
+"""The connections a server for the PostgreSQL test pass allows. Each server thread of a stack keeps
+a connection of its own: at its peak the bench holds about 72 (its stack, the product's services
+again and the framework floor), a chaos stack about 40, and the pass runs two lanes side by side.
+A default server's 100 is too few for that."""
+URL_VARIABLE = "PG_URL"
 
 
 def find_binaries() -> Path | None:
@@ -75,12 +87,15 @@ class ThrowawayPostgres:
     serves the same data on the same port, once the killed server's orphans have let go of it;
     `remove` stops it and deletes the folder. As a context manager: started, then removed."""
 
-    def __init__(self, *, port: int | None = None, bin_dir: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, bin_dir: Path | None = None, max_connections: int = 200
+    ) -> None:
         found = bin_dir or find_binaries()
         if found is None:
             raise RuntimeError(unavailable_reason() or "no PostgreSQL server binaries")
         self.bin_dir = found
         self.port = port or free_ports(1)[0]
+        self.max_connections = max_connections
         # Under the system's temporary folder, not a caller's: the server's account must be able to reach it.
         self.folder = Path(tempfile.mkdtemp(prefix="saga-postgres-"))
         self.data_dir = self.folder / "data"
@@ -205,7 +220,7 @@ class ThrowawayPostgres:
                     f"--port={self.port}",
                     f"--unix_socket_directories={self.folder}",
                     f"--listen_addresses={HOST}",
-                    "--max_connections=200",
+                    f"--max_connections={self.max_connections}",
                     # A killed server loses nothing the kernel already holds; only a machine crash
                     # would need the flushes, and they slow a test's migrations down.
                     "--fsync=off",
@@ -264,3 +279,36 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def main(argv: list[str]) -> int:
+    """Run `argv` with PG_URL naming a throwaway server, and remove the server after: argv's exit
+    code, 130 after a Ctrl-C, 2 when no server can run here."""
+    if not argv:
+        print("usage: python -m infra.pg_server COMMAND [ARG ...]", file=sys.stderr)
+        return 2
+    if reason := unavailable_reason():
+        print(f"infra.pg_server: cannot start PostgreSQL: {reason}", file=sys.stderr)
+        return 2
+    # A SIGTERM (CI stopping the run) removes the server as a Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with ThrowawayPostgres(max_connections=PASS_CONNECTIONS) as server:
+        print(
+            f"infra.pg_server: a throwaway PostgreSQL of {server.bin_dir} at {server.url} "
+            f"(max_connections={PASS_CONNECTIONS}), removed at the end",
+            flush=True,
+        )
+        command = subprocess.Popen(argv, env={**os.environ, URL_VARIABLE: server.url})
+        try:
+            return command.wait()
+        except KeyboardInterrupt:  # the terminal sent it to the command too: let it finish first
+            command.wait()
+            return 130
+        finally:
+            if command.poll() is None:
+                command.terminate()
+                command.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
