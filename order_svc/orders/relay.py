@@ -44,7 +44,7 @@ def outbox_any_due(*, now: datetime | None = None) -> bool:
     """Whether a record is due: a plain read, so that a relay that polls an idle outbox never takes
     the database's write lock."""
     with connection.cursor() as cursor:
-        cursor.execute(_statements(connection.vendor).any_due, [_db_datetime(now or timezone.now())])
+        cursor.execute(_statements(connection.vendor).any_due, {"now": _db_datetime(now or timezone.now())})
         return cursor.fetchone() is not None
 
 
@@ -56,7 +56,10 @@ def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None)
     lease_until = now + timedelta(seconds=lease_seconds)
     statements = _statements(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(statements.claim, [_db_datetime(lease_until), _db_datetime(now), limit])
+        cursor.execute(
+            statements.claim,
+            {"lease_until": _db_datetime(lease_until), "now": _db_datetime(now), "limit": limit},
+        )
         rows = cursor.fetchall()
     converters = [  # the columns whose values the ORM converts (dates on SQLite, JSON), and how
         (index, column, converts)
@@ -111,16 +114,25 @@ def _statements(vendor: str) -> _Statements:
     started_at, next_attempt_at, attempts = (
         quoted[name] for name in ("started_at", "next_attempt_at", "attempts")
     )
-    due = f"{started_at} IS NULL AND {next_attempt_at} <= %s"
-    columns = ", ".join(quoted.values())
-    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""  # SQLite has one writer at a time
+    due = f"{started_at} IS NULL AND {next_attempt_at} <= %(now)s"
+    oldest_due = f"SELECT {pk} FROM {table} WHERE {due} ORDER BY {next_attempt_at}, {pk} LIMIT %(limit)s"
+    lease = f"UPDATE {table} SET {next_attempt_at} = %(lease_until)s"
+    if vendor == "postgresql":
+        # The records are chosen once, in a CTE, and then leased. As `WHERE pk IN (sub-select)`, a
+        # planner that thinks the table nearly empty (statistics taken when it held a record or
+        # two) runs the sub-select again for each row it scans, each run skipping the rows this
+        # statement has just leased: one claim took every due record, not `limit`. SKIP LOCKED
+        # passes over the rows another relay is claiming.
+        claim = (
+            f"WITH claimed AS MATERIALIZED ({oldest_due} FOR UPDATE SKIP LOCKED)"
+            f" {lease} FROM claimed WHERE {table}.{pk} = claimed.{pk}"
+            f" RETURNING {', '.join(f'{table}.{column}' for column in quoted.values())}"
+        )
+    else:  # SQLite runs a sub-select that does not refer to the outer row once, and has one writer at a time
+        claim = f"{lease} WHERE {pk} IN ({oldest_due}) RETURNING {', '.join(quoted.values())}"
     return _Statements(
         any_due=f"SELECT 1 FROM {table} WHERE {due} LIMIT 1",
-        claim=(
-            f"UPDATE {table} SET {next_attempt_at} = %s WHERE {pk} IN ("
-            f"SELECT {pk} FROM {table} WHERE {due} ORDER BY {next_attempt_at}, {pk} LIMIT %s{lock})"
-            f" RETURNING {columns}"
-        ),
+        claim=claim,
         mark_started=(
             f"UPDATE {table} SET {started_at} = %s, {attempts} = {attempts} + 1"
             f" WHERE {pk} IN ({{ids}}) AND {started_at} IS NULL"
