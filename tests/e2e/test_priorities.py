@@ -28,8 +28,9 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.any_database]
 
 FORWARD_SAGAS = 12
 EXPIRING_SAGAS = 4
-STEP_SECONDS = 0.05
-"""How long the slow worker takes over each step."""
+STEP_SECONDS = 0.25
+"""How long the slow worker takes over each step: longer than a workflow task takes to queue a saga's
+next step on a busy host, so that a cancel queued after its release is not outrun by the backlog."""
 
 
 class SlowServices(FakeSagaServices):
@@ -108,7 +109,7 @@ async def drain_backlog(var_dir: Path, *server_args: str) -> tuple[list[tuple[st
                 deployment_config=versioned(),
             ):
                 results = await asyncio.wait_for(
-                    asyncio.gather(*(handle.result() for _, handle in forward + expiring)), timeout=60
+                    asyncio.gather(*(handle.result() for _, handle in forward + expiring)), timeout=180
                 )
     assert [result["status"] for result in results] == ["CONFIRMED"] * FORWARD_SAGAS + [
         "CANCELLED"
