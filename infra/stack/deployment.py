@@ -4,11 +4,12 @@ has drained; promote, ramp, stop a ramp.
 
 Everything goes through the Temporal CLI (`temporal worker deployment ...`, `temporal worker list`),
 the tool an operator uses on a cluster too, so what the stack and `sagactl rollout` do is what the
-docs show.
+docs show; only the wait for a new routing to reach the task queue asks the server through the SDK.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -24,6 +25,9 @@ TASK_QUEUE_PARTITIONS = 4
 """A task queue's read partitions on a server with default settings; a poller polls any of them."""
 
 
+ROUTING_SECONDS = 60.0
+"""How long `wait_routed` waits: the server's propagation of a routing took more than 10 s once on a
+busy host."""
 PATIENCE_SECONDS = 10.0
 """How long a move waits for the server to know a version that a worker has only just started to
 poll with: the server learns each of the version's task queues as its pollers arrive."""
@@ -145,6 +149,34 @@ class Deployment:
         self._move_patiently(
             patience, "set-ramping-version", "--build-id", build_id, "--percentage", f"{percent:g}"
         )
+
+    def wait_routed(self, timeout: float = ROUTING_SECONDS) -> None:
+        """Return once the server has taken the deployment's latest routing to every partition of the
+        task queue. A move returns before that, and a saga started in the moment between goes where
+        the old routing sent it. DeploymentError after `timeout` seconds."""
+        from temporalio.api.enums.v1 import RoutingConfigUpdateState
+        from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
+        from temporalio.client import Client
+
+        completed = RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
+        request = DescribeWorkerDeploymentRequest(namespace=self.namespace, deployment_name=self.name)
+
+        async def wait() -> None:
+            client = await Client.connect(self.address, namespace=self.namespace)
+            deadline = time.monotonic() + timeout
+            while (
+                state := (
+                    await client.workflow_service.describe_worker_deployment(request)
+                ).worker_deployment_info.routing_config_update_state
+            ) != completed:
+                if time.monotonic() >= deadline:
+                    raise DeploymentError(
+                        f"the routing of {self.name} still {RoutingConfigUpdateState.Name(state)} "
+                        f"after {timeout:g} s"
+                    )
+                await asyncio.sleep(0.1)
+
+        asyncio.run(wait())
 
     def _move_patiently(self, patience: float, command: str, *args: str) -> None:
         deadline = time.monotonic() + patience

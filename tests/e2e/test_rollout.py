@@ -15,19 +15,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.api.enums.v1 import RoutingConfigUpdateState
-from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
 from temporalio.client import Client
 
 from infra.stack import Deployment, Stack, StackConfig, rollout_worker, worker_version
-from saga_contract import NAMESPACE, WORKER_DEPLOYMENT, workflow_id
+from saga_contract import NAMESPACE, workflow_id
 from tests.e2e.saga_v2 import V2_MARK
 from tests.support.api import Api, unique
 from tests.support.waiting import wait_for
@@ -45,27 +42,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig.on_free_ports(tmp_path_factory.mktemp("rollout-stack"), chaos=True, tuning=TUNING)
     with Stack(config) as running:
         yield running
-
-
-def routed(stack: Stack, timeout: float = 30.0) -> None:
-    """Wait until the server has taken the deployment's new routing to every partition of the task
-    queue: a move's command returns before that, and a saga started in the moment between goes
-    where the old routing sent it. The server's propagation took more than 10 s once on a busy
-    host, so the wait allows 30."""
-
-    async def wait() -> None:
-        client = await Client.connect(stack.temporal_address, namespace=NAMESPACE)
-        request = DescribeWorkerDeploymentRequest(namespace=NAMESPACE, deployment_name=WORKER_DEPLOYMENT)
-        deadline = time.monotonic() + timeout
-        while True:
-            described = await client.workflow_service.describe_worker_deployment(request)
-            state = described.worker_deployment_info.routing_config_update_state
-            if state == RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
-                return
-            assert time.monotonic() < deadline, f"the routing still {RoutingConfigUpdateState.Name(state)}"
-            await asyncio.sleep(0.1)
-
-    asyncio.run(wait())
 
 
 def saga_versions(stack: Stack, order_ids: list[str]) -> dict[str, tuple[str, list[str]]]:
@@ -178,7 +154,7 @@ def move(stack: Stack, *args: str) -> None:
     """`sagactl rollout <args>`, then wait until the new routing is everywhere."""
     moved = sagactl(stack, "rollout", *args)
     assert moved.returncode == 0, moved.stderr
-    routed(stack)
+    Deployment(stack.temporal_address).wait_routed()
 
 
 def sagactl(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
