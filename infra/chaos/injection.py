@@ -74,6 +74,7 @@ class Monkey:
         outage_at = started + 2.0 if outage else None
         next_cut = started + self.scenario.cut_broker_every if self.scenario.cut_broker_every else None
         mail_outage_at = started + 2.0 if self.scenario.mail_outage else None
+        mail_outage_ends: float | None = None
         network_at = started + 2.0 if self.scenario.network else None
         while not self.stopped.wait(0.1):
             now = time.monotonic()
@@ -83,8 +84,12 @@ class Monkey:
             if mail_outage_at is not None and now >= mail_outage_at and self.mail is not None:
                 self.mail.refuse_for(self.scenario.mail_outage)
                 self.log(f"mail server refuses mail for {self.scenario.mail_outage:.0f} s")
-                mail_outage_at = None
+                mail_outage_at, mail_outage_ends = None, now + self.scenario.mail_outage
                 self._mail_outage_done = True
+            elif mail_outage_ends is not None and now >= mail_outage_ends and self.mail is not None:
+                # On a busy host the first mail may come after the window: refuse again, until one is refused.
+                mail_outage_at = None if self.mail.refused else now
+                mail_outage_ends = None
             if outage is not None and outage_at is not None and now >= outage_at:
                 service, seconds = outage
                 self.faults.put(service, {"error_rate": 1.0})
