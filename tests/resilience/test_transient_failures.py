@@ -2,7 +2,7 @@
 slow answers. No transient failure may cancel an order, double an effect or leave a saga stuck."""
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -74,14 +74,24 @@ def test_an_outage_opens_the_breaker_pauses_the_saga_and_it_completes_after_reco
 
     order_id = api.place_order(customer, {sku: 1})["id"]
     deadline = time.monotonic() + 20
-    while not any(state == "closed -> open" for _, state in _breaker_events(faults, "payment_svc", started)):
+    while not (
+        opened := [
+            at for at, state in _breaker_events(faults, "payment_svc", started) if state == "closed -> open"
+        ]
+    ):
         assert time.monotonic() < deadline, "payment_svc's breaker never opened"
         time.sleep(0.1)
     assert faults.worker_metric("saga_breaker_open", service="payment_svc") == 1
-    calls_when_opened = len(faults.requests("payment", "/internal/v1/payments/authorize", order_id))
-    time.sleep(BREAKER_RESET_SECONDS - 1)
     # While open, attempts fail inside the worker without a single request reaching the service.
-    assert len(faults.requests("payment", "/internal/v1/payments/authorize", order_id)) == calls_when_opened
+    # The open stretch is counted from the breaker's own log line, not from when the test saw it.
+    open_until = opened[0] + timedelta(seconds=BREAKER_RESET_SECONDS - 0.5)
+    time.sleep(max(0.0, (open_until - datetime.now().astimezone()).total_seconds()))
+    reached = [
+        line["time"]
+        for line in faults.requests("payment", "/internal/v1/payments/authorize", order_id)
+        if opened[0] < datetime.fromisoformat(line["time"]) < open_until
+    ]
+    assert reached == [], f"requests reached payment_svc while its breaker was open (from {opened[0]})"
     faults.clear_all()
 
     order = api.wait_for_final(order_id, timeout=30)
