@@ -23,9 +23,10 @@ PROCESSES = {"order_svc", "relay", "worker", "inventory_svc", "payment_svc"}
 TRACED = PROCESSES | {"order-publisher", "payment-publisher", "notifier"}
 
 
-def order_trace(traces_dir: Path, order_id: str, *, until: str, timeout: float = 15.0) -> list[dict]:
-    """The order's placement trace once a span named `until` is in it and no span has come for 1.5 s
-    (three export intervals): every process has written what it had."""
+def order_trace(traces_dir: Path, order_id: str, *, until: str, timeout: float = 60.0) -> list[dict]:
+    """The order's placement trace once a span named `until` is in it and no span has come for 3 s
+    (six export intervals, on a host that may be busy): every process has written what it had. What
+    it holds at `timeout` otherwise, for the assertions to name what is missing."""
     deadline = time.monotonic() + timeout
     seen, quiet_since = -1, time.monotonic()
     while True:
@@ -33,7 +34,7 @@ def order_trace(traces_dir: Path, order_id: str, *, until: str, timeout: float =
         placement = max(traces, key=len, default=[])
         if len(placement) != seen:
             seen, quiet_since = len(placement), time.monotonic()
-        done = any(span["name"] == until for span in placement) and time.monotonic() - quiet_since >= 1.5
+        done = any(span["name"] == until for span in placement) and time.monotonic() - quiet_since >= 3
         if done or time.monotonic() > deadline:
             return placement
         time.sleep(0.25)

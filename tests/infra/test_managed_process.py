@@ -38,6 +38,8 @@ def test_a_process_never_ready_times_out_and_stop_ends_it(tmp_path, marker):
         tmp_path, "import time; print('booting', flush=True); time.sleep(60)", ready=lambda: False
     )
     process.start()
+    # The error quotes the log: wait for the line first, since a busy host may start Python slowly.
+    wait_for(lambda: "booting" in process.log_path.read_text(), 30, "the process to log its first line")
 
     with pytest.raises(StackError, match=r"probe could not start: not ready after 0.5 s\n(.|\n)*booting"):
         process.wait_ready(0.5)
