@@ -48,17 +48,20 @@ def outbox_any_due(*, now: datetime | None = None) -> bool:
         return cursor.fetchone() is not None
 
 
-def outbox_due(*, limit: int, lease_seconds: float, now: datetime | None = None) -> list[OutboxRecord]:
-    """Claim up to `limit` records whose saga is not started and whose next attempt is due, oldest
-    due first: each is leased for `lease_seconds` (its next attempt moves that far ahead). One
-    statement reads and leases them; on PostgreSQL it skips the rows another relay is claiming."""
+def outbox_due(
+    *, limit: int, lease_seconds: float, now: datetime | None = None, due_by: datetime | None = None
+) -> list[OutboxRecord]:
+    """Claim up to `limit` records whose saga is not started and whose next attempt is due (by
+    `due_by`, else now), oldest due first: each is leased for `lease_seconds` (its next attempt
+    moves that far ahead). One statement reads and leases them; on PostgreSQL it skips the rows
+    another relay is claiming."""
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=lease_seconds)
     statements = _statements(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(
             statements.claim,
-            {"lease_until": _db_datetime(lease_until), "now": _db_datetime(now), "limit": limit},
+            {"lease_until": _db_datetime(lease_until), "now": _db_datetime(due_by or now), "limit": limit},
         )
         rows = cursor.fetchall()
     converters = [  # the columns whose values the ORM converts (dates on SQLite, JSON), and how
@@ -232,20 +235,22 @@ class OutboxRelay:
         # done within one start's deadline, well inside its lease.
         self.batch_size = settings.OUTBOX_RELAY_CONCURRENCY
 
-    def relay_batch(self, *, look_first: bool = True) -> int:
-        """One claim and its starts; the number of records claimed. `look_first` reads whether
-        anything is due before claiming (a poll); a relay that was woken claims at once."""
-        if look_first and not outbox_any_due():
+    def relay_batch(self, *, look_first: bool = True, due_by: datetime | None = None) -> int:
+        """One claim of records due by `due_by` (else now) and their starts; the number of records
+        claimed. `look_first` reads whether anything is due before claiming (a poll); a relay that
+        was woken claims at once."""
+        if look_first and not outbox_any_due(now=due_by):
             return 0
-        records = outbox_due(limit=self.batch_size, lease_seconds=self.lease_seconds)
+        records = outbox_due(limit=self.batch_size, lease_seconds=self.lease_seconds, due_by=due_by)
         if records:
             self._record(_start_all(records))
         return len(records)
 
     def drain(self) -> int:
-        """Relay until nothing is due now (what failed waits for its backoff); the records handled."""
-        handled = 0
-        while count := self.relay_batch():
+        """Relay what is due as the drain begins, each record once: what fails waits for its backoff,
+        even when that ends while the drain still runs. The records handled."""
+        handled, began = 0, timezone.now()
+        while count := self.relay_batch(due_by=began):
             handled += count
         return handled
 

@@ -301,6 +301,20 @@ def test_a_batch_marks_its_started_records_and_retries_only_its_failed_one(setti
     assert record.next_attempt_at > timezone.now()
 
 
+def test_once_tries_each_record_once_even_when_its_retry_falls_due_while_it_drains(
+    settings, sagas, relay_once
+):
+    settings.OUTBOX_RETRY_FIRST_SECONDS = 0  # the retry is due as soon as the failure is recorded
+    order = order_create()
+    sagas.script(start=[SagaUnreachable("deadline exceeded"), True])
+
+    relay_once()
+
+    record = record_of(order)
+    assert (record.started_at, record.attempts) == (None, 1)
+    assert sagas.started == []
+
+
 def test_each_start_runs_in_its_orders_trace(settings, sagas, relay_once, monkeypatch):
     settings.OUTBOX_RELAY_CONCURRENCY = 2
     orders = [order_create(), order_create()]
