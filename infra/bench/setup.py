@@ -95,16 +95,20 @@ def prepare(stack: Stack, customers: int, orders: int) -> Target:
 
 def command_servers(config: StackConfig) -> list[ServiceSet]:
     """The product's services again and the framework floor, each on free ports, a folder of its own
-    under the stack's and, when the stack is on PostgreSQL, databases of their own there."""
-    return [
-        ServiceSet(
-            StackConfig.on_free_ports(
-                config.var_dir / f"commands-{side}", tuning=BENCH_TUNING, postgres_url=config.postgres_url
-            ),
-            floor=side == "floor",
+    under the stack's and, when the stack is on PostgreSQL, databases of their own there. They are
+    picked before any of them starts, the stack's too: no set may take another's ports."""
+    taken = [port for _, _, port in config.ports()]
+    servers = []
+    for side in ("product", "floor"):
+        side_config = StackConfig.on_free_ports(
+            config.var_dir / f"commands-{side}",
+            avoid=taken,
+            tuning=BENCH_TUNING,
+            postgres_url=config.postgres_url,
         )
-        for side in ("product", "floor")
-    ]
+        taken += [port for _, _, port in side_config.ports()]
+        servers.append(ServiceSet(side_config, floor=side == "floor"))
+    return servers
 
 
 def prepare_commands(

@@ -296,14 +296,17 @@ class StackConfig:
         return cls(**(values | overrides))
 
     @classmethod
-    def on_free_ports(cls, var_dir: Path, **settings: Unpack[OwnStackSettings]) -> StackConfig:
-        """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win.
+    def on_free_ports(
+        cls, var_dir: Path, *, avoid: Collection[int] = (), **settings: Unpack[OwnStackSettings]
+    ) -> StackConfig:
+        """A stack of its own (tests, chaos runs): free ports and `var_dir`; `settings` win. `avoid`:
+        ports it must not take although they are free now (another stack's, picked but not started).
         With SAGA_POSTGRES_URL in the environment it runs on PostgreSQL, on databases of its own that
         are dropped when it stops; with SAGA_RABBITMQ_URL, on RabbitMQ, in a virtual host of its own.
         Its schedules are paused unless `schedules_paused=False`: a test
         triggers the runs it wants."""
         settings.setdefault("schedules_paused", True)
-        temporal, ui, order, payment, inventory, notification, identity, metrics = free_ports(8)
+        temporal, ui, order, payment, inventory, notification, identity, metrics = free_ports(8, avoid=avoid)
         return cls.from_env(
             temporal_port=temporal,
             temporal_ui_port=ui,
