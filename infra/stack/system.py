@@ -159,11 +159,14 @@ class Stack:
             raise StackError(f"could not make the broker's virtual host {vhost} (rabbitmqctl failed)")
 
     def _drop_storage(self) -> None:
-        """Drop the databases and the virtual host of a stack of its own."""
+        """Drop the databases and the virtual host of a stack of its own: the virtual host even when
+        the database server cannot be reached (a test that killed it)."""
         if self.config.drop_databases:
-            drop_databases(self.config.own_databases())
-            if self.config.broker_vhost is not None:
-                drop_vhost(self.config.broker_vhost)
+            try:
+                drop_databases(self.config.own_databases())
+            finally:
+                if self.config.broker_vhost is not None:
+                    drop_vhost(self.config.broker_vhost)
 
     def stop_waves(self) -> list[list[ManagedProcess]]:
         """The start's waves, last first: the gateway and Prometheus; the workers (a rollout's

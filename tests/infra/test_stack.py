@@ -306,3 +306,26 @@ def test_the_audit_interval_and_the_mail_server_come_from_the_environment(tmp_pa
         ).mail_server
         == "mail.example:2525"
     )
+
+
+def test_a_stack_drops_its_virtual_host_even_when_its_database_server_is_gone(tmp_path, monkeypatch):
+    import infra.stack.config as stack_config
+    import infra.stack.system as stack_system
+
+    monkeypatch.setattr(stack_config, "can_manage_vhosts", lambda: True)
+    config = StackConfig.on_free_ports(
+        tmp_path,
+        postgres_url="postgres://postgres@127.0.0.1:1",
+        rabbitmq_url="amqp://guest:guest@127.0.0.1:1/",
+    )
+    dropped = []
+
+    def server_gone(urls):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(stack_system, "drop_databases", server_gone)
+    monkeypatch.setattr(stack_system, "drop_vhost", dropped.append)
+
+    with pytest.raises(OSError, match="connection refused"):
+        Stack(config)._drop_storage()
+    assert dropped == [config.broker_vhost] != [None]
