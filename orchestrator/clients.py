@@ -21,6 +21,7 @@ from tenacity import (
 
 from orchestrator import auth
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
+from orchestrator.connections import PooledTransport
 from orchestrator.contracts import BAD_RESPONSE
 from orchestrator.errors import (
     BusinessError,
@@ -73,7 +74,7 @@ class ServiceClient:
         self.tokens = tokens
         self.breaker = breaker or ServiceBreaker(service, BreakerSettings())
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=_TIMEOUT, limits=_LIMITS, transport=transport
+            base_url=base_url, timeout=_TIMEOUT, transport=transport or PooledTransport(_LIMITS)
         )
 
     async def aclose(self) -> None:

@@ -1,0 +1,83 @@
+"""The worker's transport against a real HTTP/1.1 server on 127.0.0.1: a kept-alive connection is
+reused while it lives, one the server closed is noticed before reuse, and the pool keeps its limits."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from orchestrator.connections import PooledTransport
+
+pytestmark = pytest.mark.asyncio
+
+LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+
+@dataclass
+class Server:
+    """Answers each request with 200 and its connection's number; closes a connection after its
+    answer when `close_after_answer` is set, without saying so (as a server's keep-alive timeout does)."""
+
+    close_after_answer: bool = False
+    connections: int = 0
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(0.05)  # long enough for calls made at once to overlap
+                body = str(number).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+                if self.close_after_answer:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+        self.closed.set()
+
+
+@asynccontextmanager
+async def serving(server: Server, limits: httpx.Limits = LIMITS) -> AsyncIterator[httpx.AsyncClient]:
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", transport=PooledTransport(limits)
+    ) as client:
+        yield client
+    listening.close()
+
+
+async def test_a_live_connection_is_reused_through_the_transports_own_stream() -> None:
+    server = Server()
+    async with serving(server) as client:
+        first = await client.get("/")
+        second = await client.get("/")
+
+    assert (first.text, second.text) == ("1", "1")
+    assert type(first.extensions["network_stream"]).__module__ == "orchestrator.connections"
+
+
+async def test_a_connection_the_server_closed_is_not_reused() -> None:
+    server = Server(close_after_answer=True)
+    async with serving(server) as client:
+        first = await client.get("/")
+        await asyncio.wait_for(server.closed.wait(), timeout=5)
+        await asyncio.sleep(0.05)  # the FIN reaches the client's socket
+        second = await client.get("/")  # on a dead connection this raises RemoteProtocolError
+
+    assert (first.text, second.text) == ("1", "2")
+
+
+async def test_the_pool_keeps_its_limit_of_connections() -> None:
+    server = Server()
+    async with serving(server, httpx.Limits(max_connections=1, max_keepalive_connections=1)) as client:
+        answers = await asyncio.gather(*(client.get("/") for _ in range(3)))
+
+    assert [answer.text for answer in answers] == ["1", "1", "1"]
+    assert server.connections == 1
