@@ -200,7 +200,7 @@ def test_stopping_during_a_pending_restart_restarts_nothing_and_the_leftovers_ar
         began = time.monotonic()
         supervisor.stop()
 
-        assert time.monotonic() - began < 1
+        assert time.monotonic() - began < 10  # not the 30 s it waits for, however busy the host
         assert descriptions(supervisor) == ["was killed by SIGKILL; restarting in 30.0 s (restart 1)"]
         assert supervisor.restarts == {"sleeper": 0}
         assert process.pid == first
@@ -220,7 +220,7 @@ def test_stopping_while_a_restart_waits_for_readiness_abandons_it_at_once(tmp_pa
         began = time.monotonic()
         supervisor.stop()
 
-        assert time.monotonic() - began < 1
+        assert time.monotonic() - began < 10  # not the 30 s it waits for, however busy the host
         assert process.is_alive()  # left to whoever owns it, as Stack.stop does next
         assert recoveries(supervisor) == 0
     assert not process.is_alive()
