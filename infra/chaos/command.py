@@ -190,9 +190,7 @@ def _run(
         if options.scenario.ramp is not None:
             build_id, percent = options.scenario.ramp
             stack.add_worker(build_id)
-            deployment = Deployment(stack.temporal_address)
-            deployment.ramp(build_id, percent)
-            deployment.wait_routed()  # or the first sagas start before the ramp reaches the queue
+            Deployment(stack.temporal_address).ramp(build_id, percent)  # returns once routed
             console.print(
                 f"worker version {build_id} runs beside the stack's and takes {percent:g}% of new sagas"
             )

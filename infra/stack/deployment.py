@@ -4,15 +4,16 @@ has drained; promote, ramp, stop a ramp.
 
 Everything goes through the Temporal CLI (`temporal worker deployment ...`, `temporal worker list`),
 the tool an operator uses on a cluster too, so what the stack and `sagactl rollout` do is what the
-docs show; only the wait for a new routing to reach the task queue asks the server through the SDK.
+docs show; only the wait for a new routing to reach the task queue asks the server through the SDK,
+in a child process (`wait_routed`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -152,31 +153,26 @@ class Deployment:
 
     def wait_routed(self, timeout: float = ROUTING_SECONDS) -> None:
         """Return once the server has taken the deployment's latest routing to every partition of the
-        task queue. A move returns before that, and a saga started in the moment between goes where
-        the old routing sent it. DeploymentError after `timeout` seconds."""
-        from temporalio.api.enums.v1 import RoutingConfigUpdateState
-        from temporalio.api.workflowservice.v1 import DescribeWorkerDeploymentRequest
-        from temporalio.client import Client
+        task queue; DeploymentError after `timeout` seconds. Every move waits for this: the server
+        answers a move before that, and a saga started in the moment between would go where the old
+        routing sent it.
 
-        completed = RoutingConfigUpdateState.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
-        request = DescribeWorkerDeploymentRequest(namespace=self.namespace, deployment_name=self.name)
-
-        async def wait() -> None:
-            client = await Client.connect(self.address, namespace=self.namespace)
-            deadline = time.monotonic() + timeout
-            while (
-                state := (
-                    await client.workflow_service.describe_worker_deployment(request)
-                ).worker_deployment_info.routing_config_update_state
-            ) != completed:
-                if time.monotonic() >= deadline:
-                    raise DeploymentError(
-                        f"the routing of {self.name} still {RoutingConfigUpdateState.Name(state)} "
-                        f"after {timeout:g} s"
-                    )
-                await asyncio.sleep(0.1)
-
-        asyncio.run(wait())
+        The SDK asks, in a child process that leaves through os._exit: temporalio's threads can
+        crash an interpreter as it exits (PyGILState_Release), as `sagactl` would after a move."""
+        argv = [sys.executable, "-m", "infra.stack.routing", self.address, self.namespace, self.name]
+        try:
+            done = subprocess.run(
+                [*argv, f"{timeout:g}"],
+                capture_output=True,
+                text=True,
+                timeout=timeout + CLI_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise DeploymentError(f"the routing of {self.name} was not known after {timeout:g} s") from error
+        if done.returncode != 0:
+            message = done.stderr.strip().splitlines()
+            raise DeploymentError(message[-1] if message else f"the routing of {self.name} is not known")
 
     def _move_patiently(self, patience: float, command: str, *args: str) -> None:
         deadline = time.monotonic() + patience
@@ -199,6 +195,7 @@ class Deployment:
         self._cli(
             "worker", "deployment", command, "--deployment-name", self.name, *args, "--yes", output=False
         )
+        self.wait_routed()
 
     def _cli(self, *args: str, output: bool = True) -> Any:
         argv = [str(BIN_DIR / "temporal"), *args, "--address", self.address, "--namespace", self.namespace]
