@@ -3,8 +3,8 @@
 Before it hands a request a connection, and again whenever a request ends, httpcore's pool asks
 each of its idle connections whether the server has closed it (a gunicorn worker closes a kept-alive
 connection after 2 s of quiet). Through anyio, each of those questions first builds the stream's
-whole table of attributes to find its socket. With twenty calls in flight to one service that asking was a
-quarter of a call's CPU in the worker (docs/benchmarks.md). Here each connection keeps its socket's
+whole table of attributes to find its socket: with twenty calls in flight, more than a quarter of a
+call's CPU went to that asking (docs/benchmarks.md). Here each connection keeps its socket's
 poll object from the moment it connects and answers the same question with one ``poll(0)``: the
 same check, at the same moments, with the same answer.
 """

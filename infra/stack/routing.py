@@ -39,6 +39,6 @@ if __name__ == "__main__":
         asyncio.run(_routed(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])))
         code = 0
     except Exception as error:  # its message becomes the parent's DeploymentError
-        print(f"{error}", file=sys.stderr, flush=True)
+        print(error, file=sys.stderr, flush=True)
         code = 1
     os._exit(code)
