@@ -117,7 +117,7 @@ def _worker(args: argparse.Namespace) -> int:
     config = StackConfig.from_env()
     if args.build_id is None:
         args.build_id = code_build_id()  # what the worker itself would take
-    [metrics_port] = free_ports(1, avoid={port for _, _, port in config.ports()})
+    [metrics_port] = free_ports(1, avoid=config.port_numbers())
     process = rollout_worker(config, args.build_id, metrics_port)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -97,7 +97,7 @@ def command_servers(config: StackConfig) -> list[ServiceSet]:
     """The product's services again and the framework floor, each on free ports, a folder of its own
     under the stack's and, when the stack is on PostgreSQL, databases of their own there. They are
     picked before any of them starts, the stack's too: no set may take another's ports."""
-    taken = [port for _, _, port in config.ports()]
+    taken = config.port_numbers()
     servers = []
     for side in ("product", "floor"):
         side_config = StackConfig.on_free_ports(
@@ -106,7 +106,7 @@ def command_servers(config: StackConfig) -> list[ServiceSet]:
             tuning=BENCH_TUNING,
             postgres_url=config.postgres_url,
         )
-        taken += [port for _, _, port in side_config.ports()]
+        taken += side_config.port_numbers()
         servers.append(ServiceSet(side_config, floor=side == "floor"))
     return servers
 

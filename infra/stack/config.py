@@ -432,6 +432,10 @@ class StackConfig:
                 ports.append((owner, variable, port))
         return ports
 
+    def port_numbers(self) -> list[int]:
+        """Every configured port, as `ports()` lists them."""
+        return [port for _, _, port in self.ports()]
+
     def check_ports(self) -> None:
         """Raise ConfigError naming the variable to change if two settings share a port or one is taken."""
         claimed: dict[int, str] = {}

@@ -110,7 +110,7 @@ def dev_server_tuning() -> list[str]:
 
 def temporal_server(config: StackConfig) -> ManagedProcess:
     """The Temporal dev server, persisting to <var>/temporal.sqlite; ready once it knows the namespace."""
-    http_port, metrics_port = free_ports(2, avoid={port for _, _, port in config.ports()})
+    http_port, metrics_port = free_ports(2, avoid=config.port_numbers())
     argv = [
         str(BIN_DIR / "temporal"), "server", "start-dev",
         "--ip", HOST,

@@ -37,6 +37,6 @@ def test_the_commands_phase_takes_none_of_the_stacks_ports_nor_the_other_sides(
     stack = StackConfig.on_free_ports(tmp_path)
     sides = command_servers(stack)
 
-    ports = [[port for _, _, port in config.ports()] for config in (stack, *(side.config for side in sides))]
+    ports = [config.port_numbers() for config in (stack, *(side.config for side in sides))]
     every = [port for group in ports for port in group]
     assert len(every) == len(set(every)), ports

@@ -46,7 +46,7 @@ UP_OVER_FAKE_ROOT = (
 
 
 def all_ports_free(config: StackConfig) -> bool:
-    return all(port_is_free(port) for _, _, port in config.ports())
+    return all(port_is_free(port) for port in config.port_numbers())
 
 
 def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_ctrl_c(

@@ -51,7 +51,7 @@ UP_OVER_FAKE_ROOT = (
 
 
 def ports_free(config: StackConfig, *, but: int | None = None) -> bool:
-    return all(port_is_free(port) for _, _, port in config.ports() if port != but)
+    return all(port_is_free(port) for port in config.port_numbers() if port != but)
 
 
 def starts(config: StackConfig, name: str) -> list[datetime]:
