@@ -1,7 +1,8 @@
 """The saga's operations, for operators: GET /api/v1/operations/breakers reads each circuit breaker
 from the workers' metrics endpoints (open if any worker has it open, unknown if none answers about
-it, within a second); GET /api/v1/operations/audit answers the scheduled audit's last closed run
-through the saga gateway (503 when Temporal cannot answer). Only operators may read either."""
+it, each worker within a deadline of a second by default); GET /api/v1/operations/audit answers the
+scheduled audit's last closed run through the saga gateway (503 when Temporal cannot answer). Only
+operators may read either."""
 
 import threading
 import time
@@ -41,14 +42,15 @@ def exposition(**states: int) -> str:
 
 
 class FakeWorker:
-    """A worker's metrics endpoint on a free local port: answers `body` with `status`, after `delay`."""
+    """A worker's metrics endpoint on a free local port: answers `body` with `status`, after `delay`
+    (or at once when it is closed)."""
 
     def __init__(self, body: str | bytes = "", status: int = 200, delay: float = 0.0) -> None:
         worker = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                time.sleep(worker.delay)
+                worker.closed.wait(worker.delay)
                 data = worker.body if isinstance(worker.body, bytes) else worker.body.encode()
                 self.send_response(worker.status)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -60,6 +62,7 @@ class FakeWorker:
                 pass
 
         self.body, self.status, self.delay = body, status, delay
+        self.closed = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -70,6 +73,7 @@ class FakeWorker:
         return f"http://127.0.0.1:{self.server.server_address[1]}/metrics"
 
     def close(self) -> None:
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -156,18 +160,22 @@ def test_a_worker_that_answers_nonsense_counts_as_not_answering(operator, worker
     assert set(states_of(operator.get(BREAKERS)).values()) == {"unknown"}
 
 
-def test_an_unreachable_or_slow_worker_makes_its_breakers_unknown_within_about_a_second(
+def test_unreachable_and_slow_workers_make_their_breakers_unknown_within_one_deadline(
     operator, workers, settings
 ):
-    slow = FakeWorker(exposition(payment_svc=1), delay=3)
+    """The deadline is raised from its default second so that the answering worker, in this process,
+    answers within it however busy the machine is; two slow workers past it show they are asked at
+    once, since one after the other they would take two deadlines."""
+    settings.ORDER_WORKER_METRICS_TIMEOUT_SECONDS = deadline = 3.0
+    slow = [FakeWorker(exposition(payment_svc=1), delay=60) for _ in range(2)]
     answering = FakeWorker(exposition(inventory_svc=0, payment_svc=0, order_svc=1))
-    workers(slow, answering)
-    settings.ORDER_WORKER_METRICS_URLS = [free_url(), slow.url, answering.url]
+    workers(*slow, answering)
+    settings.ORDER_WORKER_METRICS_URLS = [free_url(), *(fake.url for fake in slow), answering.url]
 
     started = time.monotonic()
     states = states_of(operator.get(BREAKERS))
 
-    assert time.monotonic() - started < 2.5, "each worker is asked at once, within its second"
+    assert time.monotonic() - started < 2 * deadline, "each worker is asked at once, within the deadline"
     assert states == {"inventory_svc": "closed", "payment_svc": "closed", "order_svc": "open"}
 
 
