@@ -32,6 +32,7 @@ from infra.stack import (
 from infra.stack.config import PORT_RANGE_VARIABLE, ephemeral_floor, pickable_ports
 from saga_contract import DEFAULT_AUDIT_EVERY_SECONDS
 from tests.infra.fakes import write_fake_root
+from tests.support.ports import ports_free
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
@@ -43,10 +44,6 @@ UP_OVER_FAKE_ROOT = (
     "infra.stack.config.REPO_ROOT = Path(sys.argv[1]); "
     "from infra.sagactl import main; sys.exit(main(sys.argv[2:]))"
 )
-
-
-def all_ports_free(config: StackConfig) -> bool:
-    return all(port_is_free(port) for port in config.port_numbers())
 
 
 def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_ctrl_c(
@@ -151,7 +148,7 @@ def test_sagactl_up_wires_every_child_restarts_a_dead_one_and_stops_cleanly_on_c
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
     assert marked_processes(marker) == []
-    assert all_ports_free(config)
+    assert ports_free(config)
     assert err.read_text().rstrip().endswith("sagactl: stopped")
 
 
@@ -196,7 +193,7 @@ def test_stop_with_a_restart_pending_restarts_nothing_and_frees_every_port(fake_
     assert stack.restarts["payment_svc"] == 0
     assert stack.processes["payment_svc"].pid == master
     assert marked_processes(marker) == []
-    assert all_ports_free(fake_config)
+    assert ports_free(fake_config)
     assert not stack.kill("payment_svc")
 
 
@@ -232,7 +229,7 @@ def test_a_failed_migration_stops_what_had_started_and_shows_the_log_tail(tmp_pa
     )
     assert message.endswith("django.db.utils.OperationalError: unable to open database file")
     assert marked_processes(marker) == []
-    assert all_ports_free(config)
+    assert ports_free(config)
     assert "starting temporal" in (config.log_dir / "temporal.log").read_text()
 
 

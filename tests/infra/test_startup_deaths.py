@@ -27,11 +27,10 @@ from infra.stack import (
     StackError,
     Supervisor,
     free_ports,
-    port_is_free,
 )
 from infra.stack.config import CannotStart
 from tests.infra.fakes import stand_in, write_fake_root
-from tests.support.ports import listening_on
+from tests.support.ports import listening_on, ports_free
 from tests.support.processes import marked_processes
 from tests.support.waiting import wait_for
 
@@ -48,10 +47,6 @@ UP_OVER_FAKE_ROOT = (
     "infra.stack.config.REPO_ROOT = Path(sys.argv[1]); infra.stack.processes.BIN_DIR = Path(sys.argv[2]); "
     "from infra.sagactl import main; sys.exit(main(sys.argv[3:]))"
 )
-
-
-def ports_free(config: StackConfig, *, but: int | None = None) -> bool:
-    return all(port_is_free(port) for port in config.port_numbers() if port != but)
 
 
 def starts(config: StackConfig, name: str) -> list[datetime]:

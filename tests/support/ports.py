@@ -1,6 +1,9 @@
-"""A port taken the way another program's server would take it."""
+"""Ports as a test sees them: taken the way another program's server would take one, or all of a
+stack's free again."""
 
 import socket
+
+from infra.stack.config import StackConfig, port_is_free
 
 
 def listening_on(port: int) -> socket.socket:
@@ -19,3 +22,8 @@ def listening_on(port: int) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def ports_free(config: StackConfig, *, but: int | None = None) -> bool:
+    """Whether every port of the stack `config` describes (`but` that one) is free again."""
+    return all(port_is_free(port) for port in config.port_numbers() if port != but)
