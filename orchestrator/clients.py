@@ -21,7 +21,7 @@ from tenacity import (
 
 from orchestrator import auth
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
-from orchestrator.connections import PooledTransport
+from orchestrator.connections import pooled_transport
 from orchestrator.contracts import BAD_RESPONSE
 from orchestrator.errors import (
     BusinessError,
@@ -41,8 +41,10 @@ _INNER_BUDGET_SECONDS = 3.0
 _RETRY_NOW_STATUSES = frozenset({401, 502, 503, 504})  # 401: the next attempt fetches a fresh token
 _CREDENTIALS_REFUSED = frozenset({401, 403})
 
-# Worst case of one call: attempts start within the 3 s inner budget and the last may take
-# pool + connect + write + read = 14 s, so under 18 s: inside the activities' 30 s start-to-close.
+# Worst case of one call: attempts start within the 3 s inner budget and the last may take 2 s to
+# have a connection (from the pool or a new one) and 5 s for each read of its answer (aiohttp, under
+# the transport, has no write timeout: a request's few hundred bytes never wait for the socket), well
+# inside the activities' 30 s start-to-close.
 _TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 # Every connection the pool opens is kept for the next call: with 10 kept of 50, more than ten calls
 # in flight to one service closed their connections after use and opened new ones (a TCP handshake
@@ -74,7 +76,7 @@ class ServiceClient:
         self.tokens = tokens
         self.breaker = breaker or ServiceBreaker(service, BreakerSettings())
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=_TIMEOUT, transport=transport or PooledTransport(_LIMITS)
+            base_url=base_url, timeout=_TIMEOUT, transport=transport or pooled_transport(_LIMITS)
         )
 
     async def aclose(self) -> None:

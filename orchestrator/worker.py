@@ -231,7 +231,9 @@ def main(saga: type[OrderSaga] = OrderSaga) -> None:
         settings = load_settings()
         compile_orchestrator()
         start_tracing("worker", settings.tracing, runs_workflows=True)
-        HTTPXClientInstrumentor().instrument()  # each call a client span, its context sent along
+        # Each call of httpx's own transport a client span, its context sent along (the identity
+        # provider's token calls); the saga's calls get theirs from their transport (connections.py).
+        HTTPXClientInstrumentor().instrument()
         code = asyncio.run(_serve(settings, saga))
     except Exception:
         logger.exception("worker crashed")

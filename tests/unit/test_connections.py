@@ -1,5 +1,6 @@
 """The worker's transport against a real HTTP/1.1 server on 127.0.0.1: a kept-alive connection is
-reused while it lives, one the server closed is noticed before reuse, and the pool keeps its limits."""
+reused while it lives, one the server closed is not, the pool keeps its limit, and every way a call
+can fail to be answered is an httpx TransportError."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from orchestrator.connections import PooledTransport
+from orchestrator.connections import Unreadable, pooled_transport
 
 pytestmark = pytest.mark.asyncio
 
@@ -18,10 +19,13 @@ LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10, keepaliv
 
 @dataclass
 class Server:
-    """Answers each request with 200 and its connection's number; closes a connection after its
-    answer when `close_after_answer` is set, without saying so (as a server's keep-alive timeout does)."""
+    """Answers each request with 200 and its connection's number (or with `answer`, as it is);
+    closes a connection after its answer when `close_after_answer` is set, without saying so (as a
+    server's keep-alive timeout does)."""
 
     close_after_answer: bool = False
+    answer: bytes | None = None
+    delay: float = 0.05  # long enough for calls made at once to overlap
     connections: int = 0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -30,37 +34,41 @@ class Server:
         number = self.connections
         try:
             while await reader.readuntil(b"\r\n\r\n"):
-                await asyncio.sleep(0.05)  # long enough for calls made at once to overlap
+                await asyncio.sleep(self.delay)
                 body = str(number).encode()
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                writer.write(
+                    self.answer or b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
                 await writer.drain()
                 if self.close_after_answer:
                     break
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
         writer.close()
         self.closed.set()
 
 
 @asynccontextmanager
-async def serving(server: Server, limits: httpx.Limits = LIMITS) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(
+    server: Server, limits: httpx.Limits = LIMITS, timeout: float = 5.0
+) -> AsyncIterator[httpx.AsyncClient]:
     listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", transport=PooledTransport(limits)
+        base_url=f"http://127.0.0.1:{port}", transport=pooled_transport(limits), timeout=timeout
     ) as client:
         yield client
     listening.close()
 
 
-async def test_a_live_connection_is_reused_through_the_transports_own_stream() -> None:
+async def test_a_live_connection_is_reused() -> None:
     server = Server()
     async with serving(server) as client:
         first = await client.get("/")
         second = await client.get("/")
 
     assert (first.text, second.text) == ("1", "1")
-    assert type(first.extensions["network_stream"]).__module__ == "orchestrator.connections"
+    assert server.connections == 1
 
 
 async def test_a_connection_the_server_closed_is_not_reused() -> None:
@@ -69,15 +77,43 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
         first = await client.get("/")
         await asyncio.wait_for(server.closed.wait(), timeout=5)
         await asyncio.sleep(0.05)  # the FIN reaches the client's socket
-        second = await client.get("/")  # on a dead connection this raises RemoteProtocolError
+        second = await client.get("/")
 
     assert (first.text, second.text) == ("1", "2")
 
 
 async def test_the_pool_keeps_its_limit_of_connections() -> None:
     server = Server()
-    async with serving(server, httpx.Limits(max_connections=1, max_keepalive_connections=1)) as client:
-        answers = await asyncio.gather(*(client.get("/") for _ in range(3)))
+    async with serving(server, httpx.Limits(max_connections=2, max_keepalive_connections=2)) as client:
+        answers = await asyncio.gather(*(client.get("/") for _ in range(6)))
 
-    assert [answer.text for answer in answers] == ["1", "1", "1"]
-    assert server.connections == 1
+    assert sorted(answer.text for answer in answers) == ["1", "1", "1", "2", "2", "2"]
+    assert server.connections == 2
+
+
+async def test_an_answer_that_is_not_http_is_a_transport_error() -> None:
+    server = Server(answer=b"SMTP ready\r\n\r\n")
+    async with serving(server) as client:
+        with pytest.raises(Unreadable) as raised:
+            await client.get("/")
+
+    assert isinstance(raised.value, httpx.TransportError)
+
+
+async def test_a_server_that_does_not_answer_in_time_is_a_timeout() -> None:
+    server = Server(delay=5.0)
+    async with serving(server, timeout=0.3) as client:
+        with pytest.raises(httpx.TimeoutException):
+            await client.get("/")
+
+
+async def test_a_refused_connection_is_a_transport_error() -> None:
+    listening = await asyncio.start_server(Server().handle, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    listening.close()
+    await listening.wait_closed()
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", transport=pooled_transport(LIMITS)
+    ) as client:
+        with pytest.raises(httpx.TransportError):
+            await client.get("/")
