@@ -41,10 +41,11 @@ _INNER_BUDGET_SECONDS = 3.0
 _RETRY_NOW_STATUSES = frozenset({401, 502, 503, 504})  # 401: the next attempt fetches a fresh token
 _CREDENTIALS_REFUSED = frozenset({401, 403})
 
-# Worst case of one call: attempts start within the 3 s inner budget and the last may take 2 s to
-# have a connection (from the pool or a new one) and 5 s for each read of its answer (aiohttp, under
-# the transport, has no write timeout: a request's few hundred bytes never wait for the socket), well
-# inside the activities' 30 s start-to-close.
+# Worst case of one call: attempts start within the 3 s inner budget; the last has 2 s to have a
+# connection (a pool slot, the address and the TCP connect together), then its answer may keep the
+# line silent for 5 s at a time (each read, the body's too). A server that keeps dripping bytes is
+# cut off by the activities' 30 s start-to-close. aiohttp, under the transport, has no write
+# timeout: a request's few hundred bytes never wait for the socket.
 _TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 # Every connection the pool opens is kept for the next call: with 10 kept of 50, more than ten calls
 # in flight to one service closed their connections after use and opened new ones (a TCP handshake

@@ -8,10 +8,15 @@ aiohttp, whose parser is C and whose pool learns from the event loop that the se
 connection, 0.70–0.73 and 0.65–0.71 (docs/benchmarks.md). The client layer above (its token,
 breaker, retries and error taxonomy) is the same httpx client either way.
 
-aiohttp raises its own errors: the transport turns the connection's into httpx's (`TransportError`),
-and `Unreadable` covers an answer aiohttp could not parse, which the client treats as the same
-failure to talk to the service.
+aiohttp raises its own errors, and httpx-aiohttp's table names every failed connection a connect
+timeout: here each is named again as httpx's own transport would name it (ConnectError, ConnectTimeout,
+ReadError, ReadTimeout), and an answer aiohttp cannot read as HTTP is `Unreadable`, all of them the
+`TransportError` the client layer turns into ServiceUnreachable. The body is read under the same
+read timeout: after a malformed chunk aiohttp closes the connection without waking its reader.
 """
+
+import asyncio
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -21,12 +26,69 @@ from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport
 
 class Unreadable(httpx.TransportError):
     """The service answered something aiohttp could not read as HTTP/1.1 (its `ClientResponseError`,
-    or any other of its errors the transport's own table leaves as they are)."""
+    or another of its errors that says nothing of the connection)."""
+
+
+def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """aiohttp's `error` (or the OSError, TimeoutError or RuntimeError it lets through) as httpx's."""
+    kind: type[httpx.TransportError]
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(error, TimeoutError):  # a socket's read, or the body's deadline below
+        kind = httpx.ReadTimeout
+    elif isinstance(error, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(
+        error, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError | OSError | RuntimeError
+    ):
+        kind = httpx.ReadError  # reset, closed by the server, cut short
+    else:
+        kind = Unreadable
+    return kind(f"{type(error).__name__}: {error}", request=request)
+
+
+def _aiohttp_cause(error: httpx.TransportError) -> BaseException | None:
+    """The aiohttp error httpx-aiohttp's table turned into `error`, if it was one."""
+    cause = error.__cause__
+    return cause if isinstance(cause, aiohttp.ClientError | OSError) else None
+
+
+class _Body(httpx.AsyncByteStream):
+    """The answer's body as aiohttp reads it, each read under the request's read timeout and each
+    failure an httpx one."""
+
+    def __init__(self, body: httpx.AsyncByteStream, request: httpx.Request) -> None:
+        self._body = body
+        self._request = request
+        self._timeout: float | None = request.extensions.get("timeout", {}).get("read")
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = aiter(self._body)
+        while True:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except httpx.TransportError as error:
+                if (cause := _aiohttp_cause(error)) is None:
+                    raise
+                raise _as_httpx(cause, self._request) from cause
+            except (
+                aiohttp.ClientError,
+                OSError,
+                RuntimeError,
+            ) as error:  # RuntimeError: "Connection closed."
+                raise _as_httpx(error, self._request) from error
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._body.aclose()
 
 
 class _Transport(AiohttpTransport):
-    """httpx_aiohttp's transport with every aiohttp error an httpx one, and no second cookie jar
-    (httpx's client keeps its own)."""
+    """httpx_aiohttp's transport with aiohttp's errors named as httpx's, its body read under the read
+    timeout, and no second cookie jar (httpx's client keeps its own)."""
 
     def __init__(self, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, client=self._session)
@@ -43,9 +105,16 @@ class _Transport(AiohttpTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            return await super().handle_async_request(request)
-        except aiohttp.ClientError as error:  # what the transport's own table leaves as aiohttp's
-            raise Unreadable(f"{type(error).__name__}: {error}", request=request) from error
+            response = await super().handle_async_request(request)
+        except httpx.TransportError as error:
+            if (cause := _aiohttp_cause(error)) is None:
+                raise
+            raise _as_httpx(cause, request) from cause
+        except (aiohttp.ClientError, OSError) as error:  # what the table leaves as it is
+            raise _as_httpx(error, request) from error
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _Body(response.stream, request)
+        return response
 
 
 def pooled_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:

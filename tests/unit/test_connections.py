@@ -19,12 +19,13 @@ LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10, keepaliv
 
 @dataclass
 class Server:
-    """Answers each request with 200 and its connection's number (or with `answer`, as it is);
-    closes a connection after its answer when `close_after_answer` is set, without saying so (as a
-    server's keep-alive timeout does)."""
+    """Answers each request with 200 and its connection's number (or with `answer`, as it is, and
+    `then` a moment later); closes a connection after its answer when `close_after_answer` is set,
+    without saying so (as a server's keep-alive timeout does)."""
 
     close_after_answer: bool = False
     answer: bytes | None = None
+    then: bytes | None = None
     delay: float = 0.05  # long enough for calls made at once to overlap
     connections: int = 0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -40,6 +41,10 @@ class Server:
                     self.answer or b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
                 )
                 await writer.drain()
+                if self.then is not None:
+                    await asyncio.sleep(0.2)
+                    writer.write(self.then)
+                    await writer.drain()
                 if self.close_after_answer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -100,14 +105,32 @@ async def test_an_answer_that_is_not_http_is_a_transport_error() -> None:
     assert isinstance(raised.value, httpx.TransportError)
 
 
-async def test_a_server_that_does_not_answer_in_time_is_a_timeout() -> None:
+async def test_a_server_that_does_not_answer_in_time_is_a_read_timeout() -> None:
     server = Server(delay=5.0)
     async with serving(server, timeout=0.3) as client:
-        with pytest.raises(httpx.TimeoutException):
+        with pytest.raises(httpx.ReadTimeout):
             await client.get("/")
 
 
-async def test_a_refused_connection_is_a_transport_error() -> None:
+async def test_a_body_cut_short_is_a_read_error() -> None:
+    server = Server(
+        answer=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", close_after_answer=True
+    )
+    async with serving(server) as client:
+        with pytest.raises(httpx.ReadError):
+            await client.get("/")
+
+
+async def test_a_malformed_chunk_fails_the_call_within_its_read_timeout() -> None:
+    # aiohttp closes the connection on the bad chunk without waking the body's reader: the read
+    # timeout has to end the wait, or the call would hang until the activity's own timeout.
+    server = Server(answer=b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", then=b"zz\r\n")
+    async with serving(server, timeout=0.5) as client:
+        with pytest.raises(httpx.TransportError):
+            await asyncio.wait_for(client.get("/"), timeout=5)
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
     listening = await asyncio.start_server(Server().handle, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
     listening.close()
@@ -115,5 +138,5 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", transport=pooled_transport(LIMITS)
     ) as client:
-        with pytest.raises(httpx.TransportError):
+        with pytest.raises(httpx.ConnectError):
             await client.get("/")
