@@ -24,6 +24,7 @@ import pytest
 from temporalio.client import Client
 
 from infra.stack import Deployment, Stack, StackConfig, rollout_worker, worker_version
+from infra.stack.deployment import CLI_TIMEOUT_SECONDS, PATIENCE_SECONDS, ROUTING_SECONDS
 from saga_contract import NAMESPACE, workflow_id
 from tests.e2e.saga_v2 import V2_MARK
 from tests.support.api import Api, unique
@@ -156,8 +157,18 @@ def move(stack: Stack, *args: str) -> None:
     assert moved.returncode == 0, moved.stderr
 
 
+# A move's own bounds: its retries while the server does not know the version yet, one CLI call,
+# and the wait for the routing to reach every partition. A busy server takes seconds for the last;
+# the test gives the command all of its own time and a margin, and lets it fail by itself.
+MOVE_TIMEOUT_SECONDS = PATIENCE_SECONDS + 2 * CLI_TIMEOUT_SECONDS + ROUTING_SECONDS + 30
+
+
 def sagactl(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     ports = {"TEMPORAL_PORT": str(stack.config.temporal_port), "SAGA_VAR_DIR": str(stack.config.var_dir)}
     return subprocess.run(
-        [str(SAGACTL), *args], capture_output=True, text=True, timeout=60, env=os.environ | ports
+        [str(SAGACTL), *args],
+        capture_output=True,
+        text=True,
+        timeout=MOVE_TIMEOUT_SECONDS,
+        env=os.environ | ports,
     )
