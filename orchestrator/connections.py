@@ -2,10 +2,10 @@
 client, traced as httpx's own transport is.
 
 The calls are the largest cost the worker has that the floor worker has not. Through httpcore and
-h11 one traced call cost the worker 0.94–0.99 ms of CPU for a lone caller and 1.57–1.64 ms with
+h11 one traced call cost the worker 0.98–1.08 ms of CPU for a lone caller and 1.60–1.69 ms with
 twenty in flight (httpcore rescans its whole pool each time a request arrives or ends); through
 aiohttp, whose parser is C and whose pool learns from the event loop that the server closed a
-connection, 0.70–0.73 and 0.65–0.71 (docs/benchmarks.md). The client layer above (its token,
+connection, 0.72–0.81 and 0.73–0.81 (docs/benchmarks.md). The client layer above (its token,
 breaker, retries and error taxonomy) is the same httpx client either way.
 
 aiohttp raises its own errors, and httpx-aiohttp's table names every failed connection a connect
@@ -74,11 +74,8 @@ class _Body(httpx.AsyncByteStream):
                 if (cause := _aiohttp_cause(error)) is None:
                     raise
                 raise _as_httpx(cause, self._request) from cause
-            except (
-                aiohttp.ClientError,
-                OSError,
-                RuntimeError,
-            ) as error:  # RuntimeError: "Connection closed."
+            # RuntimeError: aiohttp's "Connection closed." for a read that comes after the close.
+            except (aiohttp.ClientError, OSError, RuntimeError) as error:
                 raise _as_httpx(error, self._request) from error
             yield chunk
 
