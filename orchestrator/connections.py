@@ -16,7 +16,8 @@ read timeout: after a malformed chunk aiohttp closes the connection without waki
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import aiohttp
 import httpx
@@ -47,10 +48,19 @@ def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportEr
     return kind(f"{type(error).__name__}: {error}", request=request)
 
 
-def _aiohttp_cause(error: httpx.TransportError) -> BaseException | None:
-    """The aiohttp error httpx-aiohttp's table turned into `error`, if it was one."""
-    cause = error.__cause__
-    return cause if isinstance(cause, aiohttp.ClientError | OSError) else None
+@contextmanager
+def _httpx_errors(request: httpx.Request, *also: type[Exception]) -> Iterator[None]:
+    """aiohttp's errors (and `also`) raised inside as httpx's, those httpx-aiohttp's table already
+    turned into httpx's named again from the aiohttp error underneath."""
+    try:
+        yield
+    except httpx.TransportError as error:
+        cause = error.__cause__
+        if not isinstance(cause, aiohttp.ClientError | OSError):
+            raise
+        raise _as_httpx(cause, request) from cause
+    except (aiohttp.ClientError, OSError, *also) as error:
+        raise _as_httpx(error, request) from error
 
 
 class _Body(httpx.AsyncByteStream):
@@ -66,17 +76,12 @@ class _Body(httpx.AsyncByteStream):
         chunks = aiter(self._body)
         while True:
             try:
-                async with asyncio.timeout(self._timeout):
-                    chunk = await anext(chunks)
+                # RuntimeError: aiohttp's "Connection closed." for a read that comes after the close.
+                with _httpx_errors(self._request, RuntimeError):
+                    async with asyncio.timeout(self._timeout):
+                        chunk = await anext(chunks)
             except StopAsyncIteration:
                 return
-            except httpx.TransportError as error:
-                if (cause := _aiohttp_cause(error)) is None:
-                    raise
-                raise _as_httpx(cause, self._request) from cause
-            # RuntimeError: aiohttp's "Connection closed." for a read that comes after the close.
-            except (aiohttp.ClientError, OSError, RuntimeError) as error:
-                raise _as_httpx(error, self._request) from error
             yield chunk
 
     async def aclose(self) -> None:
@@ -101,14 +106,8 @@ class _Transport(AiohttpTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
+        with _httpx_errors(request):
             response = await super().handle_async_request(request)
-        except httpx.TransportError as error:
-            if (cause := _aiohttp_cause(error)) is None:
-                raise
-            raise _as_httpx(cause, request) from cause
-        except (aiohttp.ClientError, OSError) as error:  # what the table leaves as it is
-            raise _as_httpx(error, request) from error
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Body(response.stream, request)
         return response
