@@ -52,6 +52,7 @@ def _as_httpx(error: BaseException, request: httpx.Request) -> httpx.TransportEr
 def _httpx_errors(request: httpx.Request, *also: type[Exception]) -> Iterator[None]:
     """aiohttp's errors (and `also`) raised inside as httpx's, those httpx-aiohttp's table already
     turned into httpx's named again from the aiohttp error underneath."""
+    raised_by_aiohttp: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError, *also)
     try:
         yield
     except httpx.TransportError as error:
@@ -59,7 +60,7 @@ def _httpx_errors(request: httpx.Request, *also: type[Exception]) -> Iterator[No
         if not isinstance(cause, aiohttp.ClientError | OSError):
             raise
         raise _as_httpx(cause, request) from cause
-    except (aiohttp.ClientError, OSError, *also) as error:
+    except raised_by_aiohttp as error:
         raise _as_httpx(error, request) from error
 
 
