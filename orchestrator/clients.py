@@ -6,6 +6,8 @@ briefly; it knows nothing of Temporal and never decides a saga step's fate.
 """
 
 import logging
+import time
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ from orchestrator.errors import (
     BusinessError,
     CircuitOpen,
     CredentialsUnavailable,
+    ServiceError,
     ServiceUnavailable,
     ServiceUnreachable,
 )
@@ -53,6 +56,17 @@ _TIMEOUT = httpx.Timeout(connect=2.0, read=5.0, write=5.0, pool=2.0)
 _LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=50, keepalive_expiry=30.0)
 
 
+class _NoCookies(CookieJar):
+    """A jar that keeps nothing: a saga's call carries no state from another saga's answer, and httpx
+    need not read every answer's headers for cookies (docs/benchmarks.md)."""
+
+    def set_cookie(self, cookie: Any) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
 def _worth_retrying_now(error: BaseException) -> bool:
     if isinstance(error, ServiceUnreachable):
         return True
@@ -77,7 +91,10 @@ class ServiceClient:
         self.tokens = tokens
         self.breaker = breaker or ServiceBreaker(service, BreakerSettings())
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=_TIMEOUT, transport=transport or pooled_transport(_LIMITS)
+            base_url=base_url,
+            timeout=_TIMEOUT,
+            transport=transport or pooled_transport(_LIMITS),
+            cookies=_NoCookies(),
         )
 
     async def aclose(self) -> None:
@@ -106,6 +123,18 @@ class ServiceClient:
     async def _call(
         self, method: str, path: str, json: dict[str, Any] | None, headers: dict[str, str]
     ) -> dict[str, Any]:
+        """The call, tried again at once (up to INNER_ATTEMPTS, within the inner budget) while the
+        service is unreachable or says "not now". Nearly every call ends with its first attempt, made
+        here as is: only a call that needs another goes through tenacity's loop, which takes the
+        failed attempt as its first (docs/benchmarks.md: the loop cost the worker 1 ms a saga)."""
+        started = time.monotonic()
+        failed: ServiceError | None
+        try:
+            return await self._send_once(method, path, json, headers)
+        except ServiceError as error:
+            if not _worth_retrying_now(error):
+                raise
+            failed = error
         order_id, workflow_id = headers.get("X-Order-Id"), headers["X-Workflow-Id"]
 
         def log_retry(state: RetryCallState) -> None:
@@ -118,14 +147,22 @@ class ServiceClient:
                 extra={"order_id": order_id, "workflow_id": workflow_id},
             )
 
+        async def attempt() -> dict[str, Any]:
+            nonlocal failed
+            if failed is not None:
+                first, failed = failed, None
+                raise first
+            return await self._send_once(method, path, json, headers)
+
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(INNER_ATTEMPTS) | stop_after_delay(_INNER_BUDGET_SECONDS),
+            stop=stop_after_attempt(INNER_ATTEMPTS)
+            | stop_after_delay(_INNER_BUDGET_SECONDS - (time.monotonic() - started)),
             wait=wait_random_exponential(multiplier=0.25, max=1.0),
             retry=retry_if_exception(_worth_retrying_now),
             before_sleep=log_retry,
             reraise=True,
         )
-        return await retrying(self._send_once, method, path, json, headers)
+        return await retrying(attempt)
 
     async def _send_once(
         self, method: str, path: str, json: dict[str, Any] | None, headers: dict[str, str]

@@ -87,6 +87,38 @@ async def test_503_is_retried_with_the_same_idempotency_key() -> None:
     assert [request.headers["Idempotency-Key"] for request in script.requests] == [KEY, KEY]
 
 
+async def test_each_retry_is_logged_with_its_attempt_and_the_failure_before_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = Script(
+        httpx.Response(503, json=error_body("unavailable")),
+        httpx.ConnectError("connection refused"),
+        httpx.Response(201, json={"status": "AUTHORIZED"}),
+    )
+
+    with caplog.at_level("WARNING", logger="orchestrator.clients"):
+        assert await post(script) == {"status": "AUTHORIZED"}
+
+    retries = [record.getMessage() for record in caplog.records]
+    assert retries == [
+        "retrying payment_svc /internal/v1/payments/authorize after attempt 1: "
+        "payment_svc: HTTP 503 unavailable",
+        "retrying payment_svc /internal/v1/payments/authorize after attempt 2: "
+        "payment_svc: ConnectError: connection refused",
+    ]
+
+
+async def test_a_cookie_an_answer_sets_is_not_sent_back() -> None:
+    """Each call stands alone: an answer's cookie never rides along on a later call."""
+    script = Script(
+        httpx.Response(503, json=error_body("unavailable"), headers={"Set-Cookie": "sessionid=abc; Path=/"}),
+        httpx.Response(201, json={"status": "AUTHORIZED"}),
+    )
+
+    assert await post(script) == {"status": "AUTHORIZED"}
+    assert [request.headers.get("Cookie") for request in script.requests] == [None, None]
+
+
 async def test_idempotency_in_flight_is_retried() -> None:
     script = Script(
         httpx.Response(409, json=error_body("idempotency_in_flight")),
