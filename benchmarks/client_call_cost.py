@@ -3,7 +3,7 @@
 Serves a fixed answer, with the headers a service's answer carries, from a process of its own on
 127.0.0.1, so that only the calling side's CPU is counted. Then, each in a fresh process, calls it
 through orchestrator.clients.ServiceClient (token, breaker, inner retries, httpx) untraced and traced
-as the worker traces (its tracer provider, OpenTelemetry's httpx instrumentation, spans batched to
+as the worker traces (its tracer provider, each call's client span from its transport, spans batched to
 JSON lines files in a folder made for the run), by one caller and by `--callers` callers at once,
 each making its calls one after the other, and prints the calling process's CPU per call. Figures,
 not assertions; bounded by --calls.

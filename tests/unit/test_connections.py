@@ -1,6 +1,7 @@
 """The worker's transport against a real HTTP/1.1 server on 127.0.0.1: a kept-alive connection is
-reused while it lives, one the server closed is not, the pool keeps its limit, and every way a call
-can fail to be answered is an httpx TransportError."""
+reused while it lives, one the server closed is not, the pool keeps its limit, every way a call
+can fail to be answered is an httpx TransportError, and each call is a client span whose context the
+request carries."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,6 +10,10 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from orchestrator.connections import Unreadable, pooled_transport
 
@@ -28,13 +33,15 @@ class Server:
     then: bytes | None = None
     delay: float = 0.05  # long enough for calls made at once to overlap
     connections: int = 0
+    heads: list[bytes] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         number = self.connections
         try:
-            while await reader.readuntil(b"\r\n\r\n"):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                self.heads.append(head)
                 await asyncio.sleep(self.delay)
                 body = str(number).encode()
                 writer.write(
@@ -55,12 +62,16 @@ class Server:
 
 @asynccontextmanager
 async def serving(
-    server: Server, limits: httpx.Limits = LIMITS, timeout: float = 5.0
+    server: Server,
+    limits: httpx.Limits = LIMITS,
+    timeout: float = 5.0,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
+    transport = pooled_transport(limits, tracer_provider=tracer_provider)
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", transport=pooled_transport(limits), timeout=timeout
+        base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=timeout
     ) as client:
         yield client
     listening.close()
@@ -140,3 +151,54 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
     ) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get("/")
+
+
+def traced() -> tuple[TracerProvider, InMemorySpanExporter]:
+    provider = TracerProvider()
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    return provider, spans
+
+
+async def test_each_call_is_a_client_span_under_the_caller_and_the_request_carries_it() -> None:
+    provider, spans = traced()
+    server = Server(delay=0)
+    async with serving(server, tracer_provider=provider) as client:
+        with provider.get_tracer("test").start_as_current_span("RunActivity:reserve_stock") as parent:
+            response = await client.post("/internal/v1/reservations", json={"order_id": "o-1"})
+
+    assert response.status_code == 200
+    (call,) = [span for span in spans.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "POST"
+    assert call.parent is not None
+    assert call.parent.span_id == parent.get_span_context().span_id
+    assert call.context.trace_id == parent.get_span_context().trace_id
+    assert dict(call.attributes or {}) == {
+        "http.method": "POST",
+        "http.url": f"{client.base_url}/internal/v1/reservations",
+        "http.status_code": 200,
+    }
+    assert call.status.status_code is StatusCode.UNSET
+    (head,) = server.heads
+    context = call.context
+    traceparent = f"traceparent: 00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    assert traceparent.encode() in head.lower()
+
+
+async def test_a_refusal_or_a_failed_call_is_a_failed_span() -> None:
+    provider, spans = traced()
+    refusing = Server(delay=0, answer=b"HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\n\r\n")
+    async with serving(refusing, tracer_provider=provider) as client:
+        assert (await client.post("/internal/v1/payments/capture", json={})).status_code == 409
+    async with serving(Server(answer=b"not http\r\n\r\n"), tracer_provider=provider) as client:
+        with pytest.raises(Unreadable):
+            await client.get("/")
+
+    refused, failed = spans.get_finished_spans()
+    assert (refused.status.status_code, dict(refused.attributes or {})["http.status_code"]) == (
+        StatusCode.ERROR,
+        409,
+    )
+    assert failed.status.status_code is StatusCode.ERROR
+    assert "http.status_code" not in (failed.attributes or {})
+    assert [event.name for event in failed.events] == ["exception"]
