@@ -29,8 +29,10 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.http import redact_url
 
 
 class Unreadable(httpx.TransportError):
@@ -124,14 +126,18 @@ class _Transport(AiohttpTransport):
 
 class _Traced(httpx.AsyncBaseTransport):
     """Each request through `transport` a client span, current while it is sent so that the
-    propagator writes it into the request's headers: the service's span continues it."""
+    propagator writes it into the request's headers: the service's span continues it. Like the
+    instrumentation, it hides credentials in the URL and makes no span where instrumentation is
+    suppressed; it always writes the old attribute names, whatever OTEL_SEMCONV_STABILITY_OPT_IN says."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport, provider: trace.TracerProvider | None) -> None:
         self._transport = transport
         self._tracer = trace.get_tracer(__name__, tracer_provider=provider)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attributes = {"http.method": request.method, "http.url": str(request.url)}
+        if not is_http_instrumentation_enabled():  # suppressed, as OpenTelemetry's own exports are
+            return await self._transport.handle_async_request(request)
+        attributes = {"http.method": request.method, "http.url": redact_url(str(request.url))}
         with self._tracer.start_as_current_span(
             request.method, kind=SpanKind.CLIENT, attributes=attributes
         ) as span:

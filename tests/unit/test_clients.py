@@ -1,11 +1,13 @@
 """The client layer alone, over httpx.MockTransport: how answers are classified, what is retried."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from tenacity import wait_none
 
-from orchestrator import auth
+from orchestrator import auth, clients
 from orchestrator.breakers import BreakerSettings, ServiceBreaker
 from orchestrator.clients import INNER_ATTEMPTS, ServiceClient
 from orchestrator.errors import (
@@ -38,7 +40,7 @@ class Script:
 
 
 async def post(
-    script: Callable[[httpx.Request], httpx.Response],
+    script: Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]],
     *,
     tokens: FixedTokens | None = None,
     breaker: ServiceBreaker | None = None,
@@ -188,6 +190,26 @@ async def test_inner_retries_stop_after_a_bounded_number_of_attempts() -> None:
     assert INNER_ATTEMPTS == 3
     assert len(script.requests) == 3
     assert raised.value.status_code == 503
+
+
+@pytest.mark.parametrize(("first_answer_after", "requests"), [(0.1, 3), (0.5, 1)])
+async def test_attempts_start_only_within_the_inner_budget_the_first_one_counted(
+    monkeypatch: pytest.MonkeyPatch, first_answer_after: float, requests: int
+) -> None:
+    monkeypatch.setattr(clients, "_INNER_BUDGET_SECONDS", 0.4)
+    monkeypatch.setattr(clients, "wait_random_exponential", lambda **_: wait_none())
+    seen: list[httpx.Request] = []
+
+    async def slow_first(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            await asyncio.sleep(first_answer_after)
+        return httpx.Response(503, json=error_body("unavailable"))
+
+    with pytest.raises(ServiceUnavailable):
+        await post(slow_first)
+
+    assert len(seen) == requests
 
 
 @pytest.mark.parametrize("status", [500, 429])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -202,3 +203,15 @@ async def test_a_refusal_or_a_failed_call_is_a_failed_span() -> None:
     assert failed.status.status_code is StatusCode.ERROR
     assert "http.status_code" not in (failed.attributes or {})
     assert [event.name for event in failed.events] == ["exception"]
+
+
+async def test_where_instrumentation_is_suppressed_a_call_makes_no_span_and_sends_no_context() -> None:
+    provider, spans = traced()
+    server = Server(delay=0)
+    async with serving(server, tracer_provider=provider) as client:
+        with provider.get_tracer("test").start_as_current_span("export"), suppress_http_instrumentation():
+            assert (await client.get("/")).status_code == 200
+
+    assert [span.name for span in spans.get_finished_spans()] == ["export"]
+    (head,) = server.heads
+    assert b"traceparent" not in head.lower()
