@@ -58,6 +58,18 @@ def load_temporal_target(environ: Mapping[str, str] = os.environ) -> tuple[str, 
     )
 
 
+def _service_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    """A service's base URL: http(s), a host, and nothing a call could not carry (the saga's calls
+    authenticate with their token, never with a user and password in the URL)."""
+    url = environ.get(name) or default
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{name} must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise ValueError(f"{name} must have no user, password, query or fragment")
+    return url
+
+
 def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettings:
     token_url = environ.get("SAGA_TOKEN_URL") or DEV_IDENTITY_URL + TOKEN_PATH
     if not environ.get("SAGA_CLIENT_SECRET"):
@@ -75,9 +87,9 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         temporal_address=temporal_address,
         temporal_namespace=temporal_namespace,
         task_queue=environ.get("TEMPORAL_TASK_QUEUE", TASK_QUEUE),
-        order_svc_url=environ.get("ORDER_SVC_URL", "http://127.0.0.1:8001"),
-        payment_svc_url=environ.get("PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
-        inventory_svc_url=environ.get("INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
+        order_svc_url=_service_url(environ, "ORDER_SVC_URL", "http://127.0.0.1:8001"),
+        payment_svc_url=_service_url(environ, "PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
+        inventory_svc_url=_service_url(environ, "INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
         notification_svc_url=environ.get("NOTIFICATION_SVC_URL") or None,
         breakers=BreakerSettings(
             fail_max=int(environ.get("BREAKER_FAIL_MAX") or BreakerSettings.fail_max),

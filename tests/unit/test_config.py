@@ -99,6 +99,24 @@ def test_a_token_url_must_be_https_unless_on_this_machine() -> None:
     assert load_settings({"SAGA_TOKEN_URL": "http://127.0.0.1:8080/token", **credentials}).identity.token_url
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1:8003",
+        "127.0.0.1:8003",
+        "http://",
+        "http://worker:s3cret@127.0.0.1:8003",
+        "http://127.0.0.1:8003?debug=1",
+        "http://127.0.0.1:8003#top",
+    ],
+)
+def test_a_service_url_a_call_could_not_use_as_is_stops_the_worker_at_start(url: str) -> None:
+    environ = {"SAGA_CLIENT_SECRET": "s3cret", "INVENTORY_SVC_URL": url}
+    with pytest.raises(ValueError, match="INVENTORY_SVC_URL must") as refused:
+        load_settings(environ)
+    assert "s3cret" not in str(refused.value)
+
+
 def test_the_client_secret_is_never_in_the_settings_repr() -> None:
     settings = load_settings(
         {"SAGA_TOKEN_URL": "https://idp/token", "SAGA_CLIENT_ID": "w", "SAGA_CLIENT_SECRET": "s3cret"}
