@@ -8,17 +8,16 @@ Deployment; `workflow.patched` is for a fix that must reach sagas already in fli
 histories are replayed in tests.
 """
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, VersioningBehavior
+from temporalio.common import SearchAttributeKey, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
+# Each module by its own name: `from orchestrator import metrics` would name this module's package,
+# which the sandbox imports again for every run, and the named module with it (docs/benchmarks.md).
 with workflow.unsafe.imports_passed_through():
-    from orchestrator import metrics
     from orchestrator.activities import SagaActivities
     from orchestrator.contracts import (
         CANCELLATION_REASONS,
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveStockInput,
         SagaOutcome,
     )
+    from orchestrator.metrics import compensation_ran, saga_finished
     from orchestrator.policies import (
         ATTEMPT_TIMEOUT,
         BEFORE_PIVOT,
@@ -38,6 +38,14 @@ with workflow.unsafe.imports_passed_through():
         HEARTBEAT_TIMEOUT,
         SETTLING_PRIORITY,
         UNTIL_SUCCESS,
+    )
+    from orchestrator.saga_bookkeeping import (
+        Activity,
+        ArgT,
+        CompensationEntry,
+        ResultT,
+        StopBeforePivot,
+        Visibility,
     )
     from saga_contract import (
         CANCEL_REFUSED,
@@ -59,10 +67,6 @@ with workflow.unsafe.imports_passed_through():
         format_money,
     )
 
-ArgT = TypeVar("ArgT")
-ResultT = TypeVar("ResultT")
-Activity = Callable[[SagaActivities, ArgT], Awaitable[ResultT]]
-
 STARTED_BY_OUTBOX = "started-by-outbox"
 """Deprecated patch: sagas started by order_svc's outbox relay only ever exist for a committed order,
 so they do not look their order up first. The path of the sagas started before the outbox is gone
@@ -79,61 +83,6 @@ CUSTOMER_ID = SearchAttributeKey.for_keyword(SearchAttribute.CUSTOMER_ID)
 ORDER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.ORDER_STATUS)
 ORDER_TOTAL_CENTS = SearchAttributeKey.for_int(SearchAttribute.ORDER_TOTAL_CENTS)
 SAGA_STEP = SearchAttributeKey.for_keyword(SearchAttribute.SAGA_STEP)
-
-
-class _Visibility:
-    """The saga's search attributes and memo, which the Web UI filters and shows.
-
-    Batched, the changes made within one workflow task wait here, a later value of an attribute or
-    memo key replacing an earlier one, until `flush()` sends them as one search-attribute upsert
-    and one memo update. The saga flushes just before it yields: before each activity it schedules,
-    and before it returns or fails. A timer or a condition wait added to the saga must flush first
-    too, or the Web UI shows the changes only once the saga next yields. Unbatched (sagas started
-    before BATCHED_VISIBILITY), every change is sent at once, as it was when their histories were
-    recorded.
-    """
-
-    def __init__(self, *, batched: bool) -> None:
-        self._batched = batched
-        self._attributes: dict[str, SearchAttributeUpdate[Any]] = {}
-        self._memo: dict[str, Any] = {}
-
-    def set_attributes(self, *updates: SearchAttributeUpdate[Any]) -> None:
-        for update in updates:
-            self._attributes[update.key.name] = update
-        if not self._batched:
-            self.flush()
-
-    def set_memo(self, **values: Any) -> None:
-        self._memo.update(values)
-        if not self._batched:
-            self.flush()
-
-    def flush(self) -> None:
-        """Send what has changed since the last flush; nothing when nothing has."""
-        if self._attributes:
-            workflow.upsert_search_attributes(list(self._attributes.values()))
-            self._attributes.clear()
-        if self._memo:
-            workflow.upsert_memo(self._memo)
-            self._memo = {}
-
-
-@dataclass
-class _Compensation:
-    step: str
-    activity: Activity[OrderRef, None]
-    order: OrderRef
-    summary: str
-
-
-class _StopBeforePivot(Exception):
-    """Ends the forward path before the pivot; never leaves the workflow."""
-
-    def __init__(self, reason: str | None, description: str) -> None:
-        super().__init__(description)
-        self.reason = reason
-        """A cancellation reason, or None when the failure is not one to tell a customer."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
@@ -162,12 +111,12 @@ class OrderSaga:
 
     def __init__(self) -> None:
         self._steps: dict[str, StepProgress] = {step: StepProgress(step) for step in STEPS}
-        self._compensations: list[_Compensation] = []
+        self._compensations: list[CompensationEntry] = []
         self._cancel_requested = False
         self._pivot_reached = False
         self._final = False
         self._stopping = False  # compensating after a failure or a cancel
-        self._visibility = _Visibility(batched=False)
+        self._visibility = Visibility(batched=False)
         self._placed_at: datetime | None = None
 
     @workflow.query(name=PROGRESS_QUERY)
@@ -207,7 +156,7 @@ class OrderSaga:
         )
         order = OrderRef(saga.order_id)
         workflow.deprecate_patch(STARTED_BY_OUTBOX)
-        self._visibility = _Visibility(batched=workflow.patched(BATCHED_VISIBILITY))
+        self._visibility = Visibility(batched=workflow.patched(BATCHED_VISIBILITY))
         self._track_start(saga)
         reservation: Reservation | None = None
         lines = f"{len(saga.items)} line{'s' if len(saga.items) != 1 else ''}"
@@ -223,7 +172,7 @@ class OrderSaga:
             )
             self._track_total(saga, reservation)
             if reservation.currency != saga.currency:
-                raise _StopBeforePivot(
+                raise StopBeforePivot(
                     None, f"stock priced in {reservation.currency}, order in {saga.currency}"
                 )
             total = format_money(reservation.total_cents, reservation.currency)
@@ -240,7 +189,7 @@ class OrderSaga:
             )
             self._stop_if_cancelled(PIVOT)
             self._pivot_reached = True
-        except _StopBeforePivot as stop:
+        except StopBeforePivot as stop:
             self._stopping = True
             await self._compensate()
             if stop.reason is None:
@@ -289,7 +238,7 @@ class OrderSaga:
     def _finish(self, status: OrderStatus, reason: str | None = None) -> None:
         self._final = True
         assert self._placed_at is not None, "run() sets the placement time before any step"
-        metrics.saga_finished(status, reason, self._placed_at)
+        saga_finished(status, reason, self._placed_at)
         self._visibility.set_attributes(ORDER_STATUS.value_set(status))
         workflow.set_current_details(f"{status} {reason or ''}".strip())
         self._visibility.flush()
@@ -298,7 +247,7 @@ class OrderSaga:
 
     def _stop_if_cancelled(self, next_step: str) -> None:
         if self._cancel_requested:
-            raise _StopBeforePivot(CancellationReason.CUSTOMER_CANCELLED, f"cancelled before {next_step}")
+            raise StopBeforePivot(CancellationReason.CUSTOMER_CANCELLED, f"cancelled before {next_step}")
 
     def _started(self, step: str) -> None:
         record = self._steps[step]
@@ -334,9 +283,9 @@ class OrderSaga:
         # time never runs before its start, or a saga whose deadline is its start would get a step.
         remaining = deadline - max(workflow.now(), workflow.info().start_time)
         if remaining <= timedelta(0):
-            raise _StopBeforePivot(CancellationReason.TIMED_OUT, f"saga deadline passed before {step}")
+            raise StopBeforePivot(CancellationReason.TIMED_OUT, f"saga deadline passed before {step}")
         undo_summary = f"Undo: {undo.__name__.replace('_', ' ')}"
-        self._compensations.append(_Compensation(step, undo, order, undo_summary))
+        self._compensations.append(CompensationEntry(step, undo, order, undo_summary))
         self._started(step)
         self._visibility.flush()
         try:
@@ -352,7 +301,7 @@ class OrderSaga:
             )
         except ActivityError as error:
             self._ended(step, StepState.FAILED, str(error.cause))
-            raise _StopBeforePivot(_cancellation_reason(error), f"{step} failed: {error.cause}") from error
+            raise StopBeforePivot(_cancellation_reason(error), f"{step} failed: {error.cause}") from error
         self._ended(step, StepState.DONE)
         return result
 
@@ -379,7 +328,7 @@ class OrderSaga:
             )
             record = self._steps[compensation.step]
             record.state, record.compensated_at = StepState.COMPENSATED, workflow.now().isoformat()
-            metrics.compensation_ran(compensation.step)
+            compensation_ran(compensation.step)
 
     async def _cancel(self, order_id: str, reason: str, reservation: Reservation | None) -> OrderSagaResult:
         if reservation is None:
