@@ -31,7 +31,7 @@ class Visibility:
     and one memo update. The saga flushes just before it yields: before each activity it schedules,
     and before it returns or fails. A timer or a condition wait added to the saga must flush first
     too, or the Web UI shows the changes only once the saga next yields. Unbatched (sagas started
-    before BATCHED_VISIBILITY), every change is sent at once, as it was when their histories were
+    before the workflow's BATCHED_VISIBILITY patch), every change is sent at once, as it was when their histories were
     recorded.
     """
 
@@ -63,6 +63,8 @@ class Visibility:
 
 @dataclass
 class CompensationEntry:
+    """A step's undo on the compensation stack, pushed before the step is called."""
+
     step: str
     activity: Activity[OrderRef, None]
     order: OrderRef
