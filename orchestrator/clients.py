@@ -60,9 +60,6 @@ class _NoCookies(CookieJar):
     """A jar that keeps nothing: a saga's call carries no state from another saga's answer, and httpx
     need not read every answer's headers for cookies (docs/benchmarks.md)."""
 
-    def set_cookie(self, cookie: Any) -> None:
-        pass
-
     def extract_cookies(self, response: Any, request: Any) -> None:
         pass
 

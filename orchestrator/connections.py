@@ -101,7 +101,7 @@ class _Body(httpx.AsyncByteStream):
 
 class _Transport(AiohttpTransport):
     """httpx_aiohttp's transport with aiohttp's errors named as httpx's, its body read under the read
-    timeout, and no second cookie jar (httpx's client keeps its own)."""
+    timeout, and no cookie jar of aiohttp's (the client above keeps no cookies either)."""
 
     def __init__(self, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, client=self._session)

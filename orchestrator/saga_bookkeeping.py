@@ -31,8 +31,8 @@ class Visibility:
     and one memo update. The saga flushes just before it yields: before each activity it schedules,
     and before it returns or fails. A timer or a condition wait added to the saga must flush first
     too, or the Web UI shows the changes only once the saga next yields. Unbatched (sagas started
-    before the workflow's BATCHED_VISIBILITY patch), every change is sent at once, as it was when their histories were
-    recorded.
+    before the workflow's BATCHED_VISIBILITY patch), every change is sent at once, as it was when
+    their histories were recorded.
     """
 
     def __init__(self, *, batched: bool) -> None:
