@@ -59,9 +59,17 @@ def load_temporal_target(environ: Mapping[str, str] = os.environ) -> tuple[str, 
 
 
 def _service_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    return _checked_service_url(name, environ.get(name) or default)
+
+
+def _optional_service_url(environ: Mapping[str, str], name: str) -> str | None:
+    url = environ.get(name)
+    return _checked_service_url(name, url) if url else None
+
+
+def _checked_service_url(name: str, url: str) -> str:
     """A service's base URL: http(s), a host, and nothing a call could not carry (the saga's calls
     authenticate with their token, never with a user and password in the URL)."""
-    url = environ.get(name) or default
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"{name} must be an http:// or https:// URL with a host")
@@ -90,7 +98,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> OrchestratorSettin
         order_svc_url=_service_url(environ, "ORDER_SVC_URL", "http://127.0.0.1:8001"),
         payment_svc_url=_service_url(environ, "PAYMENT_SVC_URL", "http://127.0.0.1:8002"),
         inventory_svc_url=_service_url(environ, "INVENTORY_SVC_URL", "http://127.0.0.1:8003"),
-        notification_svc_url=environ.get("NOTIFICATION_SVC_URL") or None,
+        notification_svc_url=_optional_service_url(environ, "NOTIFICATION_SVC_URL"),
         breakers=BreakerSettings(
             fail_max=int(environ.get("BREAKER_FAIL_MAX") or BreakerSettings.fail_max),
             reset_seconds=float(environ.get("BREAKER_RESET_SECONDS") or BreakerSettings.reset_seconds),

@@ -110,9 +110,10 @@ def test_a_token_url_must_be_https_unless_on_this_machine() -> None:
         "http://127.0.0.1:8003#top",
     ],
 )
-def test_a_service_url_a_call_could_not_use_as_is_stops_the_worker_at_start(url: str) -> None:
-    environ = {"SAGA_CLIENT_SECRET": "s3cret", "INVENTORY_SVC_URL": url}
-    with pytest.raises(ValueError, match="INVENTORY_SVC_URL must") as refused:
+@pytest.mark.parametrize("variable", ["INVENTORY_SVC_URL", "NOTIFICATION_SVC_URL"])
+def test_a_service_url_a_call_could_not_use_as_is_stops_the_worker_at_start(url: str, variable: str) -> None:
+    environ = {"SAGA_CLIENT_SECRET": "s3cret", variable: url}
+    with pytest.raises(ValueError, match=f"{variable} must") as refused:
         load_settings(environ)
     assert "s3cret" not in str(refused.value)
 
